@@ -1,0 +1,41 @@
+// The mkimage command line. main() calls run_cli(); tests may call it too.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace mkimage::cli {
+
+// Options shared by every command.
+struct GlobalOptions {
+  std::string root;  // --root / MKIMAGE_ROOT; "" = default (see store root rules)
+  bool debug = false;
+};
+
+// Thrown by a command to stop with an exit status. `message` (may be empty) is
+// printed to stderr as is: it is already formatted (e.g. a Dockerfile diagnostic).
+struct CliExit {
+  int code = 1;
+  std::string message;
+};
+
+// Documented exit statuses (docs/mkimage.md).
+constexpr int k_exit_ok = 0;
+constexpr int k_exit_failure = 1;   // build failed, bad Dockerfile, missing image, I/O error
+constexpr int k_exit_usage = 2;     // bad flags or arguments
+constexpr int k_exit_internal = 3;  // a bug: an unexpected exception
+
+// Runs the CLI; returns the process exit status. Never throws.
+int run_cli(int argc, char** argv);
+
+// Each command group registers its subcommands (one file per group).
+void register_debug_commands(CLI::App& app, GlobalOptions& global);  // cmd_debug.cpp
+void register_image_commands(CLI::App& app, GlobalOptions& global);  // cmd_images.cpp
+void register_build_command(CLI::App& app, GlobalOptions& global);   // cmd_build.cpp
+void register_run_commands(CLI::App& app, GlobalOptions& global);    // cmd_run.cpp
+
+}  // namespace mkimage::cli
