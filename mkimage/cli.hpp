@@ -37,5 +37,6 @@ void register_debug_commands(CLI::App& app, GlobalOptions& global);  // cmd_debu
 void register_image_commands(CLI::App& app, GlobalOptions& global);  // cmd_images.cpp
 void register_build_command(CLI::App& app, GlobalOptions& global);   // cmd_build.cpp
 void register_run_commands(CLI::App& app, GlobalOptions& global);    // cmd_run.cpp
+void register_archive_commands(CLI::App& app, GlobalOptions& global);  // cmd_archive.cpp: save, load, import
 
 }  // namespace mkimage::cli

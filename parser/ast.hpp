@@ -51,15 +51,11 @@ struct Ast {
   std::vector<std::string> source_lines;  // physical lines (BOM and \r removed), for diagnostics
 };
 
-// A parse failure: the Diagnostic (with position) to print.
-struct ParseError {
-  Diagnostic diagnostic;
-};
-
 // Parses Dockerfile text (BOM, CRLF, directives, continuations, heredocs, JSON
 // form, flags). `file` is only used for diagnostics. Errors: no instructions,
 // line > 65535 bytes, bad/duplicate directive, unterminated heredoc, non-string
-// JSON array, ENV/LABEL without value.
+// JSON array, ENV/LABEL without value. The error message is the complete
+// formatted diagnostic (format_diagnostic: "FILE:LINE:COL: message" + source line + caret).
 util::Result<Ast> parse_dockerfile(std::string_view text, const std::string& file = "Dockerfile");
 
 // BuildKit's AST dump (README §1): one "(keyword [flags] "arg"...)" line per
