@@ -29,50 +29,6 @@ struct Fd {
 };
 }  // namespace
 
-Result<Compression> parse_compression(std::string_view text) {
-  if (text == "gzip") return Compression::gzip;
-  if (text == "zstd") return Compression::zstd;
-  if (text == "none" || text == "uncompressed") return Compression::none;
-  return Error{"unknown compression \"" + std::string(text) + "\" (want gzip, zstd or none)"};
-}
-
-std::string_view compression_name(Compression c) {
-  switch (c) {
-    case Compression::gzip: return "gzip";
-    case Compression::zstd: return "zstd";
-    case Compression::none: break;
-  }
-  return "none";
-}
-
-std::string oci_layer_media_type(Compression c) {
-  switch (c) {
-    case Compression::gzip: return "application/vnd.oci.image.layer.v1.tar+gzip";
-    case Compression::zstd: return "application/vnd.oci.image.layer.v1.tar+zstd";
-    case Compression::none: break;
-  }
-  return "application/vnd.oci.image.layer.v1.tar";
-}
-
-std::string docker_layer_media_type(Compression c) {
-  switch (c) {
-    case Compression::gzip: return "application/vnd.docker.image.rootfs.diff.tar.gzip";
-    case Compression::zstd: return "application/vnd.docker.image.rootfs.diff.tar.zstd";
-    case Compression::none: break;
-  }
-  return "application/vnd.docker.image.rootfs.diff.tar";
-}
-
-Result<Compression> compression_of_media_type(std::string_view mt) {
-  for (Compression c : {Compression::none, Compression::gzip, Compression::zstd}) {
-    if (mt == oci_layer_media_type(c) || mt == docker_layer_media_type(c)) return c;
-  }
-  if (mt == "application/vnd.oci.image.layer.nondistributable.v1.tar") return Compression::none;
-  if (mt == "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip") return Compression::gzip;
-  if (mt == "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip") return Compression::gzip;
-  return Error{"not a layer media type: \"" + std::string(mt) + "\""};
-}
-
 struct CompressingSink::Impl {
   Compression c;
   ByteSink& out;

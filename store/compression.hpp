@@ -1,5 +1,6 @@
 // Layer compression for images leaving the store (image-spec layer.md media types
-// +gzip / +zstd): streamed, deterministic (the same tar and level always give the
+// +gzip / +zstd; the Compression enum and media types are in store/media_type.hpp):
+// streamed, deterministic (the same tar and level always give the
 // same bytes, so a compressed descriptor can be remembered by diff_id), and
 // decompression of gzip/zstd/xz/bzip2 or plain input when images come in.
 #pragma once
@@ -12,22 +13,10 @@
 
 #include "store/digest.hpp"
 #include "store/layer_writer.hpp"
+#include "store/media_type.hpp"
 #include "util/result.hpp"
 
 namespace mkimage::store {
-
-enum class Compression { none, gzip, zstd };
-
-// "gzip", "zstd", "none" (also "uncompressed"). Errors: anything else.
-util::Result<Compression> parse_compression(std::string_view text);
-std::string_view compression_name(Compression c);  // "gzip", "zstd", "none"
-
-// application/vnd.oci.image.layer.v1.tar, +gzip, +zstd.
-std::string oci_layer_media_type(Compression c);
-// application/vnd.docker.image.rootfs.diff.tar(.gzip|.zstd).
-std::string docker_layer_media_type(Compression c);
-// The compression a layer media type names (OCI or docker). Errors: not a layer media type.
-util::Result<Compression> compression_of_media_type(std::string_view media_type);
 
 // Default levels: gzip 6 (zlib's and BuildKit's default), zstd 3 (BuildKit's default).
 constexpr int k_default_gzip_level = 6;

@@ -83,6 +83,13 @@ public:
   TarOut(ByteSink& sink, const LayerWriteOptions& options) : m_sink(sink), m_options(options) {
     m_buf.resize(k_buffer_size);
   }
+  // An unfinished archive is dropped without writing its trailer to the sink.
+  ~TarOut() {
+    m_dropping = true;
+    m_archive.reset();
+  }
+  TarOut(const TarOut&) = delete;
+  TarOut& operator=(const TarOut&) = delete;
 
   Result<void> open() {
     m_archive.reset(archive_write_new());
@@ -143,6 +150,7 @@ public:
 private:
   static la_ssize_t write_cb(archive*, void* ctx, const void* buf, size_t n) {
     auto* self = static_cast<TarOut*>(ctx);
+    if (self->m_dropping) return static_cast<la_ssize_t>(n);
     auto r = self->append(buf, n);
     if (!r) {
       self->m_error = r.error();
@@ -193,6 +201,7 @@ private:
   std::int64_t m_size = 0;
   std::int64_t m_entries = 0;
   std::optional<Error> m_error;
+  bool m_dropping = false;
 };
 
 struct InodeKey {
