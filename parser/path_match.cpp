@@ -14,6 +14,7 @@
 #include "parser/path_match.hpp"
 
 #include "parser/pattern_regex.hpp"
+#include "parser/utf8.hpp"
 
 namespace mkimage::parser {
 
@@ -21,29 +22,8 @@ namespace {
 
 const char* const k_bad_pattern = "syntax error in pattern";
 
-// One UTF-8 code point (Go utf8.DecodeRuneInString): invalid gives U+FFFD width 1.
-int32_t decode_rune(std::string_view s, size_t* width) {
-  auto b0 = static_cast<unsigned char>(s[0]);
-  if (b0 < 0x80) {
-    *width = 1;
-    return b0;
-  }
-  int n = (b0 & 0xE0) == 0xC0 ? 2 : (b0 & 0xF0) == 0xE0 ? 3 : (b0 & 0xF8) == 0xF0 ? 4 : 0;
-  int32_t cp = n == 2 ? (b0 & 0x1F) : n == 3 ? (b0 & 0x0F) : (b0 & 0x07);
-  bool ok = n > 0 && static_cast<size_t>(n) <= s.size();
-  for (int k = 1; ok && k < n; ++k) {
-    auto b = static_cast<unsigned char>(s[k]);
-    if ((b & 0xC0) != 0x80) ok = false;
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  static constexpr int32_t k_min[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (!ok || cp < k_min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    *width = 1;
-    return 0xFFFD;
-  }
-  *width = static_cast<size_t>(n);
-  return cp;
-}
+// One UTF-8 code point at the start of `s` (Go utf8.DecodeRuneInString).
+int32_t decode_rune(std::string_view s, size_t* width) { return utf8::decode(s, 0, width); }
 
 // Go filepath.scanChunk: leading stars, then the chunk up to the next unbracketed `*`.
 void scan_chunk(std::string_view pattern, bool* star, std::string_view* chunk,
@@ -147,24 +127,13 @@ int match_chunk(std::string_view chunk, std::string_view s, std::string_view* re
   return 1;
 }
 
-bool is_space(int32_t c) {
-  switch (c) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ':
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-    case 0x202F: case 0x205F: case 0x3000:
-      return true;
-    default:
-      return c >= 0x2000 && c <= 0x200A;
-  }
-}
-
 // Go strings.TrimSpace (Unicode white space).
 std::string_view trim_space(std::string_view s) {
   size_t begin = 0, end = 0;
   bool seen = false;
   for (size_t i = 0; i < s.size();) {
     size_t w = 1;
-    bool space = is_space(decode_rune(s.substr(i), &w));
+    bool space = utf8::is_space(decode_rune(s.substr(i), &w));
     if (!space) {
       if (!seen) begin = i;
       seen = true;
@@ -188,33 +157,11 @@ bool should_escape(int32_t c) {
   }
 }
 
-void append_rune(std::string& out, int32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+void append_rune(std::string& out, int32_t cp) { utf8::append(out, cp); }
 
 // patternmatcher Pattern.compile: picks the kind and builds the regex source.
 util::Result<void> compile_pattern(PathPattern& p) {
-  std::vector<int32_t> runes;
-  std::string_view s = p.text;
-  for (size_t i = 0; i < s.size();) {
-    size_t w = 1;
-    runes.push_back(decode_rune(s.substr(i), &w));
-    i += w;
-  }
+  std::vector<int32_t> runes = utf8::decode_all(p.text);
   if (!runes.empty() && runes[0] == 0xFEFF) runes.erase(runes.begin());  // text/scanner skips a BOM
 
   using Kind = PathPattern::Kind;

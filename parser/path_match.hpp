@@ -6,6 +6,15 @@
 //    `--exclude`): patterns anchored at the root, `*` and `?` stop at `/`, `**` spans
 //    directories, `[...]` classes, `\` escapes, `!` exceptions, the last matching
 //    pattern decides.
+//
+// COPY/ADD `--exclude=<pattern>` (repeatable): BuildKit hands the patterns to fsutil's
+// copier, which evaluates them with this same PatternMatcher (so `!` exceptions and
+// `**` work) against each entry's path relative to the copied source directory, using
+// matches_using_parent_results while it walks; an excluded entry is not copied. The
+// source itself (relative path "") is never excluded. So: build one PatternMatcher
+// from all `--exclude` values (not expanded: BuildKit does not expand variables there)
+// and walk each source with walk_context(source_dir, matcher, fn) from
+// parser/dockerignore.hpp, or test single paths with matches_or_parent_matches.
 #pragma once
 
 #include <cstddef>

@@ -3,40 +3,16 @@
 #include "parser/pattern_regex.hpp"
 
 #include <algorithm>
-#include <functional>
+
+#include "parser/utf8.hpp"
 
 namespace mkimage::parser::detail {
 
 namespace {
 
-constexpr int32_t k_max_rune = 0x10FFFF;
+constexpr int32_t k_max_rune = utf8::k_max_rune;
 
-std::vector<int32_t> decode(std::string_view s) {
-  std::vector<int32_t> out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    auto b0 = static_cast<unsigned char>(s[i]);
-    int n = b0 < 0x80 ? 1 : (b0 & 0xE0) == 0xC0 ? 2 : (b0 & 0xF0) == 0xE0 ? 3
-                            : (b0 & 0xF8) == 0xF0 ? 4 : 0;
-    int32_t cp = n == 1 ? b0 : n == 2 ? (b0 & 0x1F) : n == 3 ? (b0 & 0x0F) : (b0 & 0x07);
-    bool ok = n > 0 && i + n <= s.size();
-    for (int k = 1; ok && k < n; ++k) {
-      auto b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xC0) != 0x80) ok = false;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    static constexpr int32_t k_min[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (ok && (cp < k_min[n] || cp > k_max_rune || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
-    if (!ok) {
-      out.push_back(0xFFFD);
-      ++i;
-    } else {
-      out.push_back(cp);
-      i += n;
-    }
-  }
-  return out;
-}
+std::vector<int32_t> decode(std::string_view s) { return utf8::decode_all(s); }
 
 using Ranges = std::vector<Regex::Range>;
 
@@ -436,35 +412,40 @@ bool Regex::search(std::string_view text) const {
   std::vector<int32_t> r = decode(text);
   size_t n = r.size();
   std::vector<size_t> seen(m_prog.size(), SIZE_MAX);
-  std::vector<int> cur, next;
+  std::vector<int> cur, next, stack;
   bool matched = false;
 
-  std::function<void(int, size_t, std::vector<int>&)> add = [&](int pc, size_t pos,
-                                                                 std::vector<int>& list) {
-    if (seen[pc] == pos) return;
-    seen[pc] = pos;
-    const Inst& in = m_prog[pc];
-    switch (in.op) {
-      case Inst::match: matched = true; break;
-      case Inst::chars:
-      case Inst::any_not_nl: list.push_back(pc); break;
-      case Inst::jmp: add(in.x, pos, list); break;
-      case Inst::split:
-        add(in.x, pos, list);
-        add(in.y, pos, list);
-        break;
-      case Inst::begin_text:
-        if (pos == 0) add(pc + 1, pos, list);
-        break;
-      case Inst::end_text:
-        if (pos == n) add(pc + 1, pos, list);
-        break;
-      case Inst::word_boundary:
-      case Inst::no_word_boundary: {
-        bool before = pos > 0 && is_word(r[pos - 1]);
-        bool after = pos < n && is_word(r[pos]);
-        if ((before != after) == (in.op == Inst::word_boundary)) add(pc + 1, pos, list);
-        break;
+  // Adds the thread at `pc` and everything reachable from it without consuming input.
+  auto add = [&](int pc, size_t pos, std::vector<int>& list) {
+    stack.push_back(pc);
+    while (!stack.empty()) {
+      int p = stack.back();
+      stack.pop_back();
+      if (seen[p] == pos) continue;
+      seen[p] = pos;
+      const Inst& in = m_prog[p];
+      switch (in.op) {
+        case Inst::match: matched = true; break;
+        case Inst::chars:
+        case Inst::any_not_nl: list.push_back(p); break;
+        case Inst::jmp: stack.push_back(in.x); break;
+        case Inst::split:
+          stack.push_back(in.y);
+          stack.push_back(in.x);
+          break;
+        case Inst::begin_text:
+          if (pos == 0) stack.push_back(p + 1);
+          break;
+        case Inst::end_text:
+          if (pos == n) stack.push_back(p + 1);
+          break;
+        case Inst::word_boundary:
+        case Inst::no_word_boundary: {
+          bool before = pos > 0 && is_word(r[pos - 1]);
+          bool after = pos < n && is_word(r[pos]);
+          if ((before != after) == (in.op == Inst::word_boundary)) stack.push_back(p + 1);
+          break;
+        }
       }
     }
   };

@@ -17,6 +17,8 @@
 
 #include <cstdint>
 
+#include "parser/utf8.hpp"
+
 namespace mkimage::parser {
 
 std::optional<std::string> MapEnvironment::get(std::string_view name) const {
@@ -28,83 +30,16 @@ std::optional<std::string> MapEnvironment::get(std::string_view name) const {
 namespace {
 
 constexpr int32_t k_eof = -1;
-constexpr int32_t k_rune_error = 0xFFFD;
+constexpr int32_t k_rune_error = utf8::k_rune_error;
 
-// Decodes one UTF-8 code point at `s[i]`; invalid sequences give U+FFFD, width 1.
-int32_t decode_rune(std::string_view s, size_t i, size_t* width) {
-  auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) {
-    *width = 1;
-    return b0;
-  }
-  int n = 0;
-  int32_t cp = 0;
-  int32_t min = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    n = 2, cp = b0 & 0x1F, min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    n = 3, cp = b0 & 0x0F, min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    n = 4, cp = b0 & 0x07, min = 0x10000;
-  } else {
-    *width = 1;
-    return k_rune_error;
-  }
-  if (i + n > s.size()) {
-    *width = 1;
-    return k_rune_error;
-  }
-  for (int k = 1; k < n; ++k) {
-    auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) {
-      *width = 1;
-      return k_rune_error;
-    }
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    *width = 1;
-    return k_rune_error;
-  }
-  *width = n;
-  return cp;
-}
-
-void append_rune(std::string& out, int32_t cp) {
-  if (cp < 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = k_rune_error;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+int32_t decode_rune(std::string_view s, size_t i, size_t* width) { return utf8::decode(s, i, width); }
+void append_rune(std::string& out, int32_t cp) { utf8::append(out, cp); }
+bool is_space(int32_t c) { return utf8::is_space(c); }
 
 std::string rune_str(int32_t cp) {
   std::string s;
   append_rune(s, cp);
   return s;
-}
-
-// Go unicode.IsSpace.
-bool is_space(int32_t c) {
-  switch (c) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ':
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-    case 0x202F: case 0x205F: case 0x3000:
-      return true;
-    default:
-      return c >= 0x2000 && c <= 0x200A;
-  }
 }
 
 // Go unicode.IsDigit (Nd): ASCII plus the common non-ASCII decimal digit blocks.

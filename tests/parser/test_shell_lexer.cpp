@@ -2,6 +2,9 @@
 // pattern operators, heredoc bodies, variable references, and case 06's expectations.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -171,6 +174,7 @@ TEST_CASE("shell lexer: replacement / and //") {
   CHECK(expand("${v/b/'$0'}", env) == "a-$0-c");  // single replace inserts literally
   CHECK(fails("${v/a", env));
   CHECK(fails("${v/a/b", env));
+  CHECK(expand("${v///x}", env) == "xax-xbx-xcx");  // empty pattern: Go ReplaceAll inserts everywhere
 }
 
 TEST_CASE("shell lexer: modifiers") {
@@ -279,4 +283,52 @@ TEST_CASE("shell lexer: case 06 expansions") {
   CHECK(r.error().message.find("REQUIRED: required-arg-missing") != std::string::npos);
   req.set("REQUIRED", "ok");
   CHECK(expand("${REQUIRED:?required-arg-missing}", req) == "ok");
+}
+
+TEST_CASE("shell lexer: pattern operators agree with bash on * ? and literals") {
+  // BuildKit follows bash for globs made of `*`, `?` and literal characters (it differs
+  // on `[...]`, which it treats literally, and on `$0` in `//` replacements).
+  const std::vector<std::string> values = {"file.tar.gz", "/usr/local/bin", "aaa", "abcabc",
+                                           "", "a.b.c.", "x--y--z", "한국어.txt"};
+  const std::vector<std::string> patterns = {"*", "?", "a", "*.", ".*", "a*", "*a", "*b*",
+                                             "?b", "b?", "*c", "a*c", "--", "-*-", "*/",
+                                             "/*", "??", "*.*", "x", "한*", "*어.?xt"};
+  const std::vector<std::string> ops = {"#", "##", "%", "%%", "/", "//"};
+  std::string script;
+  std::vector<std::string> words;
+  MapEnvironment env;
+  for (size_t vi = 0; vi < values.size(); ++vi) {
+    env.set("v" + std::to_string(vi), values[vi]);
+    script += "v" + std::to_string(vi) + "='" + values[vi] + "'\n";
+  }
+  for (size_t vi = 0; vi < values.size(); ++vi) {
+    for (const auto& op : ops) {
+      for (const auto& pat : patterns) {
+        // `${v///x/R}`: BuildKit ends the pattern at the first `/` (an empty pattern),
+        // bash does not; not a case where BuildKit follows bash.
+        if (op[0] == '/' && pat[0] == '/') continue;
+        std::string word = "${v" + std::to_string(vi) + op + pat + (op[0] == '/' ? "/R}" : "}");
+        words.push_back(word);
+        script += "printf '%s\\n' \"" + word + "\"\n";
+      }
+    }
+  }
+  std::string path = "/tmp/mkimage-lexer-bash-" + std::to_string(getpid()) + ".sh";
+  {
+    std::ofstream out(path);
+    out << script;
+  }
+  FILE* p = popen(("LC_ALL=C.UTF-8 /bin/bash " + path).c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string output;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) output.append(buf, n);
+  REQUIRE(pclose(p) == 0);
+  std::remove(path.c_str());
+  auto lines = split(output, '\n');
+  REQUIRE(lines.size() == words.size() + 1);
+  for (size_t i = 0; i < words.size(); ++i) {
+    CHECK_MESSAGE(expand(words[i], env) == lines[i], words[i]);
+  }
 }
