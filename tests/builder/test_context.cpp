@@ -75,6 +75,7 @@ TEST_CASE("BuildContext from stdin: a tar (plain or gzip) or a lone Dockerfile")
     CHECK(mkimage::testing::mode_of(c->root() / "sub/b") == 0600);
     CHECK(c->excluded("ignored"));
     CHECK(unpacked.parent_path() == temp_root);
+    CHECK(mkimage::testing::mode_of(c->root()) == 0755);
   }
   CHECK_FALSE(fs::exists(unpacked));  // removed with the context
 
