@@ -13,5 +13,9 @@ if [ "${1:-}" = --sanitize ]; then
 fi
 bash scripts/deps.sh
 bash scripts/build.sh "${mode[@]}"
-cd "$dir"
-ctest --output-on-failure -j "$(nproc)" "$@"
+(cd "$dir" && ctest --output-on-failure -j "$(nproc)" "$@")
+# The end-to-end demo (needs apt's mirror and the npm registry). Skipped when
+# ctest was narrowed with arguments, or with MKIMAGE_SKIP_DEMO=1.
+if [ $# -eq 0 ] && [ "${MKIMAGE_SKIP_DEMO:-}" != 1 ]; then
+  bash scripts/demo.sh
+fi

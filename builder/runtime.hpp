@@ -1,0 +1,160 @@
+// The OCI runtime driver: turns a container description into an OCI
+// runtime-spec bundle (config.json, runtime-spec config.md / config-linux.md)
+// and runs it with an OCI runtime (runc by default, `--runtime PATH` for
+// another one such as crun). Used by RUN steps and by `mkimage run`.
+//
+// What every container gets (like BuildKit's and docker's default spec):
+//   - namespaces pid, mount, ipc, uts, and network unless NetworkMode::host;
+//   - mounts /proc, /dev (tmpfs; the runtime creates null, zero, full, random,
+//     urandom, tty, ptmx and the fd symlinks), /dev/pts, /dev/shm, /dev/mqueue,
+//     /sys read-only, /sys/fs/cgroup read-only, and read-only bind mounts of
+//     a generated /etc/hosts and of the host's /etc/resolv.conf (a generated
+//     one with only loopback for NetworkMode::none);
+//   - docker's default capability set, noNewPrivileges false, RLIMIT_NOFILE
+//     1048576, docker's masked and read-only /proc paths; no seccomp profile.
+//
+// Network modes. `none`: a new network namespace; runc brings up loopback in
+// every new network namespace, so the container sees only `lo` (127.0.0.1).
+// `host`: no network namespace. `private`: a new namespace like `none`; it is
+// what `mkimage run -p` publishes ports into (builder/port_forward.hpp).
+// For builds, `--network=default` maps to host (parse_network_mode): a
+// daemonless tool on a machine without a bridge/CNI set up cannot give a
+// namespaced container outbound network, and the users who compare with
+// docker run `docker build --network=host` on such hosts anyway.
+//
+// Cleanup guarantees: each run uses a fresh unique container id; when the
+// runtime exits (or fails to start), `runtime delete -f ID` always runs; the
+// container is registered with builder/interrupt.hpp so Ctrl-C kills and
+// deletes it before the process exits.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace mkimage::builder {
+
+enum class NetworkMode {
+  host,     // share the host's network namespace
+  none,     // own network namespace with loopback only
+  private_  // own network namespace with loopback only; ports published by a forwarder
+};
+
+// Parses a RUN/build `--network` value: "default" and "host" → host,
+// "none" → none, "private" → private_. Errors: any other value.
+util::Result<NetworkMode> parse_network_mode(std::string_view text);
+std::string_view to_string(NetworkMode mode);
+
+// One OCI mount (runtime-spec config.md "mounts"): destination inside the
+// container, type ("bind", "tmpfs", ...), source on the host, mount options
+// ("rbind", "ro", "size=65536k", ...).
+struct OciMount {
+  std::string destination;
+  std::string type;
+  std::string source;
+  std::vector<std::string> options;
+};
+
+// The process to run (runtime-spec config.md "process").
+struct ProcessSpec {
+  std::vector<std::string> args;  // argv; args[0] is resolved in PATH by the runtime
+  std::vector<std::string> env;   // "KEY=VALUE"; a PATH is added if missing
+  std::string cwd = "/";          // absolute path inside the container
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::vector<std::uint32_t> additional_gids;
+  bool terminal = false;          // allocate a pty (runtime in foreground: our stdin is the console)
+};
+
+// The default PATH docker and BuildKit put in an image without one.
+inline constexpr const char* k_default_path =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// A container to run.
+struct ContainerSpec {
+  std::filesystem::path rootfs;  // an already-mounted root filesystem (overlay merged dir)
+  bool readonly_rootfs = false;
+  ProcessSpec process;
+  NetworkMode network = NetworkMode::host;
+  std::string hostname = "buildkitsandbox";  // BuildKit's hostname for RUN
+  std::vector<std::string> extra_hosts;      // extra /etc/hosts lines ("1.2.3.4 name")
+  std::vector<OciMount> mounts;              // added after the default mounts (RUN --mount, -v)
+};
+
+// The standard mount destinations every container gets (in this order);
+// with ContainerSpec::mounts they are the mount points the runtime may create
+// in the rootfs (see Snapshotter::record_mount_points).
+std::vector<std::string> default_mount_destinations();
+
+// Where each container's output goes.
+struct RunIo {
+  // When set, stdout and stderr are read through pipes and passed here as
+  // they arrive (chunks, not lines); stdin is /dev/null. `is_stderr` tells which.
+  std::function<void(std::string_view chunk, bool is_stderr)> on_output;
+  // Otherwise these descriptors are given to the runtime (-1 = inherit ours).
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  // Put the runtime in its own process group so a terminal's Ctrl-C reaches
+  // only mkimage (which then kills the container). Must be false for a
+  // terminal (ProcessSpec::terminal) run, which needs the foreground group.
+  bool own_process_group = true;
+};
+
+struct RuntimeOptions {
+  std::string runtime = "runc";                       // name in PATH or a path
+  std::filesystem::path state_dir = "/run/mkimage/runc";  // the runtime's --root
+};
+
+// Writes an OCI bundle for `spec` into `bundle_dir` (created if missing):
+// config.json, plus the generated hosts (and, for none/private, resolv.conf)
+// files it bind-mounts. `root_path` in config.json is spec.rootfs (absolute).
+// Errors: I/O naming the path.
+util::Result<void> write_bundle(const ContainerSpec& spec, const std::filesystem::path& bundle_dir);
+
+// The config.json document for `spec` (as text). `bundle_dir` is where the
+// generated hosts/resolv.conf files live.
+std::string make_runtime_config(const ContainerSpec& spec, const std::filesystem::path& bundle_dir);
+
+// A fresh container id: "mkimage-<pid>-<counter>-<8 random hex>" (at most 40 chars).
+std::string new_container_id();
+
+class Runtime {
+public:
+  explicit Runtime(RuntimeOptions options = {});
+  const RuntimeOptions& options() const { return m_options; }
+
+  // Checks that the runtime binary exists and runs (`runtime --version`).
+  // Errors: not found / not executable, naming it.
+  util::Result<void> check() const;
+
+  // Runs `spec` to completion in the foreground: writes the bundle into
+  // `bundle_dir`, starts `runtime run --bundle DIR ID`, streams output per
+  // `io`, waits, and deletes the container (`runtime delete -f ID`) whatever
+  // happened. Returns the process's exit code (0-255; 128+N when killed by
+  // signal N). `id` empty = new_container_id(). `on_started(pid)` (optional)
+  // is called with the runtime process's pid once it runs.
+  // Errors: bundle I/O, the runtime cannot be started, or mkimage was
+  // interrupted (the container is killed and deleted first).
+  util::Result<int> run(const ContainerSpec& spec, const std::filesystem::path& bundle_dir,
+                        const RunIo& io, std::string id = {},
+                        const std::function<void(int pid)>& on_started = {}) const;
+
+  // `runtime kill ID SIGNAL` (signal number). Errors: the runtime failed.
+  util::Result<void> kill(const std::string& id, int signal) const;
+  // `runtime delete -f ID`; a container that does not exist is not an error.
+  util::Result<void> remove(const std::string& id) const;
+  // True if the runtime knows a running/created container `id` (`runtime state`).
+  bool exists(const std::string& id) const;
+
+private:
+  RuntimeOptions m_options;
+};
+
+}  // namespace mkimage::builder

@@ -1,0 +1,138 @@
+// Active snapshots: a writable root filesystem stacked on read-only snapshot
+// directories (ROOT/snapshots/<chain_id>/, each an unpacked layer in overlay
+// form), for RUN steps and `mkimage run` containers.
+//
+// Lifecycle (like containerd's Snapshotter Prepare → Commit):
+//   auto snap = snapshotter.prepare({top_lower, ..., bottom_lower});   // mounted
+//   snap->record_mount_points(destinations);   // before the runtime starts
+//   ... run the container with rootfs = snap->rootfs() ...
+//   auto upper = snap->finish();               // unmounted; runtime mount points removed
+//   // commit: layer writer reads `upper` (excluding snap->runtime_created()),
+//   // then renames upper to ROOT/snapshots/<chain_id>/ — or:
+//   snap->discard();                           // failed step: remove everything
+// An ActiveSnapshot that is destroyed without finish()/discard() unmounts and
+// removes its directories (and so does an interrupt, builder/interrupt.hpp).
+//
+// Layout: each active snapshot owns TEMP/<random>/ with `upper/` (the
+// overlay upperdir), `work/` (overlay workdir), `merged/` (mount point) and
+// `l/` (short symlinks to the lowerdirs, so that 500 lowers fit the one-page
+// limit of overlay mount options: the mount is made from a child process
+// that chdir()s into `l/` and names the lowers "0:1:2…"). TEMP must be on the
+// same filesystem as ROOT/snapshots so the upperdir can be renamed there.
+//
+// The upperdir is in overlayfs format: a deleted lower file is a 0/0 character
+// device, a directory replacing a lower one has xattr trusted.overlay.opaque=y.
+// Copy-up also leaves trusted.overlay.origin/impure xattrs on directories:
+// layer writers must ignore trusted.overlay.* except opaque.
+//
+// Fallback: when overlayfs cannot be mounted (e.g. inside some containers),
+// prepare() copies the lowers into merged/ and finish() computes the same
+// overlay-format upperdir by comparing merged/ with the lowers (deleted →
+// 0/0 char device, replaced directory → opaque). A warning is printed once
+// per process on stderr. Force it with env MKIMAGE_SNAPSHOTTER=copy.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace mkimage::builder {
+
+enum class SnapshotMode { overlay, copy };
+
+class ActiveSnapshot {
+public:
+  ~ActiveSnapshot();
+  ActiveSnapshot(const ActiveSnapshot&) = delete;
+  ActiveSnapshot& operator=(const ActiveSnapshot&) = delete;
+
+  // The root filesystem to give the runtime (mounted until finish/discard).
+  const std::filesystem::path& rootfs() const { return m_merged; }
+  // The overlay-format upperdir (complete only after finish()).
+  const std::filesystem::path& upperdir() const { return m_upper; }
+  // TEMP/<random>/: everything this snapshot owns.
+  const std::filesystem::path& dir() const { return m_dir; }
+  SnapshotMode mode() const { return m_mode; }
+
+  // Remembers which of `destinations` (absolute container paths: mount
+  // targets such as /proc, /etc/hosts, /run/secrets/x) and which of their
+  // parent directories do not exist yet in the rootfs. Call before the
+  // runtime creates them; may be called more than once.
+  void record_mount_points(const std::vector<std::string>& destinations);
+
+  // Paths (absolute container paths, sorted) that did not exist before the
+  // run and that the runtime created as mount points (see record_mount_points).
+  // The layer writer must exclude them (finish() already removes them when
+  // they are empty, so normally none is left in the upperdir).
+  const std::vector<std::string>& runtime_created() const { return m_created; }
+
+  // Unmounts the rootfs and completes the upperdir: removes the mount points
+  // the runtime created when they are empty (files of size 0, empty dirs),
+  // then removes their parent directories that are empty and were either
+  // created by the runtime or are unchanged copies (mode, uid, gid) of a
+  // lower directory. Returns the upperdir. Errors: umount/I/O.
+  util::Result<std::filesystem::path> finish();
+
+  // Unmounts (if mounted) and removes dir() entirely. Idempotent.
+  void discard();
+
+  // Releases the upperdir: after a commit that renamed it away, the rest of
+  // dir() is removed and the upperdir path is no longer owned.
+  void release_upperdir();
+
+private:
+  friend class Snapshotter;
+  ActiveSnapshot() = default;
+  util::Result<void> unmount();
+
+  std::filesystem::path m_dir, m_upper, m_work, m_merged;
+  std::vector<std::filesystem::path> m_lowers;  // top first
+  SnapshotMode m_mode = SnapshotMode::overlay;
+  bool m_mounted = false;
+  bool m_finished = false;
+  bool m_upper_released = false;
+  std::vector<std::string> m_created;
+  std::uint64_t m_cleanup_id = 0;
+};
+
+class Snapshotter {
+public:
+  // `temp_dir`: where active snapshots live (normally ROOT/tmp/active;
+  // created 0700 if missing).
+  explicit Snapshotter(std::filesystem::path temp_dir);
+
+  // Mounts a writable rootfs over `lowerdirs` (top first; each an existing
+  // directory; may be empty = scratch). Errors: more than 500 lowers, a
+  // missing lowerdir, mount/copy failures naming the path and errno.
+  util::Result<std::unique_ptr<ActiveSnapshot>> prepare(const std::vector<std::filesystem::path>& lowerdirs);
+
+  // Mounts `lowerdirs` read-only (no upperdir) at `target` (created).
+  // Used for read-only RUN --mount=type=bind from a stage. Errors as prepare.
+  static util::Result<void> mount_readonly(const std::vector<std::filesystem::path>& lowerdirs,
+                                           const std::filesystem::path& target);
+
+  // Whether overlayfs works under temp_dir (probed once per process).
+  SnapshotMode mode();
+
+private:
+  std::filesystem::path m_temp_dir;
+};
+
+// Mounts overlayfs at `target` with `lowerdirs` (top first, 1..500) and, when
+// `upperdir` is not empty, upperdir/workdir. Short symlinks for the lowers
+// are made in `links_dir` (created; may be removed after the mount) and the
+// mount is done from a forked child that chdir()s there, so the mount data
+// stays under one page. Errors: mount failure with errno.
+util::Result<void> mount_overlay(const std::vector<std::filesystem::path>& lowerdirs,
+                                 const std::filesystem::path& upperdir,
+                                 const std::filesystem::path& workdir,
+                                 const std::filesystem::path& target,
+                                 const std::filesystem::path& links_dir);
+
+// Lazily unmounts `target` (umount2 MNT_DETACH); not mounted is not an error.
+util::Result<void> unmount_path(const std::filesystem::path& target);
+
+}  // namespace mkimage::builder

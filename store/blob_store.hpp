@@ -1,0 +1,126 @@
+// Content-addressed blob store: ROOT/blobs/sha256/<hex> (image-spec
+// image-layout.md §Blobs). Every blob file is written once, atomically and
+// verified, and never rewritten:
+//   1. bytes go to a temp file in ROOT/tmp (same filesystem as blobs/),
+//      hashed (sha256) and counted while they are written;
+//   2. commit: fsync the temp file, check digest and size against what the
+//      caller expects (if anything), rename to blobs/sha256/<hex>, fsync blobs/;
+//   3. if the blob already exists the temp file is dropped instead (an
+//      existing blob is never replaced: readers may have it open).
+// Blob files are mode 0444. Several processes may write the same blob at once.
+//
+// Example (a layer written in one pass: tar → sha256 → blob file):
+//   MKIMAGE_TRY(auto w, blobs.writer());
+//   ... archive_write_open(a, &w, nullptr, write_cb, nullptr);  // write_cb calls w.write()
+//   MKIMAGE_TRY(BlobInfo info, w.commit());      // info.digest is the diff_id
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/descriptor.hpp"
+#include "store/digest.hpp"
+#include "store/root.hpp"
+#include "util/result.hpp"
+#include "util/sha256.hpp"
+
+namespace mkimage::store {
+
+// What a commit produced.
+struct BlobInfo {
+  Digest digest;
+  std::int64_t size = 0;  // bytes
+  bool existed = false;   // the blob was already in the store (temp file dropped)
+};
+
+// A blob being written. Lifecycle: writing → committed | aborted. The
+// destructor aborts (removes the temp file) if commit() was not reached.
+// Movable, not copyable; not thread-safe.
+class BlobWriter {
+public:
+  BlobWriter(BlobWriter&&) noexcept;
+  BlobWriter& operator=(BlobWriter&&) noexcept;
+  BlobWriter(const BlobWriter&) = delete;
+  BlobWriter& operator=(const BlobWriter&) = delete;
+  ~BlobWriter();
+
+  // Appends bytes (buffered, 1 MiB). Errors: write failure (ENOSPC...) naming the temp path.
+  util::Result<void> write(const void* data, std::size_t size);
+  util::Result<void> write(std::string_view bytes) { return write(bytes.data(), bytes.size()); }
+
+  std::int64_t size() const { return m_size; }  // bytes written so far
+
+  // Finishes: fsync, optional verification, rename into place, fsync dir.
+  // `expected` / `expected_size` (if given) must match or the blob is refused
+  // with an error naming both digests, and nothing is stored.
+  util::Result<BlobInfo> commit(std::optional<Digest> expected = std::nullopt,
+                                std::optional<std::int64_t> expected_size = std::nullopt);
+  // Drops the temp file. Safe to call twice.
+  void abort();
+
+private:
+  friend class BlobStore;
+  BlobWriter() = default;
+  util::Result<void> flush();
+
+  std::filesystem::path m_blobs_dir;
+  std::filesystem::path m_tmp_path;
+  int m_fd = -1;
+  std::string m_buffer;
+  util::Sha256 m_hash;
+  std::int64_t m_size = 0;
+  bool m_done = false;
+};
+
+class BlobStore {
+public:
+  explicit BlobStore(Root root) : m_root(std::move(root)) {}
+
+  const Root& root() const { return m_root; }
+
+  // Starts a new blob (temp file ROOT/tmp/blob-XXXXXX). Errors: mkstemp failure.
+  util::Result<BlobWriter> writer() const;
+
+  // Stores bytes held in memory (configs, manifests). Returns digest and size.
+  util::Result<BlobInfo> put(std::string_view bytes,
+                             std::optional<Digest> expected = std::nullopt) const;
+  // Copies a file into the store, hashing on the way (one pass).
+  // Errors: I/O naming the path; `expected` mismatch.
+  util::Result<BlobInfo> put_file(const std::filesystem::path& path,
+                                  std::optional<Digest> expected = std::nullopt) const;
+
+  bool exists(const Digest& d) const;
+  // The blob's file (it may not exist; see exists()). Open it read-only.
+  std::filesystem::path path(const Digest& d) const { return m_root.blob_path(d); }
+  // Size in bytes of a stored blob. Errors: missing blob.
+  util::Result<std::int64_t> size(const Digest& d) const;
+  // Reads a whole blob into memory (for small JSON blobs). Verifies the
+  // digest when `verify` is true. Errors: missing, I/O, digest mismatch.
+  util::Result<std::string> read(const Digest& d, bool verify = true) const;
+
+  // Re-hashes a stored blob. Returns false if its content does not match its
+  // name. Errors: missing blob or I/O.
+  util::Result<bool> verify(const Digest& d) const;
+
+  // Deletes a blob file (missing is not an error). The caller makes sure
+  // nothing references it (store/store.hpp does, under the index).
+  util::Result<void> remove(const Digest& d) const;
+
+  // Every digest named by a file in blobs/sha256 (files that are not 64 hex are skipped).
+  util::Result<std::vector<Digest>> list() const;
+
+  // Removes temp files in ROOT/tmp older than `age_seconds` (left by crashes).
+  void clean_tmp(std::int64_t age_seconds = 24 * 3600) const;
+
+private:
+  Root m_root;
+};
+
+// sha256 and size of a file's content, streaming. Errors: I/O naming the path.
+util::Result<BlobInfo> hash_file(const std::filesystem::path& path);
+
+}  // namespace mkimage::store

@@ -1,0 +1,210 @@
+// The SQLite index of a store root (ROOT/index.db): what blobs, layers,
+// images, tags, cache entries, stat-cache entries and containers exist.
+// The schema and its migrations are at the top of store/index_schema.cpp.
+//
+// Concurrency: WAL journal, busy_timeout 30 s, foreign keys on. Every
+// multi-row change is one transaction (BEGIN IMMEDIATE, so two processes
+// never deadlock on a read→write upgrade). Several processes may open one
+// root at once. One Index may be shared by threads: calls are serialised by
+// an internal mutex.
+//
+// Lookups return Result<std::optional<T>>: a miss is nullopt, not an error.
+// Times are Unix epoch seconds (UTC) unless a field says otherwise.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/descriptor.hpp"
+#include "store/digest.hpp"
+#include "store/media_type.hpp"
+#include "store/reference.hpp"
+#include "util/result.hpp"
+
+struct sqlite3;
+
+namespace mkimage::store {
+
+// A blob known to the index.
+struct BlobRecord {
+  Digest digest;
+  std::int64_t size = 0;  // bytes
+  MediaType media_type;   // may be empty when unknown
+};
+
+// One layer in one position of a layer stack. Layers are stored uncompressed,
+// so `blob` is normally the diff_id itself (media type oci_layer).
+struct LayerRecord {
+  ChainId chain_id;                      // primary key
+  std::optional<ChainId> parent;         // nullopt for a bottom layer
+  DiffId diff_id;
+  Digest blob;                           // the uncompressed tar blob
+  std::int64_t size = 0;                 // bytes of the uncompressed tar
+  std::optional<std::string> snapshot;   // unpacked directory, relative to the root ("snapshots/<hex>")
+};
+
+// A layer compressed for export: (diff_id, compression) → descriptor, so the
+// same layer is never compressed twice.
+struct CompressedLayerRecord {
+  DiffId diff_id;
+  Compression compression = Compression::gzip;
+  Descriptor descriptor;  // media type, digest and size of the compressed blob
+};
+
+// An image: a manifest in the store (image ID = config digest).
+struct ImageRecord {
+  Digest manifest;        // manifest blob digest (primary key)
+  Digest config;          // config blob digest = image ID
+  std::int64_t created = 0;  // config "created" (epoch seconds); 0 if absent
+  std::int64_t size = 0;     // sum of layer blob sizes, bytes
+  std::int64_t added = 0;    // when it entered the store (epoch seconds)
+};
+
+struct TagRecord {
+  Reference reference;  // normalised, with a tag and no digest
+  Digest manifest;
+};
+
+// A build cache entry: cache key → result. The builder owns the payload
+// (JSON text, e.g. {"chain_id":..., "diff_id":..., "config":...}); `refs` are
+// the blobs the result needs, which image deletion will not remove while the
+// entry exists.
+struct CacheRecord {
+  std::string key;           // the cache key (e.g. "sha256:<hex>")
+  std::string result;        // JSON text
+  std::vector<Digest> refs;  // blobs kept alive by this entry
+  std::int64_t created = 0;  // epoch seconds
+  std::int64_t last_used = 0;
+};
+
+// stat → content digest memo for hashing build-context files quickly.
+// A hit requires every field to be equal.
+struct StatCacheRecord {
+  std::string path;  // absolute path
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+  std::int64_t size = 0;      // bytes
+  std::int64_t mtime_ns = 0;  // nanoseconds since epoch
+  std::int64_t ctime_ns = 0;
+  std::uint32_t mode = 0;     // st_mode (type and octal permission bits)
+  Digest digest;              // sha256 of the content
+};
+
+// A container of `mkimage run` (issue 5).
+struct ContainerRecord {
+  std::string id;       // 64 hex
+  std::string name;     // unique
+  Digest image;         // manifest digest of the image it runs
+  std::string image_ref;  // what the user typed (for `ps`)
+  std::string state;    // "created", "running", "exited"
+  std::int64_t pid = 0; // 0 when not running
+  std::int64_t exit_code = 0;
+  std::int64_t created = 0;   // epoch seconds
+  std::int64_t started = 0;   // 0 = never
+  std::int64_t finished = 0;  // 0 = not yet
+  std::string config;   // JSON text owned by the runner (command, mounts, ...)
+};
+
+class Index {
+public:
+  // Opens (creating if needed) the database and runs pending migrations.
+  // Errors: SQLite open/migration failures naming the file; a database whose
+  // schema version is newer than this binary knows.
+  static util::Result<std::unique_ptr<Index>> open(const std::filesystem::path& db_path);
+  ~Index();
+  Index(const Index&) = delete;
+  Index& operator=(const Index&) = delete;
+
+  // The schema version after open() (PRAGMA user_version).
+  int schema_version() const;
+  static int latest_schema_version();
+
+  // Runs `fn` inside one write transaction (BEGIN IMMEDIATE ... COMMIT);
+  // rolls back if `fn` returns an error. Calls may nest (inner ones join the
+  // outer transaction).
+  util::Result<void> transaction(const std::function<util::Result<void>()>& fn);
+
+  // --- blobs ---
+  util::Result<void> put_blob(const BlobRecord& b);  // insert or update media type/size
+  util::Result<std::optional<BlobRecord>> get_blob(const Digest& d);
+  util::Result<std::vector<BlobRecord>> list_blobs();
+  // Deletes the row (cascades to layers/compressed rows using it).
+  util::Result<void> delete_blob(const Digest& d);
+  // True if an image (manifest, config or layer), a cache entry or a
+  // compressed-layer row whose layer is still referenced uses the blob.
+  util::Result<bool> blob_referenced(const Digest& d);
+
+  // --- layers ---
+  util::Result<void> put_layer(const LayerRecord& l);  // insert or replace
+  util::Result<std::optional<LayerRecord>> get_layer(const ChainId& c);
+  // Any layer with this diff_id (the first by chain_id).
+  util::Result<std::optional<LayerRecord>> find_layer_by_diff_id(const DiffId& d);
+  util::Result<std::vector<LayerRecord>> list_layers();
+  // Sets (or clears, with nullopt) the snapshot directory of a layer.
+  util::Result<void> set_snapshot(const ChainId& c, const std::optional<std::string>& snapshot);
+  util::Result<void> delete_layer(const ChainId& c);
+
+  // --- compressed layers ---
+  util::Result<void> put_compressed_layer(const CompressedLayerRecord& r);
+  util::Result<std::optional<CompressedLayerRecord>> get_compressed_layer(const DiffId& d, Compression c);
+  util::Result<std::optional<CompressedLayerRecord>> find_compressed_by_digest(const Digest& compressed);
+
+  // --- images ---
+  // Inserts the image and its references (config + layer blobs); replaces an
+  // existing row for the same manifest.
+  util::Result<void> put_image(const ImageRecord& img, const std::vector<Digest>& layer_blobs);
+  util::Result<std::optional<ImageRecord>> get_image(const Digest& manifest);
+  util::Result<std::vector<ImageRecord>> images_by_config(const Digest& config);
+  util::Result<std::vector<ImageRecord>> list_images();  // newest first
+  // Blobs an image references: config then layers in manifest order.
+  util::Result<std::vector<Digest>> image_blobs(const Digest& manifest);
+  // Deletes the image row, its references and its tags.
+  util::Result<void> delete_image(const Digest& manifest);
+
+  // --- tags ---
+  // Points `ref` (must have a tag) at an image, replacing a previous target.
+  util::Result<void> put_tag(const Reference& ref, const Digest& manifest);
+  util::Result<std::optional<Digest>> get_tag(const Reference& ref);
+  util::Result<bool> delete_tag(const Reference& ref);  // false if it did not exist
+  util::Result<std::vector<TagRecord>> list_tags();  // sorted by reference
+  util::Result<std::vector<Reference>> tags_of(const Digest& manifest);
+
+  // --- build cache ---
+  util::Result<void> put_cache(const CacheRecord& r);  // insert or replace
+  // A hit updates last_used to now.
+  util::Result<std::optional<CacheRecord>> get_cache(const std::string& key);
+  util::Result<void> delete_cache(const std::string& key);
+  // Deletes every entry (older than `before` epoch seconds if given); returns the count.
+  util::Result<std::int64_t> clear_cache(std::optional<std::int64_t> before = std::nullopt);
+  util::Result<std::vector<CacheRecord>> list_cache();
+
+  // --- stat cache ---
+  util::Result<void> put_stat(const StatCacheRecord& r);
+  // Returns the digest only if dev, ino, size, mtime_ns, ctime_ns and mode all match.
+  util::Result<std::optional<Digest>> get_stat(const StatCacheRecord& probe);
+
+  // --- containers ---
+  util::Result<void> put_container(const ContainerRecord& c);  // insert or replace
+  util::Result<std::optional<ContainerRecord>> get_container(const std::string& id_or_name);
+  util::Result<std::vector<ContainerRecord>> list_containers();  // newest first
+  util::Result<void> delete_container(const std::string& id);
+
+  // Direct access for tests and `store check`.
+  sqlite3* handle() { return m_db; }
+
+private:
+  Index() = default;
+  friend struct IndexAccess;
+  sqlite3* m_db = nullptr;
+  std::recursive_mutex m_mutex;
+  int m_depth = 0;  // transaction nesting
+  int m_version = 0;
+};
+
+}  // namespace mkimage::store

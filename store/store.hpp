@@ -1,0 +1,141 @@
+// The store facade: one root directory (store/root.hpp) with its blob store
+// and SQLite index, and the image-level operations the CLI and the builder
+// use: put an image, tag, resolve, untag, delete, prune, check.
+//
+// Invariants kept here:
+//   - every blob an image references is in blobs/ before the image row exists;
+//   - ROOT/index.json lists every tag (annotation org.opencontainers.image.ref.name
+//     = "name:tag" in familiar form, plus io.containerd.image.name = full
+//     reference) and is rewritten atomically, under ROOT/lock, whenever tags change,
+//     so `skopeo inspect oci:ROOT:goals:latest` and
+//     `umoci unpack --image ROOT:goals:latest DIR` work on the root;
+//   - a blob is deleted only when an image deletion leaves it unreferenced
+//     (no other image, cache entry or container needs it).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/blob_store.hpp"
+#include "store/descriptor.hpp"
+#include "store/image.hpp"
+#include "store/index.hpp"
+#include "store/reference.hpp"
+#include "store/root.hpp"
+#include "util/result.hpp"
+
+namespace mkimage::store {
+
+// An image as found in the store: its row plus the parsed manifest and config.
+struct Image {
+  ImageRecord record;
+  Descriptor manifest_descriptor;  // OCI manifest media type, digest, size
+  Manifest manifest;
+  ImageConfig config;
+  std::string config_bytes;        // the config blob as stored
+  std::vector<Reference> tags;     // sorted
+
+  // docker's image ID: "sha256:<config hex>".
+  std::string id() const { return record.config.str(); }
+};
+
+// What rmi / prune did, in docker's output order.
+struct RemoveReport {
+  std::vector<Reference> untagged;  // "Untagged: goals:latest"
+  std::vector<Digest> deleted;      // "Deleted: sha256:..." (manifests, configs, layer blobs)
+  std::int64_t reclaimed = 0;       // bytes of deleted blobs
+};
+
+// What `store check` found.
+struct CheckReport {
+  std::int64_t checked = 0;          // blobs re-hashed
+  std::vector<Digest> corrupt;       // content does not match the name
+  std::vector<Digest> missing;       // in the index (or referenced by an image) but no file
+  std::vector<Digest> orphaned;      // file in blobs/ that nothing in the index knows
+  std::vector<std::string> repaired; // human-readable actions taken with repair
+  bool ok() const { return corrupt.empty() && missing.empty(); }
+};
+
+enum class Force { no, yes };
+enum class Repair { no, yes };
+enum class PruneScope { dangling, all_unused };
+
+class Store {
+public:
+  // Opens (creating on first use) the store at `dir`. Errors: see Root::open, Index::open.
+  static util::Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir);
+  // Opens the default root (store/root.hpp default_root) or `root_option` if not empty.
+  static util::Result<std::unique_ptr<Store>> open_default(const std::string& root_option);
+
+  const Root& root() const { return m_root; }
+  const BlobStore& blobs() const { return m_blobs; }
+  Index& index() { return *m_index; }
+
+  // Records a committed blob in the index (size, media type). Idempotent.
+  util::Result<void> add_blob(const BlobInfo& info, const MediaType& media_type);
+
+  // Registers an uncompressed layer blob (already committed, digest = diff_id)
+  // on top of `parent` (nullopt = bottom) and returns its layer row (chain_id
+  // computed per config.md). An existing row is returned unchanged.
+  util::Result<LayerRecord> add_layer(const BlobInfo& layer_tar, const std::optional<ChainId>& parent);
+
+  // Builds and stores an image: serialises `config` (its diff_ids must list
+  // the `layers` in order, bottom first), writes an OCI manifest whose layer
+  // descriptors are `layers` (uncompressed blobs already in the store) and
+  // records it. Returns the stored image. Errors: diff_ids/layers mismatch,
+  // a layer blob missing, I/O.
+  util::Result<Image> put_image(const ImageConfig& config, const std::vector<Descriptor>& layers);
+
+  // Records an image whose manifest, config and layer blobs are already in the
+  // blob store (e.g. `load`): parses them, checks every blob exists, and
+  // registers blobs, layers and the image. Layers may be compressed: the
+  // manifest is then kept as is. Errors: missing blobs, bad JSON.
+  util::Result<Image> add_manifest(const Digest& manifest);
+
+  // Points `ref` at an image (ref gets ":latest" if it has no tag; a digest
+  // in `ref` is an error) and rewrites index.json.
+  util::Result<void> tag(const Reference& ref, const Digest& manifest);
+  // Removes a tag and rewrites index.json. Returns false if it did not exist.
+  util::Result<bool> untag(const Reference& ref);
+
+  // Finds an image the way docker does: "name[:tag]" (a tag), "name@sha256:…"
+  // (manifest digest), "sha256:<hex>" (image ID = config digest, or manifest
+  // digest), or a unique prefix of an image ID's hex. Returns nullopt if
+  // nothing matches. Errors: an ambiguous ID prefix; an invalid reference.
+  util::Result<std::optional<Image>> resolve(std::string_view text);
+  // Loads the full Image of a manifest digest. Errors: no such image, missing blobs.
+  util::Result<Image> load(const Digest& manifest);
+  util::Result<std::vector<Image>> list_images();  // newest first
+
+  // docker rmi: a name untags (and deletes the image when no tag is left);
+  // an ID deletes the image, refusing without Force::yes when the image has
+  // more than one tag or a container uses it. Errors: no such image, conflicts.
+  util::Result<RemoveReport> remove_image(std::string_view text, Force force);
+  // docker image prune: deletes untagged images (dangling) or, with
+  // all_unused, every image no container uses. Images used by containers stay.
+  util::Result<RemoveReport> prune(PruneScope scope);
+
+  // Rewrites ROOT/index.json from the tags table (atomic, under ROOT/lock).
+  util::Result<void> write_index_json();
+
+  // Re-hashes every blob; reports corrupt, missing and orphaned blobs. With
+  // Repair::yes drops index rows (images, tags, layers, blobs, cache entries)
+  // whose blobs are gone, and rewrites index.json.
+  util::Result<CheckReport> check(Repair repair);
+
+private:
+  Store(Root root, std::unique_ptr<Index> index)
+      : m_root(root), m_blobs(root), m_index(std::move(index)) {}
+  util::Result<void> delete_image_and_blobs(const Digest& manifest, RemoveReport& report);
+
+  Root m_root;
+  BlobStore m_blobs;
+  std::unique_ptr<Index> m_index;
+};
+
+}  // namespace mkimage::store
