@@ -1,10 +1,11 @@
 // The image config while a stage is built: the effect of every metadata
-// instruction on the OCI image config (image-spec config.md), with docker's rules:
-// ENV replaces a key in place, ENTRYPOINT resets an inherited CMD (not one set in
-// the same stage), LABEL merges, EXPOSE/VOLUME are sets, ONBUILD appends, MAINTAINER
-// sets `author`. History entries follow BuildKit (`comment` buildkit.dockerfile.v0,
-// `empty_layer` for metadata-only steps). Everything here is in memory: metadata
-// instructions never touch the filesystem.
+// instruction on the OCI image config (image-spec config.md, store/image.hpp),
+// with docker's rules: ENV replaces a key in place, ENTRYPOINT resets an
+// inherited CMD (not one set in the same stage), LABEL merges, EXPOSE/VOLUME are
+// sets, ONBUILD appends, MAINTAINER sets `author`, the default PATH is added when
+// the base has none. History entries follow BuildKit (`comment`
+// "buildkit.dockerfile.v0", `empty_layer` for steps without a layer).
+// Everything here is in memory: metadata instructions never touch the filesystem.
 #pragma once
 
 #include <cstdint>
@@ -13,41 +14,30 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "store/digest.hpp"
+#include "store/image.hpp"
 
 namespace mkimage::builder {
 
-// The default PATH docker adds when the base image has none (Linux).
-inline constexpr const char* k_default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-struct HealthcheckSpec {
-  std::vector<std::string> test;  // ["NONE"] | ["CMD", …] | ["CMD-SHELL", "text"]
-  std::int64_t interval_ns = 0, timeout_ns = 0, start_period_ns = 0, start_interval_ns = 0;
-  int retries = 0;
-};
-
-// The config of the image being built by one stage.
-class ImageConfig {
+class ConfigState {
 public:
-  // An empty config for `FROM scratch` (architecture amd64, os linux, no Env).
-  static ImageConfig scratch();
-  // From a base image's config JSON (the whole config blob). Adds the default PATH
-  // when Env has no PATH. ONBUILD triggers are kept in onbuild_triggers() and
-  // cleared from the config (they are not inherited by the new image).
-  static ImageConfig from_base(const nlohmann::json& base_config);
+  // `FROM scratch`: amd64/linux, Env = [default PATH].
+  static ConfigState scratch();
+  // A base image's config. Adds the default PATH when Env has none. Its ONBUILD
+  // triggers move to base_triggers() (they are not inherited by the new image).
+  static ConfigState from_base(const store::ImageConfig& base);
+  // `FROM <stage>`: the stage's config as is (triggers were already consumed).
+  static ConfigState from_stage(const ConfigState& stage);
 
-  // -- metadata instructions (values already expanded) -----------------------
+  // -- metadata instructions (values already expanded) -------------------------
   void set_env(const std::string& key, const std::string& value);
   void set_workdir(const std::string& absolute_path);
   void set_user(const std::string& user);
   void add_label(const std::string& key, const std::string& value);
   void add_exposed_port(const std::string& port_key);  // "8080/tcp"
   void add_volume(const std::string& path);
-  void set_cmd(const std::vector<std::string>& cmd);               // exec form (already wrapped)
-  void set_entrypoint(const std::vector<std::string>& entrypoint); // [] clears
-  void set_healthcheck(const HealthcheckSpec& hc);
+  void set_cmd(const std::vector<std::string>& cmd);
+  void set_entrypoint(const std::vector<std::string>& entrypoint);  // [] clears it
+  void set_healthcheck(const store::HealthConfig& hc);
   void set_shell(const std::vector<std::string>& shell);
   void set_stopsignal(const std::string& signal);
   void set_maintainer(const std::string& author);
@@ -56,44 +46,32 @@ public:
   // -- reading ---------------------------------------------------------------
   std::vector<std::pair<std::string, std::string>> env() const;  // in order
   std::optional<std::string> env_value(const std::string& key) const;
-  std::string workdir() const;  // "" when unset
-  std::string user() const;
-  std::vector<std::string> shell() const;  // default {"/bin/sh", "-c"}
-  // The base image's ONBUILD triggers (to run after FROM), in order.
-  const std::vector<std::string>& onbuild_triggers() const { return m_base_triggers; }
+  const std::string& workdir() const { return m_config.config.working_dir; }
+  const std::string& user() const { return m_config.config.user; }
+  const std::vector<std::string>& base_triggers() const { return m_base_triggers; }
 
-  // -- layers and history -----------------------------------------------------
-  // Appends a history entry; `diff_id` set = a layer was added, else empty_layer.
-  void add_history(const std::string& created_by, const std::string& created_rfc3339,
-                     const std::optional<store::DiffId>& diff_id);
-  const std::vector<store::DiffId>& diff_ids() const { return m_diff_ids; }
-  std::size_t history_size() const;
+  // -- layers and history -------------------------------------------------------
+  // Appends a history entry; with `diff_id` the layer is added to rootfs.diff_ids,
+  // without it the entry is `empty_layer`.
+  void add_history(const std::string& created_by, const store::Timestamp& created,
+                   const std::optional<store::DiffId>& diff_id);
+  const std::vector<store::DiffId>& diff_ids() const { return m_config.diff_ids; }
 
-  // The final config JSON (image-spec config.md), `created` set to `created_rfc3339`.
-  // Keys are emitted in a fixed order (nlohmann's sorted object), so the same state
-  // gives the same bytes.
-  nlohmann::json to_json(const std::string& created_rfc3339) const;
-
-  // The raw "config" object (Env, Cmd, …) for tests and inspection.
-  const nlohmann::json& container_config() const { return m_config; }
+  // The config to store, `created` set.
+  store::ImageConfig finish(const store::Timestamp& created) const;
+  const store::ImageConfig& config() const { return m_config; }
 
 private:
-  nlohmann::json m_root;    // everything but "config", "rootfs", "history", "created"
-  nlohmann::json m_config = nlohmann::json::object();  // the "config" object
-  nlohmann::json m_history = nlohmann::json::array();
-  std::vector<store::DiffId> m_diff_ids;
+  store::ImageConfig m_config;
   std::vector<std::string> m_base_triggers;
   bool m_cmd_set_in_stage = false;
 };
 
-// RFC 3339 UTC with seconds and nanoseconds as docker writes them:
-// "2026-11-29T19:11:49.123456789Z" (fraction omitted when 0).
-std::string rfc3339(std::int64_t epoch_seconds, std::int64_t nanos = 0);
-// Now, or SOURCE_DATE_EPOCH when given.
-std::string created_time(std::optional<std::int64_t> source_date_epoch);
+// Timestamp of history entries and the image: SOURCE_DATE_EPOCH when given, else now.
+store::Timestamp created_time(std::optional<std::int64_t> source_date_epoch);
 
-// EXPOSE word → port key: "8080" → "8080/tcp", "53/UDP" → "53/udp". Errors: not a
-// port or range, unknown protocol. Ranges "8000-8002" expand to three keys.
+// EXPOSE word → port keys: "8080" → {"8080/tcp"}, "53/UDP" → {"53/udp"},
+// "8000-8001" → {"8000/tcp","8001/tcp"}. nullopt: not a port, range or protocol.
 std::optional<std::vector<std::string>> expose_keys(const std::string& word);
 
 }  // namespace mkimage::builder
