@@ -86,21 +86,21 @@ util::Result<BuildSecret> parse_secret_spec(std::string_view text) {
 
 namespace {
 
-// The store's stat_cache table as a builder::StatCache (keyed by device and inode).
+// The store's stat_cache table as a builder::StatCache (keyed by path).
 class IndexStatCache : public StatCache {
 public:
   explicit IndexStatCache(store::Index& index) : m_index(index) {}
-  util::Result<std::optional<store::Digest>> get(const StatKey& key) override {
-    return m_index.get_stat(record(key, {}));
+  util::Result<std::optional<store::Digest>> get(const std::string& path, const StatKey& key) override {
+    return m_index.get_stat(record(path, key, {}));
   }
-  util::Result<void> put(const StatKey& key, const store::Digest& digest) override {
-    return m_index.put_stat(record(key, digest));
+  util::Result<void> put(const std::string& path, const StatKey& key, const store::Digest& digest) override {
+    return m_index.put_stat(record(path, key, digest));
   }
 
 private:
-  static store::StatCacheRecord record(const StatKey& k, const store::Digest& d) {
+  static store::StatCacheRecord record(const std::string& path, const StatKey& k, const store::Digest& d) {
     store::StatCacheRecord r;
-    r.path = std::to_string(k.dev) + ":" + std::to_string(k.ino);
+    r.path = path;
     r.dev = k.dev;
     r.ino = k.ino;
     r.size = k.size;
