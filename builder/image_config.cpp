@@ -29,8 +29,12 @@ ConfigState ConfigState::from_base(const store::ImageConfig& base) {
 }
 
 ConfigState ConfigState::from_stage(const ConfigState& stage) {
+  // A stage used as a base behaves like an image: its ONBUILD triggers run in
+  // the new stage (the planner puts them first) and are not inherited.
   ConfigState c;
   c.m_config = stage.m_config;
+  c.m_base_triggers = std::move(c.m_config.config.on_build);
+  c.m_config.config.on_build.clear();
   return c;
 }
 

@@ -25,7 +25,7 @@ public:
   // A base image's config. Adds the default PATH when Env has none. Its ONBUILD
   // triggers move to base_triggers() (they are not inherited by the new image).
   static ConfigState from_base(const store::ImageConfig& base);
-  // `FROM <stage>`: the stage's config as is (triggers were already consumed).
+  // `FROM <stage>`: the stage's config; its ONBUILD triggers move to base_triggers().
   static ConfigState from_stage(const ConfigState& stage);
 
   // -- metadata instructions (values already expanded) -------------------------
