@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "builder/build_internal.hpp"
+#include "store/layer_apply.hpp"
 #include "store/layer_writer.hpp"
 
 namespace mkimage::builder {
@@ -137,9 +138,20 @@ namespace mkimage::builder {
 
 util::Result<std::filesystem::path> unpack_snapshot(BuildSession& s, const std::vector<LayerRef>& layers,
                                                     const LayerRef& layer) {
-  (void)s;
   (void)layers;
-  return util::Error{"layer " + layer.diff_id.digest.str() + " has no unpacked snapshot"};
+  static std::mutex mu;  // two stages may need the same snapshot at once
+  std::lock_guard lock(mu);
+  MKIMAGE_TRY(auto row, s.store->index().get_layer(layer.chain_id));
+  fs::path blob = s.store->blobs().path(row ? row->blob : layer.blob);
+  fs::path target = s.store->root().dir() / snapshot_rel(layer.chain_id);
+  std::error_code ec;
+  if (!fs::is_directory(target, ec)) {
+    fs::create_directories(target.parent_path(), ec);
+    MKIMAGE_TRY(auto stats, store::apply_layer(blob, target, store::ApplyMode::snapshot));
+    (void)stats;
+  }
+  if (row) MKIMAGE_TRY_VOID(s.store->index().set_snapshot(layer.chain_id, snapshot_rel(layer.chain_id)));
+  return target;
 }
 
 }  // namespace mkimage::builder
