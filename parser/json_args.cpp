@@ -7,18 +7,48 @@ namespace mkimage::parser::syntax {
 
 namespace {
 
-constexpr int k_max_depth = 10000;  // Go's scanner nesting limit
+constexpr std::size_t k_max_depth = 10000;  // Go's scanner nesting limit
 
 class JsonReader {
 public:
   explicit JsonReader(std::string_view text) : m_s(text) {}
 
-  // Validates the whole text as one JSON value (Go's checkValid).
+  // Validates the whole text as one JSON value (Go's checkValid). Iterative, so
+  // deep nesting cannot exhaust the stack; nesting deeper than Go's limit is invalid.
   bool valid() {
-    skip_ws();
-    if (!value(0)) return false;
-    skip_ws();
-    return m_i == m_s.size();
+    std::vector<char> stack;
+    for (;;) {
+      skip_ws();
+      char c = peek();
+      if (c == '[' || c == '{') {
+        if (stack.size() + 1 > k_max_depth) return false;
+        ++m_i;
+        skip_ws();
+        char close = c == '[' ? ']' : '}';
+        if (peek() != close) {
+          stack.push_back(c);
+          if (c == '{' && !object_key()) return false;
+          continue;  // the first element
+        }
+        ++m_i;
+      } else if (!scalar()) {
+        return false;
+      }
+      // A value is complete: close containers until one continues with ','.
+      for (;;) {
+        skip_ws();
+        if (stack.empty()) return m_i == m_s.size();
+        char top = stack.back();
+        if (peek() == ',') {
+          ++m_i;
+          if (top == '{' && !object_key()) return false;
+          break;
+        }
+        if (peek() != (top == '[' ? ']' : '}')) return false;
+        ++m_i;
+        stack.pop_back();
+      }
+    }
   }
 
   // After valid(): decodes the top-level array; false if an element is not a string.
@@ -124,59 +154,20 @@ private:
     return false;
   }
 
-  bool value(int depth) {
-    if (depth > k_max_depth) return false;
+  // `"key" :` inside an object.
+  bool object_key() {
     skip_ws();
+    if (peek() != '"' || !string_valid()) return false;
+    skip_ws();
+    if (peek() != ':') return false;
+    ++m_i;
+    return true;
+  }
+
+  bool scalar() {
     switch (peek()) {
       case '"':
         return string_valid();
-      case '[': {
-        ++m_i;
-        skip_ws();
-        if (peek() == ']') {
-          ++m_i;
-          return true;
-        }
-        for (;;) {
-          if (!value(depth + 1)) return false;
-          skip_ws();
-          if (peek() == ',') {
-            ++m_i;
-            continue;
-          }
-          if (peek() == ']') {
-            ++m_i;
-            return true;
-          }
-          return false;
-        }
-      }
-      case '{': {
-        ++m_i;
-        skip_ws();
-        if (peek() == '}') {
-          ++m_i;
-          return true;
-        }
-        for (;;) {
-          skip_ws();
-          if (peek() != '"' || !string_valid()) return false;
-          skip_ws();
-          if (peek() != ':') return false;
-          ++m_i;
-          if (!value(depth + 1)) return false;
-          skip_ws();
-          if (peek() == ',') {
-            ++m_i;
-            continue;
-          }
-          if (peek() == '}') {
-            ++m_i;
-            return true;
-          }
-          return false;
-        }
-      }
       case 't':
         return literal("true");
       case 'f':

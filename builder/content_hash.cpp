@@ -1,0 +1,196 @@
+#include "builder/content_hash.hpp"
+
+#include <fcntl.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+#include <cstring>
+
+#include "util/sha256.hpp"
+
+namespace mkimage::builder {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Serialisation format of selection_digest; bump when the fields change.
+constexpr const char* k_selection_format = "mkimage.selection.v1";
+
+std::int64_t ns_of(const struct timespec& ts) {
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+// Length-prefixed field: "<tag>\\0<len>\\0<value>" keeps fields unambiguous.
+void add_field(util::Sha256& h, std::string_view tag, std::string_view value) {
+  h.update(tag);
+  h.update("\0", 1);
+  std::string len = std::to_string(value.size());
+  h.update(len);
+  h.update("\0", 1);
+  h.update(value);
+}
+
+}  // namespace
+
+StatKey StatKey::of(const struct stat& st) {
+  StatKey k;
+  k.dev = static_cast<std::uint64_t>(st.st_dev);
+  k.ino = static_cast<std::uint64_t>(st.st_ino);
+  k.size = static_cast<std::int64_t>(st.st_size);
+  k.mtime_ns = ns_of(st.st_mtim);
+  k.ctime_ns = ns_of(st.st_ctim);
+  k.mode = static_cast<std::uint32_t>(st.st_mode);
+  return k;
+}
+
+util::Result<std::optional<store::Digest>> MemoryStatCache::get(const std::string& path, const StatKey& key) {
+  std::lock_guard lock(m_mutex);
+  auto it = m_entries.find(path);
+  if (it == m_entries.end() || it->second.first != key) return std::optional<store::Digest>{};
+  return std::optional<store::Digest>{it->second.second};
+}
+
+util::Result<void> MemoryStatCache::put(const std::string& path, const StatKey& key, const store::Digest& digest) {
+  std::lock_guard lock(m_mutex);
+  m_entries[path] = {key, digest};
+  return {};
+}
+
+std::size_t MemoryStatCache::size() const {
+  std::lock_guard lock(m_mutex);
+  return m_entries.size();
+}
+
+util::Result<store::Digest> FileDigester::digest_file(const fs::path& host_path, const struct stat& st) {
+  StatKey key = StatKey::of(st);
+  std::string path = host_path.string();
+  if (m_cache) {
+    MKIMAGE_TRY(auto hit, m_cache->get(path, key));
+    if (hit) {
+      ++m_cache_hits;
+      return *hit;
+    }
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return util::sys_error("open", path);
+  util::Sha256 h;
+  std::vector<char> buf(1 << 16);
+  while (true) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return util::sys_error("read", path, err);
+    }
+    if (n == 0) break;
+    h.update(buf.data(), static_cast<std::size_t>(n));
+  }
+  // Stat again through the open file: if it changed while being read, do not cache.
+  struct stat after;
+  bool stable = fstat(fd, &after) == 0 && StatKey::of(after) == key;
+  ::close(fd);
+  ++m_files_read;
+  auto digest = store::Digest::from_bytes(h.finish());
+  if (m_cache && stable) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    // Racy-clean guard: a write in the same timestamp tick would not move ctime.
+    if (ns_of(now) - key.ctime_ns >= 2000000000LL) {
+      MKIMAGE_TRY_VOID(m_cache->put(path, key, digest));
+    }
+  }
+  return digest;
+}
+
+const char* entry_type_name(EntryType t) {
+  switch (t) {
+    case EntryType::regular: return "file";
+    case EntryType::directory: return "dir";
+    case EntryType::symlink: return "symlink";
+    case EntryType::hardlink: return "hardlink";
+    case EntryType::fifo: return "fifo";
+    case EntryType::char_device: return "chardev";
+    case EntryType::block_device: return "blockdev";
+    case EntryType::socket: return "socket";
+  }
+  return "?";
+}
+
+util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const fs::path& host_path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string path = host_path.string();
+  ssize_t n = llistxattr(path.c_str(), nullptr, 0);
+  if (n < 0) {
+    if (errno == ENOTSUP || errno == ENOENT) return out;
+    return util::sys_error("llistxattr", path);
+  }
+  if (n == 0) return out;
+  std::string names(static_cast<std::size_t>(n), '\0');
+  n = llistxattr(path.c_str(), names.data(), names.size());
+  if (n < 0) return util::sys_error("llistxattr", path);
+  names.resize(static_cast<std::size_t>(n));
+  std::size_t pos = 0;
+  while (pos < names.size()) {
+    std::string name(names.c_str() + pos);
+    pos += name.size() + 1;
+    if (name.empty() || name.rfind("trusted.overlay.", 0) == 0 || name == "security.selinux") continue;
+    ssize_t vn = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+    if (vn < 0) {
+      if (errno == ENODATA) continue;
+      return util::sys_error("lgetxattr " + name, path);
+    }
+    std::string value(static_cast<std::size_t>(vn), '\0');
+    vn = lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+    if (vn < 0) return util::sys_error("lgetxattr " + name, path);
+    value.resize(static_cast<std::size_t>(vn));
+    out.emplace_back(std::move(name), std::move(value));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+util::Result<store::Digest> selection_digest(const std::vector<SelectedEntry>& entries, FileDigester& files,
+                                             std::string_view extra) {
+  util::Sha256 h;
+  add_field(h, "format", k_selection_format);
+  add_field(h, "extra", extra);
+  add_field(h, "count", std::to_string(entries.size()));
+  for (const auto& e : entries) {
+    add_field(h, "path", e.path);
+    add_field(h, "type", entry_type_name(e.type));
+    char mode[16];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(e.mode & 07777));
+    add_field(h, "mode", mode);
+    add_field(h, "uid", std::to_string(e.uid));
+    add_field(h, "gid", std::to_string(e.gid));
+    if (e.type == EntryType::symlink || e.type == EntryType::hardlink) add_field(h, "link", e.link_target);
+    if (e.type == EntryType::char_device || e.type == EntryType::block_device) {
+      add_field(h, "rdev", std::to_string(e.rdev));
+    }
+    add_field(h, "xattrs", std::to_string(e.xattrs.size()));
+    for (const auto& [name, value] : e.xattrs) {
+      add_field(h, "xattr.name", name);
+      add_field(h, "xattr.value", value);
+    }
+    if (e.type == EntryType::regular) {
+      store::Digest d;
+      if (e.content) {
+        d = *e.content;
+      } else {
+        struct stat st;
+        if (lstat(e.host_path.c_str(), &st) != 0) return util::sys_error("lstat", e.host_path.string());
+        if (!S_ISREG(st.st_mode)) return util::Error{"\"" + e.host_path.string() + "\": not a regular file"};
+        MKIMAGE_TRY(d, files.digest_file(e.host_path, st));
+      }
+      add_field(h, "content", d.str());
+    }
+  }
+  return store::Digest::from_bytes(h.finish());
+}
+
+}  // namespace mkimage::builder

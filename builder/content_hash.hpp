@@ -1,0 +1,115 @@
+// Content digests of COPY/ADD sources for cache keys (issue 4 "Cache keys",
+// docs/cache-keys.md). A selection of entries is hashed by what ends up in the
+// image: relative path, file type, permission bits, uid/gid (after --chown),
+// symlink target, xattrs and file bytes — never mtime, atime or inode, as in
+// BuildKit's contenthash. File bytes are hashed through a StatCache so a warm
+// rebuild of a large build context costs a walk and stats only.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/digest.hpp"
+#include "util/result.hpp"
+
+namespace mkimage::builder {
+
+// What identifies a file's bytes without reading them: if all five fields are
+// unchanged, the bytes are assumed unchanged. ctime catches the "same size, mtime
+// restored" edit (../shared/cases/12-cache-copy-key build 6): any write or
+// utimensat moves ctime, and user space cannot set it.
+struct StatKey {
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+  std::int64_t size = 0;      // bytes
+  std::int64_t mtime_ns = 0;  // ns since the epoch
+  std::int64_t ctime_ns = 0;  // ns since the epoch
+  std::uint32_t mode = 0;     // st_mode (type and permission bits)
+  auto operator<=>(const StatKey&) const = default;
+  static StatKey of(const struct stat& st);
+};
+
+// (host path, StatKey) → sha256 of the file's bytes. Implementations:
+// MemoryStatCache (tests, one build) and IndexStatCache over the store's
+// stat_cache table (builder/stat_cache_index.hpp). `path` is the absolute host
+// path (a record's name; a hit needs path and every StatKey field equal).
+// get() returning nullopt is a miss. Implementations must be thread-safe.
+class StatCache {
+public:
+  virtual ~StatCache() = default;
+  virtual util::Result<std::optional<store::Digest>> get(const std::string& path, const StatKey& key) = 0;
+  virtual util::Result<void> put(const std::string& path, const StatKey& key, const store::Digest& digest) = 0;
+};
+
+class MemoryStatCache : public StatCache {
+public:
+  util::Result<std::optional<store::Digest>> get(const std::string& path, const StatKey& key) override;
+  util::Result<void> put(const std::string& path, const StatKey& key, const store::Digest& digest) override;
+  std::size_t size() const;
+
+private:
+  mutable std::mutex m_mutex;
+  std::map<std::string, std::pair<StatKey, store::Digest>> m_entries;
+};
+
+// Hashes file bytes, through an optional StatCache. Files whose ctime is less
+// than 2 s old are hashed but not cached: a write within the filesystem's
+// timestamp granularity could otherwise go unseen (git's "racy clean" problem).
+class FileDigester {
+public:
+  explicit FileDigester(StatCache* cache = nullptr) : m_cache(cache) {}
+
+  // sha256 of the bytes of the regular file at `host_path`, whose lstat is `st`.
+  // Errors: open/read failures naming the path and errno; cache errors.
+  util::Result<store::Digest> digest_file(const std::filesystem::path& host_path, const struct stat& st);
+
+  std::uint64_t files_read() const { return m_files_read; }    // files whose bytes were read
+  std::uint64_t cache_hits() const { return m_cache_hits; }    // files answered by the cache
+
+private:
+  StatCache* m_cache;
+  std::uint64_t m_files_read = 0;
+  std::uint64_t m_cache_hits = 0;
+};
+
+enum class EntryType { regular, directory, symlink, hardlink, fifo, char_device, block_device, socket };
+const char* entry_type_name(EntryType t);
+
+// One entry of a selection, as it will be written.
+struct SelectedEntry {
+  std::string path;                 // output-relative, "/"-separated, e.g. "src/a.txt"; "" = the
+                                    // destination itself
+  EntryType type = EntryType::regular;
+  mode_t mode = 0644;               // permission bits (07777) after --chmod
+  std::uint32_t uid = 0;            // after --chown (or the rule for "no --chown")
+  std::uint32_t gid = 0;
+  std::string link_target;          // symlink target bytes; hardlink: the output path linked to
+  std::vector<std::pair<std::string, std::string>> xattrs;  // sorted by name
+  std::uint64_t rdev = 0;           // devices
+  std::filesystem::path host_path;  // regular files: where the bytes are read from
+  std::optional<store::Digest> content;  // regular files whose digest is already known
+                                         // (heredocs, downloads); else read from host_path
+};
+
+// Reads the xattrs of `host_path` (not following a symlink), sorted by name.
+// `trusted.overlay.*` and `security.selinux` are skipped (overlayfs and host
+// labels, not image content). Filesystems without xattr support give none.
+util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const std::filesystem::path& host_path);
+
+// sha256 over a tagged, versioned serialisation of `entries` (in the given
+// order: callers list them in the order they are written) and, for regular
+// files, the digest of their bytes. `extra` is hashed first (e.g. a tag naming
+// the selection kind). Never includes mtime, atime, inode or host paths.
+util::Result<store::Digest> selection_digest(const std::vector<SelectedEntry>& entries, FileDigester& files,
+                                             std::string_view extra = {});
+
+}  // namespace mkimage::builder

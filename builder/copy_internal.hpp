@@ -1,0 +1,121 @@
+// Internals of builder/copy.hpp shared by copy_*.cpp: resolved sources, the
+// filtered walk, path patterns, archive extraction and downloads. Not a public API.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "builder/copy.hpp"
+#include "builder/user_db.hpp"
+
+namespace mkimage::builder {
+
+// --- patterns -----------------------------------------------------------------
+
+// Go filepath.Match on "/"-separated names: `*` and `?` do not match "/",
+// `[...]` classes with `^` negation and ranges, `\` escapes. Errors: malformed
+// pattern ("syntax error in pattern").
+util::Result<bool> path_match(std::string_view pattern, std::string_view name);
+
+// True when `s` has an unescaped `*`, `?` or `[` (Go's hasMeta).
+bool has_wildcards(std::string_view s);
+
+// A pattern of moby/patternmatcher: filepath.Match syntax plus `**` (any number
+// of directories). Matching a path also matches below it when used with
+// matches_or_parent().
+class Pattern {
+public:
+  static util::Result<Pattern> compile(std::string_view pattern);
+  bool matches(std::string_view path) const;
+  // patternmatcher MatchesOrParentMatches for one pattern: `path` or one of its
+  // parent directories matches.
+  bool matches_or_parent(std::string_view path) const;
+  const std::string& text() const { return m_text; }
+
+private:
+  std::string m_text;
+  std::shared_ptr<void> m_regex;  // std::regex, hidden to keep <regex> out of the header
+};
+
+// --- walk -----------------------------------------------------------------------
+
+// One entry found under a resolved source.
+struct WalkEntry {
+  std::string rel;                // relative to the item's root: "" = the root itself, "a/b"
+  std::filesystem::path host;     // host path (not followed)
+  struct stat st {};              // lstat (the root of a followed symlink source: stat of the target)
+  std::string link_target;        // symlinks
+};
+
+// --- items ------------------------------------------------------------------------
+
+struct CopyPlan::Item {
+  enum class Kind { path, heredoc, url } kind = Kind::path;
+  std::string source_text;        // as written in the instruction
+  std::filesystem::path host;     // path: the resolved host path (symlinks followed)
+  std::string rel;                // path: relative to the source tree root ("" = root)
+  std::string out_name;           // where it lands under a directory destination: file base
+                                  // name, "" for directory contents (and --parents bases)
+  bool is_dir = false;            // path: contents copy
+  bool extract = false;           // ADD: unpack this local archive / downloaded file
+  std::vector<WalkEntry> walk;    // path: entries in pre-order (parents first), sorted by name
+  // heredoc
+  std::string content;
+  // url
+  std::string url;
+  std::filesystem::path downloaded;      // empty until downloaded
+  std::optional<store::Digest> content_digest;  // heredocs, downloads
+  std::optional<std::int64_t> mtime_s;  // url: Last-Modified
+};
+
+// --- archives -----------------------------------------------------------------------
+
+// True when `host` is a tar archive (plain, gzip, bzip2, xz, zstd, …) that
+// libarchive can read (BuildKit's ADD unpacks only tar archives).
+bool is_tar_archive(const std::filesystem::path& host);
+
+struct ExtractOptions {
+  std::optional<Owner> owner;   // override every entry's uid/gid (ADD --chown); else the tar's
+  bool set_owner = true;        // false: do not chown (unprivileged context unpack)
+  const class ChmodSpec* chmod = nullptr;
+};
+
+struct ExtractStats {
+  std::uint64_t entries = 0;
+  std::uint64_t bytes = 0;
+};
+
+// Extracts the archive at `archive` (a file) or `fd` into the host directory
+// `dest_dir`; entry names are clamped inside it and every parent is resolved
+// inside it (a symlink from the archive cannot redirect a later entry out).
+util::Result<ExtractStats> extract_tar(const std::filesystem::path& archive, const std::filesystem::path& dest_dir,
+                                       const ExtractOptions& options);
+util::Result<ExtractStats> extract_tar_memory(const std::string& bytes, const std::filesystem::path& dest_dir,
+                                              const ExtractOptions& options);
+// True when `bytes` hold a (possibly compressed) tar archive.
+bool is_tar_memory(const std::string& bytes);
+
+// --- downloads ------------------------------------------------------------------------
+
+struct Download {
+  std::filesystem::path file;
+  store::Digest digest;                 // sha256 of the bytes
+  std::optional<std::int64_t> mtime_s;  // Last-Modified
+};
+
+// Downloads `url` (http/https; redirects followed; HTTP status >= 400 is an
+// error) into `dir/<n>` and returns its digest.
+util::Result<Download> download_url(const std::string& url, const std::filesystem::path& dir);
+
+// The ADD file name for a URL: the last element of its path, or "__unnamed__".
+std::string url_file_name(const std::string& url);
+bool is_url(std::string_view s);
+
+}  // namespace mkimage::builder

@@ -1,0 +1,454 @@
+// COPY/ADD planning: resolves sources (wildcards, .dockerignore, --exclude,
+// --parents, heredocs, archives, URLs) into items with their walks, and the
+// content digest of the selection for the cache key.
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+
+#include "builder/chmod.hpp"
+#include "builder/copy_internal.hpp"
+#include "builder/fs_resolve.hpp"
+#include "util/sha256.hpp"
+
+namespace mkimage::builder {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string rel_join(std::string_view a, std::string_view b) {
+  if (a.empty()) return std::string(b);
+  if (b.empty()) return std::string(a);
+  return std::string(a) + "/" + std::string(b);
+}
+
+std::string base_name(std::string_view p) {
+  std::string c = clean_path(p);
+  auto pos = c.rfind('/');
+  return pos == std::string::npos ? c : c.substr(pos + 1);
+}
+
+// rootfs path "/a/b" → relative "a/b" ("" for "/").
+std::string strip_root(const std::string& p) { return p == "/" ? "" : p.substr(1); }
+
+util::Result<std::vector<std::string>> list_dir(const fs::path& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return util::sys_error("opendir", dir.string());
+  errno = 0;
+  while (auto* e = readdir(d)) {
+    std::string_view n = e->d_name;
+    if (n == "." || n == "..") continue;
+    names.emplace_back(n);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+struct WalkFilter {
+  const PathFilter* ctx = nullptr;  // .dockerignore; paths are ctx_prefix + rel
+  std::string ctx_prefix;
+  const std::vector<Pattern>* excludes = nullptr;
+  const Pattern* include = nullptr;  // --parents pattern, relative to the walk root
+};
+
+class Walker {
+public:
+  Walker(const WalkFilter& f, std::vector<WalkEntry>& out) : m_f(f), m_out(out) {}
+
+  util::Result<void> walk_dir(const fs::path& host, const std::string& rel) {
+    MKIMAGE_TRY(auto names, list_dir(host));
+    for (const auto& name : names) {
+      WalkEntry e;
+      e.rel = rel_join(rel, name);
+      e.host = host / name;
+      if (lstat(e.host.c_str(), &e.st) != 0) {
+        if (errno == ENOENT) continue;  // removed while walking
+        return util::sys_error("lstat", e.host.string());
+      }
+      bool is_dir = S_ISDIR(e.st.st_mode);
+      bool included = true;
+      bool descend = is_dir;
+      if (m_f.ctx) {
+        std::string crel = rel_join(m_f.ctx_prefix, e.rel);
+        if (m_f.ctx->excluded(crel)) {
+          included = false;
+          descend = is_dir && m_f.ctx->may_reinclude_below(crel);
+        }
+      }
+      if ((included || descend) && m_f.excludes) {
+        for (const auto& p : *m_f.excludes) {
+          if (p.matches_or_parent(e.rel)) {
+            included = false;
+            descend = false;
+            break;
+          }
+        }
+      }
+      if (included && m_f.include && !m_f.include->matches_or_parent(e.rel)) {
+        included = false;
+      }
+      if (!included && !descend) continue;
+      if (S_ISLNK(e.st.st_mode)) {
+        std::error_code ec;
+        auto target = fs::read_symlink(e.host, ec);
+        if (ec) return util::sys_error("readlink", e.host.string(), ec.value());
+        e.link_target = target.string();
+      }
+      if (included) {
+        flush();
+        m_out.push_back(e);
+        if (is_dir) MKIMAGE_TRY_VOID(walk_dir(e.host, e.rel));
+      } else {
+        std::size_t depth = m_pending.size();
+        m_pending.push_back(e);
+        MKIMAGE_TRY_VOID(walk_dir(e.host, e.rel));
+        if (m_pending.size() > depth) m_pending.pop_back();
+      }
+    }
+    return {};
+  }
+
+private:
+  // Emits directories that were entered without being included, now that
+  // something below them is (fsutil emits parents of included paths lazily).
+  void flush() {
+    for (auto& p : m_pending) m_out.push_back(std::move(p));
+    m_pending.clear();
+  }
+
+  const WalkFilter& m_f;
+  std::vector<WalkEntry>& m_out;
+  std::vector<WalkEntry> m_pending;
+};
+
+struct Planner {
+  const CopyOp& op;
+  const SourceTree& source;
+  const PlanOptions& options;
+  std::vector<Pattern> excludes;
+  CopyPlan plan;
+
+  bool is_context() const { return source.origin == SourceTree::Origin::context && source.filter; }
+
+  // True when the context filter hides `rel` entirely.
+  bool hidden(const std::string& rel, bool is_dir) const {
+    if (!is_context() || rel.empty()) return false;
+    if (!source.filter->excluded(rel)) return false;
+    return !(is_dir && source.filter->may_reinclude_below(rel));
+  }
+
+  // Go filepath.Glob inside the source tree: rootfs paths of the matches, sorted per directory.
+  util::Result<std::vector<std::string>> glob(const std::string& pattern_path) {
+    std::vector<std::string> comps;
+    {
+      std::string c = pattern_path;
+      std::size_t i = 0;
+      while (i < c.size()) {
+        while (i < c.size() && c[i] == '/') ++i;
+        std::size_t j = i;
+        while (j < c.size() && c[j] != '/') ++j;
+        if (j > i) comps.push_back(c.substr(i, j - i));
+        i = j;
+      }
+    }
+    std::vector<std::string> cur{"/"};
+    for (const auto& comp : comps) {
+      std::vector<std::string> next;
+      bool wild = has_wildcards(comp);
+      for (const auto& c : cur) {
+        if (!wild) {
+          next.push_back(join_path(c, comp));
+          continue;
+        }
+        MKIMAGE_TRY(fs::path host, resolve_in_root(source.root, c, FollowFinal::yes));
+        struct stat st;
+        if (lstat(host.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+        MKIMAGE_TRY(auto names, list_dir(host));
+        for (const auto& name : names) {
+          auto m = path_match(comp, name);
+          if (!m.ok()) return util::Error{"invalid source pattern \"" + pattern_path + "\": " + m.error().message};
+          if (!*m) continue;
+          std::string p = join_path(c, name);
+          struct stat cst;
+          bool cdir = stat((host / name).c_str(), &cst) == 0 && S_ISDIR(cst.st_mode);
+          if (hidden(strip_root(p), cdir)) continue;
+          next.push_back(p);
+        }
+      }
+      cur = std::move(next);
+    }
+    std::vector<std::string> out;
+    for (const auto& p : cur) {
+      MKIMAGE_TRY(fs::path host, resolve_in_root(source.root, p, FollowFinal::yes));
+      struct stat st;
+      if (lstat(host.c_str(), &st) == 0) out.push_back(p);
+    }
+    return out;
+  }
+
+  util::Result<void> walk_item(CopyPlan::Item& item, const Pattern* include) {
+    WalkEntry root;
+    root.rel = "";
+    root.host = item.host;
+    if (lstat(item.host.c_str(), &root.st) != 0) return util::sys_error("lstat", item.host.string());
+    item.walk.push_back(root);
+    if (!item.is_dir) return {};
+    WalkFilter f;
+    if (is_context()) {
+      f.ctx = source.filter;
+      f.ctx_prefix = item.rel;
+    }
+    f.excludes = excludes.empty() ? nullptr : &excludes;
+    f.include = include;
+    Walker w(f, item.walk);
+    return w.walk_dir(item.host, "");
+  }
+
+  // A local source named by `rootfs_path` (already clamped). `name` is the file
+  // name it gets under a directory destination.
+  util::Result<bool> add_path(const std::string& source_text, const std::string& rootfs_path, bool must_exist) {
+    MKIMAGE_TRY(fs::path host, resolve_in_root(source.root, rootfs_path, FollowFinal::yes));
+    struct stat st;
+    std::string rel = strip_root(rootfs_path_of(source.root, host));
+    bool exists = lstat(host.c_str(), &st) == 0;
+    if (exists && hidden(rel, S_ISDIR(st.st_mode))) exists = false;
+    if (!exists) {
+      if (must_exist) return util::Error{"\"" + rootfs_path + "\": not found"};
+      return false;
+    }
+    auto item = std::make_shared<CopyPlan::Item>();
+    item->kind = CopyPlan::Item::Kind::path;
+    item->source_text = source_text;
+    item->host = host;
+    item->rel = rel;
+    item->is_dir = S_ISDIR(st.st_mode);
+    item->out_name = item->is_dir ? "" : base_name(rootfs_path);
+    if (!item->is_dir && !excludes.empty()) {
+      for (const auto& p : excludes) {
+        if (p.matches(item->out_name)) return false;
+      }
+    }
+    if (op.kind == CopyKind::add && !item->is_dir && op.flags.unpack.value_or(true) && S_ISREG(st.st_mode)) {
+      item->extract = is_tar_archive(host);
+    }
+    MKIMAGE_TRY_VOID(walk_item(*item, nullptr));
+    plan.items.push_back(std::move(item));
+    return true;
+  }
+
+  util::Result<void> add_parents(const std::string& src) {
+    std::string base = "/";
+    std::string rest = src;
+    auto marker = src.find("/./");
+    if (marker != std::string::npos) {
+      base = clean_path("/" + src.substr(0, marker));
+      rest = src.substr(marker + 3);
+    } else if (src.rfind("./", 0) == 0) {
+      rest = src.substr(2);
+    }
+    rest = strip_root(clean_path("/" + rest));
+    if (!has_wildcards(rest)) {
+      // Must exist.
+      std::string full = join_path(base, rest);
+      MKIMAGE_TRY(fs::path host, resolve_in_root(source.root, full, FollowFinal::yes));
+      struct stat st;
+      if (lstat(host.c_str(), &st) != 0 || hidden(strip_root(rootfs_path_of(source.root, host)), S_ISDIR(st.st_mode))) {
+        return util::Error{"\"" + full + "\": not found"};
+      }
+    }
+    MKIMAGE_TRY(fs::path host, resolve_in_root(source.root, base, FollowFinal::yes));
+    struct stat st;
+    if (lstat(host.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return util::Error{"\"" + base + "\": not found"};
+    auto item = std::make_shared<CopyPlan::Item>();
+    item->kind = CopyPlan::Item::Kind::path;
+    item->source_text = src;
+    item->host = host;
+    item->rel = strip_root(rootfs_path_of(source.root, host));
+    item->is_dir = true;
+    item->out_name = "";
+    std::optional<Pattern> include;
+    if (!rest.empty()) {
+      auto p = Pattern::compile(rest);
+      if (!p.ok()) return util::Error{"invalid source pattern \"" + src + "\": " + p.error().message};
+      include = std::move(*p);
+    }
+    MKIMAGE_TRY_VOID(walk_item(*item, include ? &*include : nullptr));
+    plan.items.push_back(std::move(item));
+    return {};
+  }
+
+  util::Result<void> run() {
+    plan.op = op;
+    plan.source = source;
+    plan.scratch_dir = options.scratch_dir;
+    bool is_add = op.kind == CopyKind::add;
+    const char* verb = is_add ? "ADD" : "COPY";
+    if (op.flags.chmod) {
+      auto c = ChmodSpec::parse(*op.flags.chmod);
+      if (!c.ok()) return c.error();
+    }
+    for (const auto& e : op.flags.excludes) {
+      auto p = Pattern::compile(clean_path(e));
+      if (!p.ok()) return util::Error{"invalid --exclude pattern \"" + e + "\": " + p.error().message};
+      excludes.push_back(std::move(*p));
+    }
+    std::size_t url_count = 0;
+    for (const auto& s : op.sources) url_count += is_url(s) ? 1 : 0;
+    if (op.flags.checksum) {
+      if (!is_add) return util::Error{"COPY does not support --checksum"};
+      if (op.sources.size() != 1 || url_count != 1) {
+        return util::Error{"--checksum can only be used with a single HTTP(S) source"};
+      }
+      if (op.flags.checksum->rfind("sha256:", 0) != 0 || !store::Digest::parse(*op.flags.checksum).ok()) {
+        return util::Error{"invalid checksum \"" + *op.flags.checksum + "\": only sha256:<64 hex> is supported"};
+      }
+    }
+    for (const auto& src : op.sources) {
+      if (is_url(src)) {
+        if (!is_add) return util::Error{"source can't be a URL for COPY"};
+        auto item = std::make_shared<CopyPlan::Item>();
+        item->kind = CopyPlan::Item::Kind::url;
+        item->source_text = src;
+        item->url = src;
+        item->out_name = url_file_name(src);
+        item->extract = op.flags.unpack.value_or(false);
+        if (op.flags.checksum) {
+          item->content_digest = *store::Digest::parse(*op.flags.checksum);
+        } else {
+          if (!options.allow_network) return util::Error{"ADD " + src + ": network access is disabled"};
+          if (options.scratch_dir.empty()) return util::Error{"ADD " + src + ": no scratch directory for downloads"};
+          MKIMAGE_TRY(auto dl, download_url(src, options.scratch_dir));
+          item->downloaded = dl.file;
+          item->content_digest = dl.digest;
+          item->mtime_s = dl.mtime_s;
+        }
+        plan.items.push_back(std::move(item));
+        continue;
+      }
+      if (op.flags.parents) {
+        MKIMAGE_TRY_VOID(add_parents(src));
+        continue;
+      }
+      std::string clamped = clean_path("/" + src);
+      if (has_wildcards(clamped)) {
+        MKIMAGE_TRY(auto matches, glob(clamped));
+        for (const auto& m : matches) MKIMAGE_TRY_VOID(add_path(src, m, false));
+      } else {
+        MKIMAGE_TRY_VOID(add_path(src, clamped, true));
+      }
+    }
+    for (const auto& h : op.heredocs) {
+      auto item = std::make_shared<CopyPlan::Item>();
+      item->kind = CopyPlan::Item::Kind::heredoc;
+      item->source_text = "<<" + h.name;
+      item->out_name = h.name;
+      item->content = h.content;
+      item->content_digest = store::Digest::sha256_of(h.content);
+      plan.items.push_back(std::move(item));
+    }
+    const std::string& d = op.dest;
+    plan.dest_is_dir = d.empty() || d.back() == '/' || d == "." || (d.size() >= 2 && d.substr(d.size() - 2) == "/.") ||
+                       op.flags.parents;
+    if (plan.items.size() > 1 && !plan.dest_is_dir) {
+      return util::Error{std::string("When using ") + verb +
+                         " with more than one source file, the destination must be a directory and end with a /"};
+    }
+    MKIMAGE_TRY_VOID(build_entries());
+    return {};
+  }
+
+  // The flattened selection (plan.entries), item by item.
+  util::Result<void> build_entries() {
+    std::optional<ChmodSpec> chmod;
+    if (op.flags.chmod) chmod = *ChmodSpec::parse(*op.flags.chmod);
+    bool keep_owner = source.origin == SourceTree::Origin::rootfs && !op.flags.chown;
+    std::map<std::pair<dev_t, ino_t>, std::string> links;
+    for (const auto& item : plan.items) {
+      if (item->kind != CopyPlan::Item::Kind::path) {
+        SelectedEntry e;
+        e.path = item->out_name;
+        e.type = EntryType::regular;
+        mode_t base = item->kind == CopyPlan::Item::Kind::url ? 0600 : 0644;
+        e.mode = chmod ? chmod->apply(base, false) : base;
+        e.content = item->content_digest;
+        plan.entries.push_back(std::move(e));
+        continue;
+      }
+      for (const auto& w : item->walk) {
+        SelectedEntry e;
+        e.path = item->out_name.empty() ? w.rel : rel_join(item->out_name, w.rel);
+        const auto& st = w.st;
+        bool dir = S_ISDIR(st.st_mode);
+        e.type = dir                        ? EntryType::directory
+                 : S_ISLNK(st.st_mode)      ? EntryType::symlink
+                 : S_ISFIFO(st.st_mode)     ? EntryType::fifo
+                 : S_ISCHR(st.st_mode)      ? EntryType::char_device
+                 : S_ISBLK(st.st_mode)      ? EntryType::block_device
+                 : S_ISSOCK(st.st_mode)     ? EntryType::socket
+                                            : EntryType::regular;
+        e.mode = st.st_mode & 07777;
+        if (chmod && e.type != EntryType::symlink) e.mode = chmod->apply(e.mode, dir);
+        if (keep_owner) {
+          e.uid = st.st_uid;
+          e.gid = st.st_gid;
+        }
+        e.link_target = w.link_target;
+        e.rdev = st.st_rdev;
+        e.host_path = w.host;
+        if (e.type == EntryType::regular && st.st_nlink > 1) {
+          auto key = std::make_pair(st.st_dev, st.st_ino);
+          auto it = links.find(key);
+          if (it != links.end()) {
+            e.type = EntryType::hardlink;
+            e.link_target = it->second;
+          } else {
+            links.emplace(key, e.path);
+          }
+        }
+        MKIMAGE_TRY(e.xattrs, read_xattrs(w.host));
+        plan.entries.push_back(std::move(e));
+      }
+    }
+    return {};
+  }
+};
+
+}  // namespace
+
+util::Result<CopyPlan> plan_copy(const CopyOp& op, const SourceTree& source, const PlanOptions& options) {
+  Planner p{op, source, options, {}, {}};
+  MKIMAGE_TRY_VOID(p.run());
+  return std::move(p.plan);
+}
+
+util::Result<store::Digest> copy_content_digest(const CopyPlan& plan, StatCache* stat_cache, FileDigester* digester) {
+  FileDigester local(stat_cache);
+  FileDigester& files = digester ? *digester : local;
+  // Per item: its kind, where it lands and whether it is unpacked, then its entries.
+  util::Sha256 h;
+  h.update("mkimage.copy-content.v1\n");
+  h.update("origin=" + std::string(plan.source.origin == SourceTree::Origin::context ? "context" : "rootfs") + "\n");
+  h.update("chown=" + plan.op.flags.chown.value_or("") + "\n");
+  std::size_t next = 0;
+  for (const auto& item : plan.items) {
+    std::size_t count = item->kind == CopyPlan::Item::Kind::path ? item->walk.size() : 1;
+    std::vector<SelectedEntry> entries(plan.entries.begin() + static_cast<std::ptrdiff_t>(next),
+                                       plan.entries.begin() + static_cast<std::ptrdiff_t>(next + count));
+    next += count;
+    const char* kind = item->kind == CopyPlan::Item::Kind::path      ? "path"
+                       : item->kind == CopyPlan::Item::Kind::heredoc ? "heredoc"
+                                                                     : "url";
+    std::string extra = std::string(kind) + "\n" + item->out_name + "\n" + (item->is_dir ? "dir" : "file") +
+                        "\n" + (item->extract ? "extract" : "copy");
+    MKIMAGE_TRY(auto d, selection_digest(entries, files, extra));
+    h.update(d.str() + "\n");
+  }
+  return store::Digest::from_bytes(h.finish());
+}
+
+}  // namespace mkimage::builder
