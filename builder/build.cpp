@@ -87,9 +87,9 @@ util::Result<BuildSecret> parse_secret_spec(std::string_view text) {
 namespace {
 
 // The store's stat_cache table as a builder::StatCache (keyed by path).
-class IndexStatCache : public StatCache {
+class StoreStatCache : public StatCache {
 public:
-  explicit IndexStatCache(store::Index& index) : m_index(index) {}
+  explicit StoreStatCache(store::Index& index) : m_index(index) {}
   util::Result<std::optional<store::Digest>> get(const std::string& path, const StatKey& key) override {
     return m_index.get_stat(record(path, key, {}));
   }
@@ -264,7 +264,7 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
     s.warnings.push_back("WARNING: build arg " + a + " was given but no ARG declares it");
 
   // Builder machinery under ROOT/tmp.
-  s.stat_cache = std::make_unique<IndexStatCache>(s.store->index());
+  s.stat_cache = std::make_unique<StoreStatCache>(s.store->index());
   fs::path tmp = s.store->root().tmp_dir();
   std::string tmpl = (tmp / "build-XXXXXX").string();
   std::vector<char> buf(tmpl.begin(), tmpl.end());

@@ -144,9 +144,6 @@ util::Result<void> run_fs_step(BuildSession& session, const parser::Stage& stage
 // unpacks a layer whose snapshot is missing.
 util::Result<std::vector<std::filesystem::path>> lowerdirs_for(BuildSession& session,
                                                               const std::vector<LayerRef>& layers);
-// Unpacks `layer` (one of `layers`) into its snapshot directory and records it.
-util::Result<std::filesystem::path> unpack_snapshot(BuildSession& session, const std::vector<LayerRef>& layers,
-                                                    const LayerRef& layer);
 // Writes the upperdir as a layer blob (nullopt when it holds no change), registers
 // it on top of `parent` and moves the upperdir to the layer's snapshot directory.
 util::Result<std::optional<LayerRef>> commit_upperdir(BuildSession& session, const std::filesystem::path& upperdir,

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "builder/build_internal.hpp"
-#include "store/layer_apply.hpp"
+#include "store/snapshots.hpp"
 #include "store/layer_writer.hpp"
 
 namespace mkimage::builder {
@@ -21,8 +21,6 @@ public:
 private:
   store::BlobWriter& m_w;
 };
-
-std::string snapshot_rel(const store::ChainId& chain) { return "snapshots/" + chain.digest.hex(); }
 
 }  // namespace
 
@@ -58,7 +56,16 @@ util::Result<std::vector<fs::path>> lowerdirs_for(BuildSession& s, const std::ve
     if (row && row->snapshot) dir = s.store->root().dir() / *row->snapshot;
     std::error_code ec;
     if (dir.empty() || !fs::is_directory(dir, ec)) {
-      MKIMAGE_TRY(dir, unpack_snapshot(s, layers, *it));
+      if (!row) {
+        // A base image's layer the index has no row for yet: register it.
+        auto pos = static_cast<std::size_t>(layers.rend() - it - 1);
+        std::optional<store::ChainId> parent;
+        if (pos > 0) parent = layers[pos - 1].chain_id;
+        MKIMAGE_TRY(auto size, s.store->blobs().size(it->blob));
+        MKIMAGE_TRY(auto rec, s.store->add_layer(store::BlobInfo{it->blob, size, true}, parent));
+        (void)rec;
+      }
+      MKIMAGE_TRY(dir, store::ensure_snapshot(*s.store, it->chain_id));
     }
     out.push_back(dir);
   }
@@ -83,15 +90,8 @@ util::Result<std::optional<LayerRef>> commit_upperdir(BuildSession& s, const fs:
   MKIMAGE_TRY(store::LayerRecord rec, s.store->add_layer(info, parent_chain));
 
   // Adopt the upperdir as the layer's snapshot (no re-unpack).
-  fs::path target = s.store->root().dir() / snapshot_rel(rec.chain_id);
-  std::error_code ec;
-  fs::create_directories(target.parent_path(), ec);
-  if (!fs::exists(target, ec)) {
-    if (::rename(upperdir.c_str(), target.c_str()) != 0) {
-      if (errno != EEXIST && errno != ENOTEMPTY) return util::sys_error("rename", upperdir.string());
-    }
-  }
-  MKIMAGE_TRY_VOID(s.store->index().set_snapshot(rec.chain_id, snapshot_rel(rec.chain_id)));
+  MKIMAGE_TRY(auto snap, store::adopt_snapshot(*s.store, rec.chain_id, upperdir));
+  (void)snap;
 
   LayerRef l;
   l.diff_id = rec.diff_id;
@@ -134,24 +134,3 @@ util::Result<std::unique_ptr<ReadonlyRootfs>> mount_rootfs_readonly(BuildSession
 
 }  // namespace mkimage::builder
 
-namespace mkimage::builder {
-
-util::Result<std::filesystem::path> unpack_snapshot(BuildSession& s, const std::vector<LayerRef>& layers,
-                                                    const LayerRef& layer) {
-  (void)layers;
-  static std::mutex mu;  // two stages may need the same snapshot at once
-  std::lock_guard lock(mu);
-  MKIMAGE_TRY(auto row, s.store->index().get_layer(layer.chain_id));
-  fs::path blob = s.store->blobs().path(row ? row->blob : layer.blob);
-  fs::path target = s.store->root().dir() / snapshot_rel(layer.chain_id);
-  std::error_code ec;
-  if (!fs::is_directory(target, ec)) {
-    fs::create_directories(target.parent_path(), ec);
-    MKIMAGE_TRY(auto stats, store::apply_layer(blob, target, store::ApplyMode::snapshot));
-    (void)stats;
-  }
-  if (row) MKIMAGE_TRY_VOID(s.store->index().set_snapshot(layer.chain_id, snapshot_rel(layer.chain_id)));
-  return target;
-}
-
-}  // namespace mkimage::builder
