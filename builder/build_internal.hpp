@@ -90,6 +90,7 @@ struct BuildSession {
   int first_free_number = 1;
 
   // Base images resolved during planning, by reference text.
+  std::mutex base_images_mutex;
   std::map<std::string, store::Image> base_images;
 
   // Results of finished stages (Dockerfile index → state).

@@ -9,7 +9,8 @@ namespace mkimage::builder {
 
 namespace {
 
-util::Result<std::vector<LayerRef>> image_layers(BuildSession& s, const std::string& ref) {
+util::Result<std::vector<LayerRef>> image_layers(BuildSession& s, const std::string& ref, store::Digest& manifest) {
+  std::lock_guard lock(s.base_images_mutex);
   auto it = s.base_images.find(ref);
   if (it == s.base_images.end()) {
     MKIMAGE_TRY(auto img, s.store->resolve(ref));
@@ -19,6 +20,7 @@ util::Result<std::vector<LayerRef>> image_layers(BuildSession& s, const std::str
   std::vector<LayerRef> layers;
   std::optional<store::ChainId> chain;
   const auto& img = it->second;
+  manifest = img.manifest_descriptor.digest;
   for (std::size_t i = 0; i < img.config.diff_ids.size(); ++i) {
     LayerRef l;
     l.diff_id = img.config.diff_ids[i];
@@ -88,8 +90,9 @@ util::Result<void> op_copy(BuildSession& s, const parser::Stage& stage, StageSta
     from_tree = true;
   } else if (!c.from_image.empty() || !c.from.empty()) {
     std::string ref = c.from_image.empty() ? c.from : c.from_image;
-    MKIMAGE_TRY(source_layers, image_layers(s, ref));
-    in.from = "image:" + s.base_images.at(ref).manifest_descriptor.digest.str();
+    store::Digest manifest;
+    MKIMAGE_TRY(source_layers, image_layers(s, ref, manifest));
+    in.from = "image:" + manifest.str();
     from_tree = true;
   } else {
     SourceTree src{s.context->root(), SourceTree::Origin::context, &s.context->filter()};

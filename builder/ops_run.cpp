@@ -82,6 +82,7 @@ util::Result<std::string> mount_key(BuildSession& s, const parser::MountSpec& m)
       MKIMAGE_TRY(StageState src, wait_for_stage(s, m.from_stage));
       k << ",from=stage:" << src.key.str();
     } else if (!m.from.empty()) {
+      std::lock_guard lock(s.base_images_mutex);
       auto it = s.base_images.find(m.from);
       k << ",from=image:" << (it != s.base_images.end() ? it->second.manifest_descriptor.digest.str() : m.from);
     } else if (m.type == parser::MountSpec::Type::bind) {
@@ -153,6 +154,7 @@ util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageStat
         MKIMAGE_TRY(StageState src, wait_for_stage(s, std::stoi(from.substr(6))));
         layers = src.layers;
       } else {
+        std::lock_guard lock(s.base_images_mutex);
         auto it = s.base_images.find(from);
         if (it == s.base_images.end()) return util::Error{"RUN --mount from=" + from + ": no such stage or image"};
         std::optional<store::ChainId> chain;

@@ -214,20 +214,22 @@ util::Result<StageState> run_stage(BuildSession& s, const parser::Stage& stage) 
   StageState st;
   const std::string platform = "linux/amd64";
   KeyHasher h;
-  StepSlot from_slot = s.slots[{stage.index, -1}];
+  const StepSlot& from_slot = s.slots.at({stage.index, -1});
   switch (stage.base.kind) {
     case parser::StageBase::Kind::scratch:
       st.config = ConfigState::scratch();
       st.key = key_for_from(h, "scratch", platform, s.source_date_epoch);
       break;
     case parser::StageBase::Kind::image: {
+      std::unique_lock images_lock(s.base_images_mutex);
       auto it = s.base_images.find(stage.base.image);
       if (it == s.base_images.end()) {
         return util::Error{dockerfile_excerpt(s, stage.range) + "ERROR: base image \"" + stage.base.image +
                            "\" is not in the store (mkimage does not pull from registries: use `mkimage load` or "
                            "`mkimage import` first)"};
       }
-      const store::Image& img = it->second;
+      const store::Image img = it->second;
+      images_lock.unlock();
       st.config = ConfigState::from_base(img.config);
       std::optional<store::ChainId> chain;
       for (std::size_t i = 0; i < img.config.diff_ids.size(); ++i) {
@@ -271,7 +273,7 @@ util::Result<StageState> run_stage(BuildSession& s, const parser::Stage& stage) 
   for (std::size_t i = 0; i < stage.steps.size(); ++i) {
     if (s.cancelled) return util::Error{"build cancelled"};
     const parser::Step& step = stage.steps[i];
-    const StepSlot& slot = s.slots[{stage.index, static_cast<int>(i)}];
+    const StepSlot& slot = s.slots.at({stage.index, static_cast<int>(i)});
     MKIMAGE_TRY(bool meta, apply_metadata(s, st, step));
     if (meta) continue;
     if (std::holds_alternative<parser::RunInstruction>(step.instruction)) {
