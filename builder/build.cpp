@@ -9,6 +9,7 @@
 #include "builder/build_internal.hpp"
 #include "builder/interrupt.hpp"
 #include "builder/scheduler.hpp"
+#include "builder/stat_cache_index.hpp"
 
 namespace mkimage {
 
@@ -85,33 +86,6 @@ util::Result<BuildSecret> parse_secret_spec(std::string_view text) {
 }
 
 namespace {
-
-// The store's stat_cache table as a builder::StatCache (keyed by path).
-class StoreStatCache : public StatCache {
-public:
-  explicit StoreStatCache(store::Index& index) : m_index(index) {}
-  util::Result<std::optional<store::Digest>> get(const std::string& path, const StatKey& key) override {
-    return m_index.get_stat(record(path, key, {}));
-  }
-  util::Result<void> put(const std::string& path, const StatKey& key, const store::Digest& digest) override {
-    return m_index.put_stat(record(path, key, digest));
-  }
-
-private:
-  static store::StatCacheRecord record(const std::string& path, const StatKey& k, const store::Digest& d) {
-    store::StatCacheRecord r;
-    r.path = path;
-    r.dev = k.dev;
-    r.ino = k.ino;
-    r.size = k.size;
-    r.mtime_ns = k.mtime_ns;
-    r.ctime_ns = k.ctime_ns;
-    r.mode = 0;
-    r.digest = d;
-    return r;
-  }
-  store::Index& m_index;
-};
 
 util::Result<std::string> read_text_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -264,7 +238,7 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
     s.warnings.push_back("WARNING: build arg " + a + " was given but no ARG declares it");
 
   // Builder machinery under ROOT/tmp.
-  s.stat_cache = std::make_unique<StoreStatCache>(s.store->index());
+  s.stat_cache = std::make_unique<IndexStatCache>(s.store->index());
   fs::path tmp = s.store->root().tmp_dir();
   std::string tmpl = (tmp / "build-XXXXXX").string();
   std::vector<char> buf(tmpl.begin(), tmpl.end());

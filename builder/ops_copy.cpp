@@ -41,18 +41,7 @@ util::Result<std::vector<LayerRef>> image_layers(BuildSession& s, const std::str
 util::Result<void> op_copy(BuildSession& s, const parser::Stage& stage, StageState& state, const parser::Step& step,
                            const StepSlot& slot) {
   const auto& c = std::get<parser::CopyInstruction>(step.instruction);
-  CopyOp op;
-  op.kind = c.add ? CopyKind::add : CopyKind::copy;
-  op.sources = c.sources;
-  for (const auto& f : c.inline_sources) op.heredocs.push_back(HeredocSource{f.name, f.content});
-  op.dest = c.resolved_dest.empty() ? c.dest : c.resolved_dest;
-  if (!c.chown.empty()) op.flags.chown = c.chown;
-  if (!c.chmod.empty()) op.flags.chmod = c.chmod;
-  op.flags.link = c.link;
-  op.flags.parents = c.parents;
-  op.flags.excludes = c.excludes;
-  op.flags.unpack = c.unpack;
-  if (!c.checksum.empty()) op.flags.checksum = c.checksum;
+  CopyOp op = make_copy_op(c);
 
   CopyKeyInputs in;
   in.is_add = c.add;
