@@ -183,8 +183,7 @@ util::Result<void> run_fs_step(BuildSession& s, const parser::Stage& stage, Stag
     snapshot.discard();
     return fail(layer.error());
   }
-  if (*layer) snapshot.release_upperdir();
-  else snapshot.discard();
+  snapshot.discard();  // the upperdir, if committed, was moved to the layer's snapshot
 
   store::Timestamp created = created_time(s.source_date_epoch);
   json result = json::object();
