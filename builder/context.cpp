@@ -117,6 +117,9 @@ util::Result<BuildContext> BuildContext::open_stream(int fd, const fs::path& tem
   fs::create_directories(temp_parent, ec);
   std::string tmpl = (temp_parent / "context-XXXXXX").string();
   if (!mkdtemp(tmpl.data())) return util::sys_error("mkdtemp", tmpl);
+  // mkdtemp makes 0700; a context root reads as an ordinary 0755 directory
+  // (it becomes the mode of `COPY . /new-dir`).
+  ::chmod(tmpl.c_str(), 0755);
   BuildContext c;
   c.m_root = tmpl;
   c.m_temp_dir = c.m_root;
