@@ -1,0 +1,298 @@
+// load: docker archives (manifest.json) and OCI archives (index.json) into the
+// store (store/archive.hpp).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "store/archive.hpp"
+#include "store/image.hpp"
+#include "store/layer_apply.hpp"
+#include "store/snapshots.hpp"
+
+namespace mkimage::store {
+
+namespace fs = std::filesystem;
+using util::Error;
+using util::Result;
+
+namespace {
+
+class BlobSink : public ByteSink {
+public:
+  explicit BlobSink(BlobWriter& w) : m_w(w) {}
+  Result<void> write(const void* data, std::size_t size) override { return m_w.write(data, size); }
+
+private:
+  BlobWriter& m_w;
+};
+
+// A directory (or file) removed when the guard goes away.
+struct TempPath {
+  fs::path path;
+  ~TempPath() {
+    if (!path.empty()) (void)remove_tree(path);
+  }
+};
+
+Result<fs::path> make_temp_dir(const Store& store, const std::string& prefix) {
+  std::error_code ec;
+  fs::create_directories(store.root().tmp_dir(), ec);
+  std::string tmpl = (store.root().tmp_dir() / (prefix + "-XXXXXX")).string();
+  if (!::mkdtemp(tmpl.data())) return util::sys_error("mkdtemp", tmpl);
+  return fs::path(tmpl);
+}
+
+// A path named inside the archive, resolved inside `root` (no escape through
+// ".." or symlinks). Errors: outside, missing.
+Result<fs::path> inside(const fs::path& root, const std::string& name) {
+  if (name.empty() || name.front() == '/') return Error{"archive names \"" + name + "\": not a relative path"};
+  std::error_code ec;
+  fs::path p = fs::canonical(root / name, ec);
+  if (ec) return Error{"archive has no \"" + name + "\""};
+  std::string r = root.string() + "/";
+  if (p.string().compare(0, r.size(), r) != 0) return Error{"archive names \"" + name + "\" outside the archive"};
+  if (!fs::is_regular_file(p, ec)) return Error{"archive entry \"" + name + "\" is not a file"};
+  return p;
+}
+
+Result<std::string> read_all(const fs::path& p) { return read_file(p); }
+
+// One image found in the archive, before it is stored.
+struct Found {
+  std::string config_bytes;
+  std::vector<fs::path> layers;  // files, bottom first (any compression)
+  std::vector<Reference> tags;
+};
+
+Result<std::optional<Reference>> tag_of(const std::string& name) {
+  if (name.empty()) return std::optional<Reference>{};
+  auto r = Reference::parse(name);
+  if (!r.ok()) return std::optional<Reference>{};  // e.g. a bare tag "latest": no repository
+  if (r->digest()) return std::optional<Reference>{};
+  return std::optional<Reference>(*r);
+}
+
+Result<void> collect_oci_manifest(const fs::path& root, const Descriptor& d, std::vector<Found>& out,
+                                  std::map<Digest, std::size_t>& seen, int depth);
+
+Result<std::string> read_blob(const fs::path& root, const Digest& d) {
+  MKIMAGE_TRY(fs::path p, inside(root, "blobs/sha256/" + d.hex()));
+  MKIMAGE_TRY(std::string bytes, read_all(p));
+  if (Digest::sha256_of(bytes) != d) return Error{"archive blob " + d.str() + " does not match its digest"};
+  return bytes;
+}
+
+Result<void> collect_oci_index(const fs::path& root, const ImageIndex& index, std::vector<Found>& out,
+                               std::map<Digest, std::size_t>& seen, int depth) {
+  if (depth > 4) return Error{"archive: image indexes nested too deeply"};
+  for (const auto& d : index.manifests) {
+    if (d.platform && (d.platform->os != "linux" && d.platform->os != "")) continue;  // attestations: os "unknown"
+    if (d.media_type.is_index()) {
+      MKIMAGE_TRY(std::string bytes, read_blob(root, d.digest));
+      MKIMAGE_TRY(ImageIndex nested, parse_image_index(bytes));
+      std::size_t before = out.size();
+      MKIMAGE_TRY_VOID(collect_oci_index(root, nested, out, seen, depth + 1));
+      // tags on the index entry name its (first) image
+      if (out.size() > before) {
+        for (const char* key : {annotations::containerd_image_name, annotations::ref_name}) {
+          auto it = d.annotations.find(key);
+          if (it == d.annotations.end()) continue;
+          MKIMAGE_TRY(auto t, tag_of(it->second));
+          if (t) {
+            out[before].tags.push_back(*t);
+            break;
+          }
+        }
+      }
+      continue;
+    }
+    MKIMAGE_TRY_VOID(collect_oci_manifest(root, d, out, seen, depth));
+  }
+  return {};
+}
+
+Result<void> collect_oci_manifest(const fs::path& root, const Descriptor& d, std::vector<Found>& out,
+                                  std::map<Digest, std::size_t>& seen, int) {
+  std::optional<Reference> tag;
+  for (const char* key : {annotations::containerd_image_name, annotations::ref_name}) {
+    auto it = d.annotations.find(key);
+    if (it == d.annotations.end()) continue;
+    MKIMAGE_TRY(tag, tag_of(it->second));
+    if (tag) break;
+  }
+  if (auto it = seen.find(d.digest); it != seen.end()) {
+    if (tag) out[it->second].tags.push_back(*tag);
+    return {};
+  }
+  MKIMAGE_TRY(std::string bytes, read_blob(root, d.digest));
+  MKIMAGE_TRY(Manifest m, parse_manifest(bytes));
+  Found f;
+  MKIMAGE_TRY(f.config_bytes, read_blob(root, m.config.digest));
+  for (const auto& l : m.layers) {
+    MKIMAGE_TRY(fs::path p, inside(root, "blobs/sha256/" + l.digest.hex()));
+    f.layers.push_back(p);
+  }
+  if (tag) f.tags.push_back(*tag);
+  seen[d.digest] = out.size();
+  out.push_back(std::move(f));
+  return {};
+}
+
+Result<std::vector<Found>> collect_docker(const fs::path& root) {
+  MKIMAGE_TRY(std::string text, read_all(root / "manifest.json"));
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) return Error{"archive: manifest.json is not a JSON array"};
+  std::vector<Found> out;
+  for (const auto& e : j) {
+    if (!e.is_object() || !e.contains("Config") || !e["Config"].is_string() || !e.contains("Layers") ||
+        !e["Layers"].is_array()) {
+      return Error{"archive: manifest.json entry without Config or Layers"};
+    }
+    Found f;
+    std::string cfg_name = e["Config"].get<std::string>();
+    MKIMAGE_TRY(fs::path cfg, inside(root, cfg_name));
+    MKIMAGE_TRY(f.config_bytes, read_all(cfg));
+    // the config file is named by its digest ("<hex>.json" or "blobs/sha256/<hex>")
+    std::string stem = fs::path(cfg_name).filename().string();
+    if (stem.size() >= 64) {
+      auto named = Digest::from_hex(stem.substr(0, 64));
+      if (named.ok() && *named != Digest::sha256_of(f.config_bytes)) {
+        return Error{"archive: config \"" + cfg_name + "\" does not match its digest"};
+      }
+    }
+    for (const auto& l : e["Layers"]) {
+      if (!l.is_string()) return Error{"archive: manifest.json Layers holds a non-string"};
+      MKIMAGE_TRY(fs::path p, inside(root, l.get<std::string>()));
+      f.layers.push_back(p);
+    }
+    if (e.contains("RepoTags") && e["RepoTags"].is_array()) {
+      for (const auto& t : e["RepoTags"]) {
+        if (!t.is_string()) continue;
+        auto r = Reference::parse(t.get<std::string>());
+        if (!r.ok()) return Error{"archive: RepoTags: " + r.error().message};
+        f.tags.push_back(*r);
+      }
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+// Stores one layer file (any compression) as an uncompressed blob; checks its diff_id.
+Result<void> ingest_layer(Store& store, const fs::path& file, const DiffId& want, std::size_t i) {
+  if (store.blobs().exists(want.digest)) return {};
+  MKIMAGE_TRY(BlobWriter w, store.blobs().writer());
+  BlobSink sink(w);
+  MKIMAGE_TRY(StreamDigest plain, decompress_file(file, sink));
+  if (plain.digest != want.digest) {
+    return Error{"layer " + std::to_string(i) + " (" + file.filename().string() + "): its content is " +
+                 plain.digest.str() + " but the config's diff_id is " + want.digest.str()};
+  }
+  MKIMAGE_TRY(BlobInfo info, w.commit(want.digest, plain.size));
+  return store.add_blob(info, oci_layer_media_type(Compression::none));
+}
+
+}  // namespace
+
+Result<Image> put_image_with_config_bytes(Store& store, const std::string& config_bytes) {
+  MKIMAGE_TRY(ImageConfig config, parse_image_config(config_bytes));
+  MKIMAGE_TRY(BlobInfo cfg, store.blobs().put(config_bytes));
+  Manifest m;
+  m.config = Descriptor{MediaType::of(media_types::oci_config), cfg.digest, cfg.size, {}, std::nullopt};
+  for (const auto& diff : config.diff_ids) {
+    if (!store.blobs().exists(diff.digest)) return Error{"layer " + diff.digest.str() + " is not in the store"};
+    MKIMAGE_TRY(std::int64_t size, store.blobs().size(diff.digest));
+    m.layers.push_back(Descriptor{oci_layer_media_type(Compression::none), diff.digest, size, {}, std::nullopt});
+  }
+  std::string manifest_bytes = serialize(m);
+  MKIMAGE_TRY(BlobInfo man, store.blobs().put(manifest_bytes));
+  return store.add_manifest(man.digest);
+}
+
+Result<std::vector<ArchiveImage>> load_archive(Store& store, const fs::path& in) {
+  TempPath input_copy;
+  fs::path input = in;
+  if (in == "-") {
+    MKIMAGE_TRY(fs::path dir, make_temp_dir(store, "load-stdin"));
+    input_copy.path = dir;
+    input = dir / "archive";
+    int fd = ::open(input.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return util::sys_error("create", input.string());
+    FdSink sink(fd, input.string());
+    std::vector<char> buf(1 << 20);
+    for (;;) {
+      ssize_t n = ::read(0, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        ::close(fd);
+        return util::sys_error("read", "-");
+      }
+      if (n == 0) break;
+      auto w = sink.write(buf.data(), static_cast<std::size_t>(n));
+      if (!w) {
+        ::close(fd);
+        return w.error();
+      }
+    }
+    ::close(fd);
+  }
+  MKIMAGE_TRY(fs::path staging, make_temp_dir(store, "load"));
+  TempPath guard{staging};
+  ApplyOptions opts;
+  opts.allow_devices = false;
+  opts.restore_owners = false;
+  auto applied = apply_layer(input, staging, ApplyMode::flat, opts);
+  if (!applied) return Error{"load: " + applied.error().message};
+  staging = fs::canonical(staging);
+
+  std::vector<Found> found;
+  std::error_code ec;
+  if (fs::exists(staging / "index.json", ec)) {
+    MKIMAGE_TRY(std::string text, read_all(staging / "index.json"));
+    MKIMAGE_TRY(ImageIndex index, parse_image_index(text));
+    std::map<Digest, std::size_t> seen;
+    MKIMAGE_TRY_VOID(collect_oci_index(staging, index, found, seen, 0));
+    // docker archives also list RepoTags in manifest.json; take them when index.json has none
+    if (fs::exists(staging / "manifest.json", ec)) {
+      auto docker = collect_docker(staging);
+      if (docker.ok()) {
+        for (auto& d : *docker) {
+          for (auto& f : found) {
+            if (f.config_bytes == d.config_bytes && f.tags.empty()) f.tags = d.tags;
+          }
+        }
+      }
+    }
+  } else if (fs::exists(staging / "manifest.json", ec)) {
+    MKIMAGE_TRY(found, collect_docker(staging));
+  } else {
+    return Error{"load \"" + in.string() + "\": neither an OCI archive (index.json) nor a docker archive (manifest.json)"};
+  }
+  if (found.empty()) return Error{"load \"" + in.string() + "\": the archive holds no image"};
+
+  std::vector<ArchiveImage> out;
+  for (auto& f : found) {
+    MKIMAGE_TRY(ImageConfig config, parse_image_config(f.config_bytes));
+    if (config.diff_ids.size() != f.layers.size()) {
+      return Error{"load: image config lists " + std::to_string(config.diff_ids.size()) + " diff_ids but the archive has " +
+                   std::to_string(f.layers.size()) + " layers"};
+    }
+    for (std::size_t i = 0; i < f.layers.size(); ++i) {
+      MKIMAGE_TRY_VOID(ingest_layer(store, f.layers[i], config.diff_ids[i], i));
+    }
+    MKIMAGE_TRY(Image img, put_image_with_config_bytes(store, f.config_bytes));
+    std::vector<Reference> tags;
+    for (const auto& t : f.tags) {
+      Reference r = t.tag() ? t : t.with_tag("latest");
+      MKIMAGE_TRY_VOID(store.tag(r, img.record.manifest));
+      tags.push_back(r);
+    }
+    MKIMAGE_TRY(Image reloaded, store.load(img.record.manifest));
+    out.push_back(ArchiveImage{std::move(reloaded), std::move(tags)});
+  }
+  return out;
+}
+
+}  // namespace mkimage::store
