@@ -169,6 +169,7 @@ public:
   Dispatcher(const PlanOptions& opts, const Diag& diag, const EnvList& global, char escape)
       : m_opts(opts), m_diag(diag), m_global(global) {
     m_lex.escape = escape;
+    m_special = std::string("$'\"\\") + escape;
   }
 
   util::Result<void> dispatch(const StageDraft& d, State& st, Stage& out);
@@ -176,6 +177,9 @@ public:
 private:
   util::Result<std::string> word(const Command& c, const State& st, const std::string& w,
                                  const std::string& token = "") {
+    // Fast path: without `$`, quotes or the escape character the lexer returns
+    // the word unchanged.
+    if (w.find_first_of(m_special) == std::string::npos) return w;
     auto r = expand_word(w, st.env, m_lex);
     if (!r.ok()) return m_diag.at(c.range, r.error().message, token);
     return r;
@@ -186,6 +190,7 @@ private:
   const Diag& m_diag;
   const EnvList& m_global;
   ShellLexerOptions m_lex;
+  std::string m_special;  // characters that make expansion do something
   const std::vector<StageDraft>* m_drafts = nullptr;
   std::map<std::string, int> m_names;
 
@@ -214,6 +219,7 @@ util::Result<void> Dispatcher::dispatch(const StageDraft& d, State& st, Stage& o
     st.env.set(e.substr(0, eq), eq == std::string::npos ? "" : e.substr(eq + 1));
   }
   st.cmd_set = false;
+  out.steps.reserve(d.commands.size());
   for (std::size_t i = 0; i < d.commands.size(); ++i) {
     MKIMAGE_TRY_VOID(step(d.commands[i], st, out, static_cast<int>(i)));
   }
@@ -417,7 +423,7 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
     s.created_by = "USER " + u->user;
   } else if (auto* w = std::get_if<WorkdirInstruction>(&ins)) {
     MKIMAGE_TRY(w->path, word(c, st, w->path));
-    if (w->path.empty()) return m_diag.at(c.range, "normalizing workdir: cannot normalize empty path");
+    if (w->path.empty()) return m_diag.at(c.range, "normalizing workdir: cannot normalize nothing");
     w->resolved = is_abs(w->path) ? w->path : path_join("/" + st.workdir, w->path);
     st.workdir = w->resolved;
     s.created_by = "WORKDIR " + w->resolved;
