@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <cstring>
 #include <thread>
 
@@ -125,6 +126,31 @@ bool Runtime::exists(const std::string& id) const {
   return run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "state", id}) == 0;
 }
 
+std::optional<int> Runtime::init_pid(const std::string& id) const {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return std::nullopt;
+  SpawnIo io;
+  io.in = -2;
+  io.out = p[1];
+  io.err = -1;
+  int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  io.err = devnull;
+  auto pid = spawn({m_options.runtime, "--root", m_options.state_dir.string(), "state", id}, io);
+  close(p[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(p[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(p[0]);
+  if (devnull >= 0) close(devnull);
+  if (!pid || wait_exit_code(*pid) != 0) return std::nullopt;
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  if (j.is_discarded() || !j.contains("pid") || !j["pid"].is_number_integer()) return std::nullopt;
+  int v = j["pid"].get<int>();
+  if (v <= 0) return std::nullopt;
+  return v;
+}
+
 Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, const RunIo& io, std::string id,
                          const std::function<void(int pid)>& on_started) const {
   if (id.empty()) id = new_container_id();
@@ -138,7 +164,7 @@ Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, 
   if (io.on_output) {
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
       return util::sys_error("pipe", "runtime output");
-    sio.in = -2;
+    sio.in = io.stdin_fd >= 0 ? io.stdin_fd : -2;
     sio.out = out_pipe[1];
     sio.err = err_pipe[1];
   } else {

@@ -95,7 +95,8 @@ std::vector<std::string> default_mount_destinations();
 // Where each container's output goes.
 struct RunIo {
   // When set, stdout and stderr are read through pipes and passed here as
-  // they arrive (chunks, not lines); stdin is /dev/null. `is_stderr` tells which.
+  // they arrive (chunks, not lines); stdin is stdin_fd if >= 0, else /dev/null.
+  // `is_stderr` tells which.
   std::function<void(std::string_view chunk, bool is_stderr)> on_output;
   // Otherwise these descriptors are given to the runtime (-1 = inherit ours).
   int stdin_fd = -1;
@@ -151,6 +152,9 @@ public:
   util::Result<void> remove(const std::string& id) const;
   // True if the runtime knows a running/created container `id` (`runtime state`).
   bool exists(const std::string& id) const;
+  // The host pid of the container's init process (`runtime state`), or
+  // nullopt when the container does not exist or has no process yet.
+  std::optional<int> init_pid(const std::string& id) const;
 
 private:
   RuntimeOptions m_options;
