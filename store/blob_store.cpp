@@ -1,0 +1,271 @@
+#include "store/blob_store.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+
+namespace mkimage::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t k_buffer_size = 1 << 20;  // bytes buffered before write(2)
+
+util::Result<void> write_all(int fd, const char* data, std::size_t size, const fs::path& path) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return util::sys_error("write", path.string());
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+util::Result<void> fsync_dir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return util::sys_error("open", dir.string());
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return util::sys_error("fsync", dir.string(), err);
+  return {};
+}
+
+// Streams a file through sha256, optionally copying it to `out_fd`.
+util::Result<BlobInfo> hash_fd(int fd, const fs::path& path, BlobWriter* out) {
+  util::Sha256 h;
+  std::string buf(k_buffer_size, '\0');
+  std::int64_t total = 0;
+  while (true) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return util::sys_error("read", path.string());
+    }
+    if (n == 0) break;
+    if (out) {
+      MKIMAGE_TRY_VOID(out->write(buf.data(), static_cast<std::size_t>(n)));
+    } else {
+      h.update(buf.data(), static_cast<std::size_t>(n));
+    }
+    total += n;
+  }
+  BlobInfo info;
+  info.size = total;
+  if (!out) info.digest = Digest::from_bytes(h.finish());
+  return info;
+}
+
+}  // namespace
+
+// ---- BlobWriter ----
+
+BlobWriter::BlobWriter(BlobWriter&& o) noexcept
+    : m_blobs_dir(std::move(o.m_blobs_dir)),
+      m_tmp_path(std::move(o.m_tmp_path)),
+      m_fd(o.m_fd),
+      m_buffer(std::move(o.m_buffer)),
+      m_hash(std::move(o.m_hash)),
+      m_size(o.m_size),
+      m_done(o.m_done) {
+  o.m_fd = -1;
+  o.m_done = true;
+}
+
+BlobWriter& BlobWriter::operator=(BlobWriter&& o) noexcept {
+  if (this != &o) {
+    abort();
+    m_blobs_dir = std::move(o.m_blobs_dir);
+    m_tmp_path = std::move(o.m_tmp_path);
+    m_fd = o.m_fd;
+    m_buffer = std::move(o.m_buffer);
+    m_hash = std::move(o.m_hash);
+    m_size = o.m_size;
+    m_done = o.m_done;
+    o.m_fd = -1;
+    o.m_done = true;
+  }
+  return *this;
+}
+
+BlobWriter::~BlobWriter() { abort(); }
+
+void BlobWriter::abort() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+    m_fd = -1;
+  }
+  if (!m_done && !m_tmp_path.empty()) ::unlink(m_tmp_path.c_str());
+  m_done = true;
+}
+
+util::Result<void> BlobWriter::flush() {
+  if (m_buffer.empty()) return {};
+  MKIMAGE_TRY_VOID(write_all(m_fd, m_buffer.data(), m_buffer.size(), m_tmp_path));
+  m_buffer.clear();
+  return {};
+}
+
+util::Result<void> BlobWriter::write(const void* data, std::size_t size) {
+  if (m_done) return util::Error{"write to a finished blob \"" + m_tmp_path.string() + "\""};
+  const char* p = static_cast<const char*>(data);
+  m_hash.update(p, size);
+  m_size += static_cast<std::int64_t>(size);
+  if (m_buffer.size() + size > k_buffer_size) {
+    MKIMAGE_TRY_VOID(flush());
+    if (size >= k_buffer_size) return write_all(m_fd, p, size, m_tmp_path);
+  }
+  m_buffer.append(p, size);
+  return {};
+}
+
+util::Result<BlobInfo> BlobWriter::commit(std::optional<Digest> expected, std::optional<std::int64_t> expected_size) {
+  if (m_done) return util::Error{"commit of a finished blob \"" + m_tmp_path.string() + "\""};
+  auto fail = [&](util::Error e) -> util::Result<BlobInfo> {
+    abort();
+    return e;
+  };
+  if (auto r = flush(); !r) return fail(r.error());
+  BlobInfo info;
+  info.digest = Digest::from_bytes(m_hash.finish());
+  info.size = m_size;
+  if (expected && *expected != info.digest) {
+    return fail(util::Error{"blob digest mismatch: expected " + expected->str() + ", got " + info.digest.str()});
+  }
+  if (expected_size && *expected_size != info.size) {
+    return fail(util::Error{"blob " + info.digest.str() + " size mismatch: expected " +
+                            std::to_string(*expected_size) + " bytes, got " + std::to_string(info.size)});
+  }
+  fs::path final_path = m_blobs_dir / info.digest.hex();
+  std::error_code ec;
+  if (fs::exists(final_path, ec)) {
+    info.existed = true;
+    abort();
+    return info;
+  }
+  if (::fchmod(m_fd, 0444) != 0) return fail(util::sys_error("chmod", m_tmp_path.string()));
+  if (::fsync(m_fd) != 0) return fail(util::sys_error("fsync", m_tmp_path.string()));
+  ::close(m_fd);
+  m_fd = -1;
+  // link(2) never replaces an existing blob, even if another process wins the race.
+  if (::link(m_tmp_path.c_str(), final_path.c_str()) != 0) {
+    int err = errno;
+    if (err != EEXIST) return fail(util::sys_error("link blob", final_path.string(), err));
+    info.existed = true;
+  }
+  ::unlink(m_tmp_path.c_str());
+  m_done = true;
+  if (!info.existed) MKIMAGE_TRY_VOID(fsync_dir(m_blobs_dir));
+  return info;
+}
+
+// ---- BlobStore ----
+
+util::Result<BlobWriter> BlobStore::writer() const {
+  BlobWriter w;
+  w.m_blobs_dir = m_root.blobs_dir();
+  std::string tmpl = (m_root.tmp_dir() / "blob-XXXXXX").string();
+  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (fd < 0) return util::sys_error("create temp file", tmpl);
+  w.m_fd = fd;
+  w.m_tmp_path = tmpl;
+  w.m_buffer.reserve(k_buffer_size);
+  return w;
+}
+
+util::Result<BlobInfo> BlobStore::put(std::string_view bytes, std::optional<Digest> expected) const {
+  Digest d = Digest::sha256_of(bytes);
+  if (expected && *expected != d) {
+    return util::Error{"blob digest mismatch: expected " + expected->str() + ", got " + d.str()};
+  }
+  if (exists(d)) return BlobInfo{d, static_cast<std::int64_t>(bytes.size()), true};
+  MKIMAGE_TRY(BlobWriter w, writer());
+  MKIMAGE_TRY_VOID(w.write(bytes));
+  return w.commit(d, static_cast<std::int64_t>(bytes.size()));
+}
+
+util::Result<BlobInfo> BlobStore::put_file(const fs::path& path, std::optional<Digest> expected) const {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return util::sys_error("open", path.string());
+  auto w = writer();
+  if (!w) {
+    ::close(fd);
+    return w.error();
+  }
+  auto copied = hash_fd(fd, path, &*w);
+  ::close(fd);
+  if (!copied) return copied.error();
+  return w->commit(expected);
+}
+
+bool BlobStore::exists(const Digest& d) const {
+  struct stat st;
+  return ::stat(path(d).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+util::Result<std::int64_t> BlobStore::size(const Digest& d) const {
+  struct stat st;
+  if (::stat(path(d).c_str(), &st) != 0) return util::sys_error("stat blob", path(d).string());
+  return static_cast<std::int64_t>(st.st_size);
+}
+
+util::Result<std::string> BlobStore::read(const Digest& d, bool verify) const {
+  MKIMAGE_TRY(std::string bytes, read_file(path(d)));
+  if (verify && Digest::sha256_of(bytes) != d) {
+    return util::Error{"blob " + d.str() + " is corrupt: its content has digest " + Digest::sha256_of(bytes).str()};
+  }
+  return bytes;
+}
+
+util::Result<bool> BlobStore::verify(const Digest& d) const {
+  MKIMAGE_TRY(BlobInfo info, hash_file(path(d)));
+  return info.digest == d;
+}
+
+util::Result<void> BlobStore::remove(const Digest& d) const {
+  if (::unlink(path(d).c_str()) != 0 && errno != ENOENT) return util::sys_error("remove blob", path(d).string());
+  return {};
+}
+
+util::Result<std::vector<Digest>> BlobStore::list() const {
+  std::vector<Digest> out;
+  DIR* dir = ::opendir(m_root.blobs_dir().c_str());
+  if (!dir) return util::sys_error("open directory", m_root.blobs_dir().string());
+  while (struct dirent* e = ::readdir(dir)) {
+    auto d = Digest::from_hex(e->d_name);
+    if (d) out.push_back(*d);
+  }
+  ::closedir(dir);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void BlobStore::clean_tmp(std::int64_t age_seconds) const {
+  std::error_code ec;
+  auto now = std::time(nullptr);
+  for (auto it = fs::directory_iterator(m_root.tmp_dir(), ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > age_seconds) {
+      ::unlink(it->path().c_str());
+    }
+  }
+}
+
+util::Result<BlobInfo> hash_file(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return util::sys_error("open", path.string());
+  auto r = hash_fd(fd, path, nullptr);
+  ::close(fd);
+  return r;
+}
+
+}  // namespace mkimage::store

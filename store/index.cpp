@@ -1,0 +1,711 @@
+#include "store/index.hpp"
+
+#include <sqlite3.h>
+
+#include <ctime>
+
+namespace mkimage::store {
+
+const std::vector<const char*>& index_migrations();  // index_schema.cpp
+
+namespace {
+
+constexpr int k_busy_timeout_ms = 30000;
+
+std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+// A prepared statement with positional binding; finalised on destruction.
+class Stmt {
+public:
+  Stmt(sqlite3* db, const char* sql) : m_db(db) {
+    m_rc = sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(m_stmt); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  bool prepared() const { return m_rc == SQLITE_OK; }
+
+  Stmt& bind(const std::string& v) {
+    sqlite3_bind_text(m_stmt, ++m_n, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(const char* v) { return bind(std::string(v)); }
+  Stmt& bind(std::int64_t v) {
+    sqlite3_bind_int64(m_stmt, ++m_n, v);
+    return *this;
+  }
+  Stmt& bind(const Digest& d) { return bind(d.str()); }
+  Stmt& bind_null() {
+    sqlite3_bind_null(m_stmt, ++m_n);
+    return *this;
+  }
+  Stmt& bind_opt(const std::optional<std::string>& v) { return v ? bind(*v) : bind_null(); }
+
+  // Runs one step. Returns true if a row is available.
+  util::Result<bool> step() {
+    if (!prepared()) return error("prepare");
+    int rc = sqlite3_step(m_stmt);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return error("step");
+  }
+  util::Result<void> run() {
+    MKIMAGE_TRY(bool row, step());
+    (void)row;
+    return {};
+  }
+
+  std::string text(int col) const {
+    const unsigned char* t = sqlite3_column_text(m_stmt, col);
+    return t ? std::string(reinterpret_cast<const char*>(t), static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)))
+             : std::string();
+  }
+  std::optional<std::string> opt_text(int col) const {
+    if (sqlite3_column_type(m_stmt, col) == SQLITE_NULL) return std::nullopt;
+    return text(col);
+  }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(m_stmt, col); }
+  util::Result<Digest> digest(int col) const { return Digest::parse(text(col)); }
+
+private:
+  util::Error error(const char* what) const {
+    return util::Error{std::string("index database: ") + what + " \"" + (m_stmt ? sqlite3_sql(m_stmt) : "?") +
+                       "\": " + sqlite3_errmsg(m_db)};
+  }
+  sqlite3* m_db;
+  sqlite3_stmt* m_stmt = nullptr;
+  int m_rc;
+  int m_n = 0;
+};
+
+util::Result<void> exec(sqlite3* db, const char* sql) {
+  char* msg = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+    std::string m = msg ? msg : sqlite3_errmsg(db);
+    sqlite3_free(msg);
+    return util::Error{"index database: " + m};
+  }
+  return {};
+}
+
+util::Result<LayerRecord> layer_from_row(Stmt& s) {
+  LayerRecord l;
+  MKIMAGE_TRY(Digest c, s.digest(0));
+  l.chain_id = ChainId{c};
+  if (auto p = s.opt_text(1)) {
+    MKIMAGE_TRY(Digest pd, Digest::parse(*p));
+    l.parent = ChainId{pd};
+  }
+  MKIMAGE_TRY(Digest diff, s.digest(2));
+  l.diff_id = DiffId{diff};
+  MKIMAGE_TRY(l.blob, s.digest(3));
+  l.size = s.integer(4);
+  l.snapshot = s.opt_text(5);
+  return l;
+}
+constexpr const char* k_layer_cols = "chain_id, parent, diff_id, blob, size, snapshot";
+
+util::Result<CompressedLayerRecord> compressed_from_row(Stmt& s) {
+  CompressedLayerRecord r;
+  MKIMAGE_TRY(Digest diff, s.digest(0));
+  r.diff_id = DiffId{diff};
+  MKIMAGE_TRY(r.compression, parse_compression(s.text(1)));
+  MKIMAGE_TRY(r.descriptor.digest, s.digest(2));
+  r.descriptor.size = s.integer(3);
+  MKIMAGE_TRY(r.descriptor.media_type, MediaType::parse(s.text(4)));
+  return r;
+}
+
+util::Result<ImageRecord> image_from_row(Stmt& s) {
+  ImageRecord r;
+  MKIMAGE_TRY(r.manifest, s.digest(0));
+  MKIMAGE_TRY(r.config, s.digest(1));
+  r.created = s.integer(2);
+  r.size = s.integer(3);
+  r.added = s.integer(4);
+  return r;
+}
+constexpr const char* k_image_cols = "manifest, config, created, size, added";
+
+ContainerRecord container_from_row(Stmt& s) {
+  ContainerRecord c;
+  c.id = s.text(0);
+  c.name = s.text(1);
+  if (auto d = Digest::parse(s.text(2))) c.image = *d;
+  c.image_ref = s.text(3);
+  c.state = s.text(4);
+  c.pid = s.integer(5);
+  c.exit_code = s.integer(6);
+  c.created = s.integer(7);
+  c.started = s.integer(8);
+  c.finished = s.integer(9);
+  c.config = s.text(10);
+  return c;
+}
+constexpr const char* k_container_cols =
+    "id, name, image, image_ref, state, pid, exit_code, created, started, finished, config";
+
+}  // namespace
+
+int Index::latest_schema_version() { return static_cast<int>(index_migrations().size()); }
+int Index::schema_version() const { return m_version; }
+
+util::Result<std::unique_ptr<Index>> Index::open(const std::filesystem::path& db_path) {
+  std::unique_ptr<Index> idx(new Index());
+  int rc = sqlite3_open_v2(db_path.c_str(), &idx->m_db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = idx->m_db ? sqlite3_errmsg(idx->m_db) : sqlite3_errstr(rc);
+    return util::Error{"open index database \"" + db_path.string() + "\": " + msg};
+  }
+  sqlite3_busy_timeout(idx->m_db, k_busy_timeout_ms);
+  auto ctx = [&](const util::Error& e) { return util::Error{"\"" + db_path.string() + "\": " + e.message}; };
+  // journal_mode=WAL needs a write lock when the file is new; busy_timeout covers races.
+  if (auto r = exec(idx->m_db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"); !r)
+    return ctx(r.error());
+
+  const auto& migrations = index_migrations();
+  auto read_version = [&]() -> util::Result<int> {
+    Stmt s(idx->m_db, "PRAGMA user_version");
+    MKIMAGE_TRY(bool row, s.step());
+    return row ? static_cast<int>(s.integer(0)) : 0;
+  };
+  MKIMAGE_TRY(int version, read_version());
+  if (version < static_cast<int>(migrations.size())) {
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    if (auto r = exec(idx->m_db, "BEGIN IMMEDIATE"); !r) return ctx(r.error());
+    auto migrate = [&]() -> util::Result<int> {
+      MKIMAGE_TRY(int v, read_version());
+      for (; v < static_cast<int>(migrations.size()); ++v) {
+        MKIMAGE_TRY_VOID(exec(idx->m_db, migrations[static_cast<std::size_t>(v)]));
+        std::string pragma = "PRAGMA user_version=" + std::to_string(v + 1);
+        MKIMAGE_TRY_VOID(exec(idx->m_db, pragma.c_str()));
+      }
+      return v;
+    };
+    auto r = migrate();
+    if (!r) {
+      (void)exec(idx->m_db, "ROLLBACK");
+      return ctx(util::Error{"migration failed: " + r.error().message});
+    }
+    if (auto c = exec(idx->m_db, "COMMIT"); !c) return ctx(c.error());
+    version = *r;
+  }
+  if (version > static_cast<int>(migrations.size())) {
+    return util::Error{"index database \"" + db_path.string() + "\" has schema version " + std::to_string(version) +
+                       ", newer than this mkimage knows (" + std::to_string(migrations.size()) + ")"};
+  }
+  idx->m_version = version;
+  return idx;
+}
+
+Index::~Index() {
+  if (m_db) sqlite3_close_v2(m_db);
+}
+
+util::Result<void> Index::transaction(const std::function<util::Result<void>()>& fn) {
+  std::lock_guard lock(m_mutex);
+  if (m_depth > 0) {
+    ++m_depth;
+    auto r = fn();
+    --m_depth;
+    return r;
+  }
+  MKIMAGE_TRY_VOID(exec(m_db, "BEGIN IMMEDIATE"));
+  m_depth = 1;
+  auto r = fn();
+  m_depth = 0;
+  if (!r) {
+    (void)exec(m_db, "ROLLBACK");
+    return r;
+  }
+  if (auto c = exec(m_db, "COMMIT"); !c) {
+    (void)exec(m_db, "ROLLBACK");
+    return c;
+  }
+  return {};
+}
+
+// ---- blobs ----
+
+util::Result<void> Index::put_blob(const BlobRecord& b) {
+  std::lock_guard lock(m_mutex);
+  // Keep a known media type if the new record has none.
+  Stmt s(m_db,
+         "INSERT INTO blobs(digest, size, media_type, added) VALUES(?,?,?,?) "
+         "ON CONFLICT(digest) DO UPDATE SET size=excluded.size, "
+         "media_type=CASE WHEN excluded.media_type='' THEN blobs.media_type ELSE excluded.media_type END");
+  return s.bind(b.digest).bind(b.size).bind(b.media_type.str()).bind(now_seconds()).run();
+}
+
+util::Result<std::optional<BlobRecord>> Index::get_blob(const Digest& d) {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "SELECT digest, size, media_type FROM blobs WHERE digest=?");
+  s.bind(d);
+  MKIMAGE_TRY(bool row, s.step());
+  if (!row) return std::optional<BlobRecord>{};
+  BlobRecord b{d, s.integer(1), MediaType::of(s.text(2))};
+  return std::optional<BlobRecord>{b};
+}
+
+util::Result<std::vector<BlobRecord>> Index::list_blobs() {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "SELECT digest, size, media_type FROM blobs ORDER BY digest");
+  std::vector<BlobRecord> out;
+  while (true) {
+    MKIMAGE_TRY(bool row, s.step());
+    if (!row) break;
+    MKIMAGE_TRY(Digest d, s.digest(0));
+    out.push_back(BlobRecord{d, s.integer(1), MediaType::of(s.text(2))});
+  }
+  return out;
+}
+
+util::Result<void> Index::delete_blob(const Digest& d) {
+  std::lock_guard lock(m_mutex);
+  return Stmt(m_db, "DELETE FROM blobs WHERE digest=?").bind(d).run();
+}
+
+util::Result<bool> Index::blob_referenced(const Digest& d) {
+  std::lock_guard lock(m_mutex);
+  // A compressed copy is "referenced" while its uncompressed layer is used by an image or cache entry.
+  Stmt s(m_db,
+         "SELECT 1 WHERE EXISTS(SELECT 1 FROM image_blobs WHERE blob=?1) "
+         "OR EXISTS(SELECT 1 FROM images WHERE manifest=?1) "
+         "OR EXISTS(SELECT 1 FROM cache_refs WHERE blob=?1) "
+         "OR EXISTS(SELECT 1 FROM compressed_layers c WHERE c.digest=?1 AND ("
+         "  EXISTS(SELECT 1 FROM image_blobs WHERE blob=c.diff_id) OR "
+         "  EXISTS(SELECT 1 FROM cache_refs WHERE blob=c.diff_id)))");
+  s.bind(d);
+  return s.step();
+}
+
+// ---- layers ----
+
+util::Result<void> Index::put_layer(const LayerRecord& l) {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db,
+         "INSERT INTO layers(chain_id, parent, diff_id, blob, size, snapshot, added) VALUES(?,?,?,?,?,?,?) "
+         "ON CONFLICT(chain_id) DO UPDATE SET parent=excluded.parent, diff_id=excluded.diff_id, "
+         "blob=excluded.blob, size=excluded.size, snapshot=COALESCE(excluded.snapshot, layers.snapshot)");
+  s.bind(l.chain_id.digest);
+  if (l.parent) s.bind(l.parent->digest); else s.bind_null();
+  return s.bind(l.diff_id.digest).bind(l.blob).bind(l.size).bind_opt(l.snapshot).bind(now_seconds()).run();
+}
+
+util::Result<std::optional<LayerRecord>> Index::get_layer(const ChainId& c) {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, (std::string("SELECT ") + k_layer_cols + " FROM layers WHERE chain_id=?").c_str());
+  s.bind(c.digest);
+  MKIMAGE_TRY(bool row, s.step());
+  if (!row) return std::optional<LayerRecord>{};
+  MKIMAGE_TRY(LayerRecord l, layer_from_row(s));
+  return std::optional<LayerRecord>{l};
+}
+
+util::Result<std::optional<LayerRecord>> Index::find_layer_by_diff_id(const DiffId& d) {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, (std::string("SELECT ") + k_layer_cols + " FROM layers WHERE diff_id=? ORDER BY chain_id LIMIT 1").c_str());
+  s.bind(d.digest);
+  MKIMAGE_TRY(bool row, s.step());
+  if (!row) return std::optional<LayerRecord>{};
+  MKIMAGE_TRY(LayerRecord l, layer_from_row(s));
+  return std::optional<LayerRecord>{l};
+}
+
+util::Result<std::vector<LayerRecord>> Index::list_layers() {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, (std::string("SELECT ") + k_layer_cols + " FROM layers ORDER BY chain_id").c_str());
+  std::vector<LayerRecord> out;
+  while (true) {
+    MKIMAGE_TRY(bool row, s.step());
+    if (!row) break;
+    MKIMAGE_TRY(LayerRecord l, layer_from_row(s));
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+util::Result<void> Index::set_snapshot(const ChainId& c, const std::optional<std::string>& snapshot) {
+  std::lock_guard lock(m_mutex);
+  return Stmt(m_db, "UPDATE layers SET snapshot=? WHERE chain_id=?").bind_opt(snapshot).bind(c.digest).run();
+}
+
+util::Result<void> Index::delete_layer(const ChainId& c) {
+  std::lock_guard lock(m_mutex);
+  return Stmt(m_db, "DELETE FROM layers WHERE chain_id=?").bind(c.digest).run();
+}
+
+// ---- compressed layers ----
+
+util::Result<void> Index::put_compressed_layer(const CompressedLayerRecord& r) {
+  std::lock_guard lock(m_mutex);
+  return Stmt(m_db,
+              "INSERT INTO compressed_layers(diff_id, compression, digest, size, media_type) VALUES(?,?,?,?,?) "
+              "ON CONFLICT(diff_id, compression) DO UPDATE SET digest=excluded.digest, size=excluded.size, "
+              "media_type=excluded.media_type")
+      .bind(r.diff_id.digest)
+      .bind(std::string(compression_name(r.compression)))
+      .bind(r.descriptor.digest)
+      .bind(r.descriptor.size)
+      .bind(r.descriptor.media_type.str())
+      .run();
+}
+
+util::Result<std::optional<CompressedLayerRecord>> Index::get_compressed_layer(const DiffId& d, Compression c) {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db,
+         "SELECT diff_id, compression, digest, size, media_type FROM compressed_layers "
+         "WHERE diff_id=? AND compression=?");
+  s.bind(d.digest).bind(std::string(compression_name(c)));
+  MKIMAGE_TRY(bool row, s.step());
+  if (!row) return std::optional<CompressedLayerRecord>{};
+  MKIMAGE_TRY(CompressedLayerRecord r, compressed_from_row(s));
+  return std::optional<CompressedLayerRecord>{r};
+}
+
+util::Result<std::optional<CompressedLayerRecord>> Index::find_compressed_by_digest(const Digest& compressed) {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db,
+         "SELECT diff_id, compression, digest, size, media_type FROM compressed_layers WHERE digest=? LIMIT 1");
+  s.bind(compressed);
+  MKIMAGE_TRY(bool row, s.step());
+  if (!row) return std::optional<CompressedLayerRecord>{};
+  MKIMAGE_TRY(CompressedLayerRecord r, compressed_from_row(s));
+  return std::optional<CompressedLayerRecord>{r};
+}
+
+// ---- images ----
+
+util::Result<void> Index::put_image(const ImageRecord& img, const std::vector<Digest>& layer_blobs) {
+  return transaction([&]() -> util::Result<void> {
+    MKIMAGE_TRY_VOID(Stmt(m_db,
+                          "INSERT INTO images(manifest, config, created, size, added) VALUES(?,?,?,?,?) "
+                          "ON CONFLICT(manifest) DO UPDATE SET config=excluded.config, created=excluded.created, "
+                          "size=excluded.size")
+                         .bind(img.manifest)
+                         .bind(img.config)
+                         .bind(img.created)
+                         .bind(img.size)
+                         .bind(img.added ? img.added : now_seconds())
+                         .run());
+    MKIMAGE_TRY_VOID(Stmt(m_db, "DELETE FROM image_blobs WHERE manifest=?").bind(img.manifest).run());
+    MKIMAGE_TRY_VOID(Stmt(m_db, "INSERT INTO image_blobs(manifest, position, blob) VALUES(?,0,?)")
+                         .bind(img.manifest)
+                         .bind(img.config)
+                         .run());
+    for (std::size_t i = 0; i < layer_blobs.size(); ++i) {
+      MKIMAGE_TRY_VOID(Stmt(m_db, "INSERT INTO image_blobs(manifest, position, blob) VALUES(?,?,?)")
+                           .bind(img.manifest)
+                           .bind(static_cast<std::int64_t>(i + 1))
+                           .bind(layer_blobs[i])
+                           .run());
+    }
+    return {};
+  });
+}
+
+util::Result<std::optional<ImageRecord>> Index::get_image(const Digest& manifest) {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, (std::string("SELECT ") + k_image_cols + " FROM images WHERE manifest=?").c_str());
+  s.bind(manifest);
+  MKIMAGE_TRY(bool row, s.step());
+  if (!row) return std::optional<ImageRecord>{};
+  MKIMAGE_TRY(ImageRecord r, image_from_row(s));
+  return std::optional<ImageRecord>{r};
+}
+
+util::Result<std::vector<ImageRecord>> Index::images_by_config(const Digest& config) {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, (std::string("SELECT ") + k_image_cols + " FROM images WHERE config=? ORDER BY added DESC, manifest").c_str());
+  s.bind(config);
+  std::vector<ImageRecord> out;
+  while (true) {
+    MKIMAGE_TRY(bool row, s.step());
+    if (!row) break;
+    MKIMAGE_TRY(ImageRecord r, image_from_row(s));
+    out.push_back(r);
+  }
+  return out;
+}
+
+util::Result<std::vector<ImageRecord>> Index::list_images() {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, (std::string("SELECT ") + k_image_cols + " FROM images ORDER BY created DESC, added DESC, manifest").c_str());
+  std::vector<ImageRecord> out;
+  while (true) {
+    MKIMAGE_TRY(bool row, s.step());
+    if (!row) break;
+    MKIMAGE_TRY(ImageRecord r, image_from_row(s));
+    out.push_back(r);
+  }
+  return out;
+}
+
+util::Result<std::vector<Digest>> Index::image_blobs(const Digest& manifest) {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "SELECT blob FROM image_blobs WHERE manifest=? ORDER BY position");
+  s.bind(manifest);
+  std::vector<Digest> out;
+  while (true) {
+    MKIMAGE_TRY(bool row, s.step());
+    if (!row) break;
+    MKIMAGE_TRY(Digest d, s.digest(0));
+    out.push_back(d);
+  }
+  return out;
+}
+
+util::Result<void> Index::delete_image(const Digest& manifest) {
+  // image_blobs and tags go with it (ON DELETE CASCADE).
+  std::lock_guard lock(m_mutex);
+  return Stmt(m_db, "DELETE FROM images WHERE manifest=?").bind(manifest).run();
+}
+
+// ---- tags ----
+
+util::Result<void> Index::put_tag(const Reference& ref, const Digest& manifest) {
+  if (!ref.tag() || ref.digest()) {
+    return util::Error{"cannot tag \"" + ref.familiar() + "\": a tag reference needs a tag and no digest"};
+  }
+  std::lock_guard lock(m_mutex);
+  return Stmt(m_db,
+              "INSERT INTO tags(reference, manifest, updated) VALUES(?,?,?) "
+              "ON CONFLICT(reference) DO UPDATE SET manifest=excluded.manifest, updated=excluded.updated")
+      .bind(ref.str())
+      .bind(manifest)
+      .bind(now_seconds())
+      .run();
+}
+
+util::Result<std::optional<Digest>> Index::get_tag(const Reference& ref) {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "SELECT manifest FROM tags WHERE reference=?");
+  s.bind(ref.str());
+  MKIMAGE_TRY(bool row, s.step());
+  if (!row) return std::optional<Digest>{};
+  MKIMAGE_TRY(Digest d, s.digest(0));
+  return std::optional<Digest>{d};
+}
+
+util::Result<bool> Index::delete_tag(const Reference& ref) {
+  std::lock_guard lock(m_mutex);
+  MKIMAGE_TRY_VOID(Stmt(m_db, "DELETE FROM tags WHERE reference=?").bind(ref.str()).run());
+  return sqlite3_changes(m_db) > 0;
+}
+
+util::Result<std::vector<TagRecord>> Index::list_tags() {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "SELECT reference, manifest FROM tags ORDER BY reference");
+  std::vector<TagRecord> out;
+  while (true) {
+    MKIMAGE_TRY(bool row, s.step());
+    if (!row) break;
+    MKIMAGE_TRY(Reference r, Reference::parse(s.text(0)));
+    MKIMAGE_TRY(Digest d, s.digest(1));
+    out.push_back(TagRecord{r, d});
+  }
+  return out;
+}
+
+util::Result<std::vector<Reference>> Index::tags_of(const Digest& manifest) {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "SELECT reference FROM tags WHERE manifest=? ORDER BY reference");
+  s.bind(manifest);
+  std::vector<Reference> out;
+  while (true) {
+    MKIMAGE_TRY(bool row, s.step());
+    if (!row) break;
+    MKIMAGE_TRY(Reference r, Reference::parse(s.text(0)));
+    out.push_back(r);
+  }
+  return out;
+}
+
+// ---- cache ----
+
+util::Result<void> Index::put_cache(const CacheRecord& r) {
+  return transaction([&]() -> util::Result<void> {
+    std::int64_t now = now_seconds();
+    MKIMAGE_TRY_VOID(Stmt(m_db,
+                          "INSERT INTO cache(key, result, created, last_used) VALUES(?,?,?,?) "
+                          "ON CONFLICT(key) DO UPDATE SET result=excluded.result, created=excluded.created, "
+                          "last_used=excluded.last_used")
+                         .bind(r.key)
+                         .bind(r.result)
+                         .bind(r.created ? r.created : now)
+                         .bind(r.last_used ? r.last_used : now)
+                         .run());
+    MKIMAGE_TRY_VOID(Stmt(m_db, "DELETE FROM cache_refs WHERE key=?").bind(r.key).run());
+    for (const auto& d : r.refs) {
+      MKIMAGE_TRY_VOID(Stmt(m_db, "INSERT OR IGNORE INTO cache_refs(key, blob) VALUES(?,?)").bind(r.key).bind(d).run());
+    }
+    return {};
+  });
+}
+
+util::Result<std::optional<CacheRecord>> Index::get_cache(const std::string& key) {
+  std::lock_guard lock(m_mutex);
+  CacheRecord r;
+  {
+    Stmt s(m_db, "SELECT key, result, created, last_used FROM cache WHERE key=?");
+    s.bind(key);
+    MKIMAGE_TRY(bool row, s.step());
+    if (!row) return std::optional<CacheRecord>{};
+    r.key = s.text(0);
+    r.result = s.text(1);
+    r.created = s.integer(2);
+    r.last_used = s.integer(3);
+  }
+  {
+    Stmt s(m_db, "SELECT blob FROM cache_refs WHERE key=? ORDER BY blob");
+    s.bind(key);
+    while (true) {
+      MKIMAGE_TRY(bool row, s.step());
+      if (!row) break;
+      MKIMAGE_TRY(Digest d, s.digest(0));
+      r.refs.push_back(d);
+    }
+  }
+  std::int64_t now = now_seconds();
+  if (now != r.last_used) {
+    // Best effort: a busy database must not turn a cache hit into a failure.
+    (void)Stmt(m_db, "UPDATE cache SET last_used=? WHERE key=?").bind(now).bind(key).run();
+  }
+  return std::optional<CacheRecord>{r};
+}
+
+util::Result<void> Index::delete_cache(const std::string& key) {
+  std::lock_guard lock(m_mutex);
+  return Stmt(m_db, "DELETE FROM cache WHERE key=?").bind(key).run();
+}
+
+util::Result<std::int64_t> Index::clear_cache(std::optional<std::int64_t> before) {
+  std::lock_guard lock(m_mutex);
+  if (before) {
+    MKIMAGE_TRY_VOID(Stmt(m_db, "DELETE FROM cache WHERE last_used < ?").bind(*before).run());
+  } else {
+    MKIMAGE_TRY_VOID(Stmt(m_db, "DELETE FROM cache").run());
+  }
+  return static_cast<std::int64_t>(sqlite3_changes(m_db));
+}
+
+util::Result<std::vector<CacheRecord>> Index::list_cache() {
+  std::vector<std::string> keys;
+  {
+    std::lock_guard lock(m_mutex);
+    Stmt s(m_db, "SELECT key FROM cache ORDER BY key");
+    while (true) {
+      MKIMAGE_TRY(bool row, s.step());
+      if (!row) break;
+      keys.push_back(s.text(0));
+    }
+  }
+  std::vector<CacheRecord> out;
+  for (const auto& k : keys) {
+    MKIMAGE_TRY(auto r, get_cache(k));
+    if (r) out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+// ---- stat cache ----
+
+util::Result<void> Index::put_stat(const StatCacheRecord& r) {
+  std::lock_guard lock(m_mutex);
+  return Stmt(m_db,
+              "INSERT INTO stat_cache(path, dev, ino, size, mtime_ns, ctime_ns, mode, digest) VALUES(?,?,?,?,?,?,?,?) "
+              "ON CONFLICT(path) DO UPDATE SET dev=excluded.dev, ino=excluded.ino, size=excluded.size, "
+              "mtime_ns=excluded.mtime_ns, ctime_ns=excluded.ctime_ns, mode=excluded.mode, digest=excluded.digest")
+      .bind(r.path)
+      .bind(static_cast<std::int64_t>(r.dev))
+      .bind(static_cast<std::int64_t>(r.ino))
+      .bind(r.size)
+      .bind(r.mtime_ns)
+      .bind(r.ctime_ns)
+      .bind(static_cast<std::int64_t>(r.mode))
+      .bind(r.digest)
+      .run();
+}
+
+util::Result<std::optional<Digest>> Index::get_stat(const StatCacheRecord& p) {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db,
+         "SELECT digest FROM stat_cache WHERE path=? AND dev=? AND ino=? AND size=? AND mtime_ns=? "
+         "AND ctime_ns=? AND mode=?");
+  s.bind(p.path)
+      .bind(static_cast<std::int64_t>(p.dev))
+      .bind(static_cast<std::int64_t>(p.ino))
+      .bind(p.size)
+      .bind(p.mtime_ns)
+      .bind(p.ctime_ns)
+      .bind(static_cast<std::int64_t>(p.mode));
+  MKIMAGE_TRY(bool row, s.step());
+  if (!row) return std::optional<Digest>{};
+  MKIMAGE_TRY(Digest d, s.digest(0));
+  return std::optional<Digest>{d};
+}
+
+// ---- containers ----
+
+util::Result<void> Index::put_container(const ContainerRecord& c) {
+  std::lock_guard lock(m_mutex);
+  return Stmt(m_db,
+              "INSERT INTO containers(id, name, image, image_ref, state, pid, exit_code, created, started, finished, "
+              "config) VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
+              "image=excluded.image, image_ref=excluded.image_ref, state=excluded.state, pid=excluded.pid, "
+              "exit_code=excluded.exit_code, created=excluded.created, started=excluded.started, "
+              "finished=excluded.finished, config=excluded.config")
+      .bind(c.id)
+      .bind(c.name)
+      .bind(c.image)
+      .bind(c.image_ref)
+      .bind(c.state)
+      .bind(c.pid)
+      .bind(c.exit_code)
+      .bind(c.created ? c.created : now_seconds())
+      .bind(c.started)
+      .bind(c.finished)
+      .bind(c.config.empty() ? std::string("{}") : c.config)
+      .run();
+}
+
+util::Result<std::optional<ContainerRecord>> Index::get_container(const std::string& id_or_name) {
+  std::lock_guard lock(m_mutex);
+  // Exact id, exact name, then a unique id prefix (docker's lookup order).
+  {
+    Stmt s(m_db, (std::string("SELECT ") + k_container_cols + " FROM containers WHERE id=?1 OR name=?1").c_str());
+    s.bind(id_or_name);
+    MKIMAGE_TRY(bool row, s.step());
+    if (row) return std::optional<ContainerRecord>{container_from_row(s)};
+  }
+  if (id_or_name.empty()) return std::optional<ContainerRecord>{};
+  Stmt s(m_db, (std::string("SELECT ") + k_container_cols + " FROM containers WHERE substr(id,1,?)=? LIMIT 2").c_str());
+  s.bind(static_cast<std::int64_t>(id_or_name.size())).bind(id_or_name);
+  MKIMAGE_TRY(bool row, s.step());
+  if (!row) return std::optional<ContainerRecord>{};
+  ContainerRecord c = container_from_row(s);
+  MKIMAGE_TRY(bool second, s.step());
+  if (second) return util::Error{"container ID prefix \"" + id_or_name + "\" is ambiguous"};
+  return std::optional<ContainerRecord>{c};
+}
+
+util::Result<std::vector<ContainerRecord>> Index::list_containers() {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, (std::string("SELECT ") + k_container_cols + " FROM containers ORDER BY created DESC, id").c_str());
+  std::vector<ContainerRecord> out;
+  while (true) {
+    MKIMAGE_TRY(bool row, s.step());
+    if (!row) break;
+    out.push_back(container_from_row(s));
+  }
+  return out;
+}
+
+util::Result<void> Index::delete_container(const std::string& id) {
+  std::lock_guard lock(m_mutex);
+  return Stmt(m_db, "DELETE FROM containers WHERE id=?").bind(id).run();
+}
+
+}  // namespace mkimage::store

@@ -1,0 +1,134 @@
+// Schema of ROOT/index.db and its ordered migrations.
+//
+// PRAGMA user_version holds the schema version: 0 = empty file; migration N
+// takes version N-1 to N inside one transaction. Never edit a released
+// migration; append a new one.
+//
+// Version 1:
+//   blobs(digest TEXT PK "sha256:<hex>", size INTEGER bytes, media_type TEXT ("" unknown), added INTEGER epoch s)
+//   layers(chain_id TEXT PK, parent TEXT NULL → layers.chain_id, diff_id TEXT, blob TEXT → blobs ON DELETE CASCADE,
+//          size INTEGER bytes, snapshot TEXT NULL (relative to the root), added INTEGER)
+//   compressed_layers(diff_id TEXT, compression TEXT "gzip"|"zstd", digest TEXT → blobs ON DELETE CASCADE,
+//          size INTEGER, media_type TEXT, PK(diff_id, compression))
+//   images(manifest TEXT PK → blobs, config TEXT → blobs, created INTEGER epoch s, size INTEGER bytes, added INTEGER)
+//   image_blobs(manifest TEXT → images ON DELETE CASCADE, position INTEGER (0 = config, 1.. = layers),
+//          blob TEXT, PK(manifest, position))
+//   tags(reference TEXT PK full "docker.io/library/x:tag", manifest TEXT → images ON DELETE CASCADE, updated INTEGER)
+//   cache(key TEXT PK, result TEXT JSON, created INTEGER, last_used INTEGER)
+//   cache_refs(key TEXT → cache ON DELETE CASCADE, blob TEXT, PK(key, blob))
+//   stat_cache(path TEXT PK, dev, ino, size, mtime_ns, ctime_ns, mode INTEGER, digest TEXT)
+//   containers(id TEXT PK, name TEXT UNIQUE, image TEXT, image_ref TEXT, state TEXT, pid INTEGER,
+//          exit_code INTEGER, created, started, finished INTEGER epoch s, config TEXT JSON)
+#include <sqlite3.h>
+
+#include <string>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace mkimage::store {
+
+// Migration i (0-based) takes the schema from version i to i+1.
+const std::vector<const char*>& index_migrations() {
+  static const std::vector<const char*> migrations = {
+      // 0 → 1
+      R"sql(
+CREATE TABLE blobs (
+  digest TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  media_type TEXT NOT NULL DEFAULT '',
+  added INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE layers (
+  chain_id TEXT PRIMARY KEY,
+  parent TEXT REFERENCES layers(chain_id) ON DELETE CASCADE,
+  diff_id TEXT NOT NULL,
+  blob TEXT NOT NULL REFERENCES blobs(digest) ON DELETE CASCADE,
+  size INTEGER NOT NULL,
+  snapshot TEXT,
+  added INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX layers_diff_id ON layers(diff_id);
+CREATE INDEX layers_blob ON layers(blob);
+CREATE INDEX layers_parent ON layers(parent);
+
+CREATE TABLE compressed_layers (
+  diff_id TEXT NOT NULL,
+  compression TEXT NOT NULL,
+  digest TEXT NOT NULL REFERENCES blobs(digest) ON DELETE CASCADE,
+  size INTEGER NOT NULL,
+  media_type TEXT NOT NULL,
+  PRIMARY KEY (diff_id, compression)
+) WITHOUT ROWID;
+CREATE INDEX compressed_layers_digest ON compressed_layers(digest);
+
+CREATE TABLE images (
+  manifest TEXT PRIMARY KEY REFERENCES blobs(digest),
+  config TEXT NOT NULL REFERENCES blobs(digest),
+  created INTEGER NOT NULL DEFAULT 0,
+  size INTEGER NOT NULL DEFAULT 0,
+  added INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX images_config ON images(config);
+
+CREATE TABLE image_blobs (
+  manifest TEXT NOT NULL REFERENCES images(manifest) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  blob TEXT NOT NULL,
+  PRIMARY KEY (manifest, position)
+) WITHOUT ROWID;
+CREATE INDEX image_blobs_blob ON image_blobs(blob);
+
+CREATE TABLE tags (
+  reference TEXT PRIMARY KEY,
+  manifest TEXT NOT NULL REFERENCES images(manifest) ON DELETE CASCADE,
+  updated INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX tags_manifest ON tags(manifest);
+
+CREATE TABLE cache (
+  key TEXT PRIMARY KEY,
+  result TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  last_used INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE cache_refs (
+  key TEXT NOT NULL REFERENCES cache(key) ON DELETE CASCADE,
+  blob TEXT NOT NULL,
+  PRIMARY KEY (key, blob)
+) WITHOUT ROWID;
+CREATE INDEX cache_refs_blob ON cache_refs(blob);
+
+CREATE TABLE stat_cache (
+  path TEXT PRIMARY KEY,
+  dev INTEGER NOT NULL,
+  ino INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  ctime_ns INTEGER NOT NULL,
+  mode INTEGER NOT NULL,
+  digest TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE containers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  image TEXT NOT NULL,
+  image_ref TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL,
+  pid INTEGER NOT NULL DEFAULT 0,
+  exit_code INTEGER NOT NULL DEFAULT 0,
+  created INTEGER NOT NULL,
+  started INTEGER NOT NULL DEFAULT 0,
+  finished INTEGER NOT NULL DEFAULT 0,
+  config TEXT NOT NULL DEFAULT '{}'
+) WITHOUT ROWID;
+CREATE INDEX containers_image ON containers(image);
+)sql",
+  };
+  return migrations;
+}
+
+}  // namespace mkimage::store

@@ -1,0 +1,405 @@
+#include "store/store.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+namespace mkimage::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// flock()ed ROOT/lock for the duration of a scope (serialises index.json rewrites).
+class RootLock {
+public:
+  explicit RootLock(const fs::path& path) {
+    m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (m_fd >= 0) {
+      while (::flock(m_fd, LOCK_EX) != 0 && errno == EINTR) {
+      }
+    }
+  }
+  ~RootLock() {
+    if (m_fd >= 0) ::close(m_fd);
+  }
+  bool ok() const { return m_fd >= 0; }
+
+private:
+  int m_fd = -1;
+};
+
+bool is_hex(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+}
+
+}  // namespace
+
+util::Result<std::unique_ptr<Store>> Store::open(const fs::path& dir) {
+  MKIMAGE_TRY(Root root, Root::open(dir));
+  MKIMAGE_TRY(auto index, Index::open(root.index_db()));
+  return std::unique_ptr<Store>(new Store(root, std::move(index)));
+}
+
+util::Result<std::unique_ptr<Store>> Store::open_default(const std::string& root_option) {
+  MKIMAGE_TRY(fs::path dir, default_root(root_option));
+  return open(dir);
+}
+
+util::Result<void> Store::add_blob(const BlobInfo& info, const MediaType& media_type) {
+  return m_index->put_blob(BlobRecord{info.digest, info.size, media_type});
+}
+
+util::Result<LayerRecord> Store::add_layer(const BlobInfo& layer_tar, const std::optional<ChainId>& parent) {
+  DiffId diff_id{layer_tar.digest};
+  ChainId chain = chain_id_of(parent ? &*parent : nullptr, diff_id);
+  MKIMAGE_TRY(auto existing, m_index->get_layer(chain));
+  if (existing) return *existing;
+  LayerRecord rec;
+  rec.chain_id = chain;
+  rec.parent = parent;
+  rec.diff_id = diff_id;
+  rec.blob = layer_tar.digest;
+  rec.size = layer_tar.size;
+  MKIMAGE_TRY_VOID(m_index->transaction([&]() -> util::Result<void> {
+    MKIMAGE_TRY_VOID(m_index->put_blob(BlobRecord{layer_tar.digest, layer_tar.size, oci_layer_media_type(Compression::none)}));
+    return m_index->put_layer(rec);
+  }));
+  return rec;
+}
+
+util::Result<Image> Store::put_image(const ImageConfig& config, const std::vector<Descriptor>& layers) {
+  if (config.diff_ids.size() != layers.size()) {
+    return util::Error{"image config lists " + std::to_string(config.diff_ids.size()) + " diff_ids but " +
+                       std::to_string(layers.size()) + " layers were given"};
+  }
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    if (layers[i].media_type.layer_compression() == Compression::none && layers[i].digest != config.diff_ids[i].digest) {
+      return util::Error{"layer " + std::to_string(i) + " is " + layers[i].digest.str() + " but its diff_id is " +
+                         config.diff_ids[i].digest.str()};
+    }
+    if (!m_blobs.exists(layers[i].digest)) return util::Error{"layer blob " + layers[i].digest.str() + " is not in the store"};
+  }
+  std::string config_bytes = serialize(config);
+  MKIMAGE_TRY(BlobInfo cfg, m_blobs.put(config_bytes));
+  Manifest m;
+  m.config = Descriptor{MediaType::of(media_types::oci_config), cfg.digest, cfg.size, {}, std::nullopt};
+  m.layers = layers;
+  std::string manifest_bytes = serialize(m);
+  MKIMAGE_TRY(BlobInfo man, m_blobs.put(manifest_bytes));
+
+  ImageRecord rec;
+  rec.manifest = man.digest;
+  rec.config = cfg.digest;
+  rec.created = config.created ? config.created->seconds : 0;
+  for (const auto& l : layers) rec.size += l.size;
+  std::vector<Digest> layer_blobs;
+  for (const auto& l : layers) layer_blobs.push_back(l.digest);
+  MKIMAGE_TRY_VOID(m_index->transaction([&]() -> util::Result<void> {
+    MKIMAGE_TRY_VOID(m_index->put_blob(BlobRecord{cfg.digest, cfg.size, m.config.media_type}));
+    MKIMAGE_TRY_VOID(m_index->put_blob(BlobRecord{man.digest, man.size, m.media_type}));
+    std::optional<ChainId> parent;
+    bool chain_complete = true;
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      MKIMAGE_TRY_VOID(m_index->put_blob(BlobRecord{layers[i].digest, layers[i].size, layers[i].media_type}));
+      ChainId chain = chain_id_of(parent ? &*parent : nullptr, config.diff_ids[i]);
+      if (layers[i].media_type.layer_compression() != Compression::none) chain_complete = false;
+      if (chain_complete) {
+        MKIMAGE_TRY(auto existing, m_index->get_layer(chain));
+        if (!existing) {
+          MKIMAGE_TRY_VOID(m_index->put_layer(
+              LayerRecord{chain, parent, config.diff_ids[i], layers[i].digest, layers[i].size, std::nullopt}));
+        }
+      }
+      parent = chain;
+    }
+    return m_index->put_image(rec, layer_blobs);
+  }));
+  return load(man.digest);
+}
+
+util::Result<Image> Store::add_manifest(const Digest& manifest_digest) {
+  MKIMAGE_TRY(std::string manifest_bytes, m_blobs.read(manifest_digest));
+  MKIMAGE_TRY(Manifest m, parse_manifest(manifest_bytes));
+  MKIMAGE_TRY(std::string config_bytes, m_blobs.read(m.config.digest));
+  MKIMAGE_TRY(ImageConfig config, parse_image_config(config_bytes));
+  if (config.diff_ids.size() != m.layers.size()) {
+    return util::Error{"image " + manifest_digest.str() + ": config lists " + std::to_string(config.diff_ids.size()) +
+                       " diff_ids but the manifest has " + std::to_string(m.layers.size()) + " layers"};
+  }
+  for (const auto& l : m.layers) {
+    if (!m_blobs.exists(l.digest)) return util::Error{"image " + manifest_digest.str() + ": layer blob " + l.digest.str() + " is missing"};
+  }
+  ImageRecord rec;
+  rec.manifest = manifest_digest;
+  rec.config = m.config.digest;
+  rec.created = config.created ? config.created->seconds : 0;
+  std::vector<Digest> layer_blobs;
+  for (const auto& l : m.layers) {
+    rec.size += l.size;
+    layer_blobs.push_back(l.digest);
+  }
+  MKIMAGE_TRY_VOID(m_index->transaction([&]() -> util::Result<void> {
+    MKIMAGE_TRY_VOID(m_index->put_blob(BlobRecord{manifest_digest, static_cast<std::int64_t>(manifest_bytes.size()), m.media_type}));
+    MKIMAGE_TRY_VOID(m_index->put_blob(BlobRecord{m.config.digest, static_cast<std::int64_t>(config_bytes.size()), m.config.media_type}));
+    std::optional<ChainId> parent;
+    bool chain_complete = true;
+    for (std::size_t i = 0; i < m.layers.size(); ++i) {
+      const auto& l = m.layers[i];
+      MKIMAGE_TRY_VOID(m_index->put_blob(BlobRecord{l.digest, l.size, l.media_type}));
+      ChainId chain = chain_id_of(parent ? &*parent : nullptr, config.diff_ids[i]);
+      // Layer rows need their parent row: stop at the first layer not stored uncompressed.
+      if (l.media_type.layer_compression() != Compression::none || l.digest != config.diff_ids[i].digest) {
+        chain_complete = false;
+      }
+      if (chain_complete) {
+        MKIMAGE_TRY(auto existing, m_index->get_layer(chain));
+        if (!existing) {
+          MKIMAGE_TRY_VOID(m_index->put_layer(LayerRecord{chain, parent, config.diff_ids[i], l.digest, l.size, std::nullopt}));
+        }
+      } else if (l.media_type.layer_compression() != Compression::none) {
+        MKIMAGE_TRY_VOID(m_index->put_compressed_layer(
+            CompressedLayerRecord{config.diff_ids[i], l.media_type.layer_compression(), l}));
+      }
+      parent = chain;
+    }
+    return m_index->put_image(rec, layer_blobs);
+  }));
+  return load(manifest_digest);
+}
+
+util::Result<void> Store::tag(const Reference& ref, const Digest& manifest) {
+  if (ref.digest()) return util::Error{"cannot tag with a digest reference \"" + ref.familiar() + "\""};
+  Reference r = ref.tag() ? ref : ref.with_tag("latest");
+  MKIMAGE_TRY(auto img, m_index->get_image(manifest));
+  if (!img) return util::Error{"no such image: " + manifest.str()};
+  MKIMAGE_TRY_VOID(m_index->put_tag(r, manifest));
+  return write_index_json();
+}
+
+util::Result<bool> Store::untag(const Reference& ref) {
+  MKIMAGE_TRY(bool removed, m_index->delete_tag(ref));
+  if (removed) MKIMAGE_TRY_VOID(write_index_json());
+  return removed;
+}
+
+util::Result<Image> Store::load(const Digest& manifest) {
+  MKIMAGE_TRY(auto rec, m_index->get_image(manifest));
+  if (!rec) return util::Error{"no such image: " + manifest.str()};
+  Image img;
+  img.record = *rec;
+  MKIMAGE_TRY(std::string manifest_bytes, m_blobs.read(manifest, false));
+  MKIMAGE_TRY(img.manifest, parse_manifest(manifest_bytes));
+  img.manifest_descriptor =
+      Descriptor{img.manifest.media_type, manifest, static_cast<std::int64_t>(manifest_bytes.size()), {}, std::nullopt};
+  MKIMAGE_TRY(img.config_bytes, m_blobs.read(rec->config, false));
+  MKIMAGE_TRY(img.config, parse_image_config(img.config_bytes));
+  MKIMAGE_TRY(img.tags, m_index->tags_of(manifest));
+  return img;
+}
+
+util::Result<std::vector<Image>> Store::list_images() {
+  MKIMAGE_TRY(auto recs, m_index->list_images());
+  std::vector<Image> out;
+  for (const auto& r : recs) {
+    MKIMAGE_TRY(Image img, load(r.manifest));
+    out.push_back(std::move(img));
+  }
+  return out;
+}
+
+util::Result<std::optional<Image>> Store::resolve(std::string_view text) {
+  using Found = std::optional<Image>;
+  if (text.empty()) return util::Error{"empty image reference"};
+  // "sha256:<hex>": image ID (config digest) or manifest digest, full or prefix.
+  std::string_view hex = text;
+  bool id_form = false;
+  if (hex.starts_with("sha256:")) {
+    hex.remove_prefix(7);
+    id_form = true;
+  }
+  if (!id_form) {
+    auto ref = Reference::parse(text);
+    if (ref) {
+      if (ref->digest()) {
+        MKIMAGE_TRY(auto rec, m_index->get_image(*ref->digest()));
+        if (rec) {
+          MKIMAGE_TRY(Image img, load(rec->manifest));
+          return Found{std::move(img)};
+        }
+      } else {
+        MKIMAGE_TRY(auto manifest, m_index->get_tag(*ref));
+        if (manifest) {
+          MKIMAGE_TRY(Image img, load(*manifest));
+          return Found{std::move(img)};
+        }
+      }
+    } else if (!is_hex(hex)) {
+      return ref.error();
+    }
+  }
+  if (!is_hex(hex) || hex.size() > 64) {
+    if (id_form) return util::Error{"invalid image ID \"" + std::string(text) + "\""};
+    return Found{};
+  }
+  MKIMAGE_TRY(auto recs, m_index->list_images());
+  std::set<Digest> configs;
+  const ImageRecord* match = nullptr;
+  for (const auto& r : recs) {
+    if (r.config.hex().starts_with(hex)) {
+      configs.insert(r.config);
+      if (!match) match = &r;
+    }
+  }
+  if (configs.size() > 1) return util::Error{"image ID prefix \"" + std::string(text) + "\" is ambiguous"};
+  if (!match && hex.size() == 64) {
+    for (const auto& r : recs)
+      if (r.manifest.hex() == hex) match = &r;
+  }
+  if (!match) return Found{};
+  MKIMAGE_TRY(Image img, load(match->manifest));
+  return Found{std::move(img)};
+}
+
+util::Result<void> Store::delete_image_and_blobs(const Digest& manifest, RemoveReport& report) {
+  MKIMAGE_TRY(std::vector<Digest> blobs, m_index->image_blobs(manifest));
+  MKIMAGE_TRY(auto rec, m_index->get_image(manifest));
+  std::vector<Digest> candidates;
+  candidates.push_back(manifest);
+  for (const auto& b : blobs) candidates.push_back(b);
+  // Compressed copies of the image's layers go when their layer goes.
+  for (const auto& b : blobs) {
+    for (Compression c : {Compression::gzip, Compression::zstd}) {
+      MKIMAGE_TRY(auto comp, m_index->get_compressed_layer(DiffId{b}, c));
+      if (comp) candidates.push_back(comp->descriptor.digest);
+    }
+  }
+  std::vector<Digest> to_remove;
+  std::vector<std::string> snapshots;
+  MKIMAGE_TRY(auto layers, m_index->list_layers());
+  MKIMAGE_TRY_VOID(m_index->transaction([&]() -> util::Result<void> {
+    to_remove.clear();
+    snapshots.clear();
+    MKIMAGE_TRY_VOID(m_index->delete_image(manifest));
+    std::set<Digest> seen;
+    for (const auto& d : candidates) {
+      if (!seen.insert(d).second) continue;
+      MKIMAGE_TRY(bool used, m_index->blob_referenced(d));
+      if (used) continue;
+      for (const auto& l : layers) {
+        if (l.blob == d && l.snapshot) snapshots.push_back(*l.snapshot);
+      }
+      // Layers built on this blob (and their snapshots) go with it.
+      MKIMAGE_TRY_VOID(m_index->delete_blob(d));
+      to_remove.push_back(d);
+    }
+    return {};
+  }));
+  // Files go after the rows: a crash in between leaves orphans (`store check`), never dangling rows.
+  // docker prints the image ID (config) first.
+  std::stable_partition(to_remove.begin(), to_remove.end(), [&](const Digest& d) { return rec && d == rec->config; });
+  for (const auto& d : to_remove) {
+    auto sz = m_blobs.size(d);
+    if (sz) report.reclaimed += *sz;
+    MKIMAGE_TRY_VOID(m_blobs.remove(d));
+    report.deleted.push_back(d);
+  }
+  std::error_code ec;
+  for (const auto& snap : snapshots) fs::remove_all(m_root.dir() / snap, ec);
+  return {};
+}
+
+util::Result<RemoveReport> Store::remove_image(std::string_view text, Force force) {
+  RemoveReport report;
+  MKIMAGE_TRY(auto found, resolve(text));
+  if (!found) return util::Error{"No such image: " + std::string(text)};
+  const Image& img = *found;
+  MKIMAGE_TRY(auto containers, m_index->list_containers());
+  bool in_use = std::any_of(containers.begin(), containers.end(),
+                            [&](const ContainerRecord& c) { return c.image == img.record.manifest; });
+
+  // A name (not an ID) untags first.
+  auto ref = Reference::parse(text);
+  bool by_name = ref.ok() && !ref->digest() && std::find(img.tags.begin(), img.tags.end(), *ref) != img.tags.end();
+  if (by_name) {
+    MKIMAGE_TRY_VOID(m_index->delete_tag(*ref));
+    report.untagged.push_back(*ref);
+    if (img.tags.size() > 1) {
+      MKIMAGE_TRY_VOID(write_index_json());
+      return report;
+    }
+    if (in_use) {
+      // docker keeps an untagged image that a container still uses.
+      MKIMAGE_TRY_VOID(write_index_json());
+      return report;
+    }
+  } else {
+    if (force == Force::no && img.tags.size() > 1) {
+      return util::Error{"conflict: unable to delete " + img.record.config.short_id() +
+                         " (must be forced) - image is referenced in multiple repositories"};
+    }
+    if (force == Force::no && in_use) {
+      return util::Error{"conflict: unable to delete " + img.record.config.short_id() +
+                         " (must be forced) - image is being used by a container"};
+    }
+    for (const auto& t : img.tags) {
+      MKIMAGE_TRY_VOID(m_index->delete_tag(t));
+      report.untagged.push_back(t);
+    }
+  }
+  MKIMAGE_TRY_VOID(delete_image_and_blobs(img.record.manifest, report));
+  MKIMAGE_TRY_VOID(write_index_json());
+  return report;
+}
+
+util::Result<RemoveReport> Store::prune(PruneScope scope) {
+  RemoveReport report;
+  MKIMAGE_TRY(auto recs, m_index->list_images());
+  MKIMAGE_TRY(auto containers, m_index->list_containers());
+  for (const auto& r : recs) {
+    bool in_use = std::any_of(containers.begin(), containers.end(),
+                              [&](const ContainerRecord& c) { return c.image == r.manifest; });
+    if (in_use) continue;
+    MKIMAGE_TRY(auto tags, m_index->tags_of(r.manifest));
+    if (scope == PruneScope::dangling && !tags.empty()) continue;
+    for (const auto& t : tags) {
+      MKIMAGE_TRY_VOID(m_index->delete_tag(t));
+      report.untagged.push_back(t);
+    }
+    MKIMAGE_TRY_VOID(delete_image_and_blobs(r.manifest, report));
+  }
+  MKIMAGE_TRY_VOID(write_index_json());
+  return report;
+}
+
+util::Result<void> Store::write_index_json() {
+  RootLock lock(m_root.lock_file());
+  if (!lock.ok()) return util::sys_error("open", m_root.lock_file().string());
+  // Read under the lock so the last writer always writes the latest tags.
+  MKIMAGE_TRY(auto tags, m_index->list_tags());
+  ImageIndex index;
+  for (const auto& t : tags) {
+    MKIMAGE_TRY(auto blob, m_index->get_blob(t.manifest));
+    Descriptor d;
+    d.media_type = blob && !blob->media_type.empty() ? blob->media_type : MediaType::of(media_types::oci_manifest);
+    d.digest = t.manifest;
+    if (blob) {
+      d.size = blob->size;
+    } else {
+      MKIMAGE_TRY(d.size, m_blobs.size(t.manifest));
+    }
+    // ref.name is "name:tag" in familiar form, which is what
+    // `skopeo inspect oci:ROOT:goals:latest` and `umoci --image ROOT:goals:latest` look up.
+    d.annotations[annotations::ref_name] = t.reference.familiar();
+    d.annotations[annotations::containerd_image_name] = t.reference.str();
+    index.manifests.push_back(std::move(d));
+  }
+  return write_file_atomic(m_root.index_json(), serialize(index));
+}
+
+}  // namespace mkimage::store

@@ -1,0 +1,164 @@
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "store/blob_store.hpp"
+#include "temp_dir.hpp"
+
+using namespace mkimage;
+using namespace mkimage::store;
+namespace fs = std::filesystem;
+
+namespace {
+std::size_t count_files(const fs::path& dir) {
+  std::size_t n = 0;
+  for (auto& e : fs::directory_iterator(dir)) (void)e, ++n;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("BlobStore put, read, verify; existing blobs are not rewritten") {
+  test::TempDir tmp;
+  auto root = Root::open(tmp.path());
+  REQUIRE(root.ok());
+  BlobStore blobs(*root);
+  auto info = blobs.put("hello");
+  REQUIRE(info.ok());
+  CHECK(info->digest == Digest::sha256_of("hello"));
+  CHECK(info->size == 5);
+  CHECK_FALSE(info->existed);
+  CHECK(blobs.exists(info->digest));
+  CHECK(blobs.read(info->digest).value() == "hello");
+  CHECK(blobs.size(info->digest).value() == 5);
+  CHECK(blobs.verify(info->digest).value());
+  struct stat st;
+  REQUIRE(::stat(blobs.path(info->digest).c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0444);
+  ino_t ino = st.st_ino;
+
+  auto again = blobs.put("hello");
+  REQUIRE(again.ok());
+  CHECK(again->existed);
+  REQUIRE(::stat(blobs.path(info->digest).c_str(), &st) == 0);
+  CHECK(st.st_ino == ino);  // not replaced
+  CHECK(count_files(root->tmp_dir()) == 0);
+  CHECK(blobs.list().value() == std::vector<Digest>{info->digest});
+}
+
+TEST_CASE("BlobWriter streams, hashes and verifies before it commits") {
+  test::TempDir tmp;
+  auto root = Root::open(tmp.path());
+  REQUIRE(root.ok());
+  BlobStore blobs(*root);
+
+  std::string big(3 * 1024 * 1024 + 17, 'x');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 31 % 251);
+  {
+    auto w = blobs.writer();
+    REQUIRE(w.ok());
+    // Mixed write sizes exercise the buffer and the direct-write path.
+    std::size_t off = 0;
+    for (std::size_t n : {1u, 100u, 2u * 1024 * 1024, 5u}) {
+      REQUIRE(w->write(big.data() + off, n).ok());
+      off += n;
+    }
+    REQUIRE(w->write(big.data() + off, big.size() - off).ok());
+    CHECK(w->size() == static_cast<std::int64_t>(big.size()));
+    CHECK(count_files(root->blobs_dir()) == 0);  // nothing visible before commit
+    auto info = w->commit(Digest::sha256_of(big), static_cast<std::int64_t>(big.size()));
+    REQUIRE(info.ok());
+    CHECK(blobs.read(info->digest).value() == big);
+  }
+  {
+    auto w = blobs.writer();
+    REQUIRE(w.ok());
+    REQUIRE(w->write("abc").ok());
+    auto bad = w->commit(Digest::sha256_of("abd"));
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().message.find("digest mismatch") != std::string::npos);
+    CHECK_FALSE(blobs.exists(Digest::sha256_of("abc")));
+  }
+  {
+    auto w = blobs.writer();
+    REQUIRE(w.ok());
+    REQUIRE(w->write("abc").ok());
+    auto bad = w->commit(std::nullopt, 4);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().message.find("size mismatch") != std::string::npos);
+    CHECK_FALSE(blobs.exists(Digest::sha256_of("abc")));
+  }
+  {
+    auto w = blobs.writer();
+    REQUIRE(w.ok());
+    REQUIRE(w->write("abandoned").ok());
+  }  // destructor aborts
+  CHECK(count_files(root->tmp_dir()) == 0);
+  CHECK_FALSE(blobs.exists(Digest::sha256_of("abandoned")));
+  CHECK_FALSE(blobs.put("x", Digest::sha256_of("y")).ok());
+}
+
+TEST_CASE("BlobStore put_file, corruption detection and remove") {
+  test::TempDir tmp;
+  auto root = Root::open(tmp.path() / "root");
+  REQUIRE(root.ok());
+  BlobStore blobs(*root);
+  {
+    std::ofstream f(tmp.path() / "in.bin", std::ios::binary);
+    f << "file content";
+  }
+  auto info = blobs.put_file(tmp.path() / "in.bin");
+  REQUIRE(info.ok());
+  CHECK(info->digest == Digest::sha256_of("file content"));
+  CHECK(hash_file(tmp.path() / "in.bin").value().digest == info->digest);
+  CHECK_FALSE(blobs.put_file(tmp.path() / "nope").ok());
+
+  // Corrupt the blob behind the store's back.
+  fs::permissions(blobs.path(info->digest), fs::perms::owner_write, fs::perm_options::add);
+  {
+    std::ofstream f(blobs.path(info->digest), std::ios::binary | std::ios::trunc);
+    f << "file c0ntent";
+  }
+  CHECK_FALSE(blobs.verify(info->digest).value());
+  auto r = blobs.read(info->digest);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("corrupt") != std::string::npos);
+  CHECK(blobs.read(info->digest, false).ok());
+  REQUIRE(blobs.remove(info->digest).ok());
+  CHECK_FALSE(blobs.exists(info->digest));
+  CHECK(blobs.remove(info->digest).ok());  // missing is fine
+  CHECK_FALSE(blobs.verify(info->digest).ok());
+}
+
+TEST_CASE("Two processes committing the same blob leave one intact file") {
+  test::TempDir tmp;
+  auto root = Root::open(tmp.path());
+  REQUIRE(root.ok());
+  BlobStore blobs(*root);
+  std::string data(512 * 1024, 'q');
+  pid_t pids[2];
+  for (pid_t& pid : pids) {
+    pid = ::fork();
+    if (pid == 0) {
+      int rc = 0;
+      for (int i = 0; i < 20; ++i) {
+        auto r = blobs.put(data + std::to_string(i % 3));
+        if (!r.ok()) rc = 1;
+      }
+      ::_exit(rc);
+    }
+  }
+  for (pid_t pid : pids) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  CHECK(blobs.list().value().size() == 3);
+  auto listed = blobs.list().value();
+  for (const auto& d : listed) CHECK(blobs.verify(d).value());
+  CHECK(count_files(root->tmp_dir()) == 0);
+}
