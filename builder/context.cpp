@@ -10,6 +10,7 @@
 
 #include "builder/copy_internal.hpp"
 #include "builder/fs_resolve.hpp"
+#include "parser/dockerignore.hpp"
 
 namespace mkimage::builder {
 
@@ -17,93 +18,65 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string trim(std::string_view s) {
-  std::size_t a = 0, b = s.size();
-  while (a < b && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
-  while (b > a && std::isspace(static_cast<unsigned char>(s[b - 1]))) --b;
-  return std::string(s.substr(a, b - a));
-}
-
-// moby/patternmatcher semantics over docker/cli's .dockerignore reading.
+// .dockerignore patterns through parser/path_match (moby/patternmatcher). The walk
+// rule for excluded directories is fsutil's (parser/dockerignore.cpp walk_context):
+// descend unless every exception is a plain path (after dropping a trailing "/**" or
+// "/*") and none lies under the directory. Exclusion is decided per path with
+// MatchesOrParentMatches (the walk's parent-results memo is not kept here).
 class DockerignoreFilter : public PathFilter {
 public:
-  struct Rule {
-    Pattern pattern;
-    bool exclusion = false;  // "!" line: re-includes
-    std::string text;        // cleaned pattern without "!"
-  };
-
-  explicit DockerignoreFilter(std::vector<Rule> rules) : m_rules(std::move(rules)) {
-    for (const auto& r : m_rules) {
-      if (r.exclusion) m_has_exclusions = true;
+  explicit DockerignoreFilter(parser::PatternMatcher matcher) : m_matcher(std::move(matcher)) {
+    for (const auto& p : m_matcher.patterns()) {
+      if (p.exclusion && without_trailing_glob(p.text).find_first_of("*[]?^\\") != std::string::npos) {
+        m_only_prefix_exceptions = false;
+      }
     }
   }
 
   bool excluded(std::string_view rel) const override {
-    bool matched = false;
-    for (const auto& r : m_rules) {
-      // An inclusion cannot change an unmatched path; an exclusion cannot change a matched one.
-      if (r.exclusion != matched) continue;
-      if (r.pattern.matches_or_parent(rel)) matched = !r.exclusion;
-    }
-    return matched;
+    return !m_matcher.empty() && m_matcher.matches_or_parent_matches(rel);
   }
 
   bool may_reinclude_below(std::string_view rel) const override {
-    if (!m_has_exclusions) return false;
+    if (!m_matcher.has_exclusions()) return false;
+    if (!m_only_prefix_exceptions) return true;
     std::string dir_slash = std::string(rel) + "/";
-    for (const auto& r : m_rules) {
-      if (!r.exclusion) continue;
-      // fsutil: a wildcard exception may match anything; a literal one only below its prefix.
-      if (has_wildcards(r.text)) return true;
-      std::string p = r.text + "/";
-      if (p.rfind(dir_slash, 0) == 0) return true;
+    for (const auto& p : m_matcher.patterns()) {
+      if (!p.exclusion) continue;
+      std::string pat = without_trailing_glob(p.text) + "/";
+      if (pat.compare(0, dir_slash.size(), dir_slash) == 0) return true;
     }
     return false;
   }
 
 private:
-  std::vector<Rule> m_rules;
-  bool m_has_exclusions = false;
-};
+  static std::string without_trailing_glob(const std::string& p) {
+    std::string s = p;
+    for (std::string_view suffix : {std::string_view("/**"), std::string_view("/*")}) {
+      if (s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        s.resize(s.size() - suffix.size());
+      }
+    }
+    return s;
+  }
 
-util::Result<std::optional<std::vector<std::string>>> read_lines(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) {
-    std::error_code ec;
-    if (!fs::exists(p, ec)) return std::optional<std::vector<std::string>>{};
-    return util::sys_error("open", p.string());
-  }
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(line);
-  }
-  return std::optional<std::vector<std::string>>{std::move(lines)};
-}
+  parser::PatternMatcher m_matcher;
+  bool m_only_prefix_exceptions = true;
+};
 
 }  // namespace
 
-std::unique_ptr<PathFilter> make_dockerignore_filter(const std::vector<std::string>& lines) {
-  std::vector<DockerignoreFilter::Rule> rules;
-  bool first = true;
-  for (std::string line : lines) {
-    if (first && line.rfind("\xEF\xBB\xBF", 0) == 0) line = line.substr(3);
-    first = false;
-    std::string pattern = trim(line);
-    if (pattern.empty() || pattern[0] == '#') continue;
-    bool invert = pattern[0] == '!';
-    if (invert) pattern = trim(pattern.substr(1));
-    if (!pattern.empty()) {
-      pattern = clean_path(pattern);
-      if (pattern.size() > 1 && pattern[0] == '/') pattern = pattern.substr(1);
-    }
-    auto compiled = Pattern::compile(pattern);
-    if (!compiled.ok()) continue;  // patternmatcher reports bad patterns lazily; ignore them here
-    rules.push_back(DockerignoreFilter::Rule{std::move(*compiled), invert, pattern});
-  }
-  return std::make_unique<DockerignoreFilter>(std::move(rules));
+util::Result<std::unique_ptr<PathFilter>> make_filter(const std::vector<std::string>& patterns) {
+  if (patterns.empty()) return std::unique_ptr<PathFilter>(std::make_unique<NoFilter>());
+  auto matcher = parser::PatternMatcher::create(patterns);
+  if (!matcher.ok()) return util::Error{".dockerignore: " + matcher.error().message};
+  return std::unique_ptr<PathFilter>(std::make_unique<DockerignoreFilter>(std::move(*matcher)));
+}
+
+util::Result<std::unique_ptr<PathFilter>> make_dockerignore_filter(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  return make_filter(parser::parse_dockerignore(text));
 }
 
 BuildContext::BuildContext(BuildContext&&) noexcept = default;
@@ -122,15 +95,9 @@ util::Result<BuildContext> BuildContext::open_directory(const fs::path& dir, con
   BuildContext c;
   c.m_root = fs::absolute(dir, ec);
   if (ec) c.m_root = dir;
-  std::optional<std::vector<std::string>> lines;
-  if (dockerfile) {
-    MKIMAGE_TRY(lines, read_lines(fs::path(dockerfile->string() + ".dockerignore")));
-  }
-  if (!lines) {
-    MKIMAGE_TRY(lines, read_lines(c.m_root / ".dockerignore"));
-  }
-  if (lines) c.m_ignore_lines = *lines;
-  c.m_filter = lines ? make_dockerignore_filter(*lines) : std::make_unique<NoFilter>();
+  MKIMAGE_TRY(auto ignore, parser::load_dockerignore(c.m_root, dockerfile.value_or(fs::path())));
+  c.m_ignore_lines = ignore.patterns;
+  MKIMAGE_TRY(c.m_filter, make_filter(ignore.patterns));
   return c;
 }
 
@@ -150,6 +117,9 @@ util::Result<BuildContext> BuildContext::open_stream(int fd, const fs::path& tem
   fs::create_directories(temp_parent, ec);
   std::string tmpl = (temp_parent / "context-XXXXXX").string();
   if (!mkdtemp(tmpl.data())) return util::sys_error("mkdtemp", tmpl);
+  // mkdtemp makes 0700; a context root reads as an ordinary 0755 directory
+  // (it becomes the mode of `COPY . /new-dir`).
+  ::chmod(tmpl.c_str(), 0755);
   BuildContext c;
   c.m_root = tmpl;
   c.m_temp_dir = c.m_root;
@@ -157,9 +127,9 @@ util::Result<BuildContext> BuildContext::open_stream(int fd, const fs::path& tem
     ExtractOptions eo;
     eo.set_owner = geteuid() == 0;
     MKIMAGE_TRY_VOID(extract_tar_memory(bytes, c.m_root, eo));
-    MKIMAGE_TRY(auto lines, read_lines(c.m_root / ".dockerignore"));
-    if (lines) c.m_ignore_lines = *lines;
-    c.m_filter = lines ? make_dockerignore_filter(*lines) : std::make_unique<NoFilter>();
+    MKIMAGE_TRY(auto ignore, parser::load_dockerignore(c.m_root, fs::path()));
+    c.m_ignore_lines = ignore.patterns;
+    MKIMAGE_TRY(c.m_filter, make_filter(ignore.patterns));
   } else {
     c.m_stdin_dockerfile = std::move(bytes);
     c.m_filter = std::make_unique<NoFilter>();

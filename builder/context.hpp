@@ -38,9 +38,10 @@ public:
   bool may_reinclude_below(std::string_view) const override { return false; }
 };
 
-// A filter from .dockerignore lines (comments and blanks skipped, patterns
-// cleaned as BuildKit does).
-std::unique_ptr<PathFilter> make_dockerignore_filter(const std::vector<std::string>& lines);
+// A filter from .dockerignore lines (read with parser/dockerignore.hpp
+// parse_dockerignore: comments and blanks skipped, patterns cleaned as BuildKit
+// does). Errors: invalid patterns (parser::PatternMatcher::create).
+util::Result<std::unique_ptr<PathFilter>> make_dockerignore_filter(const std::vector<std::string>& lines);
 
 class BuildContext {
 public:
@@ -67,7 +68,7 @@ public:
   const std::optional<std::string>& stdin_dockerfile() const { return m_stdin_dockerfile; }
   // The .dockerignore filter (NoFilter when there is none).
   const PathFilter& filter() const { return *m_filter; }
-  // The .dockerignore lines in use (raw, as read), for diagnostics and keys.
+  // The .dockerignore patterns in use (parser::parse_dockerignore form), for diagnostics.
   const std::vector<std::string>& ignore_lines() const { return m_ignore_lines; }
   // True when `rel` is excluded by .dockerignore (see PathFilter::excluded).
   bool excluded(std::string_view rel) const { return m_filter->excluded(rel); }

@@ -54,6 +54,7 @@
 
 #include "builder/content_hash.hpp"
 #include "builder/context.hpp"
+#include "parser/instructions.hpp"
 #include "store/digest.hpp"
 #include "util/result.hpp"
 
@@ -153,6 +154,12 @@ struct CopyStats {
 // destination rootfs ("unable to find user NAME"), checksum mismatch, I/O errors
 // naming the path and errno, a file where a directory is needed.
 util::Result<CopyStats> execute_copy(const CopyPlan& plan, const DestTree& dest);
+
+// The CopyOp of a planned COPY/ADD instruction: sources, heredoc bodies and
+// flags as the parser's planner expanded them ("" flags mean absent). The
+// destination stays as written (relative to DestTree::workdir; a trailing "/"
+// or "." keeps its meaning).
+CopyOp make_copy_op(const parser::CopyInstruction& ins);
 
 // Convenience: plan_copy + execute_copy.
 util::Result<CopyStats> run_copy(const CopyOp& op, const SourceTree& source, const DestTree& dest,

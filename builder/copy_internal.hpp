@@ -14,35 +14,12 @@
 
 #include "builder/copy.hpp"
 #include "builder/user_db.hpp"
+#include "parser/path_match.hpp"
 
 namespace mkimage::builder {
 
-// --- patterns -----------------------------------------------------------------
-
-// Go filepath.Match on "/"-separated names: `*` and `?` do not match "/",
-// `[...]` classes with `^` negation and ranges, `\` escapes. Errors: malformed
-// pattern ("syntax error in pattern").
-util::Result<bool> path_match(std::string_view pattern, std::string_view name);
-
-// True when `s` has an unescaped `*`, `?` or `[` (Go's hasMeta).
-bool has_wildcards(std::string_view s);
-
-// A pattern of moby/patternmatcher: filepath.Match syntax plus `**` (any number
-// of directories). Matching a path also matches below it when used with
-// matches_or_parent().
-class Pattern {
-public:
-  static util::Result<Pattern> compile(std::string_view pattern);
-  bool matches(std::string_view path) const;
-  // patternmatcher MatchesOrParentMatches for one pattern: `path` or one of its
-  // parent directories matches.
-  bool matches_or_parent(std::string_view path) const;
-  const std::string& text() const { return m_text; }
-
-private:
-  std::string m_text;
-  std::shared_ptr<void> m_regex;  // std::regex, hidden to keep <regex> out of the header
-};
+// Patterns: parser/path_match.hpp (go_path_match for source wildcards,
+// PatternMatcher for --exclude and --parents patterns).
 
 // --- walk -----------------------------------------------------------------------
 

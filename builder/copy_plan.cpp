@@ -52,8 +52,8 @@ util::Result<std::vector<std::string>> list_dir(const fs::path& dir) {
 struct WalkFilter {
   const PathFilter* ctx = nullptr;  // .dockerignore; paths are ctx_prefix + rel
   std::string ctx_prefix;
-  const std::vector<Pattern>* excludes = nullptr;
-  const Pattern* include = nullptr;  // --parents pattern, relative to the walk root
+  const parser::PatternMatcher* excludes = nullptr;
+  const parser::PatternMatcher* include = nullptr;  // --parents pattern, relative to the walk root
 };
 
 class Walker {
@@ -80,16 +80,11 @@ public:
           descend = is_dir && m_f.ctx->may_reinclude_below(crel);
         }
       }
-      if ((included || descend) && m_f.excludes) {
-        for (const auto& p : *m_f.excludes) {
-          if (p.matches_or_parent(e.rel)) {
-            included = false;
-            descend = false;
-            break;
-          }
-        }
+      if ((included || descend) && m_f.excludes && m_f.excludes->matches_or_parent_matches(e.rel)) {
+        included = false;
+        descend = false;
       }
-      if (included && m_f.include && !m_f.include->matches_or_parent(e.rel)) {
+      if (included && m_f.include && !m_f.include->matches_or_parent_matches(e.rel)) {
         included = false;
       }
       if (!included && !descend) continue;
@@ -130,7 +125,7 @@ struct Planner {
   const CopyOp& op;
   const SourceTree& source;
   const PlanOptions& options;
-  std::vector<Pattern> excludes;
+  std::optional<parser::PatternMatcher> excludes;
   CopyPlan plan;
 
   bool is_context() const { return source.origin == SourceTree::Origin::context && source.filter; }
@@ -159,7 +154,7 @@ struct Planner {
     std::vector<std::string> cur{"/"};
     for (const auto& comp : comps) {
       std::vector<std::string> next;
-      bool wild = has_wildcards(comp);
+      bool wild = parser::contains_wildcards(comp);
       for (const auto& c : cur) {
         if (!wild) {
           next.push_back(join_path(c, comp));
@@ -170,7 +165,7 @@ struct Planner {
         if (lstat(host.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
         MKIMAGE_TRY(auto names, list_dir(host));
         for (const auto& name : names) {
-          auto m = path_match(comp, name);
+          auto m = parser::go_path_match(comp, name);
           if (!m.ok()) return util::Error{"invalid source pattern \"" + pattern_path + "\": " + m.error().message};
           if (!*m) continue;
           std::string p = join_path(c, name);
@@ -191,7 +186,7 @@ struct Planner {
     return out;
   }
 
-  util::Result<void> walk_item(CopyPlan::Item& item, const Pattern* include) {
+  util::Result<void> walk_item(CopyPlan::Item& item, const parser::PatternMatcher* include) {
     WalkEntry root;
     root.rel = "";
     root.host = item.host;
@@ -203,7 +198,7 @@ struct Planner {
       f.ctx = source.filter;
       f.ctx_prefix = item.rel;
     }
-    f.excludes = excludes.empty() ? nullptr : &excludes;
+    f.excludes = excludes ? &*excludes : nullptr;
     f.include = include;
     Walker w(f, item.walk);
     return w.walk_dir(item.host, "");
@@ -228,11 +223,7 @@ struct Planner {
     item->rel = rel;
     item->is_dir = S_ISDIR(st.st_mode);
     item->out_name = item->is_dir ? "" : base_name(rootfs_path);
-    if (!item->is_dir && !excludes.empty()) {
-      for (const auto& p : excludes) {
-        if (p.matches(item->out_name)) return false;
-      }
-    }
+    if (!item->is_dir && excludes && excludes->matches_or_parent_matches(item->out_name)) return false;
     if (op.kind == CopyKind::add && !item->is_dir && op.flags.unpack.value_or(true) && S_ISREG(st.st_mode)) {
       item->extract = is_tar_archive(host);
     }
@@ -252,7 +243,7 @@ struct Planner {
       rest = src.substr(2);
     }
     rest = strip_root(clean_path("/" + rest));
-    if (!has_wildcards(rest)) {
+    if (!parser::contains_wildcards(rest)) {
       // Must exist.
       std::string full = join_path(base, rest);
       MKIMAGE_TRY(fs::path host, resolve_in_root(source.root, full, FollowFinal::yes));
@@ -271,9 +262,9 @@ struct Planner {
     item->rel = strip_root(rootfs_path_of(source.root, host));
     item->is_dir = true;
     item->out_name = "";
-    std::optional<Pattern> include;
+    std::optional<parser::PatternMatcher> include;
     if (!rest.empty()) {
-      auto p = Pattern::compile(rest);
+      auto p = parser::PatternMatcher::create({rest});
       if (!p.ok()) return util::Error{"invalid source pattern \"" + src + "\": " + p.error().message};
       include = std::move(*p);
     }
@@ -292,10 +283,10 @@ struct Planner {
       auto c = ChmodSpec::parse(*op.flags.chmod);
       if (!c.ok()) return c.error();
     }
-    for (const auto& e : op.flags.excludes) {
-      auto p = Pattern::compile(clean_path(e));
-      if (!p.ok()) return util::Error{"invalid --exclude pattern \"" + e + "\": " + p.error().message};
-      excludes.push_back(std::move(*p));
+    if (!op.flags.excludes.empty()) {
+      auto p = parser::PatternMatcher::create(op.flags.excludes);
+      if (!p.ok()) return util::Error{"invalid --exclude pattern: " + p.error().message};
+      excludes = std::move(*p);
     }
     std::size_t url_count = 0;
     for (const auto& s : op.sources) url_count += is_url(s) ? 1 : 0;
@@ -335,7 +326,7 @@ struct Planner {
         continue;
       }
       std::string clamped = clean_path("/" + src);
-      if (has_wildcards(clamped)) {
+      if (parser::contains_wildcards(clamped)) {
         MKIMAGE_TRY(auto matches, glob(clamped));
         for (const auto& m : matches) MKIMAGE_TRY_VOID(add_path(src, m, false));
       } else {
@@ -419,6 +410,22 @@ struct Planner {
 };
 
 }  // namespace
+
+CopyOp make_copy_op(const parser::CopyInstruction& ins) {
+  CopyOp op;
+  op.kind = ins.add ? CopyKind::add : CopyKind::copy;
+  op.sources = ins.sources;
+  for (const auto& f : ins.inline_sources) op.heredocs.push_back(HeredocSource{f.name, f.content});
+  op.dest = ins.dest;
+  if (!ins.chown.empty()) op.flags.chown = ins.chown;
+  if (!ins.chmod.empty()) op.flags.chmod = ins.chmod;
+  op.flags.link = ins.link;
+  op.flags.parents = ins.parents;
+  op.flags.excludes = ins.excludes;
+  op.flags.unpack = ins.unpack;
+  if (!ins.checksum.empty()) op.flags.checksum = ins.checksum;
+  return op;
+}
 
 util::Result<CopyPlan> plan_copy(const CopyOp& op, const SourceTree& source, const PlanOptions& options) {
   Planner p{op, source, options, {}, {}};

@@ -1,5 +1,7 @@
 #include "builder/fs_resolve.hpp"
 
+#include "parser/path_match.hpp"
+
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -158,30 +160,7 @@ util::Result<fs::path> mkdir_all_in_root(const fs::path& root, std::string_view 
   return host;
 }
 
-std::string clean_path(std::string_view path) {
-  if (path.empty()) return ".";
-  bool rooted = path[0] == '/';
-  std::vector<std::string> out;
-  for (auto& comp : split_components(path)) {
-    if (comp == ".") continue;
-    if (comp == "..") {
-      if (!out.empty() && out.back() != "..") {
-        out.pop_back();
-      } else if (!rooted) {
-        out.push_back("..");
-      }
-      continue;
-    }
-    out.push_back(comp);
-  }
-  std::string s = rooted ? "/" : "";
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    if (i) s += '/';
-    s += out[i];
-  }
-  if (s.empty()) return ".";
-  return s;
-}
+std::string clean_path(std::string_view path) { return parser::clean_path(path); }
 
 std::string join_path(std::string_view base, std::string_view rel) {
   if (!rel.empty() && rel[0] == '/') return clean_path(rel);

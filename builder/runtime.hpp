@@ -8,8 +8,8 @@
 //   - mounts /proc, /dev (tmpfs; the runtime creates null, zero, full, random,
 //     urandom, tty, ptmx and the fd symlinks), /dev/pts, /dev/shm, /dev/mqueue,
 //     /sys read-only, /sys/fs/cgroup read-only, and read-only bind mounts of
-//     a generated /etc/hosts and of the host's /etc/resolv.conf (a generated
-//     one with only loopback for NetworkMode::none);
+//     a generated /etc/hosts (localhost and the hostname) and of a copy of
+//     the host's /etc/resolv.conf, both kept in the bundle directory;
 //   - docker's default capability set, noNewPrivileges false, RLIMIT_NOFILE
 //     1048576, docker's masked and read-only /proc paths; no seccomp profile.
 //
@@ -113,8 +113,7 @@ struct RuntimeOptions {
 };
 
 // Writes an OCI bundle for `spec` into `bundle_dir` (created if missing):
-// config.json, plus the generated hosts (and, for none/private, resolv.conf)
-// files it bind-mounts. `root_path` in config.json is spec.rootfs (absolute).
+// config.json, plus the hosts and resolv.conf files it bind-mounts. `root_path` in config.json is spec.rootfs (absolute).
 // Errors: I/O naming the path.
 util::Result<void> write_bundle(const ContainerSpec& spec, const std::filesystem::path& bundle_dir);
 

@@ -32,8 +32,10 @@
 // per process on stderr. Force it with env MKIMAGE_SNAPSHOTTER=copy.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,9 +81,9 @@ public:
   // Unmounts (if mounted) and removes dir() entirely. Idempotent.
   void discard();
 
-  // Releases the upperdir: after a commit that renamed it away, the rest of
-  // dir() is removed and the upperdir path is no longer owned.
-  void release_upperdir();
+  // Keeps dir() on destruction (a `mkimage run` container's writable layer,
+  // kept until `rm`): the destructor then only unmounts.
+  void keep() { m_keep = true; }
 
 private:
   friend class Snapshotter;
@@ -93,7 +95,7 @@ private:
   SnapshotMode m_mode = SnapshotMode::overlay;
   bool m_mounted = false;
   bool m_finished = false;
-  bool m_upper_released = false;
+  bool m_keep = false;
   std::vector<std::string> m_created;
   std::uint64_t m_cleanup_id = 0;
 };
@@ -103,11 +105,19 @@ public:
   // `temp_dir`: where active snapshots live (normally ROOT/tmp/active;
   // created 0700 if missing).
   explicit Snapshotter(std::filesystem::path temp_dir);
+  // Same, with the mode forced (tests of the copy fallback).
+  Snapshotter(std::filesystem::path temp_dir, SnapshotMode forced);
 
   // Mounts a writable rootfs over `lowerdirs` (top first; each an existing
   // directory; may be empty = scratch). Errors: more than 500 lowers, a
   // missing lowerdir, mount/copy failures naming the path and errno.
   util::Result<std::unique_ptr<ActiveSnapshot>> prepare(const std::vector<std::filesystem::path>& lowerdirs);
+
+  // Like prepare(), but in `dir` (created if missing) instead of a fresh
+  // temp dir, and an existing dir/upper is reused: this is how a stopped
+  // container is started again. The snapshot is kept (keep()).
+  util::Result<std::unique_ptr<ActiveSnapshot>> prepare_in(const std::filesystem::path& dir,
+                                                           const std::vector<std::filesystem::path>& lowerdirs);
 
   // Mounts `lowerdirs` read-only (no upperdir) at `target` (created).
   // Used for read-only RUN --mount=type=bind from a stage. Errors as prepare.
@@ -119,6 +129,7 @@ public:
 
 private:
   std::filesystem::path m_temp_dir;
+  std::optional<SnapshotMode> m_forced;
 };
 
 // Mounts overlayfs at `target` with `lowerdirs` (top first, 1..500) and, when
@@ -132,7 +143,11 @@ util::Result<void> mount_overlay(const std::vector<std::filesystem::path>& lower
                                  const std::filesystem::path& target,
                                  const std::filesystem::path& links_dir);
 
-// Lazily unmounts `target` (umount2 MNT_DETACH); not mounted is not an error.
+// Unmounts `target` (lazily, MNT_DETACH, if it is busy); not mounted is not an error.
 util::Result<void> unmount_path(const std::filesystem::path& target);
+
+// Removes `dir` recursively without crossing into other filesystems (a
+// mount left inside is skipped, never emptied). Missing is not an error.
+void remove_tree(const std::filesystem::path& dir);
 
 }  // namespace mkimage::builder

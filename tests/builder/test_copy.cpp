@@ -288,7 +288,9 @@ TEST_CASE("COPY: .dockerignore applies to context sources (case 11)") {
   }
   std::vector<std::string> lines = {"# comment", "*", "!**/*.py", "!data", "data/file1"};
   write_file(f.ctx / ".dockerignore", "");
-  f.filter = builder::make_dockerignore_filter(lines);
+  auto made = builder::make_dockerignore_filter(lines);
+  REQUIRE(made.ok());
+  f.filter = std::move(made.value());
   CHECK(f.run(copy_op({"."}, "/app/")) == "");
   CHECK(f.tree() ==
         "d /app\nd /app/data\nd /app/sub\nd /app/sub/deep\nf /app/data/file2\nf /app/sub/deep/deeper.py\n"

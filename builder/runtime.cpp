@@ -1,0 +1,223 @@
+#include "builder/runtime.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "builder/interrupt.hpp"
+
+namespace mkimage::builder {
+namespace fs = std::filesystem;
+using util::Error;
+using util::Result;
+
+namespace {
+
+struct SpawnIo {
+  int in = -1, out = -1, err = -1;  // -1 = inherit
+  bool quiet = false;               // stdout/stderr to /dev/null
+  bool own_group = false;
+};
+
+// fork+exec `argv` (argv[0] looked up in PATH). Returns the child's pid.
+// Only async-signal-safe calls happen in the child.
+Result<pid_t> spawn(const std::vector<std::string>& argv, const SpawnIo& io) {
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  int devnull = -1;
+  if (io.quiet || io.in == -2) devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  int errpipe[2];
+  if (pipe2(errpipe, O_CLOEXEC) != 0) return util::sys_error("pipe", argv[0]);
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close(errpipe[0]);
+    close(errpipe[1]);
+    if (devnull >= 0) close(devnull);
+    return util::sys_error("fork", argv[0], e);
+  }
+  if (pid == 0) {
+    if (io.own_group) setpgid(0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    int in = io.in == -2 ? devnull : io.in;
+    int out = io.quiet ? devnull : io.out;
+    int err = io.quiet ? devnull : io.err;
+    if (in >= 0) dup2(in, 0);
+    if (out >= 0) dup2(out, 1);
+    if (err >= 0) dup2(err, 2);
+    execvp(cargv[0], cargv.data());
+    int e = errno;
+    [[maybe_unused]] auto n = write(errpipe[1], &e, sizeof e);
+    _exit(127);
+  }
+  close(errpipe[1]);
+  if (devnull >= 0) close(devnull);
+  int child_errno = 0;
+  ssize_t n;
+  do {
+    n = read(errpipe[0], &child_errno, sizeof child_errno);
+  } while (n < 0 && errno == EINTR);
+  close(errpipe[0]);
+  if (n == sizeof child_errno) {
+    int st;
+    waitpid(pid, &st, 0);
+    return util::sys_error("execute", argv[0], child_errno);
+  }
+  return pid;
+}
+
+int wait_exit_code(pid_t pid) {
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR) return 255;
+  }
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return 255;
+}
+
+// Runs a short runtime command with output discarded; returns its exit code.
+int run_quiet(const std::vector<std::string>& argv) {
+  SpawnIo io;
+  io.quiet = true;
+  io.in = -2;
+  auto pid = spawn(argv, io);
+  if (!pid) return 127;
+  return wait_exit_code(*pid);
+}
+
+}  // namespace
+
+Runtime::Runtime(RuntimeOptions options) : m_options(std::move(options)) {}
+
+Result<void> Runtime::check() const {
+  if (run_quiet({m_options.runtime, "--version"}) != 0)
+    return Error{"OCI runtime \"" + m_options.runtime + "\" not found or not working (install runc or pass --runtime PATH)"};
+  return {};
+}
+
+Result<void> Runtime::kill(const std::string& id, int signal) const {
+  int rc = run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "kill", id, std::to_string(signal)});
+  if (rc != 0) return Error{m_options.runtime + " kill " + id + " failed (exit " + std::to_string(rc) + ")"};
+  return {};
+}
+
+Result<void> Runtime::remove(const std::string& id) const {
+  run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
+  if (exists(id)) return Error{m_options.runtime + " delete -f " + id + " failed"};
+  return {};
+}
+
+bool Runtime::exists(const std::string& id) const {
+  return run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "state", id}) == 0;
+}
+
+Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, const RunIo& io, std::string id,
+                         const std::function<void(int pid)>& on_started) const {
+  if (id.empty()) id = new_container_id();
+  MKIMAGE_TRY_VOID(write_bundle(spec, bundle_dir));
+  std::error_code ec;
+  fs::create_directories(m_options.state_dir, ec);
+
+  int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+  SpawnIo sio;
+  sio.own_group = io.own_process_group;
+  if (io.on_output) {
+    if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
+      return util::sys_error("pipe", "runtime output");
+    sio.in = -2;
+    sio.out = out_pipe[1];
+    sio.err = err_pipe[1];
+  } else {
+    sio.in = io.stdin_fd;
+    sio.out = io.stdout_fd;
+    sio.err = io.stderr_fd;
+  }
+  std::vector<std::string> argv = {m_options.runtime, "--root", m_options.state_dir.string(), "run",
+                                   "--bundle", fs::absolute(bundle_dir).string(), id};
+
+  // Registered before the start so an interrupt between fork and wait is covered.
+  std::atomic<pid_t> runtime_pid{0};
+  CleanupGuard guard([this, id, &runtime_pid] {
+    pid_t p = runtime_pid.load();
+    run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "kill", id, "KILL"});
+    run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
+    if (p > 0) ::kill(p, SIGKILL);
+  });
+
+  auto pid = spawn(argv, sio);
+  if (io.on_output) {
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+  }
+  if (!pid) {
+    if (io.on_output) {
+      close(out_pipe[0]);
+      close(err_pipe[0]);
+    }
+    return pid.error();
+  }
+  runtime_pid = *pid;
+  if (on_started) on_started(*pid);
+
+  if (io.on_output) {
+    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    int open_count = 2;
+    char buf[65536];
+    bool exited = false;
+    int status_code = -1;
+    auto exit_time = std::chrono::steady_clock::now();
+    while (open_count > 0) {
+      int r = poll(fds, 2, 200);
+      if (r < 0 && errno != EINTR) break;
+      for (int i = 0; i < 2; ++i) {
+        if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        ssize_t n = read(fds[i].fd, buf, sizeof buf);
+        if (n > 0) {
+          io.on_output(std::string_view(buf, static_cast<size_t>(n)), i == 1);
+        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+          close(fds[i].fd);
+          fds[i].fd = -1;
+          --open_count;
+        }
+      }
+      if (!exited) {
+        int st = 0;
+        pid_t w = waitpid(*pid, &st, WNOHANG);
+        if (w == *pid) {
+          exited = true;
+          status_code = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 255;
+          exit_time = std::chrono::steady_clock::now();
+        }
+      } else if (std::chrono::steady_clock::now() - exit_time > std::chrono::seconds(2)) {
+        // Something outside the container still holds the pipes: stop reading.
+        break;
+      }
+    }
+    for (auto& f : fds)
+      if (f.fd >= 0) close(f.fd);
+    int code = exited ? status_code : wait_exit_code(*pid);
+    runtime_pid = 0;
+    run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
+    return code;
+  }
+  int code = wait_exit_code(*pid);
+  runtime_pid = 0;
+  run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
+  return code;
+}
+
+}  // namespace mkimage::builder

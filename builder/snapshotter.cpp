@@ -1,0 +1,361 @@
+#include "builder/snapshotter.hpp"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "builder/interrupt.hpp"
+#include "builder/snapshotter_copy.hpp"
+
+namespace mkimage::builder {
+namespace fs = std::filesystem;
+using util::Error;
+using util::Result;
+
+namespace {
+
+constexpr size_t k_max_lowers = 500;  // overlayfs OVL_MAX_STACK
+
+std::string random_hex(int n) {
+  static std::mutex m;
+  static std::mt19937_64 rng{std::random_device{}() ^ static_cast<std::uint64_t>(getpid())};
+  std::lock_guard lock(m);
+  std::string out;
+  const char* hex = "0123456789abcdef";
+  for (int i = 0; i < n; ++i) out += hex[rng() & 15];
+  return out;
+}
+
+Result<void> make_dir(const fs::path& p, mode_t mode) {
+  if (::mkdir(p.c_str(), mode) != 0 && errno != EEXIST) return util::sys_error("mkdir", p.string());
+  return {};
+}
+
+// Does `path` (absolute container path) exist in `root`, resolving symlinks
+// inside the root (openat2 RESOLVE_IN_ROOT), without following the last one?
+bool exists_in_root(const fs::path& root, const std::string& path) {
+  int rootfd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) return false;
+  std::string rel = path;
+  while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
+  if (rel.empty()) {
+    close(rootfd);
+    return true;
+  }
+  open_how how{};
+  how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  long fd = syscall(SYS_openat2, rootfd, rel.c_str(), &how, sizeof how);
+  bool ok = fd >= 0;
+  if (fd < 0 && errno == ENOSYS) {
+    struct stat st;
+    ok = ::lstat((root / rel).c_str(), &st) == 0;
+  }
+  if (fd >= 0) close(static_cast<int>(fd));
+  close(rootfd);
+  return ok;
+}
+
+bool is_opaque(const fs::path& p) {
+  char v[4] = {};
+  ssize_t n = lgetxattr(p.c_str(), "trusted.overlay.opaque", v, sizeof v);
+  return n > 0 && v[0] == 'y';
+}
+
+bool dir_is_empty(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_empty(p, ec) && !ec;
+}
+
+std::atomic<int> g_mode{-1};  // -1 unknown, 0 overlay, 1 copy
+
+}  // namespace
+
+Result<void> unmount_path(const fs::path& target) {
+  if (::umount2(target.c_str(), UMOUNT_NOFOLLOW) == 0) return {};
+  if (errno == EINVAL || errno == ENOENT) return {};  // not a mount point
+  if (errno == EBUSY && ::umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) return {};
+  return util::sys_error("umount", target.string());
+}
+
+void remove_tree(const fs::path& dir) {
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) return;
+  if (!S_ISDIR(st.st_mode)) {
+    ::unlink(dir.c_str());
+    return;
+  }
+  nftw(
+      dir.c_str(),
+      [](const char* path, const struct stat* sb, int type, struct FTW*) -> int {
+        if (type == FTW_DP || type == FTW_D || type == FTW_DNR) {
+          ::rmdir(path);
+        } else {
+          (void)sb;
+          ::unlink(path);
+        }
+        return 0;
+      },
+      64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+Result<void> mount_overlay(const std::vector<fs::path>& lowerdirs, const fs::path& upperdir, const fs::path& workdir,
+                           const fs::path& target, const fs::path& links_dir) {
+  if (lowerdirs.empty()) return Error{"overlay mount of \"" + target.string() + "\": no lowerdir"};
+  if (lowerdirs.size() > k_max_lowers)
+    return Error{"overlay mount of \"" + target.string() + "\": " + std::to_string(lowerdirs.size()) +
+                 " lowerdirs (at most " + std::to_string(k_max_lowers) + ")"};
+  MKIMAGE_TRY_VOID(make_dir(links_dir, 0700));
+  std::string lower_opt;
+  for (size_t i = 0; i < lowerdirs.size(); ++i) {
+    fs::path link = links_dir / std::to_string(i);
+    ::unlink(link.c_str());
+    fs::path abs = fs::absolute(lowerdirs[i]);
+    struct stat st;
+    if (::stat(abs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return util::sys_error("lowerdir", abs.string(), errno ? errno : ENOTDIR);
+    if (::symlink(abs.c_str(), link.c_str()) != 0) return util::sys_error("symlink", link.string());
+    if (i) lower_opt += ':';
+    lower_opt += std::to_string(i);
+  }
+  std::string base = "lowerdir=" + lower_opt;
+  if (!upperdir.empty())
+    base += ",upperdir=" + fs::absolute(upperdir).string() + ",workdir=" + fs::absolute(workdir).string();
+  // Explicit features where the kernel knows them: no index (lowers are shared
+  // by many mounts), no redirect_dir/metacopy (the upperdir must hold whole
+  // files and copied directories, which is what a layer is made from).
+  std::vector<std::string> candidates = {base + ",index=off,redirect_dir=off,metacopy=off", base};
+  std::string abs_target = fs::absolute(target).string();
+  std::string links = links_dir.string();
+  int last_err = 0;
+  for (const auto& data : candidates) {
+    if (data.size() >= 4096) return Error{"overlay mount of \"" + target.string() + "\": mount options too long"};
+    pid_t pid = fork();
+    if (pid < 0) return util::sys_error("fork", "overlay mount");
+    if (pid == 0) {
+      if (chdir(links.c_str()) != 0) _exit(errno);
+      if (mount("overlay", abs_target.c_str(), "overlay", 0, data.c_str()) != 0) _exit(errno);
+      _exit(0);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    int rc = WIFEXITED(st) ? WEXITSTATUS(st) : EIO;
+    if (rc == 0) return {};
+    last_err = rc;
+    if (rc != EINVAL) break;
+  }
+  return util::sys_error("mount overlay", target.string(), last_err);
+}
+
+// --- ActiveSnapshot ---
+
+ActiveSnapshot::~ActiveSnapshot() {
+  if (m_keep) {
+    if (m_mounted) (void)unmount();
+  } else {
+    discard();
+  }
+  unregister_cleanup(m_cleanup_id);
+}
+
+Result<void> ActiveSnapshot::unmount() {
+  if (!m_mounted) return {};
+  if (m_mode == SnapshotMode::overlay) MKIMAGE_TRY_VOID(unmount_path(m_merged));
+  m_mounted = false;
+  return {};
+}
+
+void ActiveSnapshot::record_mount_points(const std::vector<std::string>& destinations) {
+  std::set<std::string> created(m_created.begin(), m_created.end());
+  for (const auto& dest : destinations) {
+    fs::path p = fs::path(dest).lexically_normal();
+    std::string acc;
+    for (const auto& part : p) {
+      if (part == "/" || part.empty()) continue;
+      acc += "/" + part.string();
+      if (created.count(acc)) continue;
+      if (!exists_in_root(m_merged, acc)) created.insert(acc);
+    }
+  }
+  m_created.assign(created.begin(), created.end());
+}
+
+Result<fs::path> ActiveSnapshot::finish() {
+  if (m_finished) return m_upper;
+  MKIMAGE_TRY_VOID(unmount());
+  if (m_mode == SnapshotMode::copy) MKIMAGE_TRY_VOID(copy_snapshot_diff(m_merged, m_dir / "base", m_upper));
+  m_finished = true;
+
+  // Deepest first, so a created file goes before its created parent.
+  std::vector<std::string> paths = m_created;
+  std::sort(paths.begin(), paths.end(), [](const auto& a, const auto& b) {
+    auto da = std::count(a.begin(), a.end(), '/'), db = std::count(b.begin(), b.end(), '/');
+    return da != db ? da > db : a > b;
+  });
+  std::set<std::string> created(m_created.begin(), m_created.end());
+  std::set<std::string> parents;
+  for (const auto& c : paths) {
+    fs::path up = m_upper / c.substr(1);
+    struct stat st;
+    if (::lstat(up.c_str(), &st) == 0) {
+      if (S_ISREG(st.st_mode) && st.st_size == 0) ::unlink(up.c_str());
+      else if (S_ISDIR(st.st_mode) && !is_opaque(up) && dir_is_empty(up)) ::rmdir(up.c_str());
+    }
+    auto slash = c.rfind('/');
+    if (slash != std::string::npos && slash > 0) {
+      std::string parent = c.substr(0, slash);
+      if (!created.count(parent)) parents.insert(parent);
+    }
+  }
+  // Parents that existed in a lower: remove the copied-up directory when
+  // nothing in it changed (empty, not opaque, same mode and owner as the
+  // lower that provides it), deepest first.
+  std::vector<std::string> plist(parents.begin(), parents.end());
+  std::sort(plist.begin(), plist.end(), [](const auto& a, const auto& b) {
+    return std::count(a.begin(), a.end(), '/') > std::count(b.begin(), b.end(), '/');
+  });
+  for (const auto& p : plist) {
+    fs::path up = m_upper / p.substr(1);
+    struct stat st;
+    if (::lstat(up.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || is_opaque(up) || !dir_is_empty(up)) continue;
+    for (const auto& lower : m_lowers) {
+      struct stat lst;
+      if (::lstat((lower / p.substr(1)).c_str(), &lst) != 0) continue;
+      if (S_ISDIR(lst.st_mode) && lst.st_mode == st.st_mode && lst.st_uid == st.st_uid && lst.st_gid == st.st_gid)
+        ::rmdir(up.c_str());
+      break;
+    }
+  }
+  return m_upper;
+}
+
+void ActiveSnapshot::discard() {
+  if (m_dir.empty()) return;
+  if (m_mounted && !unmount()) {
+    // Still mounted: never recurse into it.
+    return;
+  }
+  remove_tree(m_dir);
+  m_dir.clear();
+}
+
+// --- Snapshotter ---
+
+Snapshotter::Snapshotter(fs::path temp_dir) : m_temp_dir(std::move(temp_dir)) {}
+Snapshotter::Snapshotter(fs::path temp_dir, SnapshotMode forced) : m_temp_dir(std::move(temp_dir)), m_forced(forced) {}
+
+SnapshotMode Snapshotter::mode() {
+  if (m_forced) return *m_forced;
+  int m = g_mode.load();
+  if (m >= 0) return m == 0 ? SnapshotMode::overlay : SnapshotMode::copy;
+  const char* env = std::getenv("MKIMAGE_SNAPSHOTTER");
+  if (env && std::string(env) == "copy") {
+    g_mode = 1;
+    return SnapshotMode::copy;
+  }
+  std::error_code ec;
+  fs::create_directories(m_temp_dir, ec);
+  fs::path probe = m_temp_dir / ("probe-" + random_hex(8));
+  bool ok = make_dir(probe, 0700).ok() && make_dir(probe / "lower", 0755).ok() && make_dir(probe / "upper", 0755).ok() &&
+            make_dir(probe / "work", 0755).ok() && make_dir(probe / "merged", 0755).ok() &&
+            mount_overlay({probe / "lower"}, probe / "upper", probe / "work", probe / "merged", probe / "l").ok();
+  if (ok) (void)unmount_path(probe / "merged");
+  remove_tree(probe);
+  int expected = -1;
+  if (g_mode.compare_exchange_strong(expected, ok ? 0 : 1) && !ok) {
+    std::cerr << "warning: overlayfs cannot be mounted under " << m_temp_dir.string()
+              << "; falling back to copying snapshots (slower)\n";
+  }
+  return g_mode.load() == 0 ? SnapshotMode::overlay : SnapshotMode::copy;
+}
+
+Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare(const std::vector<fs::path>& lowerdirs) {
+  std::error_code ec;
+  fs::create_directories(m_temp_dir, ec);
+  if (ec) return Error{"create directory \"" + m_temp_dir.string() + "\": " + ec.message()};
+  ::chmod(m_temp_dir.c_str(), 0700);
+  fs::path dir = m_temp_dir / random_hex(16);
+  MKIMAGE_TRY(auto snap, prepare_in(dir, lowerdirs));
+  snap->m_keep = false;
+  return snap;
+}
+
+Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare_in(const fs::path& dir, const std::vector<fs::path>& lowerdirs) {
+  if (lowerdirs.size() > k_max_lowers)
+    return Error{"too many layers: " + std::to_string(lowerdirs.size()) + " (overlayfs stacks at most " +
+                 std::to_string(k_max_lowers) + ")"};
+  SnapshotMode m = mode();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Error{"create directory \"" + dir.string() + "\": " + ec.message()};
+  std::unique_ptr<ActiveSnapshot> snap(new ActiveSnapshot());
+  snap->m_keep = true;
+  snap->m_dir = dir;
+  snap->m_upper = dir / "upper";
+  snap->m_work = dir / "work";
+  snap->m_merged = dir / "merged";
+  snap->m_mode = m;
+  for (const auto& l : lowerdirs) snap->m_lowers.push_back(fs::absolute(l));
+  MKIMAGE_TRY_VOID(make_dir(snap->m_upper, 0755));
+  MKIMAGE_TRY_VOID(make_dir(snap->m_merged, 0755));
+  std::vector<fs::path> lowers = snap->m_lowers;
+  if (lowers.empty()) {
+    MKIMAGE_TRY_VOID(make_dir(dir / "empty", 0755));
+    lowers.push_back(dir / "empty");
+  }
+  ActiveSnapshot* raw = snap.get();
+  fs::path merged = snap->m_merged;
+  snap->m_cleanup_id = register_cleanup([raw, merged] {
+    (void)unmount_path(merged);
+    if (!raw->m_keep) remove_tree(raw->m_dir);
+  });
+  if (m == SnapshotMode::overlay) {
+    MKIMAGE_TRY_VOID(make_dir(snap->m_work, 0700));
+    fs::path links = dir / "l";
+    remove_tree(links);
+    MKIMAGE_TRY_VOID(mount_overlay(lowers, snap->m_upper, snap->m_work, snap->m_merged, links));
+    remove_tree(links);
+  } else {
+    MKIMAGE_TRY_VOID(copy_snapshot_prepare(snap->m_lowers, snap->m_upper, dir / "base", snap->m_merged));
+  }
+  snap->m_mounted = true;
+  return snap;
+}
+
+Result<void> Snapshotter::mount_readonly(const std::vector<fs::path>& lowerdirs, const fs::path& target) {
+  std::error_code ec;
+  fs::create_directories(target, ec);
+  if (ec) return Error{"create directory \"" + target.string() + "\": " + ec.message()};
+  if (lowerdirs.empty()) return {};
+  if (lowerdirs.size() == 1) {
+    if (::mount(lowerdirs[0].c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+      return util::sys_error("bind mount", lowerdirs[0].string());
+    if (::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC, nullptr) != 0) {
+      int e = errno;
+      (void)unmount_path(target);
+      return util::sys_error("remount read-only", target.string(), e);
+    }
+    return {};
+  }
+  fs::path links = target.parent_path() / (target.filename().string() + ".l");
+  auto r = mount_overlay(lowerdirs, {}, {}, target, links);
+  remove_tree(links);
+  return r;
+}
+
+}  // namespace mkimage::builder

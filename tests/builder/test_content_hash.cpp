@@ -1,0 +1,192 @@
+// Content digests of COPY sources for cache keys, mirroring
+// ../shared/cases/12-cache-copy-key and 14-cache-copy-from.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "builder/content_hash.hpp"
+#include "copy_fixture.hpp"
+
+using namespace mkimage;
+using namespace mkimage::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+void set_mtime(const fs::path& p, time_t sec) {
+  struct timespec ts[2] = {{sec, 0}, {sec, 0}};
+  REQUIRE(utimensat(AT_FDCWD, p.c_str(), ts, 0) == 0);
+}
+
+// Makes every ctime in `dir` older than the racy-clean window by waiting; the
+// test contexts are tiny, so set ctime by waiting instead of faking the clock.
+void age_ctimes() { std::this_thread::sleep_for(std::chrono::milliseconds(2100)); }
+
+struct Digests {
+  CopyFixture& f;
+  builder::StatCache* cache;
+  builder::FileDigester* digester;
+  store::Digest of(const builder::CopyOp& op, const fs::path* from = nullptr) {
+    builder::SourceTree src = from ? builder::SourceTree{*from, builder::SourceTree::Origin::rootfs, nullptr}
+                                   : f.context_source();
+    auto plan = builder::plan_copy(op, src, builder::PlanOptions{f.scratch, false});
+    REQUIRE(plan.ok());
+    auto d = builder::copy_content_digest(*plan, cache, digester);
+    REQUIRE(d.ok());
+    return *d;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("COPY content digest: rename, chmod and same-size same-mtime edits miss; mtime-only hits (case 12)") {
+  CopyFixture f;
+  write_file(f.ctx / "payload/1.txt", "one\n");
+  write_file(f.ctx / "payload/2.txt", "two\n");
+  set_mtime(f.ctx / "payload/1.txt", 1577836800);
+  set_mtime(f.ctx / "payload/2.txt", 1577836800);
+  age_ctimes();
+  builder::MemoryStatCache cache;
+  builder::FileDigester files(&cache);
+  Digests d{f, &cache, &files};
+  auto op = copy_op({"payload/"}, "/payload/");
+
+  auto d1 = d.of(op);
+  CHECK(files.files_read() == 2);
+  CHECK(cache.size() == 2);
+  // Build 2: nothing changed; the stat cache answers, no file is read.
+  auto d2 = d.of(op);
+  CHECK(d2 == d1);
+  CHECK(files.files_read() == 2);
+  CHECK(files.cache_hits() == 2);
+  // Build 3: mtime only.
+  set_mtime(f.ctx / "payload/1.txt", 978307200);
+  CHECK(d.of(op) == d1);
+  // Build 4: rename.
+  fs::rename(f.ctx / "payload/2.txt", f.ctx / "payload/3.txt");
+  auto d4 = d.of(op);
+  CHECK(d4 != d1);
+  // Build 5: chmod.
+  ::chmod((f.ctx / "payload/1.txt").c_str(), 0755);
+  auto d5 = d.of(op);
+  CHECK(d5 != d4);
+  age_ctimes();
+  auto d5b = d.of(op);  // now cached with the new ctime
+  CHECK(d5b == d5);
+  auto reads_before = files.files_read();
+  CHECK(d.of(op) == d5);
+  CHECK(files.files_read() == reads_before);  // served by the cache
+  // Build 6: same size, same mtime, new bytes: ctime moved, so the cache misses.
+  auto st = lstat_of(f.ctx / "payload/1.txt");
+  write_file(f.ctx / "payload/1.txt", "ONE\n", 0755);
+  struct timespec ts[2] = {st.st_atim, st.st_mtim};
+  REQUIRE(utimensat(AT_FDCWD, (f.ctx / "payload/1.txt").c_str(), ts, 0) == 0);
+  auto st2 = lstat_of(f.ctx / "payload/1.txt");
+  REQUIRE(st2.st_size == st.st_size);
+  REQUIRE(st2.st_mtim.tv_nsec == st.st_mtim.tv_nsec);
+  auto d6 = d.of(op);
+  CHECK(d6 != d5);
+  CHECK(files.files_read() == reads_before + 1);
+  // Build 7: nothing changed again.
+  CHECK(d.of(op) == d6);
+}
+
+TEST_CASE("COPY content digest: ownership, --chmod, symlink targets, xattrs and empty dirs count") {
+  CopyFixture f;
+  write_file(f.ctx / "d/a", "a");
+  fs::create_symlink("a", f.ctx / "d/l");
+  builder::FileDigester files;
+  Digests d{f, nullptr, &files};
+  auto op = copy_op({"d"}, "/x/");
+  auto base = d.of(op);
+  auto chown = op;
+  chown.flags.chown = "1000";
+  CHECK(d.of(chown) != base);
+  auto chmod = op;
+  chmod.flags.chmod = "700";
+  CHECK(d.of(chmod) != base);
+  fs::remove(f.ctx / "d/l");
+  fs::create_symlink("b", f.ctx / "d/l");
+  auto relinked = d.of(op);
+  CHECK(relinked != base);
+  fs::create_directories(f.ctx / "d/empty");
+  auto with_dir = d.of(op);
+  CHECK(with_dir != relinked);
+  if (lsetxattr((f.ctx / "d/a").c_str(), "user.test", "1", 1, 0) == 0) {
+    CHECK(d.of(op) != with_dir);
+  } else {
+    MESSAGE("filesystem without user xattrs: xattr part not exercised");
+  }
+  // The destination and source names are not part of the content digest of a
+  // single file (the instruction text is in the key), but the file name is.
+  write_file(f.ctx / "n1", "same");
+  write_file(f.ctx / "n2", "same");
+  CHECK(d.of(copy_op({"n1"}, "/o/")) != d.of(copy_op({"n2"}, "/o/")));
+  // .dockerignore'd files do not count.
+  write_file(f.ctx / "d/ignored.log", "x");
+  auto with_log = d.of(op);
+  auto made = builder::make_dockerignore_filter({"**/*.log"});
+  REQUIRE(made.ok());
+  f.filter = std::move(made.value());
+  write_file(f.ctx / "d/ignored.log", "changed");
+  auto filtered1 = d.of(op);
+  write_file(f.ctx / "d/ignored.log", "changed again, longer");
+  CHECK(d.of(op) == filtered1);
+  CHECK(filtered1 != with_log);
+}
+
+TEST_CASE("COPY --from content digest follows the stage's bytes (case 14)") {
+  CopyFixture f;
+  fs::path stage = f.tmp / "stage";
+  write_file(stage / "out/result.txt", "HELLO\n", 0600);
+  builder::MemoryStatCache cache;
+  builder::FileDigester files(&cache);
+  Digests d{f, &cache, &files};
+  auto op = copy_op({"/out/"}, "/app/");
+  auto d1 = d.of(op, &stage);
+  CHECK(d.of(op, &stage) == d1);
+  // The stage produced new bytes: miss.
+  write_file(stage / "out/result.txt", "WORLD\n", 0600);
+  auto d3 = d.of(op, &stage);
+  CHECK(d3 != d1);
+  // Re-run of the stage, byte-identical output in a fresh snapshot: content-keyed hit.
+  fs::path stage2 = f.tmp / "stage2";
+  write_file(stage2 / "out/result.txt", "WORLD\n", 0600);
+  CHECK(d.of(op, &stage2) == d3);
+  // Back to the first bytes: the first digest again.
+  write_file(stage2 / "out/result.txt", "HELLO\n", 0600);
+  CHECK(d.of(op, &stage2) == d1);
+  // Ownership is kept from a rootfs source, so it counts.
+  if (geteuid() == 0) {
+    REQUIRE(::chown((stage2 / "out/result.txt").c_str(), 7, 7) == 0);
+    CHECK(d.of(op, &stage2) != d1);
+  }
+}
+
+TEST_CASE("selection_digest never reads mtime, and the stat cache key includes ctime") {
+  builder::StatKey a{1, 2, 3, 4, 5, 0100644};
+  builder::StatKey b = a;
+  b.ctime_ns = 6;
+  CHECK(a != b);
+  builder::MemoryStatCache cache;
+  auto dg = store::Digest::sha256_of("x");
+  REQUIRE(cache.put("/p", a, dg).ok());
+  CHECK(cache.get("/p", a)->value() == dg);
+  CHECK_FALSE(cache.get("/p", b)->has_value());
+  CHECK_FALSE(cache.get("/q", a)->has_value());
+}
+
+TEST_CASE("FileDigester does not cache files changed in the last 2 seconds") {
+  TempDir t;
+  write_file(t / "f", "fresh");
+  builder::MemoryStatCache cache;
+  builder::FileDigester files(&cache);
+  auto st = lstat_of(t / "f");
+  auto d = files.digest_file(t / "f", st);
+  REQUIRE(d.ok());
+  CHECK(*d == store::Digest::sha256_of("fresh"));
+  CHECK(cache.size() == 0);
+}
