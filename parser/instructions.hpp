@@ -114,6 +114,9 @@ struct EntrypointInstruction {
   std::vector<std::string> command;
   bool shell_form = true;
   std::vector<std::string> argv;      // planner, as for CMD
+  // planner: true when no CMD came earlier in this stage, so the image config
+  // Cmd (inherited from the base) must be cleared (BuildKit dispatchEntrypoint).
+  bool clears_cmd = true;
 };
 
 // SHELL ["exe", "arg", ...]: JSON form only, at least one element.

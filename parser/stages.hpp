@@ -45,7 +45,7 @@ struct Step {
   // --build-arg and not declared with ARG: passed to the process, kept out of
   // history and cache keys. "K=V".
   std::vector<std::string> proxy_env;
-  // The ARGs in scope at this step with their values (nullopt = declared
+  // RUN only: the ARGs in scope with their values (nullopt = declared
   // without value), in declaration order, duplicates merged: the `|N k=v`
   // part of RUN history and an input of RUN cache keys.
   std::vector<std::pair<std::string, std::optional<std::string>>> build_args;
