@@ -1,12 +1,230 @@
-#include "mkimage/cli.hpp"
-
+// `mkimage build [OPTIONS] CONTEXT`: docker's build flags over mkimage::build()
+// (include/mkimage/build.hpp). Flags and exit statuses: docs/mkimage.md.
 #include <CLI/CLI.hpp>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "mkimage/build.hpp"
+#include "mkimage/cli.hpp"
+#include "mkimage/progress.hpp"
 
 namespace mkimage::cli {
 
+namespace fs = std::filesystem;
+
+namespace {
+
+struct BuildFlags {
+  std::string context;
+  std::vector<std::string> tags;
+  std::string file;
+  std::vector<std::string> build_args;
+  std::string target;
+  bool no_cache = false;
+  std::vector<std::string> no_cache_filter;
+  std::vector<std::string> secrets;
+  std::vector<std::string> labels;
+  std::string network = "default";
+  std::string platform;
+  std::string iidfile;
+  bool quiet = false;
+  std::string progress = "auto";
+  std::vector<std::string> outputs;
+  std::string compression = "gzip";
+  std::string runtime = "runc";
+  bool explain_cache = false;
+};
+
+std::string read_all(std::istream& in) { return std::string(std::istreambuf_iterator<char>(in), {}); }
+
+bool looks_like_tar(const std::string& bytes) {
+  if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f && static_cast<unsigned char>(bytes[1]) == 0x8b)
+    return true;  // gzip
+  if (bytes.size() >= 4 && bytes.compare(0, 4, "\x28\xb5\x2f\xfd") == 0) return true;  // zstd
+  if (bytes.size() >= 3 && bytes.compare(0, 3, "BZh") == 0) return true;
+  if (bytes.size() >= 6 && bytes.compare(0, 6, "\xfd" "7zXZ\0", 6) == 0) return true;
+  return bytes.size() >= 262 && bytes.compare(257, 5, "ustar") == 0;
+}
+
+// Unpacks a context tar (any compression libarchive reads) into `dir`.
+void extract_context_tar(const std::string& bytes, const fs::path& dir) {
+  archive* a = archive_read_new();
+  archive_read_support_filter_all(a);
+  archive_read_support_format_tar(a);
+  archive* w = archive_write_disk_new();
+  archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                        ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+  std::string err;
+  if (archive_read_open_memory(a, bytes.data(), bytes.size()) != ARCHIVE_OK) {
+    err = archive_error_string(a) ? archive_error_string(a) : "cannot read";
+  }
+  archive_entry* e = nullptr;
+  while (err.empty()) {
+    int r = archive_read_next_header(a, &e);
+    if (r == ARCHIVE_EOF) break;
+    if (r < ARCHIVE_WARN) {
+      err = archive_error_string(a) ? archive_error_string(a) : "bad tar";
+      break;
+    }
+    std::string p = (dir / archive_entry_pathname(e)).string();
+    archive_entry_set_pathname(e, p.c_str());
+    if (const char* hl = archive_entry_hardlink(e)) {
+      std::string hp = (dir / hl).string();
+      archive_entry_set_hardlink(e, hp.c_str());
+    }
+    if (archive_write_header(w, e) < ARCHIVE_WARN) {
+      err = archive_error_string(w) ? archive_error_string(w) : "cannot write";
+      break;
+    }
+    const void* buf;
+    size_t size;
+    la_int64_t off;
+    while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK) {
+      archive_write_data_block(w, buf, size, off);
+    }
+    archive_write_finish_entry(w);
+  }
+  archive_read_free(a);
+  archive_write_free(w);
+  if (!err.empty()) throw CliExit{k_exit_failure, "mkimage build: reading the context tar from stdin: " + err};
+}
+
+std::unique_ptr<ProgressPrinter> make_printer(const BuildFlags& f) {
+  if (f.quiet) return make_quiet_printer(stdout);
+  std::string mode = f.progress;
+  if (mode == "auto") mode = isatty(STDERR_FILENO) ? "tty" : "plain";
+  if (mode == "plain") return make_plain_printer(stderr);
+  if (mode == "tty") return make_tty_printer(stderr);
+  if (mode == "json") return make_json_printer(stdout);
+  throw CliExit{k_exit_usage, "mkimage build: --progress must be auto, plain, tty or json, not \"" + f.progress + "\""};
+}
+
+void run_build(const BuildFlags& f, const GlobalOptions& global) {
+  BuildRequest req;
+  req.store_root = global.root;
+  req.target = f.target;
+  req.tags = f.tags;
+  req.no_cache = f.no_cache;
+  req.no_cache_filter = f.no_cache_filter;
+  req.network = f.network;
+  req.platform = f.platform;
+  req.runtime = f.runtime;
+  req.explain_cache = f.explain_cache;
+  if (f.network != "default" && f.network != "none" && f.network != "host")
+    throw CliExit{k_exit_usage, "mkimage build: --network must be default, none or host, not \"" + f.network + "\""};
+  if (f.compression == "gzip") req.compression = Compression::gzip;
+  else if (f.compression == "zstd") req.compression = Compression::zstd;
+  else throw CliExit{k_exit_usage, "mkimage build: --compression must be gzip or zstd, not \"" + f.compression + "\""};
+
+  for (const auto& a : f.build_args) {
+    auto eq = a.find('=');
+    if (eq == std::string::npos) {
+      if (const char* v = std::getenv(a.c_str())) req.build_args[a] = v;
+    } else {
+      req.build_args[a.substr(0, eq)] = a.substr(eq + 1);
+    }
+  }
+  for (const auto& l : f.labels) {
+    auto eq = l.find('=');
+    req.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
+  }
+  for (const auto& s : f.secrets) {
+    auto sec = parse_secret_spec(s);
+    if (!sec.ok()) throw CliExit{k_exit_usage, "mkimage build: --secret: " + sec.error().message};
+    req.secrets.push_back(*sec);
+  }
+  for (const auto& o : f.outputs) {
+    auto out = parse_output_spec(o);
+    if (!out.ok()) throw CliExit{k_exit_usage, "mkimage build: --output: " + out.error().message};
+    req.outputs.push_back(*out);
+  }
+
+  // The context and the Dockerfile.
+  std::optional<fs::path> temp_context;
+  struct Cleanup {
+    std::optional<fs::path>& p;
+    ~Cleanup() {
+      if (p) {
+        std::error_code ec;
+        fs::remove_all(*p, ec);
+      }
+    }
+  } cleanup{temp_context};
+  if (f.context == "-") {
+    if (f.file == "-") throw CliExit{k_exit_usage, "mkimage build: the context and -f cannot both be stdin"};
+    std::string bytes = read_all(std::cin);
+    char tmpl[] = "/tmp/mkimage-context.XXXXXX";
+    if (!mkdtemp(tmpl)) throw CliExit{k_exit_failure, "mkimage build: cannot create a temporary directory"};
+    temp_context = fs::path(tmpl);
+    if (looks_like_tar(bytes)) {
+      extract_context_tar(bytes, *temp_context);
+    } else {
+      req.dockerfile_bytes = bytes;  // a lone Dockerfile: the context is empty
+    }
+    req.context_dir = *temp_context;
+  } else {
+    std::error_code ec;
+    if (!fs::is_directory(f.context, ec))
+      throw CliExit{k_exit_failure, "mkimage build: context \"" + f.context + "\" is not a directory"};
+    req.context_dir = f.context;
+  }
+  if (f.file == "-") {
+    req.dockerfile_bytes = read_all(std::cin);
+  } else if (!f.file.empty()) {
+    req.dockerfile_path = f.file;
+  }
+
+  auto printer = make_printer(f);
+  auto result = build(req, *printer);
+  if (!result.ok()) {
+    printer->failed(result.error().message);
+    throw CliExit{k_exit_failure, ""};
+  }
+  printer->finished(*result);
+  if (!f.iidfile.empty()) {
+    std::ofstream out(f.iidfile, std::ios::binary | std::ios::trunc);
+    out << result->image_id.str();
+    if (!out) throw CliExit{k_exit_failure, "mkimage build: cannot write --iidfile \"" + f.iidfile + "\""};
+  }
+}
+
+}  // namespace
+
 void register_build_command(CLI::App& app, GlobalOptions& global) {
-  (void)app;
-  (void)global;
+  auto flags = std::make_shared<BuildFlags>();
+  auto* cmd = app.add_subcommand("build", "Build an image from a Dockerfile");
+  cmd->add_option("context", flags->context, "Build context directory, or '-' to read a tar or a Dockerfile from stdin")
+      ->required();
+  cmd->add_option("-t,--tag", flags->tags, "Name and optionally a tag (name:tag); repeatable");
+  cmd->add_option("-f,--file", flags->file, "Dockerfile (default CONTEXT/Dockerfile; '-' = stdin)");
+  cmd->add_option("--build-arg", flags->build_args, "Build arg K=V (K alone takes the environment's value); repeatable");
+  cmd->add_option("--target", flags->target, "Target stage to build (default: the last stage)");
+  cmd->add_flag("--no-cache", flags->no_cache, "Do not use the cache");
+  cmd->add_option("--no-cache-filter", flags->no_cache_filter, "Do not use the cache for these stages; repeatable");
+  cmd->add_option("--secret", flags->secrets, "Secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VAR");
+  cmd->add_option("--label", flags->labels, "Image label K=V; repeatable");
+  cmd->add_option("--network", flags->network, "Network for RUN: default, none or host");
+  cmd->add_option("--platform", flags->platform, "Target platform (only the host's: linux/amd64)");
+  cmd->add_option("--iidfile", flags->iidfile, "Write the image ID to this file");
+  cmd->add_flag("-q,--quiet", flags->quiet, "Print only the image ID");
+  cmd->add_option("--progress", flags->progress, "Progress output: auto, plain, tty or json");
+  cmd->add_option("-o,--output", flags->outputs,
+                  "Output: type=image|oci|docker|tar|local[,dest=PATH]; repeatable (default type=image)");
+  cmd->add_option("--compression", flags->compression, "Layer compression for oci/docker/tar outputs: gzip or zstd");
+  cmd->add_option("--runtime", flags->runtime, "OCI runtime for RUN (default runc)");
+  cmd->add_flag("--explain-cache", flags->explain_cache, "Print every step's cache key and its tagged inputs");
+  cmd->callback([flags, &global] { run_build(*flags, global); });
 }
 
 }  // namespace mkimage::cli

@@ -423,7 +423,7 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
     s.created_by = "USER " + u->user;
   } else if (auto* w = std::get_if<WorkdirInstruction>(&ins)) {
     MKIMAGE_TRY(w->path, word(c, st, w->path));
-    if (w->path.empty()) return m_diag.at(c.range, "normalizing workdir: cannot normalize empty path");
+    if (w->path.empty()) return m_diag.at(c.range, "normalizing workdir: cannot normalize nothing");
     w->resolved = is_abs(w->path) ? w->path : path_join("/" + st.workdir, w->path);
     st.workdir = w->resolved;
     s.created_by = "WORKDIR " + w->resolved;

@@ -260,6 +260,10 @@ TEST_CASE("WORKDIR stacking and COPY destinations") {
   CHECK(step_as<CopyInstruction>(p, 0, 4).resolved_dest == "/a/c/y/");
   CHECK(step_as<CopyInstruction>(p, 0, 5).resolved_dest == "/abs/z/");
   CHECK(step(p, 0, 2).workdir == "/a/c");
+  // An absolute WORKDIR is kept as written (BuildKit normalizeWorkdirUnix).
+  p = plan_ok("FROM scratch\nWORKDIR /app/\nWORKDIR sub/\n");
+  CHECK(step(p, 0, 0).created_by == "WORKDIR /app/");
+  CHECK(step_as<WorkdirInstruction>(p, 0, 1).resolved == "/app/sub");
 }
 
 TEST_CASE("COPY/ADD value checks") {

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# bench/build: cold build, warm rebuild (everything cached) and edit-one-file
+# rebuild of testdata/cache-order (Dockerfile.ordered), side by side in one run
+# with docker 20.10's BuildKit and `buildah bud --layers`. Prints a table and the
+# ratios (docs/performance.md keeps the last results).
+#
+#   bench/build/run.sh [MKIMAGE_BINARY]     (default build/mkimage; root needed)
+#   RUNS=N   repetitions of warm/edit builds (median reported; default 5)
+#   TOOLS="mkimage buildkit buildah"        which builders to run
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+mk=${1:-$src/build/mkimage}
+RUNS=${RUNS:-5}
+TOOLS=${TOOLS:-"mkimage buildkit buildah"}
+[ "$(id -u)" = 0 ] || { echo "bench/build: needs root" >&2; exit 1; }
+[ -x "$mk" ] || { echo "bench/build: $mk is not built" >&2; exit 1; }
+
+W=$(mktemp -d /tmp/mkimage-bench-build.XXXXXX)
+started_dockerd=
+cleanup() {
+  [ -n "$started_dockerd" ] && kill "$started_dockerd" 2>/dev/null && wait "$started_dockerd" 2>/dev/null
+  rm -rf "$W"
+}
+trap cleanup EXIT
+cp -a "$src/testdata/cache-order" "$W/app"
+cp /bin/busybox "$W/app/busybox"
+DF=$W/app/Dockerfile.ordered
+
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
+median() { python3 -c "import sys,statistics; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.3f}')" "$@"; }
+edit() { echo "echo edit $RANDOM$RANDOM" >>"$W/app/src/util.sh"; }
+
+# build_TOOL: one build of the app; output to $W/log.TOOL
+build_mkimage() { "$mk" --root "$W/mk-root" build --progress plain -f "$DF" -t bench:latest "$W/app" >"$W/log.mkimage" 2>&1; }
+cold_mkimage() { rm -rf "$W/mk-root"; }
+
+build_buildkit() { DOCKER_BUILDKIT=1 /usr/bin/docker build --network=host --progress plain -f "$DF" -t bench:latest "$W/app" >"$W/log.buildkit" 2>&1; }
+cold_buildkit() {
+  /usr/bin/docker rmi -f bench:latest >/dev/null 2>&1
+  /usr/bin/docker builder prune -af >/dev/null 2>&1
+}
+setup_buildkit() {
+  if ! /usr/bin/docker info >/dev/null 2>&1; then
+    dockerd --iptables=false --bridge=none >"$W/dockerd.log" 2>&1 &
+    started_dockerd=$!
+    for _ in $(seq 1 60); do /usr/bin/docker info >/dev/null 2>&1 && return 0; sleep 0.5; done
+    echo "bench/build: dockerd did not start (see $W/dockerd.log)" >&2
+    return 1
+  fi
+}
+
+build_buildah() { buildah --root "$W/bh-root" --runroot "$W/bh-run" bud --layers --network host -f "$DF" -t bench:latest "$W/app" >"$W/log.buildah" 2>&1; }
+cold_buildah() {
+  [ -d "$W/bh-root" ] && buildah --root "$W/bh-root" --runroot "$W/bh-run" rmi -af >/dev/null 2>&1
+  rm -rf "$W/bh-root" "$W/bh-run" 2>/dev/null
+}
+setup_buildah() { command -v buildah >/dev/null; }
+setup_mkimage() { true; }
+
+declare -A COLD WARM EDIT
+for t in $TOOLS; do
+  if ! "setup_$t"; then echo "bench/build: $t unavailable, skipped" >&2; continue; fi
+  "cold_$t"
+  t0=$(now); "build_$t" || { echo "bench/build: $t cold build failed:" >&2; tail -20 "$W/log.$t" >&2; continue; }; t1=$(now)
+  COLD[$t]=$(elapsed "$t0" "$t1")
+  w=(); e=()
+  for _ in $(seq 1 "$RUNS"); do
+    t0=$(now); "build_$t"; t1=$(now); w+=("$(elapsed "$t0" "$t1")")
+    edit
+    t0=$(now); "build_$t"; t1=$(now); e+=("$(elapsed "$t0" "$t1")")
+  done
+  WARM[$t]=$(median "${w[@]}")
+  EDIT[$t]=$(median "${e[@]}")
+  "cold_$t"
+done
+
+printf '%-10s %10s %10s %10s\n' builder cold_s warm_s edit_s
+for t in $TOOLS; do
+  [ -n "${COLD[$t]:-}" ] || continue
+  printf '%-10s %10s %10s %10s\n' "$t" "${COLD[$t]}" "${WARM[$t]}" "${EDIT[$t]}"
+done
+if [ -n "${COLD[mkimage]:-}" ]; then
+  for t in buildkit buildah; do
+    [ -n "${COLD[$t]:-}" ] || continue
+    python3 - "$t" "${COLD[mkimage]}" "${WARM[mkimage]}" "${EDIT[mkimage]}" "${COLD[$t]}" "${WARM[$t]}" "${EDIT[$t]}" <<'PY'
+import sys
+t, mc, mw, me, oc, ow, oe = sys.argv[1], *map(float, sys.argv[2:])
+print(f"mkimage/{t}: cold {mc/oc:.2f}x  warm {mw/ow:.2f}x  edit {me/oe:.2f}x  (below 1 = mkimage faster)")
+PY
+  done
+fi

@@ -1,0 +1,295 @@
+// mkimage::build() (include/mkimage/build.hpp): reads the Dockerfile, plans it
+// (parser/plan.hpp), opens the store and the build context, numbers the steps
+// for progress, runs the stages (scheduler.cpp) and writes the outputs.
+#include <fstream>
+#include <sstream>
+
+#include <sys/stat.h>
+
+#include "builder/build_internal.hpp"
+#include "builder/interrupt.hpp"
+#include "builder/scheduler.hpp"
+#include "builder/stat_cache_index.hpp"
+
+namespace mkimage {
+
+using namespace builder;
+namespace fs = std::filesystem;
+
+util::Result<OutputSpec> parse_output_spec(std::string_view text) {
+  OutputSpec out;
+  std::string type;
+  bool saw_kv = false;
+  std::string s(text);
+  std::stringstream ss(s);
+  std::string field;
+  while (std::getline(ss, field, ',')) {
+    auto eq = field.find('=');
+    if (eq == std::string::npos) {
+      if (!saw_kv && out.dest.empty() && s.find('=') == std::string::npos) {
+        out.type = OutputType::local;  // `-o DIR`: docker's shorthand
+        out.dest = field;
+        return out;
+      }
+      return util::Error{"invalid output field \"" + field + "\": want key=value"};
+    }
+    saw_kv = true;
+    std::string k = field.substr(0, eq), v = field.substr(eq + 1);
+    if (k == "type") type = v;
+    else if (k == "dest") out.dest = v;
+    else if (k == "name" || k == "push" || k == "compression" || k == "oci-mediatypes") continue;
+    else return util::Error{"unknown output key \"" + k + "\""};
+  }
+  if (type.empty() || type == "image") out.type = OutputType::image;
+  else if (type == "oci") out.type = OutputType::oci;
+  else if (type == "docker") out.type = OutputType::docker;
+  else if (type == "tar") out.type = OutputType::tar;
+  else if (type == "local") out.type = OutputType::local;
+  else return util::Error{"unknown output type \"" + type + "\" (want image, oci, docker, tar or local)"};
+  if (out.type != OutputType::image && out.dest.empty())
+    return util::Error{"output type " + type + " needs dest=PATH"};
+  if (out.type == OutputType::local && out.dest == "-") return util::Error{"output type local needs a directory"};
+  return out;
+}
+
+util::Result<BuildSecret> parse_secret_spec(std::string_view text) {
+  BuildSecret sec;
+  std::string type;
+  std::string s(text);
+  std::stringstream ss(s);
+  std::string field;
+  while (std::getline(ss, field, ',')) {
+    auto eq = field.find('=');
+    if (eq == std::string::npos) return util::Error{"invalid secret field \"" + field + "\": want key=value"};
+    std::string k = field.substr(0, eq), v = field.substr(eq + 1);
+    if (k == "id") sec.id = v;
+    else if (k == "src" || k == "source") sec.src = v;
+    else if (k == "env") sec.env = v;
+    else if (k == "type") type = v;
+    else return util::Error{"unknown secret key \"" + k + "\""};
+  }
+  if (type == "env" && sec.env.empty() && !sec.src.empty()) {
+    sec.env = sec.src.string();
+    sec.src.clear();
+  }
+  if (sec.id.empty()) {
+    if (!sec.src.empty()) sec.id = sec.src.filename().string();
+    else if (!sec.env.empty()) sec.id = sec.env;
+    else return util::Error{"secret needs id="};
+  }
+  if (sec.src.empty() && sec.env.empty()) {
+    // docker: `--secret id=X` alone reads the environment variable X when set.
+    sec.env = sec.id;
+  }
+  if (!sec.src.empty() && !sec.env.empty()) return util::Error{"secret " + sec.id + ": give src= or env=, not both"};
+  return sec;
+}
+
+namespace {
+
+util::Result<std::string> read_text_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return util::sys_error("open", p.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool is_fs_step(const parser::Step& step) {
+  return std::holds_alternative<parser::RunInstruction>(step.instruction) ||
+         std::holds_alternative<parser::CopyInstruction>(step.instruction) ||
+         std::holds_alternative<parser::WorkdirInstruction>(step.instruction);
+}
+
+// BuildKit's step numbering: "#N [stage i/n] INSTRUCTION"; FROM is 1/n, only
+// filesystem steps count; metadata instructions have no number.
+void number_steps(BuildSession& s) {
+  int n = s.first_free_number;
+  bool multi = s.plan.stages.size() > 1;
+  for (const auto& stage : s.plan.stages) {
+    std::string name = !stage.name.empty() ? stage.name : (multi || stage.index > 0 ? stage.display_name() : "");
+    int total = 1;
+    for (const auto& step : stage.steps)
+      if (is_fs_step(step)) ++total;
+    auto label = [&](int i) {
+      return "[" + (name.empty() ? "" : name + " ") + std::to_string(i) + "/" + std::to_string(total) + "]";
+    };
+    StepSlot from;
+    from.info.stage = stage.name;
+    from.info.stage_index = stage.index;
+    from.info.index = 1;
+    from.info.count = total;
+    from.info.label = label(1);
+    from.info.name = stage.original.empty() ? "FROM " + stage.from.image : stage.original;
+    from.info.line = stage.range.start_line;
+    from.end_line = stage.range.end_line;
+    from.visible = stage.base.kind == parser::StageBase::Kind::image;
+    if (from.visible) {
+      from.info.name = "FROM " + stage.base.image;
+      from.info.number = n++;
+    }
+    s.slots[{stage.index, -1}] = from;
+    int i = 1;
+    for (std::size_t k = 0; k < stage.steps.size(); ++k) {
+      const auto& step = stage.steps[k];
+      StepSlot slot;
+      slot.info.stage = stage.name;
+      slot.info.stage_index = stage.index;
+      slot.info.name = step.original;
+      slot.info.line = step.range.start_line;
+      slot.end_line = step.range.end_line;
+      slot.info.count = total;
+      if (is_fs_step(step)) {
+        slot.visible = true;
+        slot.info.index = ++i;
+        slot.info.label = label(i);
+        slot.info.number = n++;
+      }
+      s.slots[{stage.index, static_cast<int>(k)}] = slot;
+    }
+  }
+  s.first_free_number = n;
+}
+
+void internal_step(BuildSession& s, const std::string& name) {
+  StepInfo info;
+  info.number = s.first_free_number++;
+  info.label = "[internal]";
+  info.name = name;
+  s.sink.call([&](EventSink& k) {
+    k.step_started(info);
+    k.step_done(info, 0);
+  });
+}
+
+}  // namespace
+
+util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
+  install_interrupt_handlers();
+  BuildSession s(req, sink);
+  if (!req.platform.empty() && req.platform != "linux/amd64" && req.platform != "linux/x86_64" &&
+      req.platform != "linux/amd64/v1") {
+    return util::Error{"platform \"" + req.platform + "\" is not supported: mkimage builds only for the host (linux/amd64)"};
+  }
+  if (req.network != "default" && req.network != "none" && req.network != "host")
+    return util::Error{"network mode \"" + req.network + "\" is not supported (want default, none or host)"};
+
+  // The Dockerfile.
+  std::string text;
+  std::optional<fs::path> dockerfile_path;
+  if (req.dockerfile_bytes) {
+    text = *req.dockerfile_bytes;
+  } else {
+    fs::path p = req.dockerfile_path.empty() ? req.context_dir / "Dockerfile" : req.dockerfile_path;
+    auto t = read_text_file(p);
+    if (!t.ok()) return util::Error{"failed to read the Dockerfile: " + t.error().message};
+    text = std::move(*t);
+    dockerfile_path = p;
+    if (!req.dockerfile_path.empty()) s.dockerfile_name = req.dockerfile_path.string();
+  }
+  s.first_free_number = 1;
+  internal_step(s, "load build definition from " + (dockerfile_path ? dockerfile_path->filename().string() : std::string("Dockerfile")));
+
+  // SOURCE_DATE_EPOCH: the request, else the build arg.
+  s.source_date_epoch = req.source_date_epoch;
+  if (!s.source_date_epoch) {
+    auto it = req.build_args.find("SOURCE_DATE_EPOCH");
+    if (it != req.build_args.end() && !it->second.empty()) {
+      try {
+        s.source_date_epoch = std::stoll(it->second);
+      } catch (...) {
+        return util::Error{"SOURCE_DATE_EPOCH must be a number of seconds, not \"" + it->second + "\""};
+      }
+    }
+  }
+
+  // Store and context.
+  MKIMAGE_TRY(s.store, store::Store::open_default(req.store_root.string()));
+  MKIMAGE_TRY(BuildContext ctx, BuildContext::open_directory(req.context_dir, dockerfile_path));
+  s.context.emplace(std::move(ctx));
+  internal_step(s, "load .dockerignore");
+
+  // Plan.
+  parser::PlanOptions opts;
+  opts.file = s.dockerfile_name;
+  opts.target = req.target;
+  opts.build_args = req.build_args;
+  std::string resolve_error;
+  opts.resolve_base_image = [&s](const std::string& ref) -> std::optional<parser::BaseImageInfo> {
+    auto img = s.store->resolve(ref);
+    if (!img.ok() || !*img) return std::nullopt;
+    s.base_images.emplace(ref, **img);
+    parser::BaseImageInfo info;
+    const auto& c = (*img)->config.config;
+    info.env = c.env;
+    info.onbuild = c.on_build;
+    info.working_dir = c.working_dir;
+    info.user = c.user;
+    info.shell = c.shell;
+    return info;
+  };
+  MKIMAGE_TRY(s.plan, parser::plan_dockerfile(text, opts));
+  for (const auto& w : s.plan.warnings) {
+    std::string msg = "WARNING: " + (w.rule.empty() ? "" : w.rule + ": ") + w.message +
+                      (w.line ? " (line " + std::to_string(w.line) + ")" : "");
+    s.warnings.push_back(msg);
+  }
+  for (const auto& a : s.plan.unused_build_args)
+    s.warnings.push_back("WARNING: build arg " + a + " was given but no ARG declares it");
+
+  // Builder machinery under ROOT/tmp.
+  s.stat_cache = std::make_unique<IndexStatCache>(s.store->index());
+  fs::path tmp = s.store->root().tmp_dir();
+  std::string tmpl = (tmp / "build-XXXXXX").string();
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!mkdtemp(buf.data())) return util::sys_error("mkdtemp", tmpl);
+  s.work_dir = buf.data();
+  struct RemoveWork {
+    fs::path p;
+    ~RemoveWork() {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  } remove_work{s.work_dir};
+  CleanupGuard work_guard([p = s.work_dir] {
+    std::error_code ec;
+    fs::remove_all(p, ec);
+  });
+  s.snapshotter = std::make_unique<Snapshotter>(tmp / "active");
+  RuntimeOptions ro;
+  ro.runtime = req.runtime.empty() ? "runc" : req.runtime;
+  s.runtime = std::make_unique<Runtime>(ro);
+  for (const auto& sec : req.secrets) {
+    SecretSource src;
+    src.file = sec.src;
+    src.env = sec.env;
+    s.secrets[sec.id] = src;
+  }
+
+  internal_step(s, "load build context");
+  number_steps(s);
+  for (const auto& w : s.warnings) s.sink.call([&](EventSink& k) { k.message(w); });
+
+  MKIMAGE_TRY_VOID(run_stages(s, req.jobs));
+  if (interrupted()) return util::Error{"interrupted"};
+
+  BuildResult result;
+  auto final_it = s.stage_results.find(s.plan.target);
+  if (final_it == s.stage_results.end()) {
+    if (s.plan.stages.empty()) return util::Error{"the Dockerfile has no stage to build"};
+    final_it = s.stage_results.find(s.plan.stages.back().index);
+    if (final_it == s.stage_results.end()) return util::Error{"internal error: the target stage was not built"};
+  }
+  MKIMAGE_TRY_VOID(write_outputs(s, final_it->second, result));
+  {
+    std::lock_guard lock(s.outcomes_mutex);
+    result.steps = s.outcomes;
+  }
+  std::sort(result.steps.begin(), result.steps.end(),
+            [](const StepOutcome& a, const StepOutcome& b) { return a.step.number < b.step.number; });
+  result.warnings = s.warnings;
+  return result;
+}
+
+}  // namespace mkimage

@@ -1,0 +1,194 @@
+// Internal to the builder: the state shared by the stages of one build
+// (builder/build.cpp, scheduler.cpp, stage_runner.cpp, ops_*.cpp, layers.cpp,
+// outputs.cpp). Not a public header.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "builder/cache_key.hpp"
+#include "builder/content_hash.hpp"
+#include "builder/context.hpp"
+#include "builder/image_config.hpp"
+#include "builder/run_mounts.hpp"
+#include "builder/runtime.hpp"
+#include "builder/snapshotter.hpp"
+#include "mkimage/build.hpp"
+#include "parser/plan.hpp"
+#include "store/store.hpp"
+
+namespace mkimage::builder {
+
+// One layer of a rootfs being built, bottom first in StageState::layers.
+struct LayerRef {
+  store::DiffId diff_id;
+  store::ChainId chain_id;
+  store::Digest blob;      // the uncompressed tar blob (= diff_id for our layers)
+  std::int64_t size = 0;   // bytes
+  store::MediaType media_type = store::MediaType::of(store::media_types::oci_layer);
+};
+
+// The result of the steps so far in one stage.
+struct StageState {
+  CacheKey key;
+  ConfigState config;
+  std::vector<LayerRef> layers;
+  bool any_miss = false;  // some step of this stage (or its base) executed
+  // `created` of the last history entry with a layer (or of the base image):
+  // metadata history entries reuse it, so a fully cached rebuild gives the same config.
+  std::optional<store::Timestamp> last_created;
+};
+
+// EventSink calls from several stage threads, one at a time.
+class SerialSink {
+public:
+  explicit SerialSink(EventSink& sink) : m_sink(sink) {}
+  template <typename F>
+  void call(F&& f) {
+    std::lock_guard lock(m_mutex);
+    f(m_sink);
+  }
+
+private:
+  EventSink& m_sink;
+  std::mutex m_mutex;
+};
+
+// A step as numbered before the build starts (BuildKit's "#N [stage i/n]").
+struct StepSlot {
+  StepInfo info;
+  bool visible = false;  // has a progress number
+  int end_line = 0;      // last Dockerfile line of the instruction
+};
+
+struct BuildSession {
+  BuildSession(const BuildRequest& r, EventSink& s) : request(r), sink(s) {}
+
+  const BuildRequest& request;
+  SerialSink sink;
+  std::unique_ptr<store::Store> store;
+  parser::Plan plan;
+  std::string dockerfile_name = "Dockerfile";
+  std::optional<BuildContext> context;
+  std::unique_ptr<StatCache> stat_cache;
+  std::unique_ptr<Snapshotter> snapshotter;
+  std::unique_ptr<Runtime> runtime;
+  std::map<std::string, SecretSource> secrets;
+  std::optional<std::int64_t> source_date_epoch;
+  std::filesystem::path work_dir;  // ROOT/tmp/build-XXXXXX, removed at the end
+
+  // Numbered steps: key (stage index, step index); step index -1 = the FROM.
+  std::map<std::pair<int, int>, StepSlot> slots;
+  int first_free_number = 1;
+
+  // Base images resolved during planning, by reference text.
+  std::mutex base_images_mutex;
+  std::map<std::string, store::Image> base_images;
+
+  // Results of finished stages (Dockerfile index → state).
+  std::mutex results_mutex;
+  std::condition_variable results_cv;
+  std::map<int, StageState> stage_results;
+  std::atomic<bool> cancelled{false};
+
+  std::mutex outcomes_mutex;
+  std::vector<StepOutcome> outcomes;
+  std::vector<std::string> warnings;
+
+  bool no_cache_for(const parser::Stage& stage) const;
+  void record(const StepInfo& info, CacheOutcome outcome, double elapsed);
+};
+
+using SteadyClock = std::chrono::steady_clock;
+inline double seconds_since(SteadyClock::time_point t) {
+  return std::chrono::duration<double>(SteadyClock::now() - t).count();
+}
+
+// scheduler.cpp: runs every stage of the plan (dependencies first, independent
+// stages in parallel on `jobs` threads). Returns the first error.
+util::Result<void> run_stages(BuildSession& session, unsigned jobs);
+
+// stage_runner.cpp: runs one stage; its result goes to session.stage_results.
+util::Result<StageState> run_stage(BuildSession& session, const parser::Stage& stage);
+// Waits for a stage's result (it runs on another thread or already ran).
+util::Result<StageState> wait_for_stage(BuildSession& session, int stage_index);
+
+// ---- filesystem steps (stage_runner.cpp) ------------------------------------
+// What an op does with the mounted rootfs on a cache miss.
+struct FsStepIo {
+  ActiveSnapshot* snapshot = nullptr;        // rootfs(), record_mount_points()
+  std::vector<std::string> excludes;          // extra paths never to put in the layer
+  std::function<void(std::string_view)> output;  // step output (whole lines)
+};
+using FsExecutor = std::function<util::Result<void>(FsStepIo& io)>;
+
+// Runs one filesystem-changing step with the cache: lookup `key` (unless
+// no-cache), else prepare a snapshot over `state`'s layers, run `exec`, commit
+// the upperdir as a layer (none if it is empty), adopt the upperdir as the
+// layer's snapshot and record the cache row. Updates `state` (key, layers,
+// history with `created_by`). Reports progress for `slot`.
+util::Result<void> run_fs_step(BuildSession& session, const parser::Stage& stage, StageState& state,
+                               const StepSlot& slot, const CacheKey& key,
+                               const std::vector<std::pair<std::string, std::string>>& key_fields,
+                               const std::string& created_by, const FsExecutor& exec);
+
+// ---- layers.cpp: snapshots and layer commits --------------------------------
+// The snapshot directories of `layers`, top first (as overlay lowerdirs);
+// unpacks a layer whose snapshot is missing.
+util::Result<std::vector<std::filesystem::path>> lowerdirs_for(BuildSession& session,
+                                                              const std::vector<LayerRef>& layers);
+// Writes the upperdir as a layer blob (nullopt when it holds no change), registers
+// it on top of `parent` and moves the upperdir to the layer's snapshot directory.
+util::Result<std::optional<LayerRef>> commit_upperdir(BuildSession& session, const std::filesystem::path& upperdir,
+                                                      const std::vector<std::string>& excludes,
+                                                      const std::vector<LayerRef>& parent);
+// The layer for a cached diff_id on top of `parent`, if the store still has it.
+util::Result<std::optional<LayerRef>> find_layer(BuildSession& session, const std::vector<LayerRef>& parent,
+                                                 const store::DiffId& diff_id);
+// Mounts the rootfs of `layers` read-only at a new directory under the build's
+// work dir (an empty directory for no layers). The returned guard unmounts and
+// removes it.
+struct ReadonlyRootfs {
+  std::filesystem::path path;
+  bool mounted = false;
+  bool owned = false;  // path is ours to remove
+  ~ReadonlyRootfs();
+};
+util::Result<std::unique_ptr<ReadonlyRootfs>> mount_rootfs_readonly(BuildSession& session,
+                                                                    const std::vector<LayerRef>& layers);
+
+// ---- outputs.cpp ----------------------------------------------------------------
+// Stores the final image (config with --label values, manifest), tags it and
+// writes every --output. Fills result.image_id, manifest_digest, tags.
+util::Result<void> write_outputs(BuildSession& session, const StageState& final_state, BuildResult& result);
+
+// ---- ops (ops_meta.cpp, ops_run.cpp, ops_copy.cpp) ------------------------------
+// Applies a metadata instruction to `state` (config and key). Returns false
+// when `step` is not a metadata instruction.
+util::Result<bool> apply_metadata(BuildSession& session, StageState& state, const parser::Step& step);
+util::Result<void> op_run(BuildSession& session, const parser::Stage& stage, StageState& state,
+                           const parser::Step& step, const StepSlot& slot);
+util::Result<void> op_copy(BuildSession& session, const parser::Stage& stage, StageState& state,
+                            const parser::Step& step, const StepSlot& slot);
+util::Result<void> op_workdir(BuildSession& session, const parser::Stage& stage, StageState& state,
+                               const parser::Step& step, const StepSlot& slot);
+
+// "Dockerfile:LINE" excerpt like BuildKit's error report: the instruction's lines
+// with ">>>" markers and two lines of context.
+std::string dockerfile_excerpt(const BuildSession& session, const parser::SourceRange& range);
+
+}  // namespace mkimage::builder
+
+namespace mkimage::builder {
+// export.cpp: writes one non-image --output (oci, docker, tar, local) of `image`.
+util::Result<void> export_output(BuildSession& session, const store::Image& image, const StageState& final_state,
+                                 const OutputSpec& output);
+}  // namespace mkimage::builder

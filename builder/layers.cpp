@@ -1,0 +1,136 @@
+// Layers and snapshots for the build: the stage's layers as overlay lowerdirs,
+// committing an upperdir as a layer blob (one pass: tar + sha256 + blob file,
+// store/layer_writer.hpp) and keeping the upperdir as that layer's snapshot.
+#include <unistd.h>
+
+#include "builder/build_internal.hpp"
+#include "store/snapshots.hpp"
+#include "store/layer_writer.hpp"
+
+namespace mkimage::builder {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class BlobSink : public store::ByteSink {
+public:
+  explicit BlobSink(store::BlobWriter& w) : m_w(w) {}
+  util::Result<void> write(const void* data, std::size_t size) override { return m_w.write(data, size); }
+
+private:
+  store::BlobWriter& m_w;
+};
+
+}  // namespace
+
+util::Result<std::optional<LayerRef>> find_layer(BuildSession& s, const std::vector<LayerRef>& parent,
+                                                 const store::DiffId& diff_id) {
+  const store::ChainId* pc = parent.empty() ? nullptr : &parent.back().chain_id;
+  store::ChainId chain = store::chain_id_of(pc, diff_id);
+  MKIMAGE_TRY(auto row, s.store->index().get_layer(chain));
+  if (!row) {
+    // The same layer may be stored on another parent: register it here.
+    MKIMAGE_TRY(auto other, s.store->index().find_layer_by_diff_id(diff_id));
+    if (!other || !s.store->blobs().exists(other->blob)) return std::optional<LayerRef>{};
+    store::BlobInfo info{other->blob, other->size, true};
+    std::optional<store::ChainId> parent_chain;
+    if (pc) parent_chain = *pc;
+    MKIMAGE_TRY(auto rec, s.store->add_layer(info, parent_chain));
+    row = rec;
+  }
+  if (!s.store->blobs().exists(row->blob)) return std::optional<LayerRef>{};
+  LayerRef l;
+  l.diff_id = row->diff_id;
+  l.chain_id = row->chain_id;
+  l.blob = row->blob;
+  l.size = row->size;
+  return std::optional<LayerRef>(l);
+}
+
+util::Result<std::vector<fs::path>> lowerdirs_for(BuildSession& s, const std::vector<LayerRef>& layers) {
+  std::vector<fs::path> out;
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+    MKIMAGE_TRY(auto row, s.store->index().get_layer(it->chain_id));
+    fs::path dir;
+    if (row && row->snapshot) dir = s.store->root().dir() / *row->snapshot;
+    std::error_code ec;
+    if (dir.empty() || !fs::is_directory(dir, ec)) {
+      if (!row) {
+        // A base image's layer the index has no row for yet: register it.
+        auto pos = static_cast<std::size_t>(layers.rend() - it - 1);
+        std::optional<store::ChainId> parent;
+        if (pos > 0) parent = layers[pos - 1].chain_id;
+        MKIMAGE_TRY(auto size, s.store->blobs().size(it->blob));
+        MKIMAGE_TRY(auto rec, s.store->add_layer(store::BlobInfo{it->blob, size, true}, parent));
+        (void)rec;
+      }
+      MKIMAGE_TRY(dir, store::ensure_snapshot(*s.store, it->chain_id));
+    }
+    out.push_back(dir);
+  }
+  return out;
+}
+
+util::Result<std::optional<LayerRef>> commit_upperdir(BuildSession& s, const fs::path& upperdir,
+                                                      const std::vector<std::string>& excludes,
+                                                      const std::vector<LayerRef>& parent) {
+  MKIMAGE_TRY(store::BlobWriter w, s.store->blobs().writer());
+  BlobSink sink(w);
+  store::LayerWriteOptions opts;
+  opts.source_date_epoch = s.source_date_epoch;
+  MKIMAGE_TRY(store::WrittenLayer written, store::write_layer_from_upperdir(upperdir, excludes, sink, opts));
+  if (written.entries == 0) {
+    w.abort();
+    return std::optional<LayerRef>{};
+  }
+  MKIMAGE_TRY(store::BlobInfo info, w.commit(written.diff_id.digest));
+  std::optional<store::ChainId> parent_chain;
+  if (!parent.empty()) parent_chain = parent.back().chain_id;
+  MKIMAGE_TRY(store::LayerRecord rec, s.store->add_layer(info, parent_chain));
+
+  // Adopt the upperdir as the layer's snapshot (no re-unpack).
+  MKIMAGE_TRY(auto snap, store::adopt_snapshot(*s.store, rec.chain_id, upperdir));
+  (void)snap;
+
+  LayerRef l;
+  l.diff_id = rec.diff_id;
+  l.chain_id = rec.chain_id;
+  l.blob = rec.blob;
+  l.size = rec.size;
+  return std::optional<LayerRef>(l);
+}
+
+ReadonlyRootfs::~ReadonlyRootfs() {
+  if (mounted) (void)unmount_path(path);
+  std::error_code ec;
+  if (mounted || owned) fs::remove_all(path, ec);
+}
+
+util::Result<std::unique_ptr<ReadonlyRootfs>> mount_rootfs_readonly(BuildSession& s,
+                                                                    const std::vector<LayerRef>& layers) {
+  auto ro = std::make_unique<ReadonlyRootfs>();
+  if (layers.empty()) {
+    ro->path = s.work_dir / ("empty-" + new_container_id());
+    std::error_code ec;
+    fs::create_directories(ro->path, ec);
+    if (ec) return util::sys_error("mkdir", ro->path.string(), ec.value());
+    ro->owned = true;
+    return ro;
+  }
+  MKIMAGE_TRY(auto lowers, lowerdirs_for(s, layers));
+  if (lowers.size() == 1) {
+    ro->path = lowers[0];  // one layer: its snapshot is the rootfs (read only by us)
+    return ro;
+  }
+  ro->path = s.work_dir / ("ro-" + new_container_id());
+  std::error_code ec;
+  fs::create_directories(ro->path, ec);
+  ro->owned = true;
+  MKIMAGE_TRY_VOID(Snapshotter::mount_readonly(lowers, ro->path));
+  ro->mounted = true;
+  return ro;
+}
+
+}  // namespace mkimage::builder
+

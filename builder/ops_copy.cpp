@@ -1,0 +1,137 @@
+// COPY, ADD and WORKDIR: filesystem steps that write into the mounted rootfs
+// (builder/copy.hpp, fs_resolve.hpp). Key inputs: docs/cache-keys.md.
+#include "builder/build_internal.hpp"
+#include "builder/copy.hpp"
+#include "builder/fs_resolve.hpp"
+#include "builder/user_db.hpp"
+
+namespace mkimage::builder {
+
+namespace {
+
+util::Result<std::vector<LayerRef>> image_layers(BuildSession& s, const std::string& ref, store::Digest& manifest) {
+  std::lock_guard lock(s.base_images_mutex);
+  auto it = s.base_images.find(ref);
+  if (it == s.base_images.end()) {
+    MKIMAGE_TRY(auto img, s.store->resolve(ref));
+    if (!img) return util::Error{"COPY --from=" + ref + ": no such stage or image in the store"};
+    it = s.base_images.emplace(ref, *img).first;
+  }
+  std::vector<LayerRef> layers;
+  std::optional<store::ChainId> chain;
+  const auto& img = it->second;
+  manifest = img.manifest_descriptor.digest;
+  for (std::size_t i = 0; i < img.config.diff_ids.size(); ++i) {
+    LayerRef l;
+    l.diff_id = img.config.diff_ids[i];
+    l.chain_id = store::chain_id_of(chain ? &*chain : nullptr, l.diff_id);
+    chain = l.chain_id;
+    if (i < img.manifest.layers.size()) {
+      l.blob = img.manifest.layers[i].digest;
+      l.size = img.manifest.layers[i].size;
+      l.media_type = img.manifest.layers[i].media_type;
+    }
+    layers.push_back(l);
+  }
+  return layers;
+}
+
+}  // namespace
+
+util::Result<void> op_copy(BuildSession& s, const parser::Stage& stage, StageState& state, const parser::Step& step,
+                           const StepSlot& slot) {
+  const auto& c = std::get<parser::CopyInstruction>(step.instruction);
+  CopyOp op = make_copy_op(c);
+
+  CopyKeyInputs in;
+  in.is_add = c.add;
+  in.dest = op.dest;
+  in.workdir = step.workdir.empty() ? "/" : step.workdir;
+  in.chown = c.chown;
+  in.chmod = c.chmod;
+  in.link = c.link;
+  in.parents = c.parents;
+  in.unpack = c.unpack.value_or(true);
+  in.excludes = c.excludes;
+  in.sources = c.sources;
+  for (const auto& f : c.inline_sources) in.heredocs.push_back(f.name + std::string(1, '\0') + f.content);
+  in.checksum = c.checksum;
+
+  PlanOptions po;
+  po.scratch_dir = s.work_dir / ("copy-" + new_container_id());
+  std::error_code ec;
+  std::filesystem::create_directories(po.scratch_dir, ec);
+  struct RemoveDir {
+    std::filesystem::path p;
+    ~RemoveDir() {
+      std::error_code e;
+      std::filesystem::remove_all(p, e);
+    }
+  } remove_scratch{po.scratch_dir};
+
+  std::optional<CopyPlan> plan;
+  std::vector<LayerRef> source_layers;
+  bool from_tree = false;
+  if (c.from_stage >= 0) {
+    MKIMAGE_TRY(StageState src, wait_for_stage(s, c.from_stage));
+    in.from = "stage:" + src.key.str();
+    source_layers = src.layers;
+    from_tree = true;
+  } else if (!c.from_image.empty() || !c.from.empty()) {
+    std::string ref = c.from_image.empty() ? c.from : c.from_image;
+    store::Digest manifest;
+    MKIMAGE_TRY(source_layers, image_layers(s, ref, manifest));
+    in.from = "image:" + manifest.str();
+    from_tree = true;
+  } else {
+    SourceTree src{s.context->root(), SourceTree::Origin::context, &s.context->filter()};
+    auto p = plan_copy(op, src, po);
+    if (!p.ok()) return util::Error{dockerfile_excerpt(s, step.range) + "ERROR: " + p.error().message};
+    plan = std::move(*p);
+    MKIMAGE_TRY(store::Digest d, copy_content_digest(*plan, s.stat_cache.get()));
+    in.sources_digest = d.str();
+  }
+  KeyHasher h;
+  CacheKey key = key_for_copy(h, state.key, in);
+
+  FsExecutor exec = [&](FsStepIo& io) -> util::Result<void> {
+    std::unique_ptr<ReadonlyRootfs> ro;
+    if (from_tree) {
+      MKIMAGE_TRY(ro, mount_rootfs_readonly(s, source_layers));
+      SourceTree src{ro->path, SourceTree::Origin::rootfs, nullptr};
+      MKIMAGE_TRY(CopyPlan p, plan_copy(op, src, po));
+      plan = std::move(p);
+    }
+    DestTree dest;
+    dest.rootfs = io.snapshot->rootfs();
+    dest.workdir = step.workdir.empty() ? "/" : step.workdir;
+    MKIMAGE_TRY(CopyStats stats, execute_copy(*plan, dest));
+    (void)stats;
+    return {};
+  };
+  return run_fs_step(s, stage, state, slot, key, h.fields(), step.created_by, exec);
+}
+
+util::Result<void> op_workdir(BuildSession& s, const parser::Stage& stage, StageState& state,
+                              const parser::Step& step, const StepSlot& slot) {
+  const auto& w = std::get<parser::WorkdirInstruction>(step.instruction);
+  std::string path = w.resolved.empty() ? w.path : w.resolved;
+  state.config.set_workdir(path);
+  KeyHasher h;
+  CacheKey key = key_for_workdir(h, state.key, path, step.user);
+  FsExecutor exec = [&](FsStepIo& io) -> util::Result<void> {
+    const auto& rootfs = io.snapshot->rootfs();
+    MKIMAGE_TRY(Owner owner, resolve_owner(rootfs, step.user));
+    DirAttrs attrs;
+    attrs.uid = owner.uid;
+    attrs.gid = owner.gid;
+    attrs.mode = 0755;
+    attrs.mtime_s = s.source_date_epoch;
+    MKIMAGE_TRY(auto made, mkdir_all_in_root(rootfs, path, attrs));
+    (void)made;
+    return {};
+  };
+  return run_fs_step(s, stage, state, slot, key, h.fields(), step.created_by, exec);
+}
+
+}  // namespace mkimage::builder

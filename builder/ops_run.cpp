@@ -1,0 +1,221 @@
+// RUN: the command in the OCI runtime on a snapshot of the stage's rootfs
+// (builder/runtime.hpp, snapshotter.hpp, run_mounts.hpp). Key inputs:
+// docs/cache-keys.md "RUN".
+#include <fstream>
+#include <sstream>
+
+#include "builder/build_internal.hpp"
+#include "builder/copy.hpp"
+#include "builder/user_db.hpp"
+
+namespace mkimage::builder {
+
+namespace {
+
+std::vector<std::pair<std::string, std::string>> split_env(const std::vector<std::string>& env) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& e : env) {
+    auto eq = e.find('=');
+    if (eq == std::string::npos) out.emplace_back(e, "");
+    else out.emplace_back(e.substr(0, eq), e.substr(eq + 1));
+  }
+  return out;
+}
+
+std::string network_name(parser::NetworkMode m, const std::string& build_default) {
+  switch (m) {
+    case parser::NetworkMode::none: return "none";
+    case parser::NetworkMode::host: return "host";
+    default: return build_default.empty() ? "default" : build_default;
+  }
+}
+
+RunMountSpec to_run_mount(const parser::MountSpec& m) {
+  RunMountSpec r;
+  switch (m.type) {
+    case parser::MountSpec::Type::bind: r.type = RunMountSpec::Type::bind; break;
+    case parser::MountSpec::Type::cache: r.type = RunMountSpec::Type::cache; break;
+    case parser::MountSpec::Type::tmpfs: r.type = RunMountSpec::Type::tmpfs; break;
+    case parser::MountSpec::Type::secret: r.type = RunMountSpec::Type::secret; break;
+    case parser::MountSpec::Type::ssh: r.type = RunMountSpec::Type::ssh; break;
+  }
+  r.target = m.target;
+  r.source = m.source;
+  r.from = m.from_stage >= 0 ? "stage:" + std::to_string(m.from_stage) : m.from;
+  r.id = m.id;
+  r.readonly = m.read_only;
+  r.rw = !m.read_only;
+  if (m.sharing == "private") r.sharing = RunMountSpec::Sharing::private_;
+  else if (m.sharing == "locked") r.sharing = RunMountSpec::Sharing::locked;
+  r.uid = m.uid;
+  r.gid = m.gid;
+  r.mode = m.mode;
+  r.size = m.size ? static_cast<std::uint64_t>(*m.size) : 0;
+  r.required = m.required;
+  r.env = m.env;
+  return r;
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+  return s;
+}
+
+// Canonical key text of one mount; a stage source is named by its key, a
+// context source by the content digest of what is mounted; secrets by id and
+// target only.
+util::Result<std::string> mount_key(BuildSession& s, const parser::MountSpec& m) {
+  std::ostringstream k;
+  k << "type=" << parser::MountSpec::type_name(m.type) << ",target=" << m.target;
+  if (m.type == parser::MountSpec::Type::secret || m.type == parser::MountSpec::Type::ssh) {
+    k << ",id=" << m.id << ",env=" << m.env << ",required=" << m.required;
+    return k.str();
+  }
+  k << ",id=" << m.id << ",sharing=" << m.sharing << ",source=" << m.source << ",readonly=" << m.read_only;
+  if (m.uid) k << ",uid=" << *m.uid;
+  if (m.gid) k << ",gid=" << *m.gid;
+  if (m.mode) k << ",mode=" << *m.mode;
+  if (m.size) k << ",size=" << *m.size;
+  if (m.type == parser::MountSpec::Type::bind || (m.type == parser::MountSpec::Type::cache && !m.from.empty())) {
+    if (m.from_stage >= 0) {
+      MKIMAGE_TRY(StageState src, wait_for_stage(s, m.from_stage));
+      k << ",from=stage:" << src.key.str();
+    } else if (!m.from.empty()) {
+      std::lock_guard lock(s.base_images_mutex);
+      auto it = s.base_images.find(m.from);
+      k << ",from=image:" << (it != s.base_images.end() ? it->second.manifest_descriptor.digest.str() : m.from);
+    } else if (m.type == parser::MountSpec::Type::bind) {
+      CopyOp op;
+      op.sources = {m.source.empty() ? "." : m.source};
+      op.dest = "/";
+      SourceTree src{s.context->root(), SourceTree::Origin::context, &s.context->filter()};
+      PlanOptions po;
+      po.scratch_dir = s.work_dir;
+      po.allow_network = false;
+      MKIMAGE_TRY(CopyPlan plan, plan_copy(op, src, po));
+      MKIMAGE_TRY(store::Digest d, copy_content_digest(plan, s.stat_cache.get()));
+      k << ",from=context:" << d.str();
+    }
+  }
+  return k.str();
+}
+
+}  // namespace
+
+util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageState& state, const parser::Step& step,
+                          const StepSlot& slot) {
+  const auto& run = std::get<parser::RunInstruction>(step.instruction);
+  RunKeyInputs in;
+  in.argv = run.argv;
+  for (const auto& hd : run.heredocs) in.heredocs.push_back(hd.name + std::string(1, '\0') + hd.content);
+  if (run.script) in.heredocs.push_back("script:" + run.script->name + std::string(1, '\0') + run.script->content);
+  in.env = split_env(step.env);
+  in.user = step.user;
+  in.workdir = step.workdir.empty() ? "/" : step.workdir;
+  in.network = network_name(run.network, s.request.network);
+  in.security = run.security == parser::SecurityMode::insecure ? "insecure" : "sandbox";
+  for (const auto& m : run.mounts) {
+    MKIMAGE_TRY(std::string mk, mount_key(s, m));
+    in.mounts.push_back(mk);
+  }
+  KeyHasher h;
+  CacheKey key = key_for_run(h, state.key, in);
+
+  const std::string network = in.network;
+  FsExecutor exec = [&](FsStepIo& io) -> util::Result<void> {
+    const auto& rootfs = io.snapshot->rootfs();
+    MKIMAGE_TRY(ExecUser user, resolve_exec_user(rootfs, step.user));
+    MKIMAGE_TRY(NetworkMode net, parse_network_mode(network));
+
+    std::filesystem::path scratch = s.work_dir / ("run-" + new_container_id());
+    std::error_code ec;
+    std::filesystem::create_directories(scratch, ec);
+    if (ec) return util::sys_error("mkdir", scratch.string(), ec.value());
+    struct RemoveDir {
+      std::filesystem::path p;
+      ~RemoveDir() {
+        std::error_code e;
+        std::filesystem::remove_all(p, e);
+      }
+    } remove_scratch{scratch};
+
+    std::vector<RunMountSpec> specs;
+    for (const auto& m : run.mounts) specs.push_back(to_run_mount(m));
+    RunMountContext mctx;
+    mctx.cache_root = s.store->root().dir() / "cache-mounts";
+    mctx.scratch_dir = scratch / "mounts";
+    std::filesystem::create_directories(mctx.scratch_dir, ec);
+    mctx.secrets = s.secrets;
+    mctx.resolve_from = [&s](const std::string& from) -> util::Result<std::vector<std::filesystem::path>> {
+      if (from.empty()) return std::vector<std::filesystem::path>{s.context->root()};
+      std::vector<LayerRef> layers;
+      if (from.rfind("stage:", 0) == 0) {
+        MKIMAGE_TRY(StageState src, wait_for_stage(s, std::stoi(from.substr(6))));
+        layers = src.layers;
+      } else {
+        std::lock_guard lock(s.base_images_mutex);
+        auto it = s.base_images.find(from);
+        if (it == s.base_images.end()) return util::Error{"RUN --mount from=" + from + ": no such stage or image"};
+        std::optional<store::ChainId> chain;
+        for (const auto& d : it->second.config.diff_ids) {
+          LayerRef l;
+          l.diff_id = d;
+          l.chain_id = store::chain_id_of(chain ? &*chain : nullptr, d);
+          chain = l.chain_id;
+          layers.push_back(l);
+        }
+      }
+      if (layers.empty()) {
+        // An empty rootfs: an empty directory.
+        static std::mutex mu;
+        std::lock_guard g(mu);
+        auto empty = s.work_dir / "empty-rootfs";
+        std::error_code e;
+        std::filesystem::create_directories(empty, e);
+        return std::vector<std::filesystem::path>{empty};
+      }
+      return lowerdirs_for(s, layers);
+    };
+    MKIMAGE_TRY(PreparedMounts mounts, prepare_run_mounts(specs, mctx));
+
+    ContainerSpec spec;
+    spec.rootfs = rootfs;
+    spec.process.args = run.argv;
+    spec.process.env = step.env;
+    spec.process.env.insert(spec.process.env.end(), step.proxy_env.begin(), step.proxy_env.end());
+    spec.process.env.insert(spec.process.env.end(), mounts.env.begin(), mounts.env.end());
+    spec.process.cwd = step.workdir.empty() ? "/" : step.workdir;
+    spec.process.uid = user.uid;
+    spec.process.gid = user.gid;
+    spec.process.additional_gids = user.additional_gids;
+    spec.network = net;
+    spec.mounts = mounts.mounts;
+    if (run.script) {
+      auto script = scratch / "script";
+      {
+        std::ofstream f(script, std::ios::binary);
+        f << run.script->content;
+        if (!f) return util::sys_error("write", script.string());
+      }
+      std::filesystem::permissions(script, std::filesystem::perms(0755), ec);
+      spec.mounts.push_back(OciMount{"/dev/pipes/" + run.script->name, "bind", script.string(), {"rbind", "ro"}});
+    }
+    std::vector<std::string> destinations = default_mount_destinations();
+    for (const auto& m : spec.mounts) destinations.push_back(m.destination);
+    io.snapshot->record_mount_points(destinations);
+    io.excludes.insert(io.excludes.end(), mounts.secret_targets.begin(), mounts.secret_targets.end());
+
+    RunIo rio;
+    rio.on_output = [&](std::string_view chunk, bool) { io.output(chunk); };
+    MKIMAGE_TRY(int code, s.runtime->run(spec, scratch / "bundle", rio));
+    if (code != 0) {
+      return util::Error{"process \"" + join(run.argv, " ") +
+                         "\" did not complete successfully: exit code: " + std::to_string(code)};
+    }
+    return {};
+  };
+  return run_fs_step(s, stage, state, slot, key, h.fields(), step.created_by, exec);
+}
+
+}  // namespace mkimage::builder

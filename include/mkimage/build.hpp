@@ -1,0 +1,153 @@
+// The build as a library call: `mkimage::build(request, sink)` runs a Dockerfile
+// against a build context into the store (issue 4, "Command" and "Progress output").
+// The `mkimage build` command is a thin wrapper over this header; tools that embed
+// mkimage use it directly (tests/embed/ is such a program).
+//
+// Worked example:
+//
+//   mkimage::BuildRequest req;
+//   req.context_dir = "app";
+//   req.tags = {"goals:latest"};
+//   mkimage::NullEventSink sink;               // or a sink that prints progress
+//   auto res = mkimage::build(req, sink);
+//   if (!res.ok()) { std::cerr << res.error().message << '\n'; return 1; }
+//   std::cout << res->image_id.str() << '\n';  // the config digest
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "store/digest.hpp"
+#include "util/result.hpp"
+
+namespace mkimage {
+
+// `--secret id=ID,src=PATH` or `--secret id=ID,env=VAR`: exactly one of src/env.
+struct BuildSecret {
+  std::string id;
+  std::filesystem::path src;  // file whose bytes are the secret
+  std::string env;            // environment variable of the building process
+};
+
+// `--output type=…,dest=…`. `image` (the default) stores the image (and tags it) only;
+// the other types also write `dest`: `oci` = OCI image layout tar, `docker` =
+// docker-archive tar (`docker load`), `tar` = the final rootfs as one tar,
+// `local` = the final rootfs unpacked into directory `dest`. `dest` "-" = stdout
+// for the tar types.
+enum class OutputType { image, oci, docker, tar, local };
+struct OutputSpec {
+  OutputType type = OutputType::image;
+  std::string dest;
+};
+
+// Layer compression for layers that leave the store (oci/docker/tar outputs).
+enum class Compression { gzip, zstd };
+
+struct BuildRequest {
+  // Store root; "" = the default root (MKIMAGE_ROOT, /var/lib/mkimage as root, else
+  // $XDG_DATA_HOME/mkimage).
+  std::filesystem::path store_root;
+  // The build context: a directory. (The CLI unpacks a `-` tar context to a temporary
+  // directory first.)
+  std::filesystem::path context_dir;
+  // The Dockerfile: `dockerfile_bytes` when set, else the file `dockerfile_path`
+  // (relative paths are taken from the current directory), else
+  // `context_dir/Dockerfile`. `dockerfile_name` is the name shown in diagnostics and
+  // used for `<name>.dockerignore` lookup.
+  std::optional<std::string> dockerfile_bytes;
+  std::filesystem::path dockerfile_path;
+  // `--build-arg K=V` values, already resolved (`K` alone → the environment's value
+  // by the caller; a K missing from the environment is left out).
+  std::map<std::string, std::string> build_args;
+  std::string target;                         // "" = the last stage
+  std::vector<std::string> tags;              // `-t`, docker references
+  std::map<std::string, std::string> labels;  // `--label`, added to the final config
+  bool no_cache = false;
+  std::vector<std::string> no_cache_filter;   // stage names (or indexes) not to look up
+  std::vector<BuildSecret> secrets;
+  std::string network = "default";            // default | none | host
+  std::string platform;                       // "" or "linux/amd64"; anything else is an error
+  std::vector<OutputSpec> outputs;            // empty = {image}
+  Compression compression = Compression::gzip;
+  std::string runtime = "runc";               // OCI runtime binary (`--runtime`)
+  bool explain_cache = false;                 // emit EventSink::explain for every key
+  // SOURCE_DATE_EPOCH (epoch seconds): created times and layer mtime clamp.
+  // nullopt = taken from build arg SOURCE_DATE_EPOCH if given, else unset.
+  std::optional<std::int64_t> source_date_epoch;
+  // Parallel stages; 0 = the number of cores.
+  unsigned jobs = 0;
+};
+
+// One build step as shown to the user: FROM (of a non-scratch base), RUN, COPY, ADD,
+// WORKDIR. Metadata instructions (ENV, CMD, …) are not steps (as in BuildKit).
+struct StepInfo {
+  int number = 0;            // BuildKit's "#N", 1-based, unique within the build
+  std::string stage;         // stage name ("" for an unnamed stage)
+  int stage_index = 0;       // 0-based index of the stage in the Dockerfile
+  int index = 0;             // i in "[stage i/n]" (1-based, FROM = 1)
+  int count = 0;             // n in "[stage i/n]"
+  std::string label;         // "[stage i/n]" or "[i/n]" for an unnamed stage
+  std::string name;          // the instruction as written, e.g. "RUN npm install"
+  int line = 0;              // Dockerfile line of the instruction (1-based)
+  std::string cache_key;     // "sha256:…", "" before it is known
+};
+
+// Receives progress. build() serialises every call (one at a time, from any thread),
+// so an implementation needs no locking. Times are seconds since the step started.
+class EventSink {
+public:
+  virtual ~EventSink() = default;
+  virtual void step_started(const StepInfo&) {}
+  virtual void step_cached(const StepInfo&) {}
+  // A chunk of the step's output (stdout and stderr of RUN, merged). Whole lines
+  // when possible; `text` has no trailing newline.
+  virtual void step_output(const StepInfo&, std::string_view /*text*/, double /*elapsed_s*/) {}
+  virtual void step_done(const StepInfo&, double /*elapsed_s*/) {}
+  // The step failed; `message` is the full explanation (Dockerfile line, exit code,
+  // last output lines). The build stops.
+  virtual void step_error(const StepInfo&, const std::string& /*message*/, double /*elapsed_s*/) {}
+  // `--explain-cache`: the tagged inputs of a step's key, one "tag: value" per line.
+  virtual void explain(const StepInfo&, const std::vector<std::pair<std::string, std::string>>& /*fields*/) {}
+  // Informational messages not tied to a step (warnings, "exporting to …").
+  virtual void message(const std::string&) {}
+};
+
+class NullEventSink : public EventSink {};
+
+enum class CacheOutcome { hit, miss, uncached /* --no-cache / filter */ };
+
+struct StepOutcome {
+  StepInfo step;
+  CacheOutcome outcome = CacheOutcome::miss;
+  double elapsed_s = 0;
+};
+
+struct BuildResult {
+  store::Digest image_id;          // the config digest
+  store::Digest manifest_digest;   // the image manifest's digest
+  std::vector<std::string> tags;   // normalised, e.g. "goals:latest"
+  std::vector<StepOutcome> steps;  // in step-number order
+  std::vector<std::string> warnings;
+};
+
+// Runs the build. Errors (Result error): a Dockerfile problem (the message is the
+// formatted diagnostic "Dockerfile:LINE:COL: …"), a failed step ("failed to run
+// step …: exit code N" plus the last output lines), I/O and store errors. A failed
+// build leaves no new image, blob or cache row for the failing step.
+util::Result<BuildResult> build(const BuildRequest& request, EventSink& sink);
+
+// Parses `type=oci,dest=out.tar` (CSV, the keys `type` and `dest`; a bare
+// `dest` path alone means `type=local`). Errors: unknown type, missing dest for a
+// type that needs one.
+util::Result<OutputSpec> parse_output_spec(std::string_view text);
+
+// Parses `id=ID,src=PATH` / `id=ID,env=VAR` (also `source=`, `type=file|env`).
+util::Result<BuildSecret> parse_secret_spec(std::string_view text);
+
+}  // namespace mkimage

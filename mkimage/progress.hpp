@@ -1,0 +1,31 @@
+// Progress printers for `mkimage build --progress plain|tty|json` (and `-q`).
+// Formats: plain and tty in docs/mkimage.md, json in docs/progress-json.md.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "mkimage/build.hpp"
+
+namespace mkimage::cli {
+
+// A progress sink that can also print the build's summary (image ID, tags) and
+// its failure.
+class ProgressPrinter : public EventSink {
+public:
+  virtual void finished(const BuildResult& result) = 0;
+  virtual void failed(const std::string& message) = 0;
+};
+
+// BuildKit's plain format on `out`: "#5 [app 3/6] RUN npm install", "#5 CACHED",
+// "#5 0.123 text", "#5 DONE 1.4s", then "writing image sha256:…" and tags.
+std::unique_ptr<ProgressPrinter> make_plain_printer(std::FILE* out);
+// One updating line per running step (ANSI), finished steps above it.
+std::unique_ptr<ProgressPrinter> make_tty_printer(std::FILE* out);
+// One JSON object per line (docs/progress-json.md).
+std::unique_ptr<ProgressPrinter> make_json_printer(std::FILE* out);
+// `-q`: nothing while building; the image ID on `out` at the end; errors on stderr.
+std::unique_ptr<ProgressPrinter> make_quiet_printer(std::FILE* out);
+
+}  // namespace mkimage::cli

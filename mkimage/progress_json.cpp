@@ -1,0 +1,88 @@
+// `--progress json`: one JSON object per line (docs/progress-json.md).
+#include <chrono>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "mkimage/progress.hpp"
+
+namespace mkimage::cli {
+namespace {
+
+using nlohmann::json;
+
+double now_s() {
+  using namespace std::chrono;
+  return duration_cast<duration<double>>(system_clock::now().time_since_epoch()).count();
+}
+
+json step_json(const char* event, const StepInfo& s) {
+  json j;
+  j["event"] = event;
+  j["time"] = now_s();
+  j["step"] = s.number;
+  j["stage"] = s.stage;
+  j["stage_index"] = s.stage_index;
+  j["label"] = s.label;
+  j["name"] = s.name;
+  j["line"] = s.line;
+  j["cache_key"] = s.cache_key;
+  return j;
+}
+
+class JsonPrinter : public ProgressPrinter {
+public:
+  explicit JsonPrinter(std::FILE* out) : m_out(out) {}
+  void step_started(const StepInfo& s) override { emit(step_json("started", s)); }
+  void step_cached(const StepInfo& s) override { emit(step_json("cached", s)); }
+  void step_output(const StepInfo& s, std::string_view text, double t) override {
+    json j{{"event", "output"}, {"time", now_s()}, {"step", s.number}, {"elapsed", t}};
+    j["text"] = std::string(text);
+    emit(j);
+  }
+  void step_done(const StepInfo& s, double t) override {
+    json j = step_json("done", s);
+    j["elapsed"] = t;
+    emit(j);
+  }
+  void step_error(const StepInfo& s, const std::string& message, double t) override {
+    json j = step_json("error", s);
+    j["elapsed"] = t;
+    j["message"] = message;
+    emit(j);
+  }
+  void explain(const StepInfo& s, const std::vector<std::pair<std::string, std::string>>& fields) override {
+    json j = step_json("explain", s);
+    json f = json::array();
+    for (const auto& [k, v] : fields) f.push_back(json::array({k, v}));
+    j["fields"] = f;
+    emit(j);
+  }
+  void message(const std::string& m) override { emit(json{{"event", "message"}, {"time", now_s()}, {"text", m}}); }
+  void finished(const BuildResult& r) override {
+    json j{{"event", "result"}, {"time", now_s()}, {"image_id", r.image_id.str()},
+           {"manifest_digest", r.manifest_digest.str()}, {"tags", r.tags}};
+    int hits = 0, misses = 0;
+    for (const auto& s : r.steps) (s.outcome == CacheOutcome::hit ? hits : misses)++;
+    j["cached_steps"] = hits;
+    j["executed_steps"] = misses;
+    emit(j);
+  }
+  void failed(const std::string& message) override {
+    emit(json{{"event", "failed"}, {"time", now_s()}, {"message", message}});
+  }
+
+private:
+  void emit(const json& j) {
+    std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::fprintf(m_out, "%s\n", line.c_str());
+    std::fflush(m_out);
+  }
+  std::FILE* m_out;
+};
+
+}  // namespace
+
+std::unique_ptr<ProgressPrinter> make_json_printer(std::FILE* out) { return std::make_unique<JsonPrinter>(out); }
+
+}  // namespace mkimage::cli

@@ -1,0 +1,88 @@
+// `--progress plain`: BuildKit's plain progress format.
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "mkimage/progress.hpp"
+
+namespace mkimage::cli {
+namespace {
+
+class PlainPrinter : public ProgressPrinter {
+public:
+  explicit PlainPrinter(std::FILE* out) : m_out(out) {}
+
+  void step_started(const StepInfo& s) override {
+    std::fprintf(m_out, "\n#%d %s %s\n", s.number, s.label.c_str(), s.name.c_str());
+    std::fflush(m_out);
+  }
+  void step_cached(const StepInfo& s) override {
+    std::fprintf(m_out, "#%d CACHED\n", s.number);
+    std::fflush(m_out);
+  }
+  void step_output(const StepInfo& s, std::string_view text, double t) override {
+    std::fprintf(m_out, "#%d %.3f %.*s\n", s.number, t, static_cast<int>(text.size()), text.data());
+    std::fflush(m_out);
+  }
+  void step_done(const StepInfo& s, double t) override {
+    std::fprintf(m_out, "#%d DONE %.1fs\n", s.number, t);
+    std::fflush(m_out);
+  }
+  void step_error(const StepInfo& s, const std::string& message, double t) override {
+    std::string first = message.substr(0, message.find('\n'));
+    std::fprintf(m_out, "#%d ERROR: %s\n", s.number, first.c_str());
+    (void)t;
+    std::fflush(m_out);
+  }
+  void explain(const StepInfo& s, const std::vector<std::pair<std::string, std::string>>& fields) override {
+    std::fprintf(m_out, "#%d cache key %s\n", s.number, s.cache_key.c_str());
+    for (const auto& [tag, value] : fields)
+      std::fprintf(m_out, "#%d   %s: %s\n", s.number, tag.c_str(), value.c_str());
+    std::fflush(m_out);
+  }
+  void message(const std::string& m) override {
+    std::fprintf(m_out, "%s\n", m.c_str());
+    std::fflush(m_out);
+  }
+  void finished(const BuildResult& r) override {
+    std::fprintf(m_out, "\n#%d exporting to image\n", next_number(r));
+    std::fprintf(m_out, "#%d writing image %s done\n", next_number(r), r.image_id.str().c_str());
+    for (const auto& t : r.tags) std::fprintf(m_out, "#%d naming to %s done\n", next_number(r), t.c_str());
+    std::fprintf(m_out, "#%d DONE 0.0s\n", next_number(r));
+    std::fflush(m_out);
+  }
+  void failed(const std::string& message) override {
+    std::fprintf(m_out, "%s%s", message.c_str(), message.empty() || message.back() == '\n' ? "" : "\n");
+    std::fflush(m_out);
+  }
+
+private:
+  static int next_number(const BuildResult& r) {
+    int n = 0;
+    for (const auto& s : r.steps) n = std::max(n, s.step.number);
+    return n + 1;
+  }
+  std::FILE* m_out;
+};
+
+class QuietPrinter : public ProgressPrinter {
+public:
+  explicit QuietPrinter(std::FILE* out) : m_out(out) {}
+  void finished(const BuildResult& r) override {
+    std::fprintf(m_out, "%s\n", r.image_id.str().c_str());
+    std::fflush(m_out);
+  }
+  void failed(const std::string& message) override {
+    std::fprintf(stderr, "%s%s", message.c_str(), message.empty() || message.back() == '\n' ? "" : "\n");
+  }
+
+private:
+  std::FILE* m_out;
+};
+
+}  // namespace
+
+std::unique_ptr<ProgressPrinter> make_plain_printer(std::FILE* out) { return std::make_unique<PlainPrinter>(out); }
+std::unique_ptr<ProgressPrinter> make_quiet_printer(std::FILE* out) { return std::make_unique<QuietPrinter>(out); }
+
+}  // namespace mkimage::cli
