@@ -63,8 +63,10 @@ void extract_context_tar(const std::string& bytes, const fs::path& dir) {
   archive_read_support_filter_all(a);
   archive_read_support_format_tar(a);
   archive* w = archive_write_disk_new();
+  // Entry names are checked below (no absolute names, no ".."), then prefixed
+  // with `dir`, so libarchive sees absolute paths inside `dir` only.
   archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                        ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+                                        ARCHIVE_EXTRACT_SECURE_SYMLINKS);
   std::string err;
   if (archive_read_open_memory(a, bytes.data(), bytes.size()) != ARCHIVE_OK) {
     err = archive_error_string(a) ? archive_error_string(a) : "cannot read";
@@ -77,10 +79,21 @@ void extract_context_tar(const std::string& bytes, const fs::path& dir) {
       err = archive_error_string(a) ? archive_error_string(a) : "bad tar";
       break;
     }
-    std::string p = (dir / archive_entry_pathname(e)).string();
+    std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+    if (name.empty() || name[0] == '/' || name == ".." || name.rfind("../", 0) == 0 ||
+        name.find("/../") != std::string::npos || (name.size() >= 3 && name.compare(name.size() - 3, 3, "/..") == 0)) {
+      err = "unsafe entry name \"" + name + "\"";
+      break;
+    }
+    std::string p = (dir / name).string();
     archive_entry_set_pathname(e, p.c_str());
     if (const char* hl = archive_entry_hardlink(e)) {
-      std::string hp = (dir / hl).string();
+      std::string h = hl;
+      if (h.empty() || h[0] == '/' || h.find("..") != std::string::npos) {
+        err = "unsafe hard link \"" + h + "\"";
+        break;
+      }
+      std::string hp = (dir / h).string();
       archive_entry_set_hardlink(e, hp.c_str());
     }
     if (archive_write_header(w, e) < ARCHIVE_WARN) {
@@ -206,21 +219,21 @@ void register_build_command(CLI::App& app, GlobalOptions& global) {
   auto* cmd = app.add_subcommand("build", "Build an image from a Dockerfile");
   cmd->add_option("context", flags->context, "Build context directory, or '-' to read a tar or a Dockerfile from stdin")
       ->required();
-  cmd->add_option("-t,--tag", flags->tags, "Name and optionally a tag (name:tag); repeatable");
+  cmd->add_option("-t,--tag", flags->tags, "Name and optionally a tag (name:tag)->allow_extra_args(false); repeatable");
   cmd->add_option("-f,--file", flags->file, "Dockerfile (default CONTEXT/Dockerfile; '-' = stdin)");
-  cmd->add_option("--build-arg", flags->build_args, "Build arg K=V (K alone takes the environment's value); repeatable");
+  cmd->add_option("--build-arg", flags->build_args, "Build arg K=V (K alone takes the environment's value)->allow_extra_args(false); repeatable");
   cmd->add_option("--target", flags->target, "Target stage to build (default: the last stage)");
   cmd->add_flag("--no-cache", flags->no_cache, "Do not use the cache");
-  cmd->add_option("--no-cache-filter", flags->no_cache_filter, "Do not use the cache for these stages; repeatable");
-  cmd->add_option("--secret", flags->secrets, "Secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VAR");
-  cmd->add_option("--label", flags->labels, "Image label K=V; repeatable");
+  cmd->add_option("--no-cache-filter", flags->no_cache_filter, "Do not use the cache for these stages; repeatable")->allow_extra_args(false);
+  cmd->add_option("--secret", flags->secrets, "Secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VAR")->allow_extra_args(false);
+  cmd->add_option("--label", flags->labels, "Image label K=V; repeatable")->allow_extra_args(false);
   cmd->add_option("--network", flags->network, "Network for RUN: default, none or host");
   cmd->add_option("--platform", flags->platform, "Target platform (only the host's: linux/amd64)");
   cmd->add_option("--iidfile", flags->iidfile, "Write the image ID to this file");
   cmd->add_flag("-q,--quiet", flags->quiet, "Print only the image ID");
   cmd->add_option("--progress", flags->progress, "Progress output: auto, plain, tty or json");
   cmd->add_option("-o,--output", flags->outputs,
-                  "Output: type=image|oci|docker|tar|local[,dest=PATH]; repeatable (default type=image)");
+                  "Output: type=image|oci|docker|tar|local[,dest=PATH]; repeatable (default type=image)")->allow_extra_args(false);
   cmd->add_option("--compression", flags->compression, "Layer compression for oci/docker/tar outputs: gzip or zstd");
   cmd->add_option("--runtime", flags->runtime, "OCI runtime for RUN (default runc)");
   cmd->add_flag("--explain-cache", flags->explain_cache, "Print every step's cache key and its tagged inputs");

@@ -13,6 +13,7 @@ public:
   explicit PlainPrinter(std::FILE* out) : m_out(out) {}
 
   void step_started(const StepInfo& s) override {
+    m_max = std::max(m_max, s.number);
     std::fprintf(m_out, "\n#%d %s %s\n", s.number, s.label.c_str(), s.name.c_str());
     std::fflush(m_out);
   }
@@ -57,12 +58,13 @@ public:
   }
 
 private:
-  static int next_number(const BuildResult& r) {
-    int n = 0;
+  int next_number(const BuildResult& r) const {
+    int n = m_max;
     for (const auto& s : r.steps) n = std::max(n, s.step.number);
     return n + 1;
   }
   std::FILE* m_out;
+  int m_max = 0;
 };
 
 class QuietPrinter : public ProgressPrinter {

@@ -28,7 +28,7 @@ COPY --chmod=755 <<EOF /usr/local/bin/hello
 echo "hello $APP_VERSION"
 EOF
 USER app
-RUN whoami >whoami.txt && id -u >uid.txt
+RUN whoami >conf/whoami.txt && id -u >conf/uid.txt
 USER root
 SHELL ["/bin/sh", "-e", "-c"]
 RUN ln -s conf/a.txt link-to-a && echo "$GREETING $VERSION" >greeting.txt
@@ -50,8 +50,8 @@ is out/onbuild.txt $'triggered\n'
 is out/srv/app/conf/a.txt $'a\n'; meta out/srv/app/conf/a.txt '1000:1000 640'
 is out/srv/app/conf/sub/b.txt $'b\n'; meta out/srv/app/conf/sub/b.txt '1000:1000 640'
 is out/unpacked/pkg/x.txt $'from the tar\n'
-is out/usr/local/bin/hello $'#!/bin/sh\necho "hello $APP_VERSION"\n'; meta out/usr/local/bin/hello '0:0 755'
-is out/srv/app/whoami.txt $'app\n'; meta out/srv/app/whoami.txt '1000:1000 644'
+is out/usr/local/bin/hello $'#!/bin/sh\necho "hello 1.0"\n'; meta out/usr/local/bin/hello '0:0 755'
+is out/srv/app/conf/whoami.txt $'app\n'; meta out/srv/app/conf/whoami.txt '1000:1000 644'
 is out/srv/app/greeting.txt $'hello world 1.0\n'
 [ "$(readlink out/srv/app/link-to-a)" = conf/a.txt ] || fail "link-to-a is not a symlink to conf/a.txt"
 # config
