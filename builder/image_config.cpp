@@ -12,6 +12,7 @@ ConfigState ConfigState::scratch() {
   c.m_config.architecture = "amd64";
   c.m_config.os = "linux";
   c.m_config.config.env = {std::string("PATH=") + k_default_path};
+  c.m_config.config.working_dir = "/";  // BuildKit writes WorkingDir "/" when none is set
   return c;
 }
 
@@ -25,6 +26,7 @@ ConfigState ConfigState::from_base(const store::ImageConfig& base) {
     auto& env = c.m_config.config.env;
     env.insert(env.begin(), std::string("PATH=") + k_default_path);
   }
+  if (c.m_config.config.working_dir.empty()) c.m_config.config.working_dir = "/";
   return c;
 }
 

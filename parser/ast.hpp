@@ -30,12 +30,19 @@ struct Node {
   std::vector<std::string> flags;   // "--name=value" / "--name", quotes removed
   std::vector<std::string> args;    // per-instruction split; ENV/LABEL as key,value,sep triples
   bool json_form = false;           // args came from a JSON array
-  std::vector<Heredoc> heredocs;    // in source order
+  std::vector<Heredoc> heredocs;    // in source order; for ONBUILD RUN/COPY/ADD they are
+                                    // on this node and copied onto `onbuild`
   std::shared_ptr<Node> onbuild;    // the trigger of ONBUILD, parsed as its own node
+                                    // (null for a bare `ONBUILD`); same range as this node
   std::string original;             // the logical line as written (continuations joined,
-                                    // escape+newline removed), keyword included
-  SourceRange range;                // first/last physical line, columns of the keyword start
-                                    // and end of last line
+                                    // escape+newline removed, comment lines dropped,
+                                    // leading blanks of the first line removed), keyword
+                                    // included; heredoc bodies not included
+  SourceRange range;                // start_line/end_line: first and last physical line
+                                    // (continuation, comment and blank lines inside the
+                                    // instruction and heredoc bodies included);
+                                    // start_col: 1-based byte column of the keyword;
+                                    // end_col: byte length of the last line (min 1)
 };
 
 struct Directives {
@@ -47,12 +54,19 @@ struct Directives {
 struct Ast {
   Directives directives;
   std::vector<Node> instructions;       // file order
-  std::vector<Warning> warnings;        // e.g. empty continuation lines
+  std::vector<Warning> warnings;        // NoEmptyContinuation: one per instruction that has
+                                        // blank lines inside its continuation, at the
+                                        // instruction's last line (as BuildKit)
   std::vector<std::string> source_lines;  // physical lines (BOM and \r removed), for diagnostics
 };
 
 // Parses Dockerfile text (BOM, CRLF, directives, continuations, heredocs, JSON
-// form, flags). `file` is only used for diagnostics. Errors: no instructions,
+// form, flags) the way BuildKit's frontend/dockerfile/parser does
+// (../shared/conformance/README.md §1-§3). Unknown instructions are kept (their
+// args are {""}); typed validation happens later. `file` is only used for
+// diagnostics. Error locations: the directive's line, the long line, or the
+// instruction's first line and keyword column; "file with no instructions" has
+// no line. Errors: no instructions,
 // line > 65535 bytes, bad/duplicate directive, unterminated heredoc, non-string
 // JSON array, ENV/LABEL without value. The error message is the complete
 // formatted diagnostic (format_diagnostic: "FILE:LINE:COL: message" + source line + caret).

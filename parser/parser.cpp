@@ -170,9 +170,12 @@ util::Result<void> Parser::directive(std::string_view token, int line_no, bool& 
     m_directives_done = true;
     return {};
   }
-  int col = static_cast<int>(m_ast.source_lines.size() >= static_cast<std::size_t>(line_no)
-                                 ? m_ast.source_lines[line_no - 1].find('#') + 1
-                                 : 1);
+  // Column of the '#' (directive lines may be indented).
+  int col = 1;
+  if (line_no >= 1 && static_cast<std::size_t>(line_no) <= m_ast.source_lines.size()) {
+    auto hash = m_ast.source_lines[line_no - 1].find('#');
+    if (hash != std::string::npos) col = static_cast<int>(hash) + 1;
+  }
   if (!m_seen.insert(key).second) {
     return error_at(line_no, col, "only one " + key + " parser directive can be used");
   }

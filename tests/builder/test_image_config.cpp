@@ -133,3 +133,11 @@ TEST_CASE("created time: SOURCE_DATE_EPOCH wins") {
   CHECK(created_time(1234).seconds == 1234);
   CHECK(created_time(std::nullopt).seconds > 1700000000);
 }
+
+TEST_CASE("WorkingDir defaults to / like BuildKit") {
+  CHECK(ConfigState::scratch().workdir() == "/");
+  store::ImageConfig base;
+  CHECK(ConfigState::from_base(base).workdir() == "/");
+  base.config.working_dir = "/srv";
+  CHECK(ConfigState::from_base(base).workdir() == "/srv");
+}
