@@ -54,6 +54,11 @@ struct CompressingSink::Impl {
       if (!zc || ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, level ? level : k_default_zstd_level)) ||
           ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_checksumFlag, 1))) {
         init_error = Error{"zstd: cannot create a compression context"};
+      } else {
+        // One worker thread compresses while this thread reads and hashes (as the
+        // zstd CLI does). Output is the same for any worker count >= 1; a library
+        // built without threads refuses the parameter and compresses inline.
+        (void)ZSTD_CCtx_setParameter(zc, ZSTD_c_nbWorkers, 1);
       }
     }
   }
