@@ -14,8 +14,8 @@ fi
 bash scripts/deps.sh
 bash scripts/build.sh "${mode[@]}"
 (cd "$dir" && ctest --output-on-failure -j "$(nproc)" "$@")
-# The end-to-end demo (needs apt's mirror and the npm registry). Skipped when
-# ctest was narrowed with arguments, or with MKIMAGE_SKIP_DEMO=1.
-if [ $# -eq 0 ] && [ "${MKIMAGE_SKIP_DEMO:-}" != 1 ]; then
+# The end-to-end demo (needs apt's mirror and the npm registry, ~10 minutes):
+# opt-in with MKIMAGE_RUN_DEMO=1 until `mkimage run` has end-to-end coverage.
+if [ $# -eq 0 ] && [ "${MKIMAGE_RUN_DEMO:-}" = 1 ]; then
   bash scripts/demo.sh
 fi
