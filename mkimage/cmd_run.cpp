@@ -80,6 +80,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
   run->add_option("--runtime", flags->runtime, "OCI runtime (default runc)");
   run->callback([run, flags, &global] {
     auto rest = run->remaining();
+    if (rest.empty() && run->get_parent()) rest = run->get_parent()->remaining();
     if (rest.empty()) throw CliExit{k_exit_usage, "mkimage run: an IMAGE is required"};
     auto& req = flags->req;
     req.image = rest[0];
