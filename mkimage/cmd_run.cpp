@@ -68,12 +68,12 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
   run->add_flag("-t,--tty", flags->req.tty, "Allocate a pseudo-terminal");
   run->add_flag("-d,--detach", flags->req.detach, "Run in the background and print the container ID");
   run->add_option("--name", flags->req.name, "Container name");
-  run->add_option("-e,--env", flags->env, "Set an environment variable (K=V, or K for the host's value)");
+  run->add_option("-e,--env", flags->env, "Set an environment variable (K=V, or K for the host's value)")->allow_extra_args(false);
   run->add_option("-w,--workdir", flags->req.workdir, "Working directory inside the container");
   run->add_option("-u,--user", flags->req.user, "User (name|uid[:group|gid])");
   run->add_option("--network", flags->network, "host | none | private (default: host, private with -p)");
-  run->add_option("-p,--publish", flags->ports, "Publish HOSTPORT:CONTAINERPORT on the host's loopback");
-  run->add_option("-v,--volume", flags->volumes, "Bind mount HOSTDIR:CTRDIR[:ro]");
+  run->add_option("-p,--publish", flags->ports, "Publish HOSTPORT:CONTAINERPORT on the host's loopback")->allow_extra_args(false);
+  run->add_option("-v,--volume", flags->volumes, "Bind mount HOSTDIR:CTRDIR[:ro]")->allow_extra_args(false);
   run->add_option("--entrypoint", flags->entrypoint, "Override the image's entrypoint")->each([flags](const std::string&) {
     flags->entrypoint_set = true;
   });
