@@ -16,7 +16,7 @@ int run_cli(int argc, char** argv) {
   CLI::App app{"mkimage: a daemonless Dockerfile build engine", "mkimage"};
   app.require_subcommand(1);
   app.fallthrough();
-  app.allow_extras();  // `run IMAGE CMD...` keeps its command as extras (prefix_command)
+
   app.set_version_flag("--version", "mkimage 0.1.0");
   app.add_option("--root", global.root, "Store root directory (env MKIMAGE_ROOT)");
   app.add_flag("--debug", global.debug, "Print internal detail on errors");

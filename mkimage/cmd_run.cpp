@@ -63,6 +63,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
   auto flags = std::make_shared<RunFlags>();
   auto* run = app.add_subcommand("run", "Run a command in a new container");
   run->prefix_command();  // options stop at IMAGE: the rest is the command
+  run->fallthrough(false);
   run->add_flag("--rm", flags->req.remove, "Remove the container when it exits");
   run->add_flag("-i,--interactive", flags->req.interactive, "Keep stdin open");
   run->add_flag("-t,--tty", flags->req.tty, "Allocate a pseudo-terminal");
