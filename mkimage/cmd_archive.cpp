@@ -176,7 +176,7 @@ void register_archive_commands(CLI::App& app, GlobalOptions& global) {
     auto o = std::make_shared<Opts>();
     cmd->add_option("source", o->source, "Tarball: FILE, URL or - (stdin)")->required();
     cmd->add_option("name", o->name, "REPOSITORY[:TAG] for the new image");
-    cmd->add_option("-c,--change", o->changes, "Apply a Dockerfile instruction to the image config (repeatable)");
+    cmd->add_option("-c,--change", o->changes, "Apply a Dockerfile instruction to the image config (repeatable)")->allow_extra_args(false);
     cmd->add_option("-m,--message", o->message, "Commit message for the history entry");
     cmd->add_option("--platform", o->platform, "os/arch of the image (default: the host's)");
     cmd->callback([o, &global] {

@@ -219,9 +219,9 @@ void register_build_command(CLI::App& app, GlobalOptions& global) {
   auto* cmd = app.add_subcommand("build", "Build an image from a Dockerfile");
   cmd->add_option("context", flags->context, "Build context directory, or '-' to read a tar or a Dockerfile from stdin")
       ->required();
-  cmd->add_option("-t,--tag", flags->tags, "Name and optionally a tag (name:tag)->allow_extra_args(false); repeatable");
+  cmd->add_option("-t,--tag", flags->tags, "Name and optionally a tag (name:tag); repeatable")->allow_extra_args(false);
   cmd->add_option("-f,--file", flags->file, "Dockerfile (default CONTEXT/Dockerfile; '-' = stdin)");
-  cmd->add_option("--build-arg", flags->build_args, "Build arg K=V (K alone takes the environment's value)->allow_extra_args(false); repeatable");
+  cmd->add_option("--build-arg", flags->build_args, "Build arg K=V (K alone takes the environment's value); repeatable")->allow_extra_args(false);
   cmd->add_option("--target", flags->target, "Target stage to build (default: the last stage)");
   cmd->add_flag("--no-cache", flags->no_cache, "Do not use the cache");
   cmd->add_option("--no-cache-filter", flags->no_cache_filter, "Do not use the cache for these stages; repeatable")->allow_extra_args(false);

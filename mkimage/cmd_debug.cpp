@@ -57,7 +57,7 @@ void register_debug_commands(CLI::App& app, GlobalOptions& global) {
   auto* plan = debug->add_subcommand("plan", "Print the build plan: stages, expanded steps and DAG edges");
   plan->add_option("-f,--file", pa->file, "Dockerfile path ('-' for stdin)");
   plan->add_option("--target", pa->target, "Target stage (default: the last stage)");
-  plan->add_option("--build-arg", pa->build_args, "Build argument K=V (repeatable; K alone takes the environment value)");
+  plan->add_option("--build-arg", pa->build_args, "Build argument K=V (repeatable; K alone takes the environment value)")->allow_extra_args(false);
   plan->add_option("--platform", pa->platform, "Target platform os/arch[/variant]");
   plan->add_option("--format", pa->format, "Output format")->check(CLI::IsMember({"text", "json"}));
   plan->callback([pa] {
