@@ -61,22 +61,6 @@ std::string created_at(const store::Image& img) {
   return buf;
 }
 
-// Columns padded like Go's tabwriter (min width, padding 3).
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-  if (rows.empty()) return;
-  std::vector<std::size_t> width(rows[0].size(), 0);
-  for (const auto& r : rows)
-    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  for (const auto& r : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 3, ' ');
-    }
-    std::cout << line << '\n';
-  }
-}
-
 std::string format_or_fail(const std::string& format, const json& value) {
   std::string out, error;
   if (!apply_go_template(format, value, out, error)) throw CliExit{k_exit_usage, "mkimage: " + error};

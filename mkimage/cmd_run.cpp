@@ -12,6 +12,7 @@
 #include "builder/container.hpp"
 #include "builder/interrupt.hpp"
 #include "mkimage/cli.hpp"
+#include "mkimage/output_format.hpp"
 #include "store/store.hpp"
 
 namespace mkimage::cli {
@@ -33,20 +34,9 @@ std::unique_ptr<store::Store> open_store(const GlobalOptions& global) {
   return must(store::Store::open_default(global.root));
 }
 
+// "5 minutes" since the Unix time t (seconds), like docker's ps columns.
 std::string ago(std::int64_t t) {
-  std::int64_t d = static_cast<std::int64_t>(std::time(nullptr)) - t;
-  if (d < 1) return "Less than a second";
-  if (d < 60) return std::to_string(d) + " second" + (d == 1 ? "" : "s");
-  if (d < 120) return "About a minute";
-  if (d < 3600) return std::to_string(d / 60) + " minutes";
-  if (d < 7200) return "About an hour";
-  if (d < 86400) return std::to_string(d / 3600) + " hours";
-  return std::to_string(d / 86400) + " days";
-}
-
-std::string pad(std::string s, size_t width) {
-  if (s.size() < width) s.append(width - s.size(), ' ');
-  return s;
+  return human_duration(std::max<std::int64_t>(0, static_cast<std::int64_t>(std::time(nullptr)) - t));
 }
 
 struct RunFlags {
@@ -147,9 +137,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     auto store = open_store(global);
     ContainerManager mgr(*store);
     auto all = must(mgr.list());
-    if (!*ps_quiet)
-      std::cout << pad("CONTAINER ID", 15) << pad("IMAGE", 20) << pad("COMMAND", 25) << pad("CREATED", 20)
-                << pad("STATUS", 28) << pad("PORTS", 25) << "NAMES\n";
+    std::vector<std::vector<std::string>> table = {{"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"}};
     for (auto& c : all) {
       if (!*ps_all && c.state != "running") continue;
       if (*ps_quiet) {
@@ -169,9 +157,9 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
       std::string status = c.state == "running" ? "Up " + ago(c.started)
                            : c.state == "exited" ? "Exited (" + std::to_string(c.exit_code) + ") " + ago(c.finished) + " ago"
                                                  : "Created";
-      std::cout << pad(c.id.substr(0, 12), 15) << pad(c.image_ref, 20) << pad(command, 25) << pad(ago(c.created) + " ago", 20)
-                << pad(status, 28) << pad(ports, 25) << c.name << "\n";
+      table.push_back({c.id.substr(0, 12), c.image_ref, command, ago(c.created) + " ago", status, ports, c.name});
     }
+    if (!*ps_quiet) print_table(table);
   });
 
   // --- logs ---

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <iostream>
 
 namespace mkimage::cli {
 
@@ -144,6 +145,29 @@ bool apply_go_template(std::string_view format, const nlohmann::json& value, std
     }
   }
   return true;
+}
+
+namespace {
+std::size_t display_width(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;  // count UTF-8 lead bytes
+  return n;
+}
+}  // namespace
+
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  if (rows.empty()) return;
+  std::vector<std::size_t> width(rows[0].size(), 0);
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], display_width(r[i]));
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - display_width(r[i]) + 3, ' ');
+    }
+    std::cout << line << '\n';
+  }
 }
 
 }  // namespace mkimage::cli

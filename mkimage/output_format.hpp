@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,5 +31,10 @@ std::string human_duration(std::int64_t seconds);
 // null "<no value>". "\n", "\t" escapes in the format are expanded.
 // Errors: an unterminated or unknown action (returns false and sets `error`).
 bool apply_go_template(std::string_view format, const nlohmann::json& value, std::string& out, std::string& error);
+
+// Prints rows as columns padded like Go's text/tabwriter with docker's
+// settings (minimum width 0, padding 3 spaces): each column is as wide as its
+// widest cell, counted in UTF-8 code points. rows[0] is the header.
+void print_table(const std::vector<std::vector<std::string>>& rows);
 
 }  // namespace mkimage::cli

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# mkimage run: exit codes, --rm, -e/-w/-u, the image's Cmd/Env, --entrypoint,
+# --network none, and a restarted container keeping its writable layer.
+source "$(dirname "$0")/run_common.bash"
+
+expect_eq "$(M run --rm bb:latest)" "default-cmd from-image" "image Cmd and Env apply"
+
+set +e
+M run --rm bb:latest sh -c 'exit 7'
+rc=$?
+set -e
+expect_eq "$rc" 7 "exit code passes through"
+expect_eq "$(M ps -a -q)" "" "--rm leaves no container"
+expect_eq "$(ls "$MKIMAGE_ROOT/containers" | wc -l)" 0 "--rm leaves no container directory"
+
+out=$(M run --rm -e A=1 -e FOO=override -w /tmp -u app bb:latest sh -c 'echo $A $FOO $(pwd) $(id -u) $(id -g) $HOME')
+expect_eq "$out" "1 override /tmp 1000 1000 /home/app" "-e, -w, -u apply"
+
+expect_eq "$(M run --rm --entrypoint /bin/echo bb:latest hi there)" "hi there" "--entrypoint replaces Cmd"
+expect_eq "$(M run --rm --network none bb:latest ls /sys/class/net)" "lo" "--network none has only lo"
+expect_eq "$(echo piped | M run --rm -i bb:latest cat)" "piped" "-i passes stdin"
+
+expect_eq "$(M run --name counter bb:latest sh -c 'echo x >> /count; wc -l < /count')" "1" "first run"
+expect_eq "$(M start -a counter)" "2" "start -a reuses the writable layer"
+M rm counter >/dev/null
+# import from stdin with --change before the positional arguments (the demo's form)
+M import --change 'CMD ["/bin/echo","from","stdin"]' - bb:stdin < "$WORK/rootfs.tar" >/dev/null
+expect_eq "$(M run --rm bb:stdin)" "from stdin" "import --change CMD - NAME reads stdin"
+echo "run_basic: all passed"

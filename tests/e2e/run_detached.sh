@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# mkimage run -d: -p forwards a connection (and stops when the container exits),
+# logs, ps / ps -a, stop.
+source "$(dirname "$0")/run_common.bash"
+
+port=$(free_port)
+id=$(M run -d --name web -p "$port:8080" bb:latest httpd -f -p 8080 -h /www)
+expect_eq "${#id}" 64 "run -d prints the container ID"
+body=""
+for _ in $(seq 1 50); do
+  body=$(curl -s --max-time 2 "http://127.0.0.1:$port/" || true)
+  [ -n "$body" ] && break
+  sleep 0.1
+done
+expect_eq "$body" "hello from the container" "-p forwards a connection into the container"
+M ps | grep -q " web$" || fail "ps lists the running container"
+echo "ok: ps lists the running container"
+M stop -t 2 web >/dev/null
+if curl -s --max-time 2 "http://127.0.0.1:$port/" >/dev/null; then fail "forwarding stops when the container exits"; fi
+echo "ok: forwarding stops when the container exits"
+M ps | grep -q " web$" && fail "ps hides stopped containers"
+M ps -a | grep " web$" | grep -q "Exited (" || fail "ps -a lists the stopped container"
+echo "ok: ps -a lists stopped containers"
+
+# A container that exits on its own (httpd daemonizes; pid 1 ends after 3 s and
+# takes the pid namespace with it): forwarding works, then stops.
+port2=$(free_port)
+M run -d --name brief -p "$port2:8080" bb:latest sh -c 'httpd -p 8080 -h /www; sleep 3' >/dev/null
+body=""
+for _ in $(seq 1 50); do
+  body=$(curl -s --max-time 2 "http://127.0.0.1:$port2/" || true)
+  [ -n "$body" ] && break
+  sleep 0.1
+done
+expect_eq "$body" "hello from the container" "-p forwards into a container that will exit by itself"
+for _ in $(seq 1 100); do M ps -a | grep " brief$" | grep -q "Exited (" && break; sleep 0.1; done
+M ps -a | grep " brief$" | grep -q "Exited (0)" || fail "brief exited 0 by itself"
+if curl -s --max-time 2 "http://127.0.0.1:$port2/" >/dev/null; then fail "forwarding stops when the container exits by itself"; fi
+echo "ok: forwarding stops when the container exits by itself"
+
+M run -d --name talker bb:latest sh -c 'echo hello-log; echo err-log >&2; sleep 1; echo bye-log' >/dev/null
+out=$(M logs -f talker)
+expect_eq "$out" "$(printf 'hello-log\nerr-log\nbye-log')" "logs -f shows a detached container's output until it exits"
+expect_eq "$(M logs talker | head -1)" "hello-log" "logs shows the output"
+M ps -a | grep " talker$" | grep -q "Exited (0)" || fail "talker exited 0"
+
+M run -d --rm --name gone bb:latest true >/dev/null
+for _ in $(seq 1 50); do M ps -a | grep -q " gone$" || break; sleep 0.1; done
+M ps -a | grep -q " gone$" && fail "-d --rm removes the container when it exits"
+echo "ok: -d --rm removes the container"
+M rm web talker brief >/dev/null
+echo "run_detached: all passed"
