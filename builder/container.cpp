@@ -367,7 +367,7 @@ Result<int> ContainerManager::run_monitor(const std::string& id, bool attach, bo
 
   rec.state = "exited";
   rec.pid = 0;
-  rec.exit_code = code.ok() ? *code : 125;
+  rec.exit_code = code.ok() ? *code : start_failure_exit_code(code.error().message);
   rec.finished = now();
   MKIMAGE_TRY_VOID(m_store.index().put_container(rec));
   if (settings.remove) MKIMAGE_TRY_VOID(remove(rec.id, true));

@@ -81,8 +81,13 @@ std::optional<std::string> ConfigState::env_value(const std::string& key) const 
   return std::nullopt;
 }
 
-void ConfigState::add_history(const std::string& created_by, const store::Timestamp& created,
+void ConfigState::add_history(const std::string& created_by, const std::optional<store::Timestamp>& created,
                               const std::optional<store::DiffId>& diff_id) {
+  if (diff_id && created) {
+    // metadata entries that had no time yet take this layer's (BuildKit's
+    // normalizeLayersAndHistory: "the first new layer time")
+    for (auto it = m_config.history.rbegin(); it != m_config.history.rend() && !it->created; ++it) it->created = created;
+  }
   store::HistoryEntry h;
   h.created = created;
   h.created_by = created_by;
@@ -92,7 +97,7 @@ void ConfigState::add_history(const std::string& created_by, const store::Timest
   m_config.history.push_back(std::move(h));
 }
 
-store::ImageConfig ConfigState::finish(const store::Timestamp& created) const {
+store::ImageConfig ConfigState::finish(const std::optional<store::Timestamp>& created) const {
   store::ImageConfig c = m_config;
   c.created = created;
   return c;

@@ -52,13 +52,16 @@ public:
 
   // -- layers and history -------------------------------------------------------
   // Appends a history entry; with `diff_id` the layer is added to rootfs.diff_ids,
-  // without it the entry is `empty_layer`.
-  void add_history(const std::string& created_by, const store::Timestamp& created,
+  // without it the entry is `empty_layer`. `created` may be absent for a
+  // metadata step with no earlier time to inherit (FROM scratch): like
+  // BuildKit, such entries take the time of the next layer entry, and stay
+  // without a time when no layer follows, so rebuilding gives the same image ID.
+  void add_history(const std::string& created_by, const std::optional<store::Timestamp>& created,
                    const std::optional<store::DiffId>& diff_id);
   const std::vector<store::DiffId>& diff_ids() const { return m_config.diff_ids; }
 
-  // The config to store, `created` set.
-  store::ImageConfig finish(const store::Timestamp& created) const;
+  // The config to store with `created` set (absent: the config has no created time).
+  store::ImageConfig finish(const std::optional<store::Timestamp>& created) const;
   const store::ImageConfig& config() const { return m_config; }
 
 private:

@@ -82,7 +82,9 @@ util::Result<std::vector<fs::path>> lowerdirs_for(BuildSession& s, const std::ve
 util::Result<std::optional<LayerRef>> commit_upperdir(BuildSession& s, const fs::path& upperdir,
                                                       const std::vector<std::string>& excludes,
                                                       const std::vector<LayerRef>& parent) {
-  MKIMAGE_TRY(store::BlobWriter w, s.store->blobs().writer());
+  // The layer writer's diff_id is the digest of exactly the bytes the blob gets
+  // (an uncompressed layer), so the blob writer does not hash them again.
+  MKIMAGE_TRY(store::BlobWriter w, s.store->blobs().writer(store::BlobHashing::caller));
   store::BlobSink sink(w);
   store::LayerWriteOptions opts;
   opts.source_date_epoch = s.source_date_epoch;

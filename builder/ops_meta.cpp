@@ -108,7 +108,9 @@ util::Result<bool> apply_metadata(BuildSession& s, StageState& state, const pars
   KeyHasher h;
   state.key = key_for_metadata(h, state.key, step.keyword, args);
   if (step.adds_history) {
-    store::Timestamp created = state.last_created ? *state.last_created : created_time(s.source_date_epoch);
+    // SOURCE_DATE_EPOCH, else the time of the last layer (or the base image);
+    // none yet (FROM scratch): filled in by the next layer step, if any.
+    std::optional<store::Timestamp> created = state.last_created;
     if (s.source_date_epoch) created = created_time(s.source_date_epoch);
     c.add_history(step.created_by, created, std::nullopt);
   }

@@ -7,9 +7,11 @@ namespace mkimage::builder {
 util::Result<void> write_outputs(BuildSession& s, const StageState& final_state, BuildResult& result) {
   ConfigState cfg = final_state.config;
   for (const auto& [k, v] : s.request.labels) cfg.add_label(k, v);
-  store::Timestamp created = s.source_date_epoch ? created_time(s.source_date_epoch)
-                             : final_state.last_created ? *final_state.last_created
-                                                        : created_time(std::nullopt);
+  // SOURCE_DATE_EPOCH, else the time of the last layer step (cached steps keep
+  // their first build's time, so a fully cached rebuild gives the same image
+  // ID); an image of metadata steps on scratch has no created time (BuildKit).
+  std::optional<store::Timestamp> created = final_state.last_created;
+  if (s.source_date_epoch) created = created_time(s.source_date_epoch);
   store::ImageConfig config = cfg.finish(created);
   std::vector<store::Descriptor> layers;
   for (const auto& l : final_state.layers) {

@@ -7,8 +7,9 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "builder/interrupt.hpp"
@@ -151,6 +152,33 @@ std::optional<int> Runtime::init_pid(const std::string& id) const {
   return v;
 }
 
+int start_failure_exit_code(const std::string& message) {
+  if (message.find("no such file or directory") != std::string::npos ||
+      message.find("executable file not found") != std::string::npos)
+    return 127;
+  if (message.find("permission denied") != std::string::npos) return 126;
+  return 125;
+}
+
+namespace {
+// The runtime's own error (runc --log-format json: {"level":"error","msg":...})
+// when it could not start the container, else nullopt.
+std::optional<std::string> runtime_log_error(const fs::path& log) {
+  std::ifstream in(log);
+  std::string line;
+  std::optional<std::string> found;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object() || j.value("level", "") != "error" || !j.contains("msg") || !j["msg"].is_string()) continue;
+    std::string msg = j["msg"].get<std::string>();
+    for (const char* prefix : {"runc run failed: ", "runc create failed: "})
+      if (msg.rfind(prefix, 0) == 0) msg.erase(0, std::strlen(prefix));
+    found = msg;
+  }
+  return found;
+}
+}  // namespace
+
 Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, const RunIo& io, std::string id,
                          const std::function<void(int pid)>& on_started) const {
   if (id.empty()) id = new_container_id();
@@ -172,8 +200,18 @@ Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, 
     sio.out = io.stdout_fd;
     sio.err = io.stderr_fd;
   }
-  std::vector<std::string> argv = {m_options.runtime, "--root", m_options.state_dir.string(), "run",
-                                   "--bundle", fs::absolute(bundle_dir).string(), id};
+  // The runtime's own messages go to a log, not into the container's output.
+  fs::path log = fs::absolute(bundle_dir) / "runtime.log";
+  fs::remove(log, ec);
+  std::vector<std::string> argv = {m_options.runtime, "--root", m_options.state_dir.string(),
+                                   "--log", log.string(), "--log-format", "json",
+                                   "run", "--bundle", fs::absolute(bundle_dir).string(), id};
+  // A non-zero status with an error in the log: the process never started.
+  auto finish = [&](int code) -> Result<int> {
+    if (code != 0)
+      if (auto e = runtime_log_error(log)) return Error{"OCI runtime: " + *e};
+    return code;
+  };
 
   // Registered before the start so an interrupt between fork and wait is covered.
   std::atomic<pid_t> runtime_pid{0};
@@ -238,12 +276,12 @@ Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, 
     int code = exited ? status_code : wait_exit_code(*pid);
     runtime_pid = 0;
     run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
-    return code;
+    return finish(code);
   }
   int code = wait_exit_code(*pid);
   runtime_pid = 0;
   run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
-  return code;
+  return finish(code);
 }
 
 }  // namespace mkimage::builder

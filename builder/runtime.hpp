@@ -122,6 +122,11 @@ util::Result<void> write_bundle(const ContainerSpec& spec, const std::filesystem
 // generated hosts/resolv.conf files live.
 std::string make_runtime_config(const ContainerSpec& spec, const std::filesystem::path& bundle_dir);
 
+// docker's exit status for a container whose process could not start, from
+// the runtime's error message: 127 when the command was not found, 126 when
+// it could not be executed (permission denied), 125 otherwise.
+int start_failure_exit_code(const std::string& message);
+
 // A fresh container id: "mkimage-<pid>-<counter>-<8 random hex>" (at most 40 chars).
 std::string new_container_id();
 
@@ -140,7 +145,10 @@ public:
   // happened. Returns the process's exit code (0-255; 128+N when killed by
   // signal N). `id` empty = new_container_id(). `on_started(pid)` (optional)
   // is called with the runtime process's pid once it runs.
-  // Errors: bundle I/O, the runtime cannot be started, or mkimage was
+  // Errors: bundle I/O, the runtime cannot be started, the runtime could not
+  // start the container's process (message "OCI runtime: unable to start
+  // container process: exec: ...", from the runtime's log in
+  // `bundle_dir`/runtime.log; see start_failure_exit_code), or mkimage was
   // interrupted (the container is killed and deleted first).
   util::Result<int> run(const ContainerSpec& spec, const std::filesystem::path& bundle_dir,
                         const RunIo& io, std::string id = {},

@@ -148,6 +148,10 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
       req.build_args[a.substr(0, eq)] = a.substr(eq + 1);
     }
   }
+  // Like docker buildx: a SOURCE_DATE_EPOCH environment variable is passed as
+  // the build arg of that name unless --build-arg gives one.
+  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde && !req.build_args.count("SOURCE_DATE_EPOCH"))
+    req.build_args["SOURCE_DATE_EPOCH"] = sde;
   for (const auto& l : f.labels) {
     auto eq = l.find('=');
     req.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);

@@ -97,7 +97,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
       return;
     }
     auto code = mgr.run_monitor(rec.id, true, req.interactive);
-    if (!code.ok()) throw CliExit{125, "mkimage: " + code.error().message};
+    if (!code.ok()) throw CliExit{builder::start_failure_exit_code(code.error().message), "mkimage: " + code.error().message};
     if (*code != 0) throw CliExit{*code, ""};
   });
 

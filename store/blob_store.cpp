@@ -67,6 +67,7 @@ BlobWriter::BlobWriter(BlobWriter&& o) noexcept
       m_fd(o.m_fd),
       m_buffer(std::move(o.m_buffer)),
       m_hash(std::move(o.m_hash)),
+      m_hashing(o.m_hashing),
       m_size(o.m_size),
       m_done(o.m_done) {
   o.m_fd = -1;
@@ -81,6 +82,7 @@ BlobWriter& BlobWriter::operator=(BlobWriter&& o) noexcept {
     m_fd = o.m_fd;
     m_buffer = std::move(o.m_buffer);
     m_hash = std::move(o.m_hash);
+    m_hashing = o.m_hashing;
     m_size = o.m_size;
     m_done = o.m_done;
     o.m_fd = -1;
@@ -110,7 +112,7 @@ util::Result<void> BlobWriter::flush() {
 util::Result<void> BlobWriter::write(const void* data, std::size_t size) {
   if (m_done) return util::Error{"write to a finished blob \"" + m_tmp_path.string() + "\""};
   const char* p = static_cast<const char*>(data);
-  m_hash.update(p, size);
+  if (m_hashing) m_hash.update(p, size);
   m_size += static_cast<std::int64_t>(size);
   if (m_buffer.size() + size > k_buffer_size) {
     MKIMAGE_TRY_VOID(flush());
@@ -128,7 +130,12 @@ util::Result<BlobInfo> BlobWriter::commit(std::optional<Digest> expected, std::o
   };
   if (auto r = flush(); !r) return fail(r.error());
   BlobInfo info;
-  info.digest = Digest::from_bytes(m_hash.finish());
+  if (m_hashing) {
+    info.digest = Digest::from_bytes(m_hash.finish());
+  } else {
+    if (!expected) return fail(util::Error{"commit of a caller-hashed blob without its digest"});
+    info.digest = *expected;
+  }
   info.size = m_size;
   if (expected && *expected != info.digest) {
     return fail(util::Error{"blob digest mismatch: expected " + expected->str() + ", got " + info.digest.str()});
@@ -162,8 +169,9 @@ util::Result<BlobInfo> BlobWriter::commit(std::optional<Digest> expected, std::o
 
 // ---- BlobStore ----
 
-util::Result<BlobWriter> BlobStore::writer() const {
+util::Result<BlobWriter> BlobStore::writer(BlobHashing hashing) const {
   BlobWriter w;
+  w.m_hashing = hashing == BlobHashing::writer;
   w.m_blobs_dir = m_root.blobs_dir();
   std::string tmpl = (m_root.tmp_dir() / "blob-XXXXXX").string();
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);

@@ -38,6 +38,12 @@ struct BlobInfo {
   bool existed = false;   // the blob was already in the store (temp file dropped)
 };
 
+// Who computes the digest of the bytes a BlobWriter stores.
+enum class BlobHashing {
+  writer,  // the writer hashes every byte and verifies `expected` against it
+  caller,  // the caller hashed the same bytes; commit() requires `expected`
+};
+
 // A blob being written. Lifecycle: writing → committed | aborted. The
 // destructor aborts (removes the temp file) if commit() was not reached.
 // Movable, not copyable; not thread-safe.
@@ -73,6 +79,7 @@ private:
   int m_fd = -1;
   std::string m_buffer;
   util::Sha256 m_hash;
+  bool m_hashing = true;  // false: BlobHashing::caller
   std::int64_t m_size = 0;
   bool m_done = false;
 };
@@ -117,7 +124,10 @@ public:
   const Root& root() const { return m_root; }
 
   // Starts a new blob (temp file ROOT/tmp/blob-XXXXXX). Errors: mkstemp failure.
-  util::Result<BlobWriter> writer() const;
+  // With BlobHashing::caller the writer does not hash: the caller hashes exactly
+  // the bytes it writes (the layer writer's diff_id of an uncompressed layer)
+  // and must pass that digest to commit(), which names the blob by it.
+  util::Result<BlobWriter> writer(BlobHashing hashing = BlobHashing::writer) const;
 
   // Stores bytes held in memory (configs, manifests). Returns digest and size.
   util::Result<BlobInfo> put(std::string_view bytes,

@@ -10,10 +10,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "util/sha256.hpp"
@@ -76,11 +79,83 @@ struct FdCloser {
   FdCloser& operator=(const FdCloser&) = delete;
 };
 
-// libarchive PAX writer whose output is hashed and passed to a ByteSink through a
-// 1 MiB buffer.
+// The second half of the tar pipeline: a worker thread hashes each full
+// buffer (the diff_id) and passes it to the sink while the walk fills the next
+// one, as `tar | sha256sum` runs in two processes. One buffer in flight.
+class HashAndSinkStage {
+public:
+  explicit HashAndSinkStage(ByteSink& sink) : m_sink(sink) {
+    m_work.resize(k_buffer_size);
+    m_thread = std::thread([this] { loop(); });
+  }
+  ~HashAndSinkStage() {
+    {
+      std::lock_guard lk(m_mu);
+      m_stop = true;
+    }
+    m_cv.notify_all();
+    m_thread.join();
+  }
+  HashAndSinkStage(const HashAndSinkStage&) = delete;
+  HashAndSinkStage& operator=(const HashAndSinkStage&) = delete;
+
+  // Hands the first `n` bytes of `buf` to the worker once the previous buffer is
+  // done; `buf` comes back as the free buffer (same size). Errors: the sink's
+  // error for an earlier buffer.
+  Result<void> push(std::vector<char>& buf, std::size_t n) {
+    std::unique_lock lk(m_mu);
+    m_cv.wait(lk, [&] { return !m_busy; });
+    if (m_error) return *m_error;
+    std::swap(m_work, buf);
+    m_work_size = n;
+    m_busy = true;
+    lk.unlock();
+    m_cv.notify_all();
+    return {};
+  }
+
+  // Waits for the buffer in flight; then hash() is complete.
+  Result<void> drain() {
+    std::unique_lock lk(m_mu);
+    m_cv.wait(lk, [&] { return !m_busy; });
+    if (m_error) return *m_error;
+    return {};
+  }
+  util::Sha256& hash() { return m_hash; }
+
+private:
+  void loop() {
+    std::unique_lock lk(m_mu);
+    for (;;) {
+      m_cv.wait(lk, [&] { return m_busy || m_stop; });
+      if (!m_busy) return;  // stopping with nothing in flight
+      lk.unlock();
+      m_hash.update(m_work.data(), m_work_size);
+      auto r = m_sink.write(m_work.data(), m_work_size);
+      lk.lock();
+      if (!r && !m_error) m_error = r.error();
+      m_busy = false;
+      m_cv.notify_all();
+    }
+  }
+
+  ByteSink& m_sink;
+  util::Sha256 m_hash;
+  std::vector<char> m_work;
+  std::size_t m_work_size = 0;
+  std::mutex m_mu;
+  std::condition_variable m_cv;
+  bool m_busy = false;
+  bool m_stop = false;
+  std::optional<Error> m_error;
+  std::thread m_thread;
+};
+
+// libarchive PAX writer whose output is hashed and passed to a ByteSink through
+// 1 MiB buffers (HashAndSinkStage).
 class TarOut {
 public:
-  TarOut(ByteSink& sink, const LayerWriteOptions& options) : m_sink(sink), m_options(options) {
+  TarOut(ByteSink& sink, const LayerWriteOptions& options) : m_stage(sink), m_options(options) {
     m_buf.resize(k_buffer_size);
   }
   // An unfinished archive is dropped without writing its trailer to the sink.
@@ -135,8 +210,9 @@ public:
     if (archive_write_close(m_archive.get()) != ARCHIVE_OK) return failure("close");
     if (m_error) return *m_error;
     MKIMAGE_TRY_VOID(flush());
+    MKIMAGE_TRY_VOID(m_stage.drain());
     WrittenLayer w;
-    w.diff_id = DiffId{Digest::from_bytes(m_hash.finish())};
+    w.diff_id = DiffId{Digest::from_bytes(m_stage.hash().finish())};
     w.size = m_size;
     w.entries = m_entries;
     return w;
@@ -161,7 +237,6 @@ private:
 
   Result<void> append(const void* p, std::size_t n) {
     const char* c = static_cast<const char*>(p);
-    if (m_used == 0 && n >= m_buf.size()) return emit(c, n);
     while (n > 0) {
       std::size_t k = std::min(n, m_buf.size() - m_used);
       std::memcpy(m_buf.data() + m_used, c, k);
@@ -175,15 +250,10 @@ private:
 
   Result<void> flush() {
     if (m_used == 0) return {};
-    auto r = emit(m_buf.data(), m_used);
+    m_size += static_cast<std::int64_t>(m_used);
+    auto r = m_stage.push(m_buf, m_used);
     m_used = 0;
     return r;
-  }
-
-  Result<void> emit(const char* p, std::size_t n) {
-    m_hash.update(p, n);
-    m_size += static_cast<std::int64_t>(n);
-    return m_sink.write(p, n);
   }
 
   Error failure(const std::string& what) {
@@ -192,10 +262,9 @@ private:
     return Error{"layer tar: " + what + ": " + (msg ? msg : "libarchive error")};
   }
 
-  ByteSink& m_sink;
+  HashAndSinkStage m_stage;  // joined after m_archive is freed (declared first, destroyed last)
   const LayerWriteOptions& m_options;
   std::unique_ptr<archive, ArchiveWriteDeleter> m_archive;
-  util::Sha256 m_hash;
   std::vector<char> m_buf;
   std::size_t m_used = 0;
   std::int64_t m_size = 0;

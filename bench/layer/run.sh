@@ -3,7 +3,8 @@
 # small files + a few large ones), then times, on the same warm tree:
 #   tar -c DIR | sha256sum         the limit for a commit
 #   mkimage commit                 tar + sha256 + blob file (fsync), one pass
-#   tar -c DIR | gzip -1, | zstd -3   the limits for an export
+#   tar -c DIR | gzip -1, | zstd -3   the limits for an export (and | gzip -6,
+#                                     the level mkimage, docker and BuildKit use)
 #   mkimage export gzip / zstd     compression of the committed layer blob
 # and prints the ratios. Usage: bench/layer/run.sh [BUILD_DIR]  (env BENCH_DIR =
 # where to put the tree and store, default /tmp/mkimage-bench-layer; KEEP=1 keeps it).
@@ -72,6 +73,7 @@ t() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); awk -v a="
 tar -c -C "$tree" . >/dev/null   # warm the page cache
 tar_sha=$(t bash -c "tar -c -C '$tree' . | sha256sum")
 tar_gz=$(t bash -c "tar -c -C '$tree' . | gzip -1")
+tar_gz6=$(t bash -c "tar -c -C '$tree' . | gzip -6")
 tar_zst=$(t bash -c "tar -c -C '$tree' . | zstd -3 -q -c")
 tar_only=$(t bash -c "tar -c -C '$tree' . | cat")
 read -r _ commit bytes diff < <("$driver" commit "$root" "$tree")
@@ -86,7 +88,8 @@ tar -c | cat                 ${tar_only}s
 tar -c | sha256sum           ${tar_sha}s
 mkimage commit               ${commit}s   ratio to tar|sha256sum: $(ratio "$commit" "$tar_sha")
 tar -c | gzip -1             ${tar_gz}s
-mkimage export gzip (lvl 6)  ${gz}s   ratio to tar|gzip -1: $(ratio "$gz" "$tar_gz")   ($gzbytes bytes)
+tar -c | gzip -6             ${tar_gz6}s   (gzip's default level, the level docker and BuildKit use)
+mkimage export gzip (lvl 6)  ${gz}s   ratio to tar|gzip -1: $(ratio "$gz" "$tar_gz"), to tar|gzip -6: $(ratio "$gz" "$tar_gz6")   ($gzbytes bytes)
 tar -c | zstd -3             ${tar_zst}s
 mkimage export zstd (lvl 3)  ${zst}s   ratio to tar|zstd -3: $(ratio "$zst" "$tar_zst")   ($zstbytes bytes)
 EOF2

@@ -61,6 +61,13 @@ cache 10 '--install' HIT 'RUN echo "$FROM_ENV' MISS
 # -q prints only the image ID; --progress json is one object per line
 id=$("$MKIMAGE" build -q --target tools c) || fail "-q build failed"
 [[ $id =~ ^sha256:[0-9a-f]{64}$ ]] || fail "-q printed '$id'"
+# a fully cached rebuild gives the same image ID, also for metadata steps on
+# scratch (no layer time to inherit: the config has no created time, as BuildKit)
+id2=$("$MKIMAGE" build -q --target tools c) || fail "-q rebuild failed"
+[ "$id2" = "$id" ] || fail "cached rebuild gave $id2, first build $id"
+mkdir -p metaonly && printf 'FROM scratch\nLABEL a=b\nENV X=1\n' >metaonly/Dockerfile
+m1=$("$MKIMAGE" build -q metaonly) && sleep 1.1 && m2=$("$MKIMAGE" build -q metaonly) || fail "metadata-only build failed"
+[ "$m1" = "$m2" ] || fail "metadata-only rebuild gave $m2, first build $m1"
 "$MKIMAGE" build --progress json --target tools c >events.json 2>log.json || fail "json build failed"
 python3 - events.json <<'PY' || fail "bad --progress json output"
 import json, sys

@@ -11,6 +11,17 @@ rc=$?
 set -e
 expect_eq "$rc" 7 "exit code passes through"
 expect_eq "$(M ps -a -q)" "" "--rm leaves no container"
+
+# a process that cannot start: docker's 127 (not found) and 126 (not executable)
+set +e
+M run --rm bb:latest /no/such/command 2>"$WORK/err"; rc=$?
+set -e
+expect_eq "$rc" 127 "a command that does not exist exits 127"
+grep -q 'mkimage: OCI runtime: .*/no/such/command.*no such file or directory' "$WORK/err" || fail "the error names the command: $(cat "$WORK/err")"
+set +e
+M run --rm bb:latest /etc 2>/dev/null; rc=$?
+set -e
+expect_eq "$rc" 126 "a command that is not executable exits 126"
 expect_eq "$(ls "$MKIMAGE_ROOT/containers" | wc -l)" 0 "--rm leaves no container directory"
 
 out=$(M run --rm -e A=1 -e FOO=override -w /tmp -u app bb:latest sh -c 'echo $A $FOO $(pwd) $(id -u) $(id -g) $HOME')

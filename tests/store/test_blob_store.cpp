@@ -101,6 +101,31 @@ TEST_CASE("BlobWriter streams, hashes and verifies before it commits") {
   CHECK_FALSE(blobs.put("x", Digest::sha256_of("y")).ok());
 }
 
+TEST_CASE("A caller-hashed BlobWriter takes its digest from the caller and requires it") {
+  test::TempDir tmp;
+  auto root = Root::open(tmp.path());
+  REQUIRE(root.ok());
+  BlobStore blobs(*root);
+  {
+    auto w = blobs.writer(BlobHashing::caller);
+    REQUIRE(w.ok());
+    REQUIRE(w->write("layer bytes").ok());
+    auto no_digest = w->commit();
+    REQUIRE_FALSE(no_digest.ok());
+    CHECK(no_digest.error().message.find("without its digest") != std::string::npos);
+    CHECK(count_files(tmp.path() / "tmp") == 0);  // the temp file is gone
+  }
+  auto w = blobs.writer(BlobHashing::caller);
+  REQUIRE(w.ok());
+  REQUIRE(w->write("layer ").ok());
+  REQUIRE(w->write("bytes").ok());
+  auto info = w->commit(Digest::sha256_of("layer bytes"));
+  REQUIRE(info.ok());
+  CHECK(info->size == 11);
+  CHECK(blobs.read(info->digest).value() == "layer bytes");
+  CHECK(blobs.verify(info->digest).value());
+}
+
 TEST_CASE("BlobStore put_file, corruption detection and remove") {
   test::TempDir tmp;
   auto root = Root::open(tmp.path() / "root");
