@@ -11,6 +11,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "builder/fs_resolve.hpp"
@@ -276,7 +278,35 @@ Result<std::vector<store::ContainerRecord>> ContainerManager::list() {
   return all;
 }
 
+fs::path ContainerManager::start_error_path(const std::string& id) const {
+  return m_store.root().tmp_dir() / ("container-" + id + ".start-error");
+}
+
 Result<int> ContainerManager::run_monitor(const std::string& id, bool attach, bool attach_stdin) {
+  std::error_code ec;
+  fs::remove(start_error_path(id), ec);
+  auto r = run_monitor_steps(id, attach, attach_stdin);
+  if (r.ok()) return r;
+  // Failed before the process ran (the record is not "running" or "exited"
+  // with a new time): record the exit as docker does, and keep the message.
+  if (!attach) {  // a detached monitor: start_detached() reports the message
+    std::ofstream out(start_error_path(id));
+    out << r.error().message;
+  }
+  auto cur = find(id);
+  if (cur.ok() && *cur && (*cur)->state == "created") {
+    auto rec = **cur;
+    rec.state = "exited";
+    rec.exit_code = start_failure_exit_code(r.error().message);
+    rec.finished = now();
+    (void)m_store.index().put_container(rec);
+    auto settings = settings_from_json(rec.config);
+    if (settings.ok() && settings->remove) (void)remove(rec.id, true);
+  }
+  return r;
+}
+
+Result<int> ContainerManager::run_monitor_steps(const std::string& id, bool attach, bool attach_stdin) {
   MKIMAGE_TRY(auto found, find(id));
   if (!found) return Error{"No such container: " + id};
   auto rec = *found;
@@ -382,6 +412,8 @@ Result<void> ContainerManager::start_detached(const std::string& id) {
   std::string exe = fs::read_symlink("/proc/self/exe").string();
   std::string root = m_store.root().dir().string();
   std::string cid = found->id;
+  std::error_code stale_ec;
+  fs::remove(start_error_path(cid), stale_ec);
   pid_t pid = fork();
   if (pid < 0) return util::sys_error("fork", exe);
   if (pid == 0) {
@@ -401,9 +433,21 @@ Result<void> ContainerManager::start_detached(const std::string& id) {
   waitpid(pid, &st, 0);
   // Wait until the monitor has recorded the start (or the exit).
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  auto start_error = [&]() -> std::optional<std::string> {
+    std::ifstream in(start_error_path(cid));
+    if (!in) return std::nullopt;
+    std::string msg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::error_code ec;
+    fs::remove(start_error_path(cid), ec);
+    return msg;
+  };
   while (std::chrono::steady_clock::now() < deadline) {
+    if (auto e = start_error()) return Error{*e};
     MKIMAGE_TRY(auto rec, m_store.index().get_container(cid));
-    if (!rec) return {};  // --rm and already gone
+    if (!rec) {  // --rm and already gone
+      if (auto e = start_error()) return Error{*e};
+      return {};
+    }
     if (rec->started >= found->started && rec->started != 0 && rec->state != "created" &&
         (rec->state == "exited" ? rec->finished >= rec->started : true) && rec->pid != found->pid)
       break;

@@ -99,12 +99,16 @@ public:
   // mounts, forwards ports, runs, records the exit, applies --rm.
   // `attach`: stdio goes to this process's (and the log, unless tty); else
   // only to the log. Returns the exit code. Errors: already running, mount
-  // or runtime failures.
+  // or runtime failures, a -p port in use, an unknown -u user. A failure
+  // before the process ran is recorded like docker's: the container exits
+  // with start_failure_exit_code() (and is removed with --rm), and the message
+  // is kept for start_detached() in start_error_path(id).
   util::Result<int> run_monitor(const std::string& id, bool attach, bool attach_stdin);
 
   // Starts a background monitor process (`mkimage --root ROOT __monitor ID`)
   // and waits until the container runs (or already exited). Errors: spawn
-  // failure, already running.
+  // failure, already running, and every error run_monitor() had before the
+  // container's process ran (its message).
   util::Result<void> start_detached(const std::string& id);
 
   // Sends the stop signal, waits `timeout_s` seconds, then SIGKILL; waits
@@ -122,6 +126,9 @@ public:
 
   std::filesystem::path container_dir(const std::string& id) const;
   std::filesystem::path log_path(const std::string& id) const { return container_dir(id) / "log"; }
+  // Where a detached monitor leaves the message of a failed start (outside
+  // the container's directory, which --rm removes).
+  std::filesystem::path start_error_path(const std::string& id) const;
 
   // `mkimage cp`: copies SRC to DST where exactly one side is `container`
   // (`to_container` tells which). Paths inside resolve within the rootfs.
@@ -132,6 +139,7 @@ public:
 
 private:
   util::Result<std::vector<std::filesystem::path>> lowerdirs(const store::Digest& manifest);
+  util::Result<int> run_monitor_steps(const std::string& id, bool attach, bool attach_stdin);
   store::Store& m_store;
   Runtime m_runtime;
 };

@@ -9,6 +9,16 @@
 // before its directory is removed), and exits the process with 128+signal.
 // A second signal while cleaning up exits at once.
 //
+// The other threads keep running while the watcher cleans up, so steps that
+// create what an action undoes (starting the runtime, mounting, committing a
+// layer with its cache row) run as UninterruptibleScope sections: the watcher
+// waits for sections in progress to end before it runs any action, and once a
+// signal has arrived no section starts (its thread waits for the exit). So an
+// interrupt never kills a container before it is started, never removes an
+// upperdir while it is being committed, and a layer is either committed whole
+// (with its cache row) or not at all. After a signal, register_cleanup() also
+// waits for the exit instead of registering.
+//
 // Example:
 //   install_interrupt_handlers();
 //   CleanupGuard guard([&] { unmount_path(dir); });   // runs on interrupt
@@ -31,6 +41,17 @@ bool interrupted();
 std::uint64_t register_cleanup(std::function<void()> action);
 // Removes an action without running it (0 or unknown ids are ignored).
 void unregister_cleanup(std::uint64_t id);
+
+// A section an interrupt does not cut in two (see above). Keep sections short
+// and bounded: never wait for a container inside one. Nested sections in one
+// thread are one section.
+class UninterruptibleScope {
+public:
+  UninterruptibleScope();
+  ~UninterruptibleScope();
+  UninterruptibleScope(const UninterruptibleScope&) = delete;
+  UninterruptibleScope& operator=(const UninterruptibleScope&) = delete;
+};
 
 // RAII registration.
 class CleanupGuard {

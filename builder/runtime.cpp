@@ -217,12 +217,27 @@ Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, 
   std::atomic<pid_t> runtime_pid{0};
   CleanupGuard guard([this, id, &runtime_pid] {
     pid_t p = runtime_pid.load();
-    run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "kill", id, "KILL"});
+    // The runtime may still be creating the container (no state to kill yet):
+    // kill through it until it has exited with its container, for up to 5 s,
+    // and only then kill the runtime process itself (killing it mid-create
+    // would orphan the container's process).
+    for (int i = 0; i < 100; ++i) {
+      run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "kill", id, "KILL"});
+      if (p <= 0 || ::kill(p, 0) != 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
     if (p > 0) ::kill(p, SIGKILL);
   });
 
-  auto pid = spawn(argv, sio);
+  // Started inside a section: an interrupt either comes first (then the
+  // runtime never starts) or finds runtime_pid set for the guard to kill.
+  Result<pid_t> pid = Error{"the runtime was not started"};
+  {
+    UninterruptibleScope section;
+    pid = spawn(argv, sio);
+    if (pid) runtime_pid = *pid;
+  }
   if (io.on_output) {
     close(out_pipe[1]);
     close(err_pipe[1]);
@@ -234,7 +249,6 @@ Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, 
     }
     return pid.error();
   }
-  runtime_pid = *pid;
   if (on_started) on_started(*pid);
 
   if (io.on_output) {

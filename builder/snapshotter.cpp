@@ -320,6 +320,7 @@ Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare_in(const fs::path& 
   }
   ActiveSnapshot* raw = snap.get();
   fs::path merged = snap->m_merged;
+  UninterruptibleScope section;  // the mount and its cleanup action come as a pair
   snap->m_cleanup_id = register_cleanup([raw, merged] {
     (void)unmount_path(merged);
     if (!raw->m_keep) remove_tree(raw->m_dir);

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "builder/build_internal.hpp"
+#include "builder/interrupt.hpp"
 
 namespace mkimage::builder {
 
@@ -167,6 +168,10 @@ util::Result<void> run_fs_step(BuildSession& s, const parser::Stage& stage, Stag
   io.output = [&](std::string_view chunk) { lines.feed(chunk); };
   auto r = exec(io);
   lines.finish();
+  // From here to the cache row, one section: an interrupt during the step
+  // (which may already be removing the upperdir) stops the build here, and one
+  // that comes later waits until the layer and its cache row are complete.
+  UninterruptibleScope section;
   if (!r.ok()) {
     snapshot.discard();
     return fail(r.error());

@@ -92,7 +92,8 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     builder::install_interrupt_handlers();
     auto rec = must(mgr.create(req));
     if (req.detach) {
-      must(mgr.start_detached(rec.id));
+      if (auto started = mgr.start_detached(rec.id); !started)
+        throw CliExit{builder::start_failure_exit_code(started.error().message), "mkimage: " + started.error().message};
       std::cout << rec.id << std::endl;
       return;
     }

@@ -20,6 +20,7 @@ W=$(mktemp -d /tmp/mkimage-bench-build.XXXXXX)
 started_dockerd=
 cleanup() {
   [ -n "$started_dockerd" ] && kill "$started_dockerd" 2>/dev/null && wait "$started_dockerd" 2>/dev/null
+  grep -o " $W/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -41,14 +42,18 @@ cold_buildkit() {
   /usr/bin/docker rmi -f bench:latest >/dev/null 2>&1
   /usr/bin/docker builder prune -af >/dev/null 2>&1
 }
+# a private dockerd (own data-root, exec-root and socket under $W): the machine's
+# /var/lib/docker and its build cache are left alone
 setup_buildkit() {
-  if ! /usr/bin/docker info >/dev/null 2>&1; then
-    dockerd --iptables=false --bridge=none >"$W/dockerd.log" 2>&1 &
-    started_dockerd=$!
-    for _ in $(seq 1 60); do /usr/bin/docker info >/dev/null 2>&1 && return 0; sleep 0.5; done
-    echo "bench/build: dockerd did not start (see $W/dockerd.log)" >&2
-    return 1
-  fi
+  command -v dockerd >/dev/null || return 1
+  export DOCKER_HOST=unix://$W/docker.sock
+  dockerd --iptables=false --bridge=none --data-root "$W/docker" --exec-root "$W/exec" \
+    --pidfile "$W/docker.pid" -H "$DOCKER_HOST" >"$W/dockerd.log" 2>&1 &
+  started_dockerd=$!
+  for _ in $(seq 1 60); do /usr/bin/docker info >/dev/null 2>&1 && return 0; sleep 0.5; done
+  echo "bench/build: dockerd did not start:" >&2
+  tail -5 "$W/dockerd.log" >&2
+  return 1
 }
 
 build_buildah() { buildah --root "$W/bh-root" --runroot "$W/bh-run" bud --layers --network host -f "$DF" -t bench:latest "$W/app" >"$W/log.buildah" 2>&1; }
@@ -59,6 +64,9 @@ cold_buildah() {
 setup_buildah() { command -v buildah >/dev/null; }
 setup_mkimage() { true; }
 
+echo "bench/build: $(git -C "$src" log -1 --format='%h %s' 2>/dev/null)"
+echo "bench/build: build type $(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$mk")/CMakeCache.txt" 2>/dev/null)"
+echo "bench/build: load at start:$(uptime | sed 's/.*load average:/ /')"
 declare -A COLD WARM EDIT
 for t in $TOOLS; do
   if ! "setup_$t"; then echo "bench/build: $t unavailable, skipped" >&2; continue; fi
@@ -76,6 +84,7 @@ for t in $TOOLS; do
   "cold_$t"
 done
 
+echo "bench/build: load at end:$(uptime | sed 's/.*load average:/ /')"
 printf '%-10s %10s %10s %10s\n' builder cold_s warm_s edit_s
 for t in $TOOLS; do
   [ -n "${COLD[$t]:-}" ] || continue

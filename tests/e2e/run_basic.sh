@@ -22,6 +22,11 @@ set +e
 M run --rm bb:latest /etc 2>/dev/null; rc=$?
 set -e
 expect_eq "$rc" 126 "a command that is not executable exits 126"
+set +e
+M run --rm -u nosuchuser bb:latest id 2>/dev/null; rc=$?
+set -e
+expect_eq "$rc" 125 "an unknown -u user exits 125"
+expect_eq "$(M ps -a -q)" "" "--rm removes a container whose start failed"
 expect_eq "$(ls "$MKIMAGE_ROOT/containers" | wc -l)" 0 "--rm leaves no container directory"
 
 out=$(M run --rm -e A=1 -e FOO=override -w /tmp -u app bb:latest sh -c 'echo $A $FOO $(pwd) $(id -u) $(id -g) $HOME')

@@ -15,6 +15,19 @@ done
 expect_eq "$body" "hello from the container" "-p forwards a connection into the container"
 M ps | grep -q " web$" || fail "ps lists the running container"
 echo "ok: ps lists the running container"
+# a port in use: -d fails at once with docker's 125 and the message; --rm leaves nothing
+set +e
+start=$(date +%s)
+M run -d --name clash -p "$port:8080" bb:latest httpd -f -p 8080 -h /www 2>"$WORK/clash.err"; rc=$?
+M run -d --rm --name clash2 -p "$port:8080" bb:latest true 2>/dev/null; rc2=$?
+set -e
+expect_eq "$rc $rc2" "125 125" "run -d with a port in use exits 125"
+[ $(( $(date +%s) - start )) -lt 10 ] || fail "run -d with a port in use took more than 10 s"
+grep -q "Address already in use" "$WORK/clash.err" || fail "run -d with a port in use says why: $(cat "$WORK/clash.err")"
+M ps -a | grep " clash$" | grep -q "Exited (125)" || fail "the clashing container is recorded as exited (125)"
+M ps -a | grep -q " clash2$" && fail "--rm removes a container that could not start"
+echo "ok: a clashing -p port fails at once, recorded, --rm honoured"
+M rm clash >/dev/null
 M stop -t 2 web >/dev/null
 if curl -s --max-time 2 "http://127.0.0.1:$port/" >/dev/null; then fail "forwarding stops when the container exits"; fi
 echo "ok: forwarding stops when the container exits"
