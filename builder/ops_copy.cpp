@@ -14,7 +14,10 @@ util::Result<std::vector<LayerRef>> image_layers(BuildSession& s, const std::str
   auto it = s.base_images.find(ref);
   if (it == s.base_images.end()) {
     MKIMAGE_TRY(auto img, s.store->resolve(ref));
-    if (!img) return util::Error{"COPY --from=" + ref + ": no such stage or image in the store"};
+    if (!img)
+      return util::Error{"COPY --from=" + ref + ": no stage of that name, and no image \"" + ref +
+                         "\" in the store (mkimage does not pull from registries: use `mkimage load` or "
+                         "`mkimage import` first)"};
     it = s.base_images.emplace(ref, *img).first;
   }
   manifest = it->second.manifest_descriptor.digest;
@@ -65,7 +68,9 @@ util::Result<void> op_copy(BuildSession& s, const parser::Stage& stage, StageSta
   } else if (!c.from_image.empty() || !c.from.empty()) {
     std::string ref = c.from_image.empty() ? c.from : c.from_image;
     store::Digest manifest;
-    MKIMAGE_TRY(source_layers, image_layers(s, ref, manifest));
+    auto layers = image_layers(s, ref, manifest);
+    if (!layers.ok()) return util::Error{dockerfile_excerpt(s, step.range) + "ERROR: " + layers.error().message};
+    source_layers = std::move(*layers);
     in.from = "image:" + manifest.str();
     from_tree = true;
   } else {

@@ -116,8 +116,9 @@ util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageStat
   in.network = network_name(run.network, s.request.network);
   in.security = run.security == parser::SecurityMode::insecure ? "insecure" : "sandbox";
   for (const auto& m : run.mounts) {
-    MKIMAGE_TRY(std::string mk, mount_key(s, m));
-    in.mounts.push_back(mk);
+    auto mk = mount_key(s, m);
+    if (!mk.ok()) return util::Error{dockerfile_excerpt(s, step.range) + "ERROR: RUN --mount: " + mk.error().message};
+    in.mounts.push_back(*mk);
   }
   KeyHasher h;
   CacheKey key = key_for_run(h, state.key, in);

@@ -90,7 +90,9 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     ropts.runtime = flags->runtime;
     ContainerManager mgr(*store, ropts);
     builder::install_interrupt_handlers();
-    auto rec = must(mgr.create(req));
+    auto created = mgr.create(req);  // no such image, name in use: docker's 125
+    if (!created) throw CliExit{125, "mkimage: " + created.error().message};
+    auto rec = *created;
     if (req.detach) {
       if (auto started = mgr.start_detached(rec.id); !started)
         throw CliExit{builder::start_failure_exit_code(started.error().message), "mkimage: " + started.error().message};

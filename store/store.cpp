@@ -327,6 +327,14 @@ util::Result<RemoveReport> Store::remove_image(std::string_view text, Force forc
   auto ref = Reference::parse(text);
   bool by_name = ref.ok() && !ref->digest() && std::find(img.tags.begin(), img.tags.end(), *ref) != img.tags.end();
   if (by_name) {
+    if (force == Force::no && img.tags.size() == 1 && in_use) {
+      // docker: the last name of an image a container uses stays unless forced
+      auto user = std::find_if(containers.begin(), containers.end(),
+                               [&](const ContainerRecord& c) { return c.image == img.record.manifest; });
+      return util::Error{"conflict: unable to remove repository reference \"" + std::string(text) +
+                         "\" (must force) - container " + user->id.substr(0, 12) + " is using its referenced image " +
+                         img.record.config.short_id()};
+    }
     MKIMAGE_TRY_VOID(m_index->delete_tag(*ref));
     report.untagged.push_back(*ref);
     if (img.tags.size() > 1) {

@@ -112,9 +112,11 @@ public:
   util::Result<Image> load(const Digest& manifest);
   util::Result<std::vector<Image>> list_images();  // newest first
 
-  // docker rmi: a name untags (and deletes the image when no tag is left);
-  // an ID deletes the image, refusing without Force::yes when the image has
-  // more than one tag or a container uses it. Errors: no such image, conflicts.
+  // docker rmi: a name untags (and deletes the image when no tag is left and
+  // no container uses it; the last name of an image a container uses is
+  // refused without Force::yes, and only untagged with it); an ID deletes the
+  // image, refusing without Force::yes when the image has more than one tag or
+  // a container uses it. Errors: no such image, conflicts.
   util::Result<RemoveReport> remove_image(std::string_view text, Force force);
   // docker image prune: deletes untagged images (dangling) or, with
   // all_unused, every image no container uses. Images used by containers stay.

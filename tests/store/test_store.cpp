@@ -195,7 +195,11 @@ TEST_CASE("Store: rmi keeps images used by containers unless forced") {
   c.state = "exited";
   REQUIRE(s.index().put_container(c).ok());
   CHECK_FALSE(s.remove_image(img.record.config.hex(), Force::no).ok());
-  auto untag = s.remove_image("x", Force::no);
+  // the last name of an image a container uses: refused (docker), untagged with -f
+  auto refused = s.remove_image("x", Force::no);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find("container eeeeeeeeeeee is using its referenced image") != std::string::npos);
+  auto untag = s.remove_image("x", Force::yes);
   REQUIRE(untag.ok());
   CHECK(untag->deleted.empty());
   CHECK(s.list_images().value().size() == 1);
