@@ -141,6 +141,10 @@ util::Result<void> run_fs_step(BuildSession& session, const parser::Stage& stage
                                const std::string& created_by, const FsExecutor& exec);
 
 // ---- layers.cpp: snapshots and layer commits --------------------------------
+// The layers of a stored image, bottom first: diff_ids from its config, chain_ids
+// computed from them, blob, size and media type from its manifest (the store
+// checks on load that both list the same number of layers).
+std::vector<LayerRef> image_layer_refs(const store::Image& image);
 // The snapshot directories of `layers`, top first (as overlay lowerdirs);
 // unpacks a layer whose snapshot is missing.
 util::Result<std::vector<std::filesystem::path>> lowerdirs_for(BuildSession& session,

@@ -11,18 +11,25 @@ namespace mkimage::builder {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-class BlobSink : public store::ByteSink {
-public:
-  explicit BlobSink(store::BlobWriter& w) : m_w(w) {}
-  util::Result<void> write(const void* data, std::size_t size) override { return m_w.write(data, size); }
-
-private:
-  store::BlobWriter& m_w;
-};
-
-}  // namespace
+std::vector<LayerRef> image_layer_refs(const store::Image& image) {
+  std::vector<LayerRef> layers;
+  std::optional<store::ChainId> chain;
+  for (std::size_t i = 0; i < image.config.diff_ids.size(); ++i) {
+    LayerRef l;
+    l.diff_id = image.config.diff_ids[i];
+    l.chain_id = store::chain_id_of(chain ? &*chain : nullptr, l.diff_id);
+    chain = l.chain_id;
+    if (i < image.manifest.layers.size()) {
+      l.blob = image.manifest.layers[i].digest;
+      l.size = image.manifest.layers[i].size;
+      l.media_type = image.manifest.layers[i].media_type;
+    } else {
+      l.blob = l.diff_id.digest;
+    }
+    layers.push_back(l);
+  }
+  return layers;
+}
 
 util::Result<std::optional<LayerRef>> find_layer(BuildSession& s, const std::vector<LayerRef>& parent,
                                                  const store::DiffId& diff_id) {
@@ -78,7 +85,7 @@ util::Result<std::optional<LayerRef>> commit_upperdir(BuildSession& s, const fs:
   // The layer writer's diff_id is the digest of exactly the bytes the blob gets
   // (an uncompressed layer), so the blob writer does not hash them again.
   MKIMAGE_TRY(store::BlobWriter w, s.store->blobs().writer(store::BlobHashing::caller));
-  BlobSink sink(w);
+  store::BlobSink sink(w);
   store::LayerWriteOptions opts;
   opts.source_date_epoch = s.source_date_epoch;
   MKIMAGE_TRY(store::WrittenLayer written, store::write_layer_from_upperdir(upperdir, excludes, sink, opts));

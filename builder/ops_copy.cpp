@@ -20,23 +20,8 @@ util::Result<std::vector<LayerRef>> image_layers(BuildSession& s, const std::str
                          "`mkimage import` first)"};
     it = s.base_images.emplace(ref, *img).first;
   }
-  std::vector<LayerRef> layers;
-  std::optional<store::ChainId> chain;
-  const auto& img = it->second;
-  manifest = img.manifest_descriptor.digest;
-  for (std::size_t i = 0; i < img.config.diff_ids.size(); ++i) {
-    LayerRef l;
-    l.diff_id = img.config.diff_ids[i];
-    l.chain_id = store::chain_id_of(chain ? &*chain : nullptr, l.diff_id);
-    chain = l.chain_id;
-    if (i < img.manifest.layers.size()) {
-      l.blob = img.manifest.layers[i].digest;
-      l.size = img.manifest.layers[i].size;
-      l.media_type = img.manifest.layers[i].media_type;
-    }
-    layers.push_back(l);
-  }
-  return layers;
+  manifest = it->second.manifest_descriptor.digest;
+  return image_layer_refs(it->second);
 }
 
 }  // namespace

@@ -235,21 +235,7 @@ util::Result<StageState> run_stage(BuildSession& s, const parser::Stage& stage) 
       const store::Image img = it->second;
       images_lock.unlock();
       st.config = ConfigState::from_base(img.config);
-      std::optional<store::ChainId> chain;
-      for (std::size_t i = 0; i < img.config.diff_ids.size(); ++i) {
-        LayerRef l;
-        l.diff_id = img.config.diff_ids[i];
-        l.chain_id = store::chain_id_of(chain ? &*chain : nullptr, l.diff_id);
-        chain = l.chain_id;
-        if (i < img.manifest.layers.size()) {
-          l.blob = img.manifest.layers[i].digest;
-          l.size = img.manifest.layers[i].size;
-          l.media_type = img.manifest.layers[i].media_type;
-        } else {
-          l.blob = l.diff_id.digest;
-        }
-        st.layers.push_back(l);
-      }
+      st.layers = image_layer_refs(img);
       if (img.config.created) st.last_created = *img.config.created;
       st.key = key_for_from(h, img.manifest_descriptor.digest.str(), platform, s.source_date_epoch);
       break;

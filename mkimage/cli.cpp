@@ -7,7 +7,13 @@
 #include <exception>
 #include <iostream>
 
+#include "store/store.hpp"
+
 namespace mkimage::cli {
+
+std::unique_ptr<store::Store> open_store(const GlobalOptions& global) {
+  return must(store::Store::open_default(global.root));
+}
 
 int run_cli(int argc, char** argv) {
   GlobalOptions global;

@@ -1,11 +1,19 @@
 // The mkimage command line. main() calls run_cli(); tests may call it too.
 #pragma once
 
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
+
+#include "util/result.hpp"
 
 namespace CLI {
 class App;
+}
+
+namespace mkimage::store {
+class Store;
 }
 
 namespace mkimage::cli {
@@ -28,6 +36,21 @@ constexpr int k_exit_ok = 0;
 constexpr int k_exit_failure = 1;   // build failed, bad Dockerfile, missing image, I/O error
 constexpr int k_exit_usage = 2;     // bad flags or arguments
 constexpr int k_exit_internal = 3;  // a bug: an unexpected exception
+
+// The value of `r`, or throws CliExit{k_exit_failure, "mkimage: <error message>"}.
+template <typename T>
+T must(util::Result<T> r) {
+  if (!r.ok()) throw CliExit{k_exit_failure, "mkimage: " + r.error().message};
+  return std::move(r).value();
+}
+inline void must(util::Result<void> r) {
+  if (!r.ok()) throw CliExit{k_exit_failure, "mkimage: " + r.error().message};
+}
+
+// Opens (creating if needed) the store root chosen by --root, $MKIMAGE_ROOT or
+// the default (store/root.hpp default_root). Throws CliExit (k_exit_failure)
+// naming the problem.
+std::unique_ptr<store::Store> open_store(const GlobalOptions& global);
 
 // Runs the CLI; returns the process exit status. Never throws.
 int run_cli(int argc, char** argv);

@@ -19,19 +19,12 @@ namespace mkimage::cli {
 
 namespace {
 
-std::unique_ptr<store::Store> open_store(const GlobalOptions& global) {
-  auto s = store::Store::open_default(global.root);
-  if (!s) throw CliExit{k_exit_failure, "mkimage: " + s.error().message};
-  return std::move(*s);
-}
-
 // An image named on the command line, with the tag to record when it was named
 // by a tag (docker save writes RepoTags only for names, not for IDs).
 store::ArchiveImage resolve_for_save(store::Store& st, const std::string& text) {
-  auto img = st.resolve(text);
-  if (!img) throw CliExit{k_exit_failure, "mkimage: " + img.error().message};
-  if (!*img) throw CliExit{k_exit_failure, "mkimage: no such image: " + text};
-  store::ArchiveImage out{std::move(**img), {}};
+  auto img = must(st.resolve(text));
+  if (!img) throw CliExit{k_exit_failure, "mkimage: no such image: " + text};
+  store::ArchiveImage out{std::move(*img), {}};
   auto ref = store::Reference::parse(text);
   if (ref.ok() && !ref->digest()) {
     store::Reference tagged = ref->tag() ? *ref : ref->with_tag("latest");
@@ -197,9 +190,8 @@ void register_archive_commands(CLI::App& app, GlobalOptions& global) {
         opts.tag = *ref;
       }
       auto st = open_store(global);
-      auto img = store::import_rootfs(*st, o->source, opts);
-      if (!img) throw CliExit{k_exit_failure, "mkimage: " + img.error().message};
-      std::cout << img->id() << "\n";
+      auto img = must(store::import_rootfs(*st, o->source, opts));
+      std::cout << img.id() << "\n";
     });
   }
 }

@@ -22,23 +22,8 @@ namespace {
 
 using nlohmann::json;
 
-std::unique_ptr<store::Store> open_store(const GlobalOptions& global) {
-  auto s = store::Store::open_default(global.root);
-  if (!s) throw CliExit{k_exit_failure, "mkimage: " + s.error().message};
-  return std::move(*s);
-}
-
-template <typename T>
-T check(util::Result<T> r) {
-  if (!r) throw CliExit{k_exit_failure, "mkimage: " + r.error().message};
-  return std::move(*r);
-}
-void check(util::Result<void> r) {
-  if (!r) throw CliExit{k_exit_failure, "mkimage: " + r.error().message};
-}
-
 store::Image resolve_or_fail(store::Store& s, const std::string& text) {
-  auto found = check(s.resolve(text));
+  auto found = must(s.resolve(text));
   if (!found) throw CliExit{k_exit_failure, "mkimage: No such image: " + text};
   return std::move(*found);
 }
@@ -112,7 +97,7 @@ void run_inspect(const GlobalOptions& global, const std::vector<std::string>& na
   json out = json::array();
   std::vector<std::string> missing;
   for (const auto& n : names) {
-    auto found = check(s->resolve(n));
+    auto found = must(s->resolve(n));
     if (!found) {
       missing.push_back(n);
       continue;
@@ -142,7 +127,7 @@ struct ImagesOptions {
 
 void run_images(const GlobalOptions& global, const ImagesOptions& o) {
   auto s = open_store(global);
-  auto images = check(s->list_images());
+  auto images = must(s->list_images());
   std::optional<store::Reference> want;
   if (!o.filter_repo.empty()) {
     auto r = store::Reference::parse(o.filter_repo);
@@ -212,10 +197,9 @@ void run_images(const GlobalOptions& global, const ImagesOptions& o) {
 void run_tag(const GlobalOptions& global, const std::string& src, const std::string& dst) {
   auto s = open_store(global);
   store::Image img = resolve_or_fail(*s, src);
-  auto ref = store::Reference::parse(dst);
-  if (!ref) throw CliExit{k_exit_failure, "mkimage: " + ref.error().message};
-  if (ref->digest()) throw CliExit{k_exit_failure, "mkimage: refusing to create a tag with a digest reference"};
-  check(s->tag(*ref, img.record.manifest));
+  auto ref = must(store::Reference::parse(dst));
+  if (ref.digest()) throw CliExit{k_exit_failure, "mkimage: refusing to create a tag with a digest reference"};
+  must(s->tag(ref, img.record.manifest));
 }
 
 void print_remove_report(const store::RemoveReport& r, const char* untagged, const char* deleted) {
@@ -247,7 +231,7 @@ void run_prune(const GlobalOptions& global, bool all, bool force) {
     if (answer != "y" && answer != "Y" && answer != "yes") return;
   }
   auto s = open_store(global);
-  auto r = check(s->prune(all ? store::PruneScope::all_unused : store::PruneScope::dangling));
+  auto r = must(s->prune(all ? store::PruneScope::all_unused : store::PruneScope::dangling));
   if (!r.untagged.empty() || !r.deleted.empty()) {
     std::cout << "Deleted Images:\n";
     print_remove_report(r, "untagged: ", "deleted: ");
@@ -316,7 +300,7 @@ void run_history(const GlobalOptions& global, const std::string& name, const His
 
 void run_check(const GlobalOptions& global, bool repair) {
   auto s = open_store(global);
-  auto r = check(s->check(repair ? store::Repair::yes : store::Repair::no));
+  auto r = must(s->check(repair ? store::Repair::yes : store::Repair::no));
   for (const auto& d : r.corrupt) std::cout << "corrupt: " << d.str() << '\n';
   for (const auto& d : r.missing) std::cout << "missing: " << d.str() << '\n';
   for (const auto& d : r.orphaned) std::cout << "orphaned: " << d.str() << '\n';

@@ -21,19 +21,6 @@ using builder::ContainerManager;
 
 namespace {
 
-template <typename T>
-T must(util::Result<T> r) {
-  if (!r.ok()) throw CliExit{k_exit_failure, "mkimage: " + r.error().message};
-  return std::move(r).value();
-}
-inline void must(util::Result<void> r) {
-  if (!r.ok()) throw CliExit{k_exit_failure, "mkimage: " + r.error().message};
-}
-
-std::unique_ptr<store::Store> open_store(const GlobalOptions& global) {
-  return must(store::Store::open_default(global.root));
-}
-
 // "5 minutes" since the Unix time t (seconds), like docker's ps columns.
 std::string ago(std::int64_t t) {
   return human_duration(std::max<std::int64_t>(0, static_cast<std::int64_t>(std::time(nullptr)) - t));
@@ -231,9 +218,8 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
       auto rec = must(mgr.find(n));
       if (!rec) throw CliExit{k_exit_failure, "mkimage: No such container: " + n};
       if (*start_attach || *start_interactive) {
-        auto code = mgr.run_monitor(rec->id, true, *start_interactive);
-        if (!code.ok()) throw CliExit{k_exit_failure, "mkimage: " + code.error().message};
-        if (*code != 0) throw CliExit{*code, ""};
+        int code = must(mgr.run_monitor(rec->id, true, *start_interactive));
+        if (code != 0) throw CliExit{code, ""};
       } else {
         must(mgr.start_detached(rec->id));
         std::cout << n << "\n";

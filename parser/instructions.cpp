@@ -8,19 +8,11 @@
 #include <regex>
 
 #include "parser/instructions_internal.hpp"
+#include "parser/text.hpp"
 
 namespace mkimage::parser {
 
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string trim(const std::string& s) {
   std::size_t b = s.find_first_not_of(" \t\r\n\v\f");
@@ -79,7 +71,7 @@ util::Result<ParsedFlags> parse_flags(const std::vector<std::string>& words, con
     switch (spec->type) {
       case FlagType::boolean: {
         if (has_value && value.empty()) return util::Error{"Missing a value on flag: " + arg};
-        std::string l = lower(value);
+        std::string l = ascii_lower(value);
         if (l.empty()) out.values[arg] = "true";
         else if (l == "true" || l == "false") out.values[arg] = l;
         else return util::Error{"Expecting boolean value for flag " + arg + ", not: " + value};
@@ -181,8 +173,8 @@ R parse_kv(const Req& rq, bool env) {
 R parse_from(const Req& rq) {
   const auto& a = rq.node.args;
   FromInstruction f;
-  if (a.size() == 3 && lower(a[1]) == "as") {
-    f.name = lower(a[2]);
+  if (a.size() == 3 && ascii_lower(a[1]) == "as") {
+    f.name = ascii_lower(a[2]);
     static const std::regex valid("^[a-z][a-z0-9-_.]*$");
     if (!std::regex_match(f.name, valid)) {
       return fail(rq, "invalid name for build stage: " + go_quote(a[2]) +
@@ -262,7 +254,7 @@ R parse_copy(const Req& rq, bool add) {
 R parse_onbuild(const Req& rq) {
   if (!rq.node.onbuild && rq.node.args.empty()) return fail(rq, err_at_least_one("ONBUILD"));
   MKIMAGE_TRY_VOID(flags(rq, {}));
-  std::string trigger = rq.node.onbuild ? upper(rq.node.onbuild->keyword) : upper(trim(rq.node.args[0]));
+  std::string trigger = rq.node.onbuild ? ascii_upper(rq.node.onbuild->keyword) : ascii_upper(trim(rq.node.args[0]));
   if (trigger == "ONBUILD") return fail(rq, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
   if (trigger == "MAINTAINER" || trigger == "FROM") {
     return fail(rq, trigger + " isn't allowed as an ONBUILD trigger");
@@ -319,7 +311,7 @@ R parse_healthcheck(const Req& rq) {
   const auto& a = rq.node.args;
   if (a.empty()) return fail(rq, err_at_least_one("HEALTHCHECK"));
   HealthcheckInstruction h;
-  std::string typ = upper(a[0]);
+  std::string typ = ascii_upper(a[0]);
   if (typ == "NONE") {
     if (a.size() != 1) return fail(rq, "HEALTHCHECK NONE takes no arguments");
     h.test = {"NONE"};
@@ -431,8 +423,8 @@ const std::vector<std::string>& instruction_names() {
 }
 
 util::Result<Instruction> parse_instruction(const Node& node, InstructionError* detail) {
-  Req rq{node, upper(node.keyword), detail};
-  const std::string k = lower(node.keyword);
+  Req rq{node, ascii_upper(node.keyword), detail};
+  const std::string k = ascii_lower(node.keyword);
   if (k == "env") return parse_kv(rq, true);
   if (k == "label") return parse_kv(rq, false);
   if (k == "maintainer") return parse_one_arg(rq, 0);

@@ -278,9 +278,6 @@ util::Result<std::int64_t> parse_go_duration(const std::string& text);
 // Formats nanoseconds the way Go's time.Duration.String() does ("1m30s", "500ms", "0s").
 std::string format_go_duration(std::int64_t ns);
 
-// Go strconv.Quote of `s` (used in BuildKit's history strings such as `CMD ["a" "b"]`).
-std::string go_quote(const std::string& s);
-
 // Parses a size like "64m", "1g", "1024", "512k" (BuildKit tmpfs size, units
 // powers of 1024, case-insensitive, optional "b"/"ib"): bytes.
 util::Result<std::int64_t> parse_size_bytes(const std::string& text);

@@ -7,15 +7,11 @@
 
 #include "parser/instructions.hpp"
 #include "parser/instructions_internal.hpp"
+#include "parser/text.hpp"
 
 namespace mkimage::parser {
 
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // Go's encoding/csv reading one record (comma ',', quotes '"').
 util::Result<std::vector<std::string>> read_csv_record(const std::string& s) {
@@ -94,7 +90,7 @@ util::Result<MountSpec> parse_mount(const std::string& csv, const WordExpander& 
   (void)type_seen;
   for (const auto& field : fields) {
     auto eq = field.find('=');
-    std::string key = lower(field.substr(0, eq));
+    std::string key = ascii_lower(field.substr(0, eq));
     const std::string type = MountSpec::type_name(m.type);
     if (eq == std::string::npos) {
       if (key == "readonly" || key == "ro") {
@@ -129,7 +125,7 @@ util::Result<MountSpec> parse_mount(const std::string& csv, const WordExpander& 
     }
     auto bad_value = [&] { return util::Error{"invalid value for " + key + ": " + value}; };
     if (key == "type") {
-      std::string t = lower(value);
+      std::string t = ascii_lower(value);
       static const std::vector<std::string> types = {"bind", "cache", "tmpfs", "secret", "ssh"};
       auto it = std::find(types.begin(), types.end(), t);
       if (it == types.end()) {
@@ -165,7 +161,7 @@ util::Result<MountSpec> parse_mount(const std::string& csv, const WordExpander& 
     } else if (key == "id") {
       m.id = value;
     } else if (key == "sharing") {
-      std::string s = lower(value);
+      std::string s = ascii_lower(value);
       if (s != "shared" && s != "private" && s != "locked") {
         return util::Error{"unsupported sharing value " + go_quote(value)};
       }

@@ -1,61 +1,13 @@
-// Value syntaxes used by typed instructions: Go durations, Go string quoting,
-// byte sizes, symbolic chmod modes.
+// Value syntaxes used by typed instructions: Go durations, byte sizes,
+// symbolic chmod modes.
 #include <cctype>
 #include <cstdint>
 #include <limits>
 
 #include "parser/instructions.hpp"
+#include "parser/text.hpp"
 
 namespace mkimage::parser {
-
-std::string go_quote(const std::string& s) {
-  static const char* hex = "0123456789abcdef";
-  std::string out = "\"";
-  std::size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\a': out += "\\a"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\v': out += "\\v"; break;
-        default:
-          if (c < 0x20 || c == 0x7f) {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-          } else {
-            out += static_cast<char>(c);
-          }
-      }
-      ++i;
-      continue;
-    }
-    // Multi-byte UTF-8: copy a valid sequence as is; escape invalid bytes.
-    int len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    bool valid = len > 0 && i + len <= s.size();
-    for (int k = 1; valid && k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) valid = false;
-    }
-    if (!valid) {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-      ++i;
-      continue;
-    }
-    out.append(s, i, len);
-    i += len;
-  }
-  out += "\"";
-  return out;
-}
 
 util::Result<std::int64_t> parse_go_duration(const std::string& text) {
   auto invalid = [&] { return util::Error{"time: invalid duration " + go_quote(text)}; };

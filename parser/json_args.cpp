@@ -221,7 +221,7 @@ private:
                 cp = 0xFFFD;
               }
             }
-            append_utf8(out, cp);
+            utf8::append(out, static_cast<int32_t>(cp));
             continue;
           }
           default:  // '"', '\\', '/'
@@ -232,7 +232,7 @@ private:
       }
       Rune r = decode_rune(m_s, m_i);
       if (!r.valid) {
-        append_utf8(out, 0xFFFD);
+        utf8::append(out, utf8::k_rune_error);
         m_i += 1;
         continue;
       }

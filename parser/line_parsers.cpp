@@ -4,6 +4,7 @@
 #include <array>
 
 #include "parser/syntax_internal.hpp"
+#include "parser/text.hpp"
 
 namespace mkimage::parser::syntax {
 
@@ -101,7 +102,7 @@ std::vector<std::string> parse_words(std::string_view rest, char escape) {
   bool blank_ok = false;
   char32_t ch = 0;
   std::size_t width = 0;
-  auto put = [&](char32_t c) { append_utf8(word, c); };
+  auto put = [&](char32_t c) { utf8::append(word, static_cast<int32_t>(c)); };
   auto at = [&](std::size_t pos) {
     Rune r = decode_rune(rest, pos);
     ch = r.valid ? r.cp : 0xFFFD;
@@ -116,7 +117,7 @@ std::vector<std::string> parse_words(std::string_view rest, char escape) {
     }
     if (phase == in_spaces) {
       if (pos == rest.size()) break;
-      if (is_space_rune(ch)) continue;
+      if (utf8::is_space(static_cast<int32_t>(ch))) continue;
       phase = in_word;
     }
     if (pos == rest.size()) {
@@ -124,7 +125,7 @@ std::vector<std::string> parse_words(std::string_view rest, char escape) {
       break;
     }
     if (phase == in_word) {
-      if (is_space_rune(ch)) {
+      if (utf8::is_space(static_cast<int32_t>(ch))) {
         phase = in_spaces;
         if (blank_ok || !word.empty()) words.push_back(word);
         word.clear();
@@ -231,7 +232,7 @@ bool maybe_json_to_list(const std::string& rest, Node& node) {
 util::Result<Node> node_from_line(std::string_view line, char escape) {
   SplitLine split = split_command(line, escape);
   Node node;
-  node.keyword = lower(split.keyword);
+  node.keyword = ascii_lower(split.keyword);
   node.flags = std::move(split.flags);
   node.original = std::string(line);
   const std::string& rest = split.args;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "parser/syntax_internal.hpp"
+#include "parser/text.hpp"
 
 namespace mkimage::parser {
 
@@ -165,7 +166,7 @@ util::Result<void> Parser::directive(std::string_view token, int line_no, bool& 
     m_directives_done = true;
     return {};
   }
-  key = syntax::lower(key);
+  key = ascii_lower(key);
   if (key != "syntax" && key != "escape" && key != "check") {
     m_directives_done = true;
     return {};

@@ -12,19 +12,11 @@
 
 #include "parser/instructions_internal.hpp"
 #include "parser/plan_internal.hpp"
+#include "parser/text.hpp"
 
 namespace mkimage::parser {
 
 namespace detail {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // Go path.Clean.
 std::string path_clean(const std::string& p) {
@@ -111,7 +103,7 @@ const Stage* Plan::find_stage(int index) const {
 namespace {
 
 bool is_proxy_arg(const std::string& k) {
-  std::string l = lower(k);
+  std::string l = ascii_lower(k);
   return l == "http_proxy" || l == "https_proxy" || l == "ftp_proxy" || l == "no_proxy" || l == "all_proxy";
 }
 
@@ -144,12 +136,12 @@ util::Result<Platform> parse_platform(const std::string& s) {
   if (parts.size() > 3) return util::Error{go_quote(s) + ": invalid platform specifier"};
   if (parts.size() == 1) {
     // "linux" or "amd64": containerd guesses; keep it simple: an OS name.
-    p.os = lower(parts[0]);
+    p.os = ascii_lower(parts[0]);
     p.arch = "amd64";
   } else {
-    p.os = lower(parts[0]);
-    p.arch = lower(parts[1]);
-    if (parts.size() == 3) p.variant = lower(parts[2]);
+    p.os = ascii_lower(parts[0]);
+    p.arch = ascii_lower(parts[1]);
+    if (parts.size() == 3) p.variant = ascii_lower(parts[2]);
   }
   if (p.arch == "x86_64" || p.arch == "x86-64") p.arch = "amd64";
   if (p.arch == "aarch64") {
@@ -204,7 +196,7 @@ util::Result<Plan> make_plan(const Ast& ast, const PlanOptions& opts) {
     InstructionError detail;
     auto typed = parse_instruction(node, &detail);
     if (!typed.ok()) return diag.at(node.range, detail.message, detail.token);
-    Command cmd{std::move(*typed), &node, upper(node.keyword), node.range, node.original, false};
+    Command cmd{std::move(*typed), &node, ascii_upper(node.keyword), node.range, node.original, false};
     if (auto* f = std::get_if<FromInstruction>(&cmd.instruction)) {
       StageDraft d;
       d.index = static_cast<int>(drafts.size());
@@ -237,7 +229,7 @@ util::Result<Plan> make_plan(const Ast& ast, const PlanOptions& opts) {
   }
   int target = static_cast<int>(drafts.size()) - 1;
   if (!opts.target.empty()) {
-    auto it = names.find(lower(opts.target));
+    auto it = names.find(ascii_lower(opts.target));
     if (it == names.end()) {
       std::string msg = "target stage " + go_quote(opts.target) + " could not be found";
       std::string near = nearest(opts.target, stage_names);
@@ -285,11 +277,11 @@ util::Result<Plan> make_plan(const Ast& ast, const PlanOptions& opts) {
       d.from.platform = *p;
     }
     d.base.platform = d.from.platform;
-    auto it = earlier.find(lower(d.from.image));
+    auto it = earlier.find(ascii_lower(d.from.image));
     if (it != earlier.end()) {
       d.base.kind = StageBase::Kind::stage;
       d.base.stage = it->second;
-    } else if (lower(d.from.image) == "scratch") {
+    } else if (ascii_lower(d.from.image) == "scratch") {
       d.base.kind = StageBase::Kind::scratch;
     } else {
       d.base.kind = StageBase::Kind::image;
@@ -322,7 +314,7 @@ util::Result<Plan> make_plan(const Ast& ast, const PlanOptions& opts) {
         }
         cp->from_stage = static_cast<int>(idx);
       } else {
-        auto it = names.find(lower(cp->from));
+        auto it = names.find(ascii_lower(cp->from));
         if (it != names.end()) {
           cp->from_stage = it->second;
         } else {
@@ -337,7 +329,7 @@ util::Result<Plan> make_plan(const Ast& ast, const PlanOptions& opts) {
         auto m = parse_mount(csv, nullptr);
         if (!m.ok()) return diag.at(c.range, m.error().message, csv);
         if (m->from.empty()) continue;
-        auto it = names.find(lower(m->from));
+        auto it = names.find(ascii_lower(m->from));
         if (it != names.end()) {
           d.deps.push_back(StageEdge{d.index, it->second, StageEdge::Kind::mount_from, cmd_index});
         }
@@ -360,9 +352,9 @@ util::Result<Plan> make_plan(const Ast& ast, const PlanOptions& opts) {
     if (std::holds_alternative<FromInstruction>(typed.value()) ||
         std::holds_alternative<OnbuildInstruction>(typed.value()) ||
         std::holds_alternative<MaintainerInstruction>(typed.value())) {
-      return diag.at(d.range, upper(node.keyword) + " isn't allowed as an ONBUILD trigger");
+      return diag.at(d.range, ascii_upper(node.keyword) + " isn't allowed as an ONBUILD trigger");
     }
-    return Command{std::move(*typed), &node, upper(node.keyword), d.range, node.original, true};
+    return Command{std::move(*typed), &node, ascii_upper(node.keyword), d.range, node.original, true};
   };
   std::vector<std::unique_ptr<Ast>> trigger_asts;  // keep nodes alive
   std::set<int> reachable;

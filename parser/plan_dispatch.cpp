@@ -7,6 +7,7 @@
 
 #include "parser/instructions_internal.hpp"
 #include "parser/plan_internal.hpp"
+#include "parser/text.hpp"
 
 namespace mkimage::parser::detail {
 
@@ -26,7 +27,7 @@ struct State {
 };
 
 bool is_proxy_arg(const std::string& k) {
-  std::string l = lower(k);
+  std::string l = ascii_lower(k);
   return l == "http_proxy" || l == "https_proxy" || l == "ftp_proxy" || l == "no_proxy" || l == "all_proxy";
 }
 
@@ -107,7 +108,7 @@ util::Result<std::vector<std::string>> port_keys(const std::string& spec) {
   std::string proto = "tcp";
   auto slash = s.rfind('/');
   if (slash != std::string::npos) {
-    proto = lower(s.substr(slash + 1));
+    proto = ascii_lower(s.substr(slash + 1));
     s = s.substr(0, slash);
     if (proto.empty()) proto = "tcp";
   }
@@ -151,7 +152,7 @@ bool valid_signal(const std::string& raw) {
       return false;
     }
   }
-  std::string s = upper(raw);
+  std::string s = ascii_upper(raw);
   if (s.rfind("SIG", 0) == 0) s = s.substr(3);
   static const std::vector<std::string> names = {
       "ABRT", "ALRM", "BUS",  "CHLD", "CLD",  "CONT", "FPE",    "HUP",  "ILL",  "INT",  "IO",   "IOT",
@@ -316,7 +317,7 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
         mount.target = target;
       }
       if (!mount.from.empty()) {
-        auto it = m_names.find(lower(mount.from));
+        auto it = m_names.find(ascii_lower(mount.from));
         if (it != m_names.end()) {
           mount.from_stage = it->second;
         } else if (std::find(out.images_used.begin(), out.images_used.end(), mount.from) == out.images_used.end()) {

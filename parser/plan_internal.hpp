@@ -72,8 +72,6 @@ struct StageDraft {
   std::optional<BaseImageInfo> image_info;
 };
 
-std::string lower(std::string s);
-std::string upper(std::string s);
 std::string path_clean(const std::string& p);
 std::string path_join(const std::string& a, const std::string& b);  // then cleaned
 

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 
+#include "parser/text.hpp"
 #include "parser/utf8.hpp"
 
 namespace mkimage::parser {
@@ -84,47 +85,6 @@ bool is_special_param(int32_t c) {
     default:
       return false;
   }
-}
-
-// Go strconv.Quote, enough for error messages.
-std::string go_quote(std::string_view s) {
-  static const char* k_hex = "0123456789abcdef";
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size();) {
-    size_t w = 1;
-    int32_t c = decode_rune(s, i, &w);
-    if (c == k_rune_error && w == 1) {
-      auto b = static_cast<unsigned char>(s[i]);
-      out += "\\x";
-      out += k_hex[b >> 4];
-      out += k_hex[b & 15];
-    } else if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c >= 0x20 && c < 0x7F) {
-      out += static_cast<char>(c);
-    } else if (c == '\a') { out += "\\a";
-    } else if (c == '\b') { out += "\\b";
-    } else if (c == '\f') { out += "\\f";
-    } else if (c == '\n') { out += "\\n";
-    } else if (c == '\r') { out += "\\r";
-    } else if (c == '\t') { out += "\\t";
-    } else if (c == '\v') { out += "\\v";
-    } else if (c < 0x20 || c == 0x7F) {
-      out += "\\x";
-      out += k_hex[c >> 4];
-      out += k_hex[c & 15];
-    } else if (c < 0xA0) {
-      out += "\\u00";
-      out += k_hex[c >> 4];
-      out += k_hex[c & 15];
-    } else {
-      out.append(s.substr(i, w));
-    }
-    i += w;
-  }
-  out += '"';
-  return out;
 }
 
 // Reads code points like Go's text/scanner (Peek/Next; EOF = -1).

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "parser/text.hpp"
+
 namespace mkimage::parser {
 
 std::string format_diagnostic(const Diagnostic& d, const std::vector<std::string>& source_lines) {
@@ -35,15 +37,11 @@ static std::size_t edit_distance(const std::string& a, const std::string& b) {
 }
 
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {
-  auto lower = [](std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  };
-  std::string w = lower(word);
+  std::string w = ascii_lower(word);
   std::string best;
   std::size_t best_d = std::string::npos;
   for (const auto& c : candidates) {
-    std::size_t d = edit_distance(w, lower(c));
+    std::size_t d = edit_distance(w, ascii_lower(c));
     if (d < best_d) {
       best_d = d;
       best = c;

@@ -11,25 +11,28 @@
 #include <vector>
 
 #include "parser/ast.hpp"
+#include "parser/utf8.hpp"
 #include "util/result.hpp"
 
 namespace mkimage::parser::syntax {
 
-// Decodes one UTF-8 code point at `s[i]` the way Go's utf8.DecodeRune does:
-// invalid or truncated sequences (overlong, surrogates, > U+10FFFF) give
-// `valid = false` and width 1.
+// One UTF-8 code point at `s[i]`, decoded the way Go's utf8.DecodeRune does
+// (parser/utf8.hpp): invalid or truncated sequences (overlong, surrogates,
+// > U+10FFFF) and `i` past the end give `valid = false` and width 1.
 struct Rune {
   char32_t cp = 0;
   std::size_t width = 1;
   bool valid = false;
 };
-Rune decode_rune(std::string_view s, std::size_t i);
+inline Rune decode_rune(std::string_view s, std::size_t i) {
+  if (i >= s.size()) return Rune{};
+  std::size_t width = 1;
+  int32_t cp = utf8::decode(s, i, &width);
+  // U+FFFD itself is valid (3 bytes); the error value comes with width 1.
+  if (cp == utf8::k_rune_error && width == 1) return Rune{};
+  return Rune{static_cast<char32_t>(cp), width, true};
+}
 
-// Appends the UTF-8 encoding of `cp` to `out`.
-void append_utf8(std::string& out, char32_t cp);
-
-// Go's unicode.IsSpace.
-bool is_space_rune(char32_t cp);
 // unicode.IsSpace applied to a single byte converted to a rune (Go's rune(b)),
 // restricted to ASCII: tab, LF, VT, FF, CR, space.
 inline bool is_ascii_space(char c) {
@@ -46,9 +49,6 @@ std::string_view trim_space(std::string_view s);
 
 // Splits on runs of `[\t\v\f\r ]` (Go regexp Split with n = -1, or n = 2 when `max_two`).
 std::vector<std::string> split_token_space(std::string_view s, bool max_two = false);
-
-// ASCII lower case.
-std::string lower(std::string_view s);
 
 // Result of trying the JSON (exec) form on an instruction's arguments.
 enum class JsonForm { not_json, not_strings, strings };
@@ -70,8 +70,5 @@ std::vector<Heredoc> heredocs_from_line(std::string_view line);
 // Whether heredocs are read after this node: RUN/COPY/ADD in non-JSON form,
 // directly or as the trigger of ONBUILD.
 bool can_contain_heredoc(const Node& node);
-
-// Go's strconv.Quote.
-std::string go_quote(std::string_view s);
 
 }  // namespace mkimage::parser::syntax

@@ -1,82 +1,120 @@
-// UTF-8 and whitespace helpers with Go's semantics (see syntax_internal.hpp).
+// Go's strconv.Quote (parser/text.hpp) and the syntax parser's whitespace
+// helpers with Go's semantics (parser/syntax_internal.hpp).
+#include "parser/text.hpp"
+
 #include "parser/syntax_internal.hpp"
+#include "parser/utf8.hpp"
 
-namespace mkimage::parser::syntax {
+namespace mkimage::parser {
 
-Rune decode_rune(std::string_view s, std::size_t i) {
-  Rune r;
-  if (i >= s.size()) return r;
-  auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) return Rune{b0, 1, true};
-  auto cont = [&](std::size_t k) -> int {
-    if (i + k >= s.size()) return -1;
-    auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return -1;
-    return b & 0x3F;
-  };
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    int c1 = cont(1);
-    if (c1 < 0) return r;
-    return Rune{static_cast<char32_t>(((b0 & 0x1F) << 6) | c1), 2, true};
-  }
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    int c1 = cont(1);
-    if (c1 < 0) return r;
-    if (b0 == 0xE0 && c1 < 0x20) return r;  // overlong
-    if (b0 == 0xED && c1 >= 0x20) return r;  // surrogate
-    int c2 = cont(2);
-    if (c2 < 0) return r;
-    return Rune{static_cast<char32_t>(((b0 & 0x0F) << 12) | (c1 << 6) | c2), 3, true};
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    int c1 = cont(1);
-    if (c1 < 0) return r;
-    if (b0 == 0xF0 && c1 < 0x10) return r;  // overlong
-    if (b0 == 0xF4 && c1 >= 0x10) return r;  // > U+10FFFF
-    int c2 = cont(2);
-    if (c2 < 0) return r;
-    int c3 = cont(3);
-    if (c3 < 0) return r;
-    return Rune{static_cast<char32_t>(((b0 & 0x07) << 18) | (c1 << 12) | (c2 << 6) | c3), 4, true};
-  }
-  return r;
-}
+namespace {
 
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
-bool is_space_rune(char32_t cp) {
+// Approximation of Go's unicode.IsPrint for non-ASCII code points: everything
+// is printable except C1 controls, spaces other than U+0020, format characters,
+// private use and non-characters.
+bool is_print_non_ascii(int32_t cp) {
+  if (cp >= 0x80 && cp <= 0x9F) return false;
+  if (utf8::is_space(cp)) return false;
   switch (cp) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ':
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-    case 0x202F: case 0x205F: case 0x3000:
-      return true;
+    case 0xAD: case 0x61C: case 0x6DD: case 0x70F: case 0x8E2: case 0x180E:
+    case 0xFEFF: case 0x110BD: case 0x110CD: case 0xE0001:
+      return false;
     default:
-      return cp >= 0x2000 && cp <= 0x200A;
+      break;
   }
+  if (cp >= 0x600 && cp <= 0x605) return false;
+  if (cp >= 0x200B && cp <= 0x200F) return false;
+  if (cp >= 0x202A && cp <= 0x202E) return false;
+  if (cp >= 0x2060 && cp <= 0x206F) return false;
+  if (cp >= 0xFFF9 && cp <= 0xFFFB) return false;
+  if (cp >= 0x13430 && cp <= 0x1343F) return false;
+  if (cp >= 0x1BCA0 && cp <= 0x1BCA3) return false;
+  if (cp >= 0x1D173 && cp <= 0x1D17A) return false;
+  if (cp >= 0xE0020 && cp <= 0xE007F) return false;
+  if (cp >= 0xE000 && cp <= 0xF8FF) return false;   // private use
+  if (cp >= 0xF0000) return false;                   // private use planes
+  if ((cp & 0xFFFE) == 0xFFFE) return false;         // non-characters
+  if (cp >= 0xFDD0 && cp <= 0xFDEF) return false;
+  return true;
 }
+
+const char k_hex[] = "0123456789abcdef";
+
+}  // namespace
+
+std::string go_quote(std::string_view s) {
+  std::string out = "\"";
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t width = 1;
+    int32_t cp = utf8::decode(s, i, &width);
+    if (cp == utf8::k_rune_error && width == 1) {
+      auto b = static_cast<unsigned char>(s[i]);
+      out += "\\x";
+      out += k_hex[b >> 4];
+      out += k_hex[b & 0xF];
+      i += 1;
+      continue;
+    }
+    if (cp == '"' || cp == '\\') {
+      out += '\\';
+      out += static_cast<char>(cp);
+    } else if (cp >= 0x20 && cp < 0x7F) {
+      out += static_cast<char>(cp);
+    } else if (cp >= 0x80 && is_print_non_ascii(cp)) {
+      out.append(s.substr(i, width));
+    } else {
+      switch (cp) {
+        case '\a': out += "\\a"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\v': out += "\\v"; break;
+        default:
+          if (cp < 0x20 || cp == 0x7F) {
+            out += "\\x";
+            out += k_hex[(cp >> 4) & 0xF];
+            out += k_hex[cp & 0xF];
+          } else if (cp < 0x10000) {
+            out += "\\u";
+            for (int shift = 12; shift >= 0; shift -= 4) out += k_hex[(cp >> shift) & 0xF];
+          } else {
+            out += "\\U";
+            for (int shift = 28; shift >= 0; shift -= 4) out += k_hex[(cp >> shift) & 0xF];
+          }
+      }
+    }
+    i += width;
+  }
+  out += '"';
+  return out;
+}
+
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+std::string ascii_upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+namespace syntax {
 
 std::string_view trim_left_space(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size()) {
     Rune r = decode_rune(s, i);
-    if (!r.valid || !is_space_rune(r.cp)) break;
+    if (!r.valid || !utf8::is_space(static_cast<int32_t>(r.cp))) break;
     i += r.width;
   }
   return s.substr(i);
@@ -90,7 +128,7 @@ std::string_view trim_space(std::string_view s) {
   while (i < s.size()) {
     Rune r = decode_rune(s, i);
     i += r.width;
-    if (!r.valid || !is_space_rune(r.cp)) end = i;
+    if (!r.valid || !utf8::is_space(static_cast<int32_t>(r.cp))) end = i;
   }
   return s.substr(0, end);
 }
@@ -115,12 +153,6 @@ std::vector<std::string> split_token_space(std::string_view s, bool max_two) {
   return out;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
+}  // namespace syntax
 
-}  // namespace mkimage::parser::syntax
+}  // namespace mkimage::parser

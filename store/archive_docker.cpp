@@ -19,31 +19,6 @@ using util::Result;
 
 namespace {
 
-class BlobSink : public ByteSink {
-public:
-  explicit BlobSink(BlobWriter& w) : m_w(w) {}
-  Result<void> write(const void* data, std::size_t size) override { return m_w.write(data, size); }
-
-private:
-  BlobWriter& m_w;
-};
-
-// A directory (or file) removed when the guard goes away.
-struct TempPath {
-  fs::path path;
-  ~TempPath() {
-    if (!path.empty()) (void)remove_tree(path);
-  }
-};
-
-Result<fs::path> make_temp_dir(const Store& store, const std::string& prefix) {
-  std::error_code ec;
-  fs::create_directories(store.root().tmp_dir(), ec);
-  std::string tmpl = (store.root().tmp_dir() / (prefix + "-XXXXXX")).string();
-  if (!::mkdtemp(tmpl.data())) return util::sys_error("mkdtemp", tmpl);
-  return fs::path(tmpl);
-}
-
 // A path named inside the archive, resolved inside `root` (no escape through
 // ".." or symlinks). Errors: outside, missing.
 Result<fs::path> inside(const fs::path& root, const std::string& name) {
@@ -56,8 +31,6 @@ Result<fs::path> inside(const fs::path& root, const std::string& name) {
   if (!fs::is_regular_file(p, ec)) return Error{"archive entry \"" + name + "\" is not a file"};
   return p;
 }
-
-Result<std::string> read_all(const fs::path& p) { return read_file(p); }
 
 // One image found in the archive, before it is stored.
 struct Found {
@@ -79,7 +52,7 @@ Result<void> collect_oci_manifest(const fs::path& root, const Descriptor& d, std
 
 Result<std::string> read_blob(const fs::path& root, const Digest& d) {
   MKIMAGE_TRY(fs::path p, inside(root, "blobs/sha256/" + d.hex()));
-  MKIMAGE_TRY(std::string bytes, read_all(p));
+  MKIMAGE_TRY(std::string bytes, read_file(p));
   if (Digest::sha256_of(bytes) != d) return Error{"archive blob " + d.str() + " does not match its digest"};
   return bytes;
 }
@@ -141,7 +114,7 @@ Result<void> collect_oci_manifest(const fs::path& root, const Descriptor& d, std
 }
 
 Result<std::vector<Found>> collect_docker(const fs::path& root) {
-  MKIMAGE_TRY(std::string text, read_all(root / "manifest.json"));
+  MKIMAGE_TRY(std::string text, read_file(root / "manifest.json"));
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_array()) return Error{"archive: manifest.json is not a JSON array"};
   std::vector<Found> out;
@@ -153,7 +126,7 @@ Result<std::vector<Found>> collect_docker(const fs::path& root) {
     Found f;
     std::string cfg_name = e["Config"].get<std::string>();
     MKIMAGE_TRY(fs::path cfg, inside(root, cfg_name));
-    MKIMAGE_TRY(f.config_bytes, read_all(cfg));
+    MKIMAGE_TRY(f.config_bytes, read_file(cfg));
     // the config file is named by its digest ("<hex>.json" or "blobs/sha256/<hex>")
     std::string stem = fs::path(cfg_name).filename().string();
     if (stem.size() >= 64) {
@@ -215,31 +188,13 @@ Result<std::vector<ArchiveImage>> load_archive(Store& store, const fs::path& in)
   TempPath input_copy;
   fs::path input = in;
   if (in == "-") {
-    MKIMAGE_TRY(fs::path dir, make_temp_dir(store, "load-stdin"));
+    MKIMAGE_TRY(fs::path dir, make_temp_dir(store.root(), "load-stdin"));
     input_copy.path = dir;
     input = dir / "archive";
-    int fd = ::open(input.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return util::sys_error("create", input.string());
-    FdSink sink(fd, input.string());
-    std::vector<char> buf(1 << 20);
-    for (;;) {
-      ssize_t n = ::read(0, buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        ::close(fd);
-        return util::sys_error("read", "-");
-      }
-      if (n == 0) break;
-      auto w = sink.write(buf.data(), static_cast<std::size_t>(n));
-      if (!w) {
-        ::close(fd);
-        return w.error();
-      }
-    }
-    ::close(fd);
+    MKIMAGE_TRY_VOID(copy_fd_to_file(0, "-", input));
   }
-  MKIMAGE_TRY(fs::path staging, make_temp_dir(store, "load"));
-  TempPath guard{staging};
+  MKIMAGE_TRY(fs::path staging, make_temp_dir(store.root(), "load"));
+  TempPath guard(staging);
   ApplyOptions opts;
   opts.allow_devices = false;
   opts.restore_owners = false;
@@ -250,7 +205,7 @@ Result<std::vector<ArchiveImage>> load_archive(Store& store, const fs::path& in)
   std::vector<Found> found;
   std::error_code ec;
   if (fs::exists(staging / "index.json", ec)) {
-    MKIMAGE_TRY(std::string text, read_all(staging / "index.json"));
+    MKIMAGE_TRY(std::string text, read_file(staging / "index.json"));
     MKIMAGE_TRY(ImageIndex index, parse_image_index(text));
     std::map<Digest, std::size_t> seen;
     MKIMAGE_TRY_VOID(collect_oci_index(staging, index, found, seen, 0));

@@ -22,15 +22,6 @@ using util::Result;
 
 namespace {
 
-class BlobSink : public ByteSink {
-public:
-  explicit BlobSink(BlobWriter& w) : m_w(w) {}
-  Result<void> write(const void* data, std::size_t size) override { return m_w.write(data, size); }
-
-private:
-  BlobWriter& m_w;
-};
-
 // A tar written to a file (temp file + rename) or stdout, entries with mtime 0,
 // uid/gid 0, mode 0644 (directories 0755).
 class ArchiveOut {

@@ -28,14 +28,9 @@ Result<void> export_local(Store& store, const Image& image, const fs::path& dest
 }
 
 Result<void> export_rootfs_tar(Store& store, const Image& image, const fs::path& out) {
-  fs::create_directories(store.root().tmp_dir());
-  std::string tmpl = (store.root().tmp_dir() / "rootfs-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data())) return util::sys_error("mkdtemp", tmpl);
-  struct Guard {
-    fs::path p;
-    ~Guard() { (void)remove_tree(p); }
-  } guard{tmpl};
-  fs::path rootfs = fs::path(tmpl) / "rootfs";
+  MKIMAGE_TRY(fs::path work, make_temp_dir(store.root(), "rootfs"));
+  TempPath guard(work);
+  fs::path rootfs = work / "rootfs";
   MKIMAGE_TRY_VOID(export_local(store, image, rootfs));
 
   int fd = 1;

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <ctime>
 
+#include "store/snapshots.hpp"
+
 namespace mkimage::store {
 
 namespace fs = std::filesystem;
@@ -27,16 +29,6 @@ util::Result<void> write_all(int fd, const char* data, std::size_t size, const f
     data += n;
     size -= static_cast<std::size_t>(n);
   }
-  return {};
-}
-
-util::Result<void> fsync_dir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return util::sys_error("open", dir.string());
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return util::sys_error("fsync", dir.string(), err);
   return {};
 }
 
@@ -274,6 +266,18 @@ util::Result<BlobInfo> hash_file(const fs::path& path) {
   auto r = hash_fd(fd, path, nullptr);
   ::close(fd);
   return r;
+}
+
+TempPath::~TempPath() {
+  if (!path.empty()) (void)remove_tree(path);
+}
+
+util::Result<fs::path> make_temp_dir(const Root& root, std::string_view prefix) {
+  std::error_code ec;
+  fs::create_directories(root.tmp_dir(), ec);  // a failure shows up as mkdtemp's error
+  std::string tmpl = (root.tmp_dir() / (std::string(prefix) + "-XXXXXX")).string();
+  if (!::mkdtemp(tmpl.data())) return util::sys_error("mkdtemp", tmpl);
+  return fs::path(tmpl);
 }
 
 }  // namespace mkimage::store

@@ -24,6 +24,7 @@
 
 #include "store/descriptor.hpp"
 #include "store/digest.hpp"
+#include "store/layer_writer.hpp"
 #include "store/root.hpp"
 #include "util/result.hpp"
 #include "util/sha256.hpp"
@@ -82,6 +83,39 @@ private:
   std::int64_t m_size = 0;
   bool m_done = false;
 };
+
+// A ByteSink that appends to a BlobWriter, so a producer (layer writer,
+// compressor, decompressor) streams straight into the blob store. Does not own
+// the writer: commit() or abort() it once the producer is done.
+// Errors: those of BlobWriter::write (the temp path and errno).
+class BlobSink : public ByteSink {
+public:
+  explicit BlobSink(BlobWriter& w) : m_w(w) {}
+  util::Result<void> write(const void* data, std::size_t size) override { return m_w.write(data, size); }
+
+private:
+  BlobWriter& m_w;
+};
+
+// A temp directory (or file) removed with everything below it (remove_tree:
+// symlinks not followed) when the guard goes away. An empty path is left alone;
+// a failed removal is ignored (ROOT/tmp is swept by BlobStore::clean_tmp).
+// Not copyable.
+struct TempPath {
+  std::filesystem::path path;
+
+  TempPath() = default;
+  explicit TempPath(std::filesystem::path p) : path(std::move(p)) {}
+  TempPath(const TempPath&) = delete;
+  TempPath& operator=(const TempPath&) = delete;
+  ~TempPath();
+};
+
+// Creates a new empty directory ROOT/tmp/<prefix>-XXXXXX (mkdtemp: mode 0700),
+// creating ROOT/tmp first if needed; it is on the blobs' filesystem. The caller
+// removes it (hold it in a TempPath). Errors: mkdtemp failure naming the
+// template and errno.
+util::Result<std::filesystem::path> make_temp_dir(const Root& root, std::string_view prefix);
 
 class BlobStore {
 public:

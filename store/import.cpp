@@ -19,41 +19,9 @@ using util::Result;
 
 namespace {
 
-class BlobSink : public ByteSink {
-public:
-  explicit BlobSink(BlobWriter& w) : m_w(w) {}
-  Result<void> write(const void* data, std::size_t size) override { return m_w.write(data, size); }
-
-private:
-  BlobWriter& m_w;
-};
-
 size_t curl_write(char* p, size_t size, size_t n, void* ctx) {
   auto* sink = static_cast<FdSink*>(ctx);
   return sink->write(p, size * n).ok() ? size * n : 0;
-}
-
-Result<void> copy_fd_to(int in, const fs::path& dest) {
-  int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return util::sys_error("create", dest.string());
-  FdSink sink(fd, dest.string());
-  std::vector<char> buf(1 << 20);
-  for (;;) {
-    ssize_t n = ::read(in, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      return util::sys_error("read", "-");
-    }
-    if (n == 0) break;
-    auto w = sink.write(buf.data(), static_cast<std::size_t>(n));
-    if (!w) {
-      ::close(fd);
-      return w.error();
-    }
-  }
-  ::close(fd);
-  return {};
 }
 
 }  // namespace
@@ -101,19 +69,13 @@ Result<void> download(const std::string& url, const fs::path& dest) {
 }
 
 Result<Image> import_rootfs(Store& store, const std::string& source, const ImportOptions& options) {
-  fs::create_directories(store.root().tmp_dir());
-  std::string tmpl = (store.root().tmp_dir() / "import-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data())) return util::sys_error("mkdtemp", tmpl);
-  struct Guard {
-    fs::path p;
-    ~Guard() { (void)remove_tree(p); }
-  } guard{tmpl};
-  fs::path work = tmpl;
+  MKIMAGE_TRY(fs::path work, make_temp_dir(store.root(), "import"));
+  TempPath guard(work);
 
   fs::path tarball = source;
   if (source == "-") {
     tarball = work / "input";
-    MKIMAGE_TRY_VOID(copy_fd_to(0, tarball));
+    MKIMAGE_TRY_VOID(copy_fd_to_file(0, "-", tarball));
   } else if (is_url(source)) {
     tarball = work / "input";
     MKIMAGE_TRY_VOID(download(source, tarball));

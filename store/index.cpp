@@ -4,80 +4,19 @@
 
 #include <ctime>
 
+#include "store/sqlite_statement.hpp"
+
 namespace mkimage::store {
 
 const std::vector<const char*>& index_migrations();  // index_schema.cpp
 
 namespace {
 
+using Stmt = SqliteStatement;
+
 constexpr int k_busy_timeout_ms = 30000;
 
 std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
-
-// A prepared statement with positional binding; finalised on destruction.
-class Stmt {
-public:
-  Stmt(sqlite3* db, const char* sql) : m_db(db) {
-    m_rc = sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr);
-  }
-  ~Stmt() { sqlite3_finalize(m_stmt); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  bool prepared() const { return m_rc == SQLITE_OK; }
-
-  Stmt& bind(const std::string& v) {
-    sqlite3_bind_text(m_stmt, ++m_n, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& bind(const char* v) { return bind(std::string(v)); }
-  Stmt& bind(std::int64_t v) {
-    sqlite3_bind_int64(m_stmt, ++m_n, v);
-    return *this;
-  }
-  Stmt& bind(const Digest& d) { return bind(d.str()); }
-  Stmt& bind_null() {
-    sqlite3_bind_null(m_stmt, ++m_n);
-    return *this;
-  }
-  Stmt& bind_opt(const std::optional<std::string>& v) { return v ? bind(*v) : bind_null(); }
-
-  // Runs one step. Returns true if a row is available.
-  util::Result<bool> step() {
-    if (!prepared()) return error("prepare");
-    int rc = sqlite3_step(m_stmt);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return error("step");
-  }
-  util::Result<void> run() {
-    MKIMAGE_TRY(bool row, step());
-    (void)row;
-    return {};
-  }
-
-  std::string text(int col) const {
-    const unsigned char* t = sqlite3_column_text(m_stmt, col);
-    return t ? std::string(reinterpret_cast<const char*>(t), static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)))
-             : std::string();
-  }
-  std::optional<std::string> opt_text(int col) const {
-    if (sqlite3_column_type(m_stmt, col) == SQLITE_NULL) return std::nullopt;
-    return text(col);
-  }
-  std::int64_t integer(int col) const { return sqlite3_column_int64(m_stmt, col); }
-  util::Result<Digest> digest(int col) const { return Digest::parse(text(col)); }
-
-private:
-  util::Error error(const char* what) const {
-    return util::Error{std::string("index database: ") + what + " \"" + (m_stmt ? sqlite3_sql(m_stmt) : "?") +
-                       "\": " + sqlite3_errmsg(m_db)};
-  }
-  sqlite3* m_db;
-  sqlite3_stmt* m_stmt = nullptr;
-  int m_rc;
-  int m_n = 0;
-};
 
 util::Result<void> exec(sqlite3* db, const char* sql) {
   char* msg = nullptr;
@@ -88,6 +27,8 @@ util::Result<void> exec(sqlite3* db, const char* sql) {
   }
   return {};
 }
+
+util::Result<Digest> digest_from_row(Stmt& s) { return s.digest(0); }
 
 util::Result<LayerRecord> layer_from_row(Stmt& s) {
   LayerRecord l;
@@ -243,23 +184,16 @@ util::Result<std::optional<BlobRecord>> Index::get_blob(const Digest& d) {
   std::lock_guard lock(m_mutex);
   Stmt s(m_db, "SELECT digest, size, media_type FROM blobs WHERE digest=?");
   s.bind(d);
-  MKIMAGE_TRY(bool row, s.step());
-  if (!row) return std::optional<BlobRecord>{};
-  BlobRecord b{d, s.integer(1), MediaType::of(s.text(2))};
-  return std::optional<BlobRecord>{b};
+  return s.one([&](Stmt& r) { return BlobRecord{d, r.integer(1), MediaType::of(r.text(2))}; });
 }
 
 util::Result<std::vector<BlobRecord>> Index::list_blobs() {
   std::lock_guard lock(m_mutex);
   Stmt s(m_db, "SELECT digest, size, media_type FROM blobs ORDER BY digest");
-  std::vector<BlobRecord> out;
-  while (true) {
-    MKIMAGE_TRY(bool row, s.step());
-    if (!row) break;
-    MKIMAGE_TRY(Digest d, s.digest(0));
-    out.push_back(BlobRecord{d, s.integer(1), MediaType::of(s.text(2))});
-  }
-  return out;
+  return s.all([](Stmt& r) -> util::Result<BlobRecord> {
+    MKIMAGE_TRY(Digest d, r.digest(0));
+    return BlobRecord{d, r.integer(1), MediaType::of(r.text(2))};
+  });
 }
 
 util::Result<void> Index::delete_blob(const Digest& d) {
@@ -289,42 +223,36 @@ util::Result<void> Index::put_layer(const LayerRecord& l) {
          "INSERT INTO layers(chain_id, parent, diff_id, blob, size, snapshot, added) VALUES(?,?,?,?,?,?,?) "
          "ON CONFLICT(chain_id) DO UPDATE SET parent=excluded.parent, diff_id=excluded.diff_id, "
          "blob=excluded.blob, size=excluded.size, snapshot=COALESCE(excluded.snapshot, layers.snapshot)");
-  s.bind(l.chain_id.digest);
-  if (l.parent) s.bind(l.parent->digest); else s.bind_null();
-  return s.bind(l.diff_id.digest).bind(l.blob).bind(l.size).bind_opt(l.snapshot).bind(now_seconds()).run();
+  std::optional<Digest> parent;
+  if (l.parent) parent = l.parent->digest;
+  return s.bind(l.chain_id.digest)
+      .bind_opt(parent)
+      .bind(l.diff_id.digest)
+      .bind(l.blob)
+      .bind(l.size)
+      .bind_opt(l.snapshot)
+      .bind(now_seconds())
+      .run();
 }
 
 util::Result<std::optional<LayerRecord>> Index::get_layer(const ChainId& c) {
   std::lock_guard lock(m_mutex);
   Stmt s(m_db, (std::string("SELECT ") + k_layer_cols + " FROM layers WHERE chain_id=?").c_str());
   s.bind(c.digest);
-  MKIMAGE_TRY(bool row, s.step());
-  if (!row) return std::optional<LayerRecord>{};
-  MKIMAGE_TRY(LayerRecord l, layer_from_row(s));
-  return std::optional<LayerRecord>{l};
+  return s.one(layer_from_row);
 }
 
 util::Result<std::optional<LayerRecord>> Index::find_layer_by_diff_id(const DiffId& d) {
   std::lock_guard lock(m_mutex);
   Stmt s(m_db, (std::string("SELECT ") + k_layer_cols + " FROM layers WHERE diff_id=? ORDER BY chain_id LIMIT 1").c_str());
   s.bind(d.digest);
-  MKIMAGE_TRY(bool row, s.step());
-  if (!row) return std::optional<LayerRecord>{};
-  MKIMAGE_TRY(LayerRecord l, layer_from_row(s));
-  return std::optional<LayerRecord>{l};
+  return s.one(layer_from_row);
 }
 
 util::Result<std::vector<LayerRecord>> Index::list_layers() {
   std::lock_guard lock(m_mutex);
   Stmt s(m_db, (std::string("SELECT ") + k_layer_cols + " FROM layers ORDER BY chain_id").c_str());
-  std::vector<LayerRecord> out;
-  while (true) {
-    MKIMAGE_TRY(bool row, s.step());
-    if (!row) break;
-    MKIMAGE_TRY(LayerRecord l, layer_from_row(s));
-    out.push_back(std::move(l));
-  }
-  return out;
+  return s.all(layer_from_row);
 }
 
 util::Result<void> Index::set_snapshot(const ChainId& c, const std::optional<std::string>& snapshot) {
@@ -359,10 +287,7 @@ util::Result<std::optional<CompressedLayerRecord>> Index::get_compressed_layer(c
          "SELECT diff_id, compression, digest, size, media_type FROM compressed_layers "
          "WHERE diff_id=? AND compression=?");
   s.bind(d.digest).bind(std::string(compression_name(c)));
-  MKIMAGE_TRY(bool row, s.step());
-  if (!row) return std::optional<CompressedLayerRecord>{};
-  MKIMAGE_TRY(CompressedLayerRecord r, compressed_from_row(s));
-  return std::optional<CompressedLayerRecord>{r};
+  return s.one(compressed_from_row);
 }
 
 util::Result<std::optional<CompressedLayerRecord>> Index::find_compressed_by_digest(const Digest& compressed) {
@@ -370,10 +295,7 @@ util::Result<std::optional<CompressedLayerRecord>> Index::find_compressed_by_dig
   Stmt s(m_db,
          "SELECT diff_id, compression, digest, size, media_type FROM compressed_layers WHERE digest=? LIMIT 1");
   s.bind(compressed);
-  MKIMAGE_TRY(bool row, s.step());
-  if (!row) return std::optional<CompressedLayerRecord>{};
-  MKIMAGE_TRY(CompressedLayerRecord r, compressed_from_row(s));
-  return std::optional<CompressedLayerRecord>{r};
+  return s.one(compressed_from_row);
 }
 
 // ---- images ----
@@ -410,51 +332,27 @@ util::Result<std::optional<ImageRecord>> Index::get_image(const Digest& manifest
   std::lock_guard lock(m_mutex);
   Stmt s(m_db, (std::string("SELECT ") + k_image_cols + " FROM images WHERE manifest=?").c_str());
   s.bind(manifest);
-  MKIMAGE_TRY(bool row, s.step());
-  if (!row) return std::optional<ImageRecord>{};
-  MKIMAGE_TRY(ImageRecord r, image_from_row(s));
-  return std::optional<ImageRecord>{r};
+  return s.one(image_from_row);
 }
 
 util::Result<std::vector<ImageRecord>> Index::images_by_config(const Digest& config) {
   std::lock_guard lock(m_mutex);
   Stmt s(m_db, (std::string("SELECT ") + k_image_cols + " FROM images WHERE config=? ORDER BY added DESC, manifest").c_str());
   s.bind(config);
-  std::vector<ImageRecord> out;
-  while (true) {
-    MKIMAGE_TRY(bool row, s.step());
-    if (!row) break;
-    MKIMAGE_TRY(ImageRecord r, image_from_row(s));
-    out.push_back(r);
-  }
-  return out;
+  return s.all(image_from_row);
 }
 
 util::Result<std::vector<ImageRecord>> Index::list_images() {
   std::lock_guard lock(m_mutex);
   Stmt s(m_db, (std::string("SELECT ") + k_image_cols + " FROM images ORDER BY created DESC, added DESC, manifest").c_str());
-  std::vector<ImageRecord> out;
-  while (true) {
-    MKIMAGE_TRY(bool row, s.step());
-    if (!row) break;
-    MKIMAGE_TRY(ImageRecord r, image_from_row(s));
-    out.push_back(r);
-  }
-  return out;
+  return s.all(image_from_row);
 }
 
 util::Result<std::vector<Digest>> Index::image_blobs(const Digest& manifest) {
   std::lock_guard lock(m_mutex);
   Stmt s(m_db, "SELECT blob FROM image_blobs WHERE manifest=? ORDER BY position");
   s.bind(manifest);
-  std::vector<Digest> out;
-  while (true) {
-    MKIMAGE_TRY(bool row, s.step());
-    if (!row) break;
-    MKIMAGE_TRY(Digest d, s.digest(0));
-    out.push_back(d);
-  }
-  return out;
+  return s.all(digest_from_row);
 }
 
 util::Result<void> Index::delete_image(const Digest& manifest) {
@@ -483,10 +381,7 @@ util::Result<std::optional<Digest>> Index::get_tag(const Reference& ref) {
   std::lock_guard lock(m_mutex);
   Stmt s(m_db, "SELECT manifest FROM tags WHERE reference=?");
   s.bind(ref.str());
-  MKIMAGE_TRY(bool row, s.step());
-  if (!row) return std::optional<Digest>{};
-  MKIMAGE_TRY(Digest d, s.digest(0));
-  return std::optional<Digest>{d};
+  return s.one(digest_from_row);
 }
 
 util::Result<bool> Index::delete_tag(const Reference& ref) {
@@ -498,29 +393,18 @@ util::Result<bool> Index::delete_tag(const Reference& ref) {
 util::Result<std::vector<TagRecord>> Index::list_tags() {
   std::lock_guard lock(m_mutex);
   Stmt s(m_db, "SELECT reference, manifest FROM tags ORDER BY reference");
-  std::vector<TagRecord> out;
-  while (true) {
-    MKIMAGE_TRY(bool row, s.step());
-    if (!row) break;
-    MKIMAGE_TRY(Reference r, Reference::parse(s.text(0)));
-    MKIMAGE_TRY(Digest d, s.digest(1));
-    out.push_back(TagRecord{r, d});
-  }
-  return out;
+  return s.all([](Stmt& row) -> util::Result<TagRecord> {
+    MKIMAGE_TRY(Reference r, Reference::parse(row.text(0)));
+    MKIMAGE_TRY(Digest d, row.digest(1));
+    return TagRecord{r, d};
+  });
 }
 
 util::Result<std::vector<Reference>> Index::tags_of(const Digest& manifest) {
   std::lock_guard lock(m_mutex);
   Stmt s(m_db, "SELECT reference FROM tags WHERE manifest=? ORDER BY reference");
   s.bind(manifest);
-  std::vector<Reference> out;
-  while (true) {
-    MKIMAGE_TRY(bool row, s.step());
-    if (!row) break;
-    MKIMAGE_TRY(Reference r, Reference::parse(s.text(0)));
-    out.push_back(r);
-  }
-  return out;
+  return s.all([](Stmt& row) { return Reference::parse(row.text(0)); });
 }
 
 // ---- cache ----
@@ -561,12 +445,7 @@ util::Result<std::optional<CacheRecord>> Index::get_cache(const std::string& key
   {
     Stmt s(m_db, "SELECT blob FROM cache_refs WHERE key=? ORDER BY blob");
     s.bind(key);
-    while (true) {
-      MKIMAGE_TRY(bool row, s.step());
-      if (!row) break;
-      MKIMAGE_TRY(Digest d, s.digest(0));
-      r.refs.push_back(d);
-    }
+    MKIMAGE_TRY(r.refs, s.all(digest_from_row));
   }
   std::int64_t now = now_seconds();
   if (now != r.last_used) {
@@ -596,11 +475,7 @@ util::Result<std::vector<CacheRecord>> Index::list_cache() {
   {
     std::lock_guard lock(m_mutex);
     Stmt s(m_db, "SELECT key FROM cache ORDER BY key");
-    while (true) {
-      MKIMAGE_TRY(bool row, s.step());
-      if (!row) break;
-      keys.push_back(s.text(0));
-    }
+    MKIMAGE_TRY(keys, s.all([](Stmt& row) { return row.text(0); }));
   }
   std::vector<CacheRecord> out;
   for (const auto& k : keys) {
@@ -641,10 +516,7 @@ util::Result<std::optional<Digest>> Index::get_stat(const StatCacheRecord& p) {
       .bind(p.mtime_ns)
       .bind(p.ctime_ns)
       .bind(static_cast<std::int64_t>(p.mode));
-  MKIMAGE_TRY(bool row, s.step());
-  if (!row) return std::optional<Digest>{};
-  MKIMAGE_TRY(Digest d, s.digest(0));
-  return std::optional<Digest>{d};
+  return s.one(digest_from_row);
 }
 
 // ---- containers ----
@@ -677,8 +549,8 @@ util::Result<std::optional<ContainerRecord>> Index::get_container(const std::str
   {
     Stmt s(m_db, (std::string("SELECT ") + k_container_cols + " FROM containers WHERE id=?1 OR name=?1").c_str());
     s.bind(id_or_name);
-    MKIMAGE_TRY(bool row, s.step());
-    if (row) return std::optional<ContainerRecord>{container_from_row(s)};
+    MKIMAGE_TRY(std::optional<ContainerRecord> exact, s.one(container_from_row));
+    if (exact) return exact;
   }
   if (id_or_name.empty()) return std::optional<ContainerRecord>{};
   Stmt s(m_db, (std::string("SELECT ") + k_container_cols + " FROM containers WHERE substr(id,1,?)=? LIMIT 2").c_str());
@@ -694,13 +566,7 @@ util::Result<std::optional<ContainerRecord>> Index::get_container(const std::str
 util::Result<std::vector<ContainerRecord>> Index::list_containers() {
   std::lock_guard lock(m_mutex);
   Stmt s(m_db, (std::string("SELECT ") + k_container_cols + " FROM containers ORDER BY created DESC, id").c_str());
-  std::vector<ContainerRecord> out;
-  while (true) {
-    MKIMAGE_TRY(bool row, s.step());
-    if (!row) break;
-    out.push_back(container_from_row(s));
-  }
-  return out;
+  return s.all(container_from_row);
 }
 
 util::Result<void> Index::delete_container(const std::string& id) {

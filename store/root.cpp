@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "store/layer_writer.hpp"
 #include "store/media_type.hpp"
 
 namespace mkimage::store {
@@ -37,6 +38,8 @@ util::Result<void> make_dirs(const fs::path& p, mode_t mode) {
   return make_dir(p, mode);
 }
 
+}  // namespace
+
 util::Result<void> fsync_dir(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return util::sys_error("open", dir.string());
@@ -46,8 +49,6 @@ util::Result<void> fsync_dir(const fs::path& dir) {
   if (rc != 0) return util::sys_error("fsync", dir.string(), err);
   return {};
 }
-
-}  // namespace
 
 util::Result<void> write_file_atomic(const fs::path& path, std::string_view bytes, unsigned mode) {
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
@@ -98,6 +99,30 @@ util::Result<std::string> read_file(const fs::path& path) {
   }
   ::close(fd);
   return out;
+}
+
+util::Result<void> copy_fd_to_file(int in, const std::string& in_name, const fs::path& dest) {
+  int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return util::sys_error("create", dest.string());
+  FdSink sink(fd, dest.string());
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    ssize_t n = ::read(in, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return util::sys_error("read", in_name, err);
+    }
+    if (n == 0) break;
+    auto w = sink.write(buf.data(), static_cast<std::size_t>(n));
+    if (!w) {
+      ::close(fd);
+      return w.error();
+    }
+  }
+  ::close(fd);
+  return {};
 }
 
 namespace {

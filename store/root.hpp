@@ -54,7 +54,16 @@ private:
 util::Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view bytes,
                                      unsigned mode = 0644);
 
+// fsyncs a directory, so that renames and new entries in it are durable.
+// Errors: open/fsync failures naming the path and errno.
+util::Result<void> fsync_dir(const std::filesystem::path& dir);
+
 // Reads a whole file. Errors: open/read failures naming the path and errno.
 util::Result<std::string> read_file(const std::filesystem::path& path);
+
+// Copies everything readable from `in` (e.g. 0 for stdin, named `in_name` in
+// errors) into a new file `dest` (mode 0600; it must not exist yet). Not synced.
+// Errors: create/read/write failures naming the path and errno.
+util::Result<void> copy_fd_to_file(int in, const std::string& in_name, const std::filesystem::path& dest);
 
 }  // namespace mkimage::store

@@ -260,8 +260,6 @@ TEST_CASE("value syntaxes: Go durations, quoting, sizes, symbolic modes") {
   CHECK(format_go_duration(90000000000LL) == "1m30s");
   CHECK(format_go_duration(500000000LL) == "500ms");
   CHECK(format_go_duration(3723500000000LL) == "1h2m3.5s");
-  CHECK(go_quote("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\n\\x01\"");
-  CHECK(go_quote("h\xC3\xA9") == "\"h\xC3\xA9\"");
   CHECK(*parse_size_bytes("64m") == 64LL * 1024 * 1024);
   CHECK(*parse_size_bytes("1.5k") == 1536);
   CHECK(*parse_size_bytes("100") == 100);

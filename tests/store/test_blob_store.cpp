@@ -187,3 +187,43 @@ TEST_CASE("Two processes committing the same blob leave one intact file") {
   for (const auto& d : listed) CHECK(blobs.verify(d).value());
   CHECK(count_files(root->tmp_dir()) == 0);
 }
+
+TEST_CASE("BlobSink streams into a BlobWriter") {
+  test::TempDir tmp;
+  auto root = Root::open(tmp.path());
+  REQUIRE(root.ok());
+  BlobStore blobs(*root);
+  auto w = blobs.writer();
+  REQUIRE(w.ok());
+  BlobSink sink(*w);
+  ByteSink& as_sink = sink;
+  REQUIRE(as_sink.write("hel", 3).ok());
+  REQUIRE(as_sink.write("lo", 2).ok());
+  CHECK(w->size() == 5);
+  auto info = w->commit(Digest::sha256_of("hello"), 5);
+  REQUIRE(info.ok());
+  CHECK(blobs.read(info->digest).value() == "hello");
+}
+
+TEST_CASE("make_temp_dir makes ROOT/tmp/<prefix>-XXXXXX; TempPath removes it") {
+  test::TempDir tmp;
+  auto root = Root::open(tmp.path());
+  REQUIRE(root.ok());
+  fs::path made;
+  {
+    auto dir = make_temp_dir(*root, "load");
+    REQUIRE(dir.ok());
+    made = *dir;
+    CHECK(made.parent_path() == root->tmp_dir());
+    CHECK(made.filename().string().rfind("load-", 0) == 0);
+    CHECK(made.filename().string().size() == 5 + 6);
+    CHECK(fs::is_directory(made));
+    TempPath guard(made);
+    fs::create_directories(made / "a" / "b");
+    std::ofstream(made / "a" / "b" / "f") << "x";
+    ::chmod((made / "a").c_str(), 0500);  // read-only directories are emptied too
+  }
+  CHECK_FALSE(fs::exists(made));
+  TempPath empty;  // an empty path is left alone
+  CHECK(empty.path.empty());
+}

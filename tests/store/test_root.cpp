@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -57,4 +59,23 @@ TEST_CASE("read_file and write_file_atomic report the path") {
   CHECK_FALSE(w.ok());
   REQUIRE(write_file_atomic(tmp.path() / "f", "hello").ok());
   CHECK(read_file(tmp.path() / "f").value() == "hello");
+}
+
+TEST_CASE("copy_fd_to_file copies a stream into a new file") {
+  test::TempDir tmp;
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  REQUIRE(::write(fds[1], "abc", 3) == 3);
+  ::close(fds[1]);
+  auto dest = tmp.path() / "out";
+  REQUIRE(copy_fd_to_file(fds[0], "-", dest).ok());
+  ::close(fds[0]);
+  CHECK(read_file(dest).value() == "abc");
+  // The destination must be new.
+  REQUIRE(::pipe(fds) == 0);
+  ::close(fds[1]);
+  auto again = copy_fd_to_file(fds[0], "-", dest);
+  ::close(fds[0]);
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().message.find("create \"" + dest.string() + "\"") == 0);
 }
