@@ -178,6 +178,10 @@ util::Result<void> Store::tag(const Reference& ref, const Digest& manifest) {
   Reference r = ref.tag() ? ref : ref.with_tag("latest");
   MKIMAGE_TRY(auto img, m_index->get_image(manifest));
   if (!img) return util::Error{"no such image: " + manifest.str()};
+  // Re-tagging with the same target (a fully cached rebuild) changes nothing:
+  // no index row write and no index.json rewrite.
+  MKIMAGE_TRY(auto current, m_index->get_tag(r));
+  if (current && *current == manifest) return {};
   MKIMAGE_TRY_VOID(m_index->put_tag(r, manifest));
   return write_index_json();
 }
