@@ -290,8 +290,15 @@ Result<int> ContainerManager::run_monitor(const std::string& id, bool attach, bo
   // Failed before the process ran (the record is not "running" or "exited"
   // with a new time): record the exit as docker does, and keep the message.
   if (!attach) {  // a detached monitor: start_detached() reports the message
-    std::ofstream out(start_error_path(id));
-    out << r.error().message;
+    // written whole, then renamed: the waiting parent never reads a partial file
+    fs::path tmp = start_error_path(id);
+    tmp += ".tmp";
+    {
+      std::ofstream out(tmp);
+      out << r.error().message;
+    }
+    std::error_code rename_ec;
+    fs::rename(tmp, start_error_path(id), rename_ec);
   }
   auto cur = find(id);
   if (cur.ok() && *cur && (*cur)->state == "created") {

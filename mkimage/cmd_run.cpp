@@ -177,7 +177,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     drain();
     while (*logs_follow) {
       auto now = must(mgr.find(rec->id));
-      if (!now || now->state != "running") {
+      if (!now || now->state == "exited") {  // "created": the monitor is still starting it
         drain();
         break;
       }
