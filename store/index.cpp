@@ -1,5 +1,8 @@
 #include "store/index.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <sqlite3.h>
 
 #include <ctime>
@@ -102,20 +105,22 @@ util::Result<std::unique_ptr<Index>> Index::open(const std::filesystem::path& db
   }
   sqlite3_busy_timeout(idx->m_db, k_busy_timeout_ms);
   auto ctx = [&](const util::Error& e) { return util::Error{"\"" + db_path.string() + "\": " + e.message}; };
-  // journal_mode=WAL needs a write lock when the file is new; busy_timeout covers races.
-  if (auto r = exec(idx->m_db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"); !r)
-    return ctx(r.error());
-
+  // journal_mode=WAL needs a write lock when the file is new. SQLite returns
+  // SQLITE_BUSY without calling the busy handler in some of the races of two
+  // processes creating one database (WAL conversion, recovery), so the whole
+  // setup is retried for a while when the database is locked or busy.
   const auto& migrations = index_migrations();
-  auto read_version = [&]() -> util::Result<int> {
-    Stmt s(idx->m_db, "PRAGMA user_version");
-    MKIMAGE_TRY(bool row, s.step());
-    return row ? static_cast<int>(s.integer(0)) : 0;
-  };
-  MKIMAGE_TRY(int version, read_version());
-  if (version < static_cast<int>(migrations.size())) {
+  auto setup = [&]() -> util::Result<int> {
+    MKIMAGE_TRY_VOID(exec(idx->m_db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+    auto read_version = [&]() -> util::Result<int> {
+      Stmt s(idx->m_db, "PRAGMA user_version");
+      MKIMAGE_TRY(bool row, s.step());
+      return row ? static_cast<int>(s.integer(0)) : 0;
+    };
+    MKIMAGE_TRY(int version, read_version());
+    if (version >= static_cast<int>(migrations.size())) return version;
     // Re-read under the write lock: another process may have migrated meanwhile.
-    if (auto r = exec(idx->m_db, "BEGIN IMMEDIATE"); !r) return ctx(r.error());
+    MKIMAGE_TRY_VOID(exec(idx->m_db, "BEGIN IMMEDIATE"));
     auto migrate = [&]() -> util::Result<int> {
       MKIMAGE_TRY(int v, read_version());
       for (; v < static_cast<int>(migrations.size()); ++v) {
@@ -128,11 +133,23 @@ util::Result<std::unique_ptr<Index>> Index::open(const std::filesystem::path& db
     auto r = migrate();
     if (!r) {
       (void)exec(idx->m_db, "ROLLBACK");
-      return ctx(util::Error{"migration failed: " + r.error().message});
+      return util::Error{"migration failed: " + r.error().message};
     }
-    if (auto c = exec(idx->m_db, "COMMIT"); !c) return ctx(c.error());
-    version = *r;
+    if (auto c = exec(idx->m_db, "COMMIT"); !c) {
+      (void)exec(idx->m_db, "ROLLBACK");
+      return c.error();
+    }
+    return *r;
+  };
+  util::Result<int> set_up = setup();
+  for (int attempt = 0; !set_up.ok() && attempt < 100; ++attempt) {
+    const std::string& m = set_up.error().message;
+    if (m.find("locked") == std::string::npos && m.find("busy") == std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + 10 * (attempt % 5)));
+    set_up = setup();
   }
+  if (!set_up.ok()) return ctx(set_up.error());
+  int version = *set_up;
   if (version > static_cast<int>(migrations.size())) {
     return util::Error{"index database \"" + db_path.string() + "\" has schema version " + std::to_string(version) +
                        ", newer than this mkimage knows (" + std::to_string(migrations.size()) + ")"};
