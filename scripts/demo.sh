@@ -112,26 +112,7 @@ t1=$(now)
 warm=$(elapsed "$t0" "$t1")
 
 # step_cached LOG TEXT: prints CACHED or RAN for the step whose name contains TEXT
-step_cached() {
-  python3 - "$1" "$2" <<'PY'
-import re, sys
-log, text = sys.argv[1], sys.argv[2]
-names, cached = {}, set()
-for line in open(log, errors="replace"):
-    m = re.match(r"#(\d+) (.*)$", line.rstrip("\n"))
-    if not m:
-        continue
-    n, rest = m.groups()
-    if rest.strip() == "CACHED":
-        cached.add(n)
-    elif rest.startswith("[") and n not in names:
-        names[n] = rest
-hits = [n for n, name in names.items() if text in name]
-if len(hits) != 1:
-    sys.exit(f"expected one step named '{text}', found {len(hits)}")
-print("CACHED" if hits[0] in cached else "RAN")
-PY
-}
+step_cached() { python3 "$src/scripts/step_cached.py" "$1" "$2"; }
 copy_pkg=$(step_cached "$work/build2.log" "COPY package.json") || die "no COPY package.json step"
 npm_install=$(step_cached "$work/build2.log" "RUN npm install") || die "no RUN npm install step"
 copy_all=$(step_cached "$work/build2.log" "COPY . /app") || die "no COPY . /app step"

@@ -53,28 +53,9 @@ edit() { echo "// bench edit $(date +%s.%N)" >>"$W/app/server.js"; }
 # check_edit LOG: the edit rebuild took COPY package.json and RUN npm install from
 # the cache and ran COPY . /app again (same log format for both builders)
 check_edit() {
-  python3 - "$1" <<'PY'
-import re, sys
-names, cached = {}, set()
-for line in open(sys.argv[1], errors="replace"):
-    m = re.match(r"#(\d+) (.*)$", line.rstrip("\n"))
-    if not m:
-        continue
-    n, rest = m.groups()
-    if rest.strip() == "CACHED":
-        cached.add(n)
-    elif rest.startswith("[") and n not in names:
-        names[n] = rest
-def state(text):
-    hits = [n for n, name in names.items() if text in name]
-    if len(hits) != 1:
-        sys.exit(f"expected one step named '{text}', found {len(hits)}")
-    return "CACHED" if hits[0] in cached else "RAN"
-want = {"COPY package.json": "CACHED", "RUN npm install": "CACHED", "COPY . /app": "RAN"}
-got = {k: state(k) for k in want}
-if got != want:
-    sys.exit(f"edit rebuild: {got}, expected {want}")
-PY
+  [ "$(python3 "$src/scripts/step_cached.py" "$1" "COPY package.json")" = CACHED ] &&
+    [ "$(python3 "$src/scripts/step_cached.py" "$1" "RUN npm install")" = CACHED ] &&
+    [ "$(python3 "$src/scripts/step_cached.py" "$1" "COPY . /app")" = RAN ]
 }
 
 echo "bench/goals: $(git -C "$src" log -1 --format='%h %s' 2>/dev/null)"

@@ -40,3 +40,15 @@ free_port() {
     (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
   done
 }
+
+# fetch_when_up PORT: the body of http://127.0.0.1:PORT/ once it answers (within
+# about 5 s), else empty
+fetch_when_up() {
+  local body=""
+  for _ in $(seq 1 50); do
+    body=$(curl -s --max-time 2 "http://127.0.0.1:$1/" || true)
+    [ -n "$body" ] && break
+    sleep 0.1
+  done
+  printf '%s' "$body"
+}

@@ -6,12 +6,7 @@ source "$(dirname "$0")/run_common.bash"
 port=$(free_port)
 id=$(M run -d --name web -p "$port:8080" bb:latest httpd -f -p 8080 -h /www)
 expect_eq "${#id}" 64 "run -d prints the container ID"
-body=""
-for _ in $(seq 1 50); do
-  body=$(curl -s --max-time 2 "http://127.0.0.1:$port/" || true)
-  [ -n "$body" ] && break
-  sleep 0.1
-done
+body=$(fetch_when_up "$port")
 expect_eq "$body" "hello from the container" "-p forwards a connection into the container"
 M ps | grep -q " web$" || fail "ps lists the running container"
 echo "ok: ps lists the running container"
@@ -39,12 +34,7 @@ echo "ok: ps -a lists stopped containers"
 # takes the pid namespace with it): forwarding works, then stops.
 port2=$(free_port)
 M run -d --name brief -p "$port2:8080" bb:latest sh -c 'httpd -p 8080 -h /www; sleep 3' >/dev/null
-body=""
-for _ in $(seq 1 50); do
-  body=$(curl -s --max-time 2 "http://127.0.0.1:$port2/" || true)
-  [ -n "$body" ] && break
-  sleep 0.1
-done
+body=$(fetch_when_up "$port2")
 expect_eq "$body" "hello from the container" "-p forwards into a container that will exit by itself"
 for _ in $(seq 1 100); do M ps -a | grep " brief$" | grep -q "Exited (" && break; sleep 0.1; done
 M ps -a | grep " brief$" | grep -q "Exited (0)" || fail "brief exited 0 by itself"
