@@ -47,7 +47,8 @@ out=$(M logs -f talker)
 # written after the sleep must be there: -f followed until the exit)
 expect_eq "$(printf '%s\n' "$out" | sort | tr '\n' ' ')" "bye-log err-log hello-log " "logs -f shows a detached container's output until it exits"
 expect_eq "$(printf '%s\n' "$out" | tail -1)" "bye-log" "logs -f ends with the last line written before the exit"
-expect_eq "$(M logs talker | head -1)" "hello-log" "logs shows the output"
+M logs talker | grep -qx "hello-log" || fail "logs shows the output"
+echo "ok: logs shows the output"
 M ps -a | grep " talker$" | grep -q "Exited (0)" || fail "talker exited 0"
 
 M run -d --rm --name gone bb:latest true >/dev/null
