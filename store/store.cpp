@@ -324,8 +324,9 @@ util::Result<RemoveReport> Store::remove_image(std::string_view text, Force forc
   if (!found) return util::Error{"No such image: " + std::string(text)};
   const Image& img = *found;
   MKIMAGE_TRY(auto containers, m_index->list_containers());
-  bool in_use = std::any_of(containers.begin(), containers.end(),
-                            [&](const ContainerRecord& c) { return c.image == img.record.manifest; });
+  auto user = std::find_if(containers.begin(), containers.end(),
+                           [&](const ContainerRecord& c) { return c.image == img.record.manifest; });
+  bool in_use = user != containers.end();
 
   // A name (not an ID) untags first.
   auto ref = Reference::parse(text);
@@ -333,8 +334,6 @@ util::Result<RemoveReport> Store::remove_image(std::string_view text, Force forc
   if (by_name) {
     if (force == Force::no && img.tags.size() == 1 && in_use) {
       // docker: the last name of an image a container uses stays unless forced
-      auto user = std::find_if(containers.begin(), containers.end(),
-                               [&](const ContainerRecord& c) { return c.image == img.record.manifest; });
       return util::Error{"conflict: unable to remove repository reference \"" + std::string(text) +
                          "\" (must force) - container " + user->id.substr(0, 12) + " is using its referenced image " +
                          img.record.config.short_id()};
