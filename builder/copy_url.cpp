@@ -1,13 +1,12 @@
-// ADD of http(s) URLs: downloads with libcurl.
-#include <curl/curl.h>
+// ADD of http(s) URLs: downloads through store/http.hpp (libcurl, loaded on first use).
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
-#include <mutex>
 
 #include "builder/copy_internal.hpp"
+#include "store/http.hpp"
 #include "util/sha256.hpp"
 
 namespace mkimage::builder {
@@ -16,29 +15,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::once_flag g_curl_init;
 std::atomic<unsigned> g_download_seq{0};
 
-struct Sink {
-  std::FILE* file = nullptr;
-  util::Sha256 hash;
-  bool failed = false;
-};
-
-size_t on_data(char* ptr, size_t size, size_t nmemb, void* user) {
-  auto* s = static_cast<Sink*>(user);
-  size_t n = size * nmemb;
-  if (std::fwrite(ptr, 1, n, s->file) != n) {
-    s->failed = true;
-    return 0;
-  }
-  s->hash.update(ptr, n);
-  return n;
-}
-
 }  // namespace
-
-bool is_url(std::string_view s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
 
 std::string url_file_name(const std::string& url) {
   // The path: after "scheme://host", before "?" or "#".
@@ -57,45 +36,34 @@ std::string url_file_name(const std::string& url) {
 }
 
 util::Result<Download> download_url(const std::string& url, const fs::path& dir) {
-  std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (dir.empty()) return util::Error{"download " + url + ": no scratch directory"};
+  if (dir.empty()) return util::Error{"download \"" + url + "\": no scratch directory"};
+  std::error_code ec;
+  fs::create_directories(dir, ec);  // created on first use: cached steps never need it
   fs::path file = dir / ("download-" + std::to_string(::getpid()) + "-" + std::to_string(g_download_seq++));
-  Sink sink;
-  sink.file = std::fopen(file.c_str(), "wbx");
-  if (!sink.file) return util::sys_error("create", file.string());
-  CURL* c = curl_easy_init();
-  if (!c) {
-    std::fclose(sink.file);
-    return util::Error{"download " + url + ": curl_easy_init failed"};
-  }
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "mkimage");
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-  CURLcode rc = curl_easy_perform(c);
-  long filetime = -1;
-  curl_easy_getinfo(c, CURLINFO_FILETIME, &filetime);
-  curl_easy_cleanup(c);
-  bool close_ok = std::fclose(sink.file) == 0;
-  if (rc != CURLE_OK || sink.failed || !close_ok) {
+  std::FILE* out = std::fopen(file.c_str(), "wbx");
+  if (!out) return util::sys_error("create", file.string());
+  util::Sha256 hash;
+  store::HttpGetOptions options;
+  options.want_filetime = true;
+  auto got = store::http_get(
+      url,
+      [&](const char* data, std::size_t n) {
+        if (std::fwrite(data, 1, n, out) != n) return false;
+        hash.update(data, n);
+        return true;
+      },
+      options);
+  bool close_ok = std::fclose(out) == 0;
+  if (!got || !close_ok) {
     std::error_code ec;
     fs::remove(file, ec);
-    std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-    if (sink.failed || !close_ok) why = "writing " + file.string() + " failed";
-    return util::Error{"download " + url + ": " + why};
+    if (!got) return got.error();
+    return util::Error{"download \"" + url + "\": writing " + file.string() + " failed"};
   }
   Download d;
   d.file = file;
-  d.digest = store::Digest::from_bytes(sink.hash.finish());
-  if (filetime >= 0) d.mtime_s = filetime;
+  d.digest = store::Digest::from_bytes(hash.finish());
+  d.mtime_s = got->mtime_s;
   return d;
 }
 

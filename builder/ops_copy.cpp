@@ -46,9 +46,7 @@ util::Result<void> op_copy(BuildSession& s, const parser::Stage& stage, StageSta
   in.checksum = c.checksum;
 
   PlanOptions po;
-  po.scratch_dir = s.work_dir / ("copy-" + new_container_id());
-  std::error_code ec;
-  std::filesystem::create_directories(po.scratch_dir, ec);
+  po.scratch_dir = s.work_dir / ("copy-" + new_container_id());  // made by the first download
   struct RemoveDir {
     std::filesystem::path p;
     ~RemoveDir() {

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config
-  libarchive-dev libssl-dev libsqlite3-dev libfmt-dev doctest-dev nlohmann-json3-dev
+  libarchive-dev nettle-dev libsqlite3-dev libfmt-dev doctest-dev nlohmann-json3-dev
   libcurl4-openssl-dev libcli11-dev libzstd-dev zlib1g-dev
   # run: OCI runtime for RUN steps and `mkimage run`
   runc

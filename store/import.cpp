@@ -1,12 +1,12 @@
 #include "store/import.hpp"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cstdio>
 
+#include "store/http.hpp"
 #include "store/layer_apply.hpp"
 #include "store/layer_writer.hpp"
 #include "store/snapshots.hpp"
@@ -16,17 +16,6 @@ namespace mkimage::store {
 namespace fs = std::filesystem;
 using util::Error;
 using util::Result;
-
-namespace {
-
-size_t curl_write(char* p, size_t size, size_t n, void* ctx) {
-  auto* sink = static_cast<FdSink*>(ctx);
-  return sink->write(p, size * n).ok() ? size * n : 0;
-}
-
-}  // namespace
-
-bool is_url(std::string_view s) { return s.starts_with("http://") || s.starts_with("https://"); }
 
 std::string host_architecture() {
   struct utsname u;
@@ -43,28 +32,12 @@ std::string host_architecture() {
 }
 
 Result<void> download(const std::string& url, const fs::path& dest) {
-  static const bool init = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  if (!init) return Error{"libcurl initialisation failed"};
   int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return util::sys_error("create", dest.string());
   FdSink sink(fd, dest.string());
-  CURL* c = curl_easy_init();
-  char err[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_write);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "mkimage");
-  curl_easy_setopt(c, CURLOPT_FAILONERROR, 0L);
-  CURLcode r = curl_easy_perform(c);
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(c);
+  auto got = http_get(url, [&](const char* data, std::size_t n) { return sink.write(data, n).ok(); });
   ::close(fd);
-  if (r != CURLE_OK) return Error{"download \"" + url + "\": " + (err[0] ? err : curl_easy_strerror(r))};
-  if (status >= 400) return Error{"download \"" + url + "\": HTTP status " + std::to_string(status)};
+  if (!got) return got.error();
   return {};
 }
 

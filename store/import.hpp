@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "store/http.hpp"
 #include "store/image.hpp"
 #include "store/store.hpp"
 #include "util/result.hpp"
@@ -22,9 +23,6 @@ struct ImportOptions {
   std::optional<Timestamp> created;    // nullopt = now
   std::string architecture;            // "" = the host's (GOARCH name)
 };
-
-// True for "http://..." and "https://...".
-bool is_url(std::string_view source);
 
 // Imports `source` ("-" = stdin, a URL, or a file path). Errors: download
 // failures (with the HTTP status), refused tar entries, I/O.

@@ -104,6 +104,7 @@ util::Result<std::unique_ptr<Index>> Index::open(const std::filesystem::path& db
     return util::Error{"open index database \"" + db_path.string() + "\": " + msg};
   }
   sqlite3_busy_timeout(idx->m_db, k_busy_timeout_ms);
+  idx->m_statements.attach(idx->m_db);
   auto ctx = [&](const util::Error& e) { return util::Error{"\"" + db_path.string() + "\": " + e.message}; };
   // journal_mode=WAL needs a write lock when the file is new. SQLite returns
   // SQLITE_BUSY without calling the busy handler in some of the races of two
@@ -159,6 +160,7 @@ util::Result<std::unique_ptr<Index>> Index::open(const std::filesystem::path& db
 }
 
 Index::~Index() {
+  m_statements.clear();
   if (m_db) sqlite3_close_v2(m_db);
 }
 
@@ -190,7 +192,7 @@ util::Result<void> Index::transaction(const std::function<util::Result<void>()>&
 util::Result<void> Index::put_blob(const BlobRecord& b) {
   std::lock_guard lock(m_mutex);
   // Keep a known media type if the new record has none.
-  Stmt s(m_db,
+  Stmt s(m_statements,
          "INSERT INTO blobs(digest, size, media_type, added) VALUES(?,?,?,?) "
          "ON CONFLICT(digest) DO UPDATE SET size=excluded.size, "
          "media_type=CASE WHEN excluded.media_type='' THEN blobs.media_type ELSE excluded.media_type END");
@@ -199,14 +201,14 @@ util::Result<void> Index::put_blob(const BlobRecord& b) {
 
 util::Result<std::optional<BlobRecord>> Index::get_blob(const Digest& d) {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, "SELECT digest, size, media_type FROM blobs WHERE digest=?");
+  Stmt s(m_statements, "SELECT digest, size, media_type FROM blobs WHERE digest=?");
   s.bind(d);
   return s.one([&](Stmt& r) { return BlobRecord{d, r.integer(1), MediaType::of(r.text(2))}; });
 }
 
 util::Result<std::vector<BlobRecord>> Index::list_blobs() {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, "SELECT digest, size, media_type FROM blobs ORDER BY digest");
+  Stmt s(m_statements, "SELECT digest, size, media_type FROM blobs ORDER BY digest");
   return s.all([](Stmt& r) -> util::Result<BlobRecord> {
     MKIMAGE_TRY(Digest d, r.digest(0));
     return BlobRecord{d, r.integer(1), MediaType::of(r.text(2))};
@@ -215,13 +217,13 @@ util::Result<std::vector<BlobRecord>> Index::list_blobs() {
 
 util::Result<void> Index::delete_blob(const Digest& d) {
   std::lock_guard lock(m_mutex);
-  return Stmt(m_db, "DELETE FROM blobs WHERE digest=?").bind(d).run();
+  return Stmt(m_statements, "DELETE FROM blobs WHERE digest=?").bind(d).run();
 }
 
 util::Result<bool> Index::blob_referenced(const Digest& d) {
   std::lock_guard lock(m_mutex);
   // A compressed copy is "referenced" while its uncompressed layer is used by an image or cache entry.
-  Stmt s(m_db,
+  Stmt s(m_statements,
          "SELECT 1 WHERE EXISTS(SELECT 1 FROM image_blobs WHERE blob=?1) "
          "OR EXISTS(SELECT 1 FROM images WHERE manifest=?1) "
          "OR EXISTS(SELECT 1 FROM cache_refs WHERE blob=?1) "
@@ -236,7 +238,7 @@ util::Result<bool> Index::blob_referenced(const Digest& d) {
 
 util::Result<void> Index::put_layer(const LayerRecord& l) {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db,
+  Stmt s(m_statements,
          "INSERT INTO layers(chain_id, parent, diff_id, blob, size, snapshot, added) VALUES(?,?,?,?,?,?,?) "
          "ON CONFLICT(chain_id) DO UPDATE SET parent=excluded.parent, diff_id=excluded.diff_id, "
          "blob=excluded.blob, size=excluded.size, snapshot=COALESCE(excluded.snapshot, layers.snapshot)");
@@ -254,39 +256,39 @@ util::Result<void> Index::put_layer(const LayerRecord& l) {
 
 util::Result<std::optional<LayerRecord>> Index::get_layer(const ChainId& c) {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, (std::string("SELECT ") + k_layer_cols + " FROM layers WHERE chain_id=?").c_str());
+  Stmt s(m_statements, (std::string("SELECT ") + k_layer_cols + " FROM layers WHERE chain_id=?").c_str());
   s.bind(c.digest);
   return s.one(layer_from_row);
 }
 
 util::Result<std::optional<LayerRecord>> Index::find_layer_by_diff_id(const DiffId& d) {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, (std::string("SELECT ") + k_layer_cols + " FROM layers WHERE diff_id=? ORDER BY chain_id LIMIT 1").c_str());
+  Stmt s(m_statements, (std::string("SELECT ") + k_layer_cols + " FROM layers WHERE diff_id=? ORDER BY chain_id LIMIT 1").c_str());
   s.bind(d.digest);
   return s.one(layer_from_row);
 }
 
 util::Result<std::vector<LayerRecord>> Index::list_layers() {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, (std::string("SELECT ") + k_layer_cols + " FROM layers ORDER BY chain_id").c_str());
+  Stmt s(m_statements, (std::string("SELECT ") + k_layer_cols + " FROM layers ORDER BY chain_id").c_str());
   return s.all(layer_from_row);
 }
 
 util::Result<void> Index::set_snapshot(const ChainId& c, const std::optional<std::string>& snapshot) {
   std::lock_guard lock(m_mutex);
-  return Stmt(m_db, "UPDATE layers SET snapshot=? WHERE chain_id=?").bind_opt(snapshot).bind(c.digest).run();
+  return Stmt(m_statements, "UPDATE layers SET snapshot=? WHERE chain_id=?").bind_opt(snapshot).bind(c.digest).run();
 }
 
 util::Result<void> Index::delete_layer(const ChainId& c) {
   std::lock_guard lock(m_mutex);
-  return Stmt(m_db, "DELETE FROM layers WHERE chain_id=?").bind(c.digest).run();
+  return Stmt(m_statements, "DELETE FROM layers WHERE chain_id=?").bind(c.digest).run();
 }
 
 // ---- compressed layers ----
 
 util::Result<void> Index::put_compressed_layer(const CompressedLayerRecord& r) {
   std::lock_guard lock(m_mutex);
-  return Stmt(m_db,
+  return Stmt(m_statements,
               "INSERT INTO compressed_layers(diff_id, compression, digest, size, media_type) VALUES(?,?,?,?,?) "
               "ON CONFLICT(diff_id, compression) DO UPDATE SET digest=excluded.digest, size=excluded.size, "
               "media_type=excluded.media_type")
@@ -300,7 +302,7 @@ util::Result<void> Index::put_compressed_layer(const CompressedLayerRecord& r) {
 
 util::Result<std::optional<CompressedLayerRecord>> Index::get_compressed_layer(const DiffId& d, Compression c) {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db,
+  Stmt s(m_statements,
          "SELECT diff_id, compression, digest, size, media_type FROM compressed_layers "
          "WHERE diff_id=? AND compression=?");
   s.bind(d.digest).bind(std::string(compression_name(c)));
@@ -309,7 +311,7 @@ util::Result<std::optional<CompressedLayerRecord>> Index::get_compressed_layer(c
 
 util::Result<std::optional<CompressedLayerRecord>> Index::find_compressed_by_digest(const Digest& compressed) {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db,
+  Stmt s(m_statements,
          "SELECT diff_id, compression, digest, size, media_type FROM compressed_layers WHERE digest=? LIMIT 1");
   s.bind(compressed);
   return s.one(compressed_from_row);
@@ -319,7 +321,7 @@ util::Result<std::optional<CompressedLayerRecord>> Index::find_compressed_by_dig
 
 util::Result<void> Index::put_image(const ImageRecord& img, const std::vector<Digest>& layer_blobs) {
   return transaction([&]() -> util::Result<void> {
-    MKIMAGE_TRY_VOID(Stmt(m_db,
+    MKIMAGE_TRY_VOID(Stmt(m_statements,
                           "INSERT INTO images(manifest, config, created, size, added) VALUES(?,?,?,?,?) "
                           "ON CONFLICT(manifest) DO UPDATE SET config=excluded.config, created=excluded.created, "
                           "size=excluded.size")
@@ -329,13 +331,13 @@ util::Result<void> Index::put_image(const ImageRecord& img, const std::vector<Di
                          .bind(img.size)
                          .bind(img.added ? img.added : now_seconds())
                          .run());
-    MKIMAGE_TRY_VOID(Stmt(m_db, "DELETE FROM image_blobs WHERE manifest=?").bind(img.manifest).run());
-    MKIMAGE_TRY_VOID(Stmt(m_db, "INSERT INTO image_blobs(manifest, position, blob) VALUES(?,0,?)")
+    MKIMAGE_TRY_VOID(Stmt(m_statements, "DELETE FROM image_blobs WHERE manifest=?").bind(img.manifest).run());
+    MKIMAGE_TRY_VOID(Stmt(m_statements, "INSERT INTO image_blobs(manifest, position, blob) VALUES(?,0,?)")
                          .bind(img.manifest)
                          .bind(img.config)
                          .run());
     for (std::size_t i = 0; i < layer_blobs.size(); ++i) {
-      MKIMAGE_TRY_VOID(Stmt(m_db, "INSERT INTO image_blobs(manifest, position, blob) VALUES(?,?,?)")
+      MKIMAGE_TRY_VOID(Stmt(m_statements, "INSERT INTO image_blobs(manifest, position, blob) VALUES(?,?,?)")
                            .bind(img.manifest)
                            .bind(static_cast<std::int64_t>(i + 1))
                            .bind(layer_blobs[i])
@@ -347,27 +349,27 @@ util::Result<void> Index::put_image(const ImageRecord& img, const std::vector<Di
 
 util::Result<std::optional<ImageRecord>> Index::get_image(const Digest& manifest) {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, (std::string("SELECT ") + k_image_cols + " FROM images WHERE manifest=?").c_str());
+  Stmt s(m_statements, (std::string("SELECT ") + k_image_cols + " FROM images WHERE manifest=?").c_str());
   s.bind(manifest);
   return s.one(image_from_row);
 }
 
 util::Result<std::vector<ImageRecord>> Index::images_by_config(const Digest& config) {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, (std::string("SELECT ") + k_image_cols + " FROM images WHERE config=? ORDER BY added DESC, manifest").c_str());
+  Stmt s(m_statements, (std::string("SELECT ") + k_image_cols + " FROM images WHERE config=? ORDER BY added DESC, manifest").c_str());
   s.bind(config);
   return s.all(image_from_row);
 }
 
 util::Result<std::vector<ImageRecord>> Index::list_images() {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, (std::string("SELECT ") + k_image_cols + " FROM images ORDER BY created DESC, added DESC, manifest").c_str());
+  Stmt s(m_statements, (std::string("SELECT ") + k_image_cols + " FROM images ORDER BY created DESC, added DESC, manifest").c_str());
   return s.all(image_from_row);
 }
 
 util::Result<std::vector<Digest>> Index::image_blobs(const Digest& manifest) {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, "SELECT blob FROM image_blobs WHERE manifest=? ORDER BY position");
+  Stmt s(m_statements, "SELECT blob FROM image_blobs WHERE manifest=? ORDER BY position");
   s.bind(manifest);
   return s.all(digest_from_row);
 }
@@ -375,7 +377,7 @@ util::Result<std::vector<Digest>> Index::image_blobs(const Digest& manifest) {
 util::Result<void> Index::delete_image(const Digest& manifest) {
   // image_blobs and tags go with it (ON DELETE CASCADE).
   std::lock_guard lock(m_mutex);
-  return Stmt(m_db, "DELETE FROM images WHERE manifest=?").bind(manifest).run();
+  return Stmt(m_statements, "DELETE FROM images WHERE manifest=?").bind(manifest).run();
 }
 
 // ---- tags ----
@@ -385,7 +387,7 @@ util::Result<void> Index::put_tag(const Reference& ref, const Digest& manifest) 
     return util::Error{"cannot tag \"" + ref.familiar() + "\": a tag reference needs a tag and no digest"};
   }
   std::lock_guard lock(m_mutex);
-  return Stmt(m_db,
+  return Stmt(m_statements,
               "INSERT INTO tags(reference, manifest, updated) VALUES(?,?,?) "
               "ON CONFLICT(reference) DO UPDATE SET manifest=excluded.manifest, updated=excluded.updated")
       .bind(ref.str())
@@ -396,20 +398,20 @@ util::Result<void> Index::put_tag(const Reference& ref, const Digest& manifest) 
 
 util::Result<std::optional<Digest>> Index::get_tag(const Reference& ref) {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, "SELECT manifest FROM tags WHERE reference=?");
+  Stmt s(m_statements, "SELECT manifest FROM tags WHERE reference=?");
   s.bind(ref.str());
   return s.one(digest_from_row);
 }
 
 util::Result<bool> Index::delete_tag(const Reference& ref) {
   std::lock_guard lock(m_mutex);
-  MKIMAGE_TRY_VOID(Stmt(m_db, "DELETE FROM tags WHERE reference=?").bind(ref.str()).run());
+  MKIMAGE_TRY_VOID(Stmt(m_statements, "DELETE FROM tags WHERE reference=?").bind(ref.str()).run());
   return sqlite3_changes(m_db) > 0;
 }
 
 util::Result<std::vector<TagRecord>> Index::list_tags() {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, "SELECT reference, manifest FROM tags ORDER BY reference");
+  Stmt s(m_statements, "SELECT reference, manifest FROM tags ORDER BY reference");
   return s.all([](Stmt& row) -> util::Result<TagRecord> {
     MKIMAGE_TRY(Reference r, Reference::parse(row.text(0)));
     MKIMAGE_TRY(Digest d, row.digest(1));
@@ -419,7 +421,7 @@ util::Result<std::vector<TagRecord>> Index::list_tags() {
 
 util::Result<std::vector<Reference>> Index::tags_of(const Digest& manifest) {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, "SELECT reference FROM tags WHERE manifest=? ORDER BY reference");
+  Stmt s(m_statements, "SELECT reference FROM tags WHERE manifest=? ORDER BY reference");
   s.bind(manifest);
   return s.all([](Stmt& row) { return Reference::parse(row.text(0)); });
 }
@@ -429,7 +431,7 @@ util::Result<std::vector<Reference>> Index::tags_of(const Digest& manifest) {
 util::Result<void> Index::put_cache(const CacheRecord& r) {
   return transaction([&]() -> util::Result<void> {
     std::int64_t now = now_seconds();
-    MKIMAGE_TRY_VOID(Stmt(m_db,
+    MKIMAGE_TRY_VOID(Stmt(m_statements,
                           "INSERT INTO cache(key, result, created, last_used) VALUES(?,?,?,?) "
                           "ON CONFLICT(key) DO UPDATE SET result=excluded.result, created=excluded.created, "
                           "last_used=excluded.last_used")
@@ -438,9 +440,9 @@ util::Result<void> Index::put_cache(const CacheRecord& r) {
                          .bind(r.created ? r.created : now)
                          .bind(r.last_used ? r.last_used : now)
                          .run());
-    MKIMAGE_TRY_VOID(Stmt(m_db, "DELETE FROM cache_refs WHERE key=?").bind(r.key).run());
+    MKIMAGE_TRY_VOID(Stmt(m_statements, "DELETE FROM cache_refs WHERE key=?").bind(r.key).run());
     for (const auto& d : r.refs) {
-      MKIMAGE_TRY_VOID(Stmt(m_db, "INSERT OR IGNORE INTO cache_refs(key, blob) VALUES(?,?)").bind(r.key).bind(d).run());
+      MKIMAGE_TRY_VOID(Stmt(m_statements, "INSERT OR IGNORE INTO cache_refs(key, blob) VALUES(?,?)").bind(r.key).bind(d).run());
     }
     return {};
   });
@@ -450,7 +452,7 @@ util::Result<std::optional<CacheRecord>> Index::get_cache(const std::string& key
   std::lock_guard lock(m_mutex);
   CacheRecord r;
   {
-    Stmt s(m_db, "SELECT key, result, created, last_used FROM cache WHERE key=?");
+    Stmt s(m_statements, "SELECT key, result, created, last_used FROM cache WHERE key=?");
     s.bind(key);
     MKIMAGE_TRY(bool row, s.step());
     if (!row) return std::optional<CacheRecord>{};
@@ -460,29 +462,29 @@ util::Result<std::optional<CacheRecord>> Index::get_cache(const std::string& key
     r.last_used = s.integer(3);
   }
   {
-    Stmt s(m_db, "SELECT blob FROM cache_refs WHERE key=? ORDER BY blob");
+    Stmt s(m_statements, "SELECT blob FROM cache_refs WHERE key=? ORDER BY blob");
     s.bind(key);
     MKIMAGE_TRY(r.refs, s.all(digest_from_row));
   }
   std::int64_t now = now_seconds();
-  if (now != r.last_used) {
+  if (now - r.last_used >= k_cache_last_used_resolution_s || now < r.last_used) {
     // Best effort: a busy database must not turn a cache hit into a failure.
-    (void)Stmt(m_db, "UPDATE cache SET last_used=? WHERE key=?").bind(now).bind(key).run();
+    (void)Stmt(m_statements, "UPDATE cache SET last_used=? WHERE key=?").bind(now).bind(key).run();
   }
   return std::optional<CacheRecord>{r};
 }
 
 util::Result<void> Index::delete_cache(const std::string& key) {
   std::lock_guard lock(m_mutex);
-  return Stmt(m_db, "DELETE FROM cache WHERE key=?").bind(key).run();
+  return Stmt(m_statements, "DELETE FROM cache WHERE key=?").bind(key).run();
 }
 
 util::Result<std::int64_t> Index::clear_cache(std::optional<std::int64_t> before) {
   std::lock_guard lock(m_mutex);
   if (before) {
-    MKIMAGE_TRY_VOID(Stmt(m_db, "DELETE FROM cache WHERE last_used < ?").bind(*before).run());
+    MKIMAGE_TRY_VOID(Stmt(m_statements, "DELETE FROM cache WHERE last_used < ?").bind(*before).run());
   } else {
-    MKIMAGE_TRY_VOID(Stmt(m_db, "DELETE FROM cache").run());
+    MKIMAGE_TRY_VOID(Stmt(m_statements, "DELETE FROM cache").run());
   }
   return static_cast<std::int64_t>(sqlite3_changes(m_db));
 }
@@ -491,7 +493,7 @@ util::Result<std::vector<CacheRecord>> Index::list_cache() {
   std::vector<std::string> keys;
   {
     std::lock_guard lock(m_mutex);
-    Stmt s(m_db, "SELECT key FROM cache ORDER BY key");
+    Stmt s(m_statements, "SELECT key FROM cache ORDER BY key");
     MKIMAGE_TRY(keys, s.all([](Stmt& row) { return row.text(0); }));
   }
   std::vector<CacheRecord> out;
@@ -506,7 +508,7 @@ util::Result<std::vector<CacheRecord>> Index::list_cache() {
 
 util::Result<void> Index::put_stat(const StatCacheRecord& r) {
   std::lock_guard lock(m_mutex);
-  return Stmt(m_db,
+  return Stmt(m_statements,
               "INSERT INTO stat_cache(path, dev, ino, size, mtime_ns, ctime_ns, mode, digest) VALUES(?,?,?,?,?,?,?,?) "
               "ON CONFLICT(path) DO UPDATE SET dev=excluded.dev, ino=excluded.ino, size=excluded.size, "
               "mtime_ns=excluded.mtime_ns, ctime_ns=excluded.ctime_ns, mode=excluded.mode, digest=excluded.digest")
@@ -523,7 +525,7 @@ util::Result<void> Index::put_stat(const StatCacheRecord& r) {
 
 util::Result<std::optional<Digest>> Index::get_stat(const StatCacheRecord& p) {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db,
+  Stmt s(m_statements,
          "SELECT digest FROM stat_cache WHERE path=? AND dev=? AND ino=? AND size=? AND mtime_ns=? "
          "AND ctime_ns=? AND mode=?");
   s.bind(p.path)
@@ -540,7 +542,7 @@ util::Result<std::optional<Digest>> Index::get_stat(const StatCacheRecord& p) {
 
 util::Result<void> Index::put_container(const ContainerRecord& c) {
   std::lock_guard lock(m_mutex);
-  return Stmt(m_db,
+  return Stmt(m_statements,
               "INSERT INTO containers(id, name, image, image_ref, state, pid, exit_code, created, started, finished, "
               "config) VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
               "image=excluded.image, image_ref=excluded.image_ref, state=excluded.state, pid=excluded.pid, "
@@ -564,13 +566,13 @@ util::Result<std::optional<ContainerRecord>> Index::get_container(const std::str
   std::lock_guard lock(m_mutex);
   // Exact id, exact name, then a unique id prefix (docker's lookup order).
   {
-    Stmt s(m_db, (std::string("SELECT ") + k_container_cols + " FROM containers WHERE id=?1 OR name=?1").c_str());
+    Stmt s(m_statements, (std::string("SELECT ") + k_container_cols + " FROM containers WHERE id=?1 OR name=?1").c_str());
     s.bind(id_or_name);
     MKIMAGE_TRY(std::optional<ContainerRecord> exact, s.one(container_from_row));
     if (exact) return exact;
   }
   if (id_or_name.empty()) return std::optional<ContainerRecord>{};
-  Stmt s(m_db, (std::string("SELECT ") + k_container_cols + " FROM containers WHERE substr(id,1,?)=? LIMIT 2").c_str());
+  Stmt s(m_statements, (std::string("SELECT ") + k_container_cols + " FROM containers WHERE substr(id,1,?)=? LIMIT 2").c_str());
   s.bind(static_cast<std::int64_t>(id_or_name.size())).bind(id_or_name);
   MKIMAGE_TRY(bool row, s.step());
   if (!row) return std::optional<ContainerRecord>{};
@@ -582,13 +584,13 @@ util::Result<std::optional<ContainerRecord>> Index::get_container(const std::str
 
 util::Result<std::vector<ContainerRecord>> Index::list_containers() {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, (std::string("SELECT ") + k_container_cols + " FROM containers ORDER BY created DESC, id").c_str());
+  Stmt s(m_statements, (std::string("SELECT ") + k_container_cols + " FROM containers ORDER BY created DESC, id").c_str());
   return s.all(container_from_row);
 }
 
 util::Result<void> Index::delete_container(const std::string& id) {
   std::lock_guard lock(m_mutex);
-  return Stmt(m_db, "DELETE FROM containers WHERE id=?").bind(id).run();
+  return Stmt(m_statements, "DELETE FROM containers WHERE id=?").bind(id).run();
 }
 
 }  // namespace mkimage::store

@@ -23,6 +23,7 @@
 
 #include "store/descriptor.hpp"
 #include "store/digest.hpp"
+#include "store/sqlite_statement.hpp"
 #include "store/media_type.hpp"
 #include "store/reference.hpp"
 #include "util/result.hpp"
@@ -176,8 +177,11 @@ public:
   util::Result<std::vector<Reference>> tags_of(const Digest& manifest);
 
   // --- build cache ---
+  static constexpr std::int64_t k_cache_last_used_resolution_s = 3600;  // seconds
   util::Result<void> put_cache(const CacheRecord& r);  // insert or replace
-  // A hit updates last_used to now.
+  // A hit sets last_used to now when the stored value is at least an hour old
+  // (k_cache_last_used_resolution_s; relatime-like), so a warm rebuild repeated
+  // within the hour writes nothing to the index.
   util::Result<std::optional<CacheRecord>> get_cache(const std::string& key);
   util::Result<void> delete_cache(const std::string& key);
   // Deletes every entry (older than `before` epoch seconds if given); returns the count.
@@ -202,6 +206,7 @@ private:
   Index() = default;
   friend struct IndexAccess;
   sqlite3* m_db = nullptr;
+  SqliteStatementCache m_statements;  // cleared before m_db is closed
   std::recursive_mutex m_mutex;
   int m_depth = 0;  // transaction nesting
   int m_version = 0;

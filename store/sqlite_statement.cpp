@@ -8,7 +8,55 @@ SqliteStatement::SqliteStatement(sqlite3* db, const char* sql) : m_db(db) {
   m_rc = sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr);
 }
 
-SqliteStatement::~SqliteStatement() { sqlite3_finalize(m_stmt); }
+SqliteStatement::SqliteStatement(SqliteStatementCache& cache, const std::string& sql) : m_db(cache.db()) {
+  m_borrowed = cache.borrow(sql);
+  if (m_borrowed) {
+    m_cache = &cache;
+    m_stmt = m_borrowed->stmt;
+    m_rc = SQLITE_OK;
+  } else {
+    m_rc = sqlite3_prepare_v2(m_db, sql.c_str(), static_cast<int>(sql.size()), &m_stmt, nullptr);
+  }
+}
+
+SqliteStatement::~SqliteStatement() {
+  if (!m_borrowed) {
+    sqlite3_finalize(m_stmt);
+    return;
+  }
+  // Ends the statement's read transaction and drops bound copies of the values.
+  sqlite3_reset(m_stmt);
+  sqlite3_clear_bindings(m_stmt);
+  m_cache->give_back(*m_borrowed);
+}
+
+SqliteStatementCache::Entry* SqliteStatementCache::borrow(const std::string& sql) {
+  std::lock_guard lock(m_mutex);
+  auto it = m_entries.find(sql);
+  if (it == m_entries.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(m_db, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                           nullptr) != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return nullptr;
+    }
+    it = m_entries.emplace(sql, Entry{stmt, false}).first;
+  }
+  if (it->second.lent) return nullptr;
+  it->second.lent = true;
+  return &it->second;
+}
+
+void SqliteStatementCache::give_back(Entry& e) {
+  std::lock_guard lock(m_mutex);
+  e.lent = false;
+}
+
+void SqliteStatementCache::clear() {
+  std::lock_guard lock(m_mutex);
+  for (auto& [sql, e] : m_entries) sqlite3_finalize(e.stmt);
+  m_entries.clear();
+}
 
 SqliteStatement& SqliteStatement::bind(const std::string& v) {
   sqlite3_bind_text(m_stmt, ++m_n, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);

@@ -3,7 +3,7 @@
 // index needs (first row or nullopt; every row). Internal to store/.
 //
 // Example:
-//   SqliteStatement s(db, "SELECT manifest FROM tags WHERE reference=?");
+//   SqliteStatement s(cache, "SELECT manifest FROM tags WHERE reference=?");
 //   s.bind(ref.str());
 //   MKIMAGE_TRY(std::optional<Digest> d, s.one([](SqliteStatement& r) { return r.digest(0); }));
 //
@@ -13,9 +13,11 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -39,11 +41,47 @@ struct RowType<util::Result<T>> {
 };
 }  // namespace detail
 
+// Prepared statements kept for the life of a connection, keyed by SQL text:
+// preparing (parsing and planning) a statement costs more than running these
+// one-row lookups, and a build runs the same few dozen statements many times.
+// Thread-safe; a statement is lent to one SqliteStatement at a time (a nested
+// use of the same SQL prepares a private copy). clear() must run before the
+// connection is closed.
+class SqliteStatementCache {
+public:
+  explicit SqliteStatementCache(sqlite3* db = nullptr) : m_db(db) {}
+  ~SqliteStatementCache() { clear(); }
+  SqliteStatementCache(const SqliteStatementCache&) = delete;
+  SqliteStatementCache& operator=(const SqliteStatementCache&) = delete;
+
+  void attach(sqlite3* db) { m_db = db; }
+  sqlite3* db() const { return m_db; }
+  void clear();  // finalises every cached statement
+
+private:
+  friend class SqliteStatement;
+  struct Entry {
+    sqlite3_stmt* stmt = nullptr;
+    bool lent = false;
+  };
+  // A reset statement for `sql` (marked lent), or nullptr when it is lent
+  // already or cannot be prepared: the caller then prepares a private one.
+  Entry* borrow(const std::string& sql);
+  void give_back(Entry& e);
+
+  sqlite3* m_db;
+  std::mutex m_mutex;
+  std::unordered_map<std::string, Entry> m_entries;
+};
+
 class SqliteStatement {
 public:
   // Prepares `sql` on `db` (sqlite3_prepare_v2). Finalised on destruction.
   SqliteStatement(sqlite3* db, const char* sql);
   SqliteStatement(sqlite3* db, const std::string& sql) : SqliteStatement(db, sql.c_str()) {}
+  // Borrows `sql` from `cache` (prepared on first use); reset, its bindings
+  // cleared and returned to the cache on destruction.
+  SqliteStatement(SqliteStatementCache& cache, const std::string& sql);
   ~SqliteStatement();
   SqliteStatement(const SqliteStatement&) = delete;
   SqliteStatement& operator=(const SqliteStatement&) = delete;
@@ -106,6 +144,8 @@ private:
 
   sqlite3* m_db;
   sqlite3_stmt* m_stmt = nullptr;
+  SqliteStatementCache* m_cache = nullptr;             // set with m_borrowed
+  SqliteStatementCache::Entry* m_borrowed = nullptr;  // non-null: m_stmt belongs to m_cache
   int m_rc;
   int m_n = 0;  // parameters bound so far
 };

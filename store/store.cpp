@@ -93,6 +93,11 @@ util::Result<Image> Store::put_image(const ImageConfig& config, const std::vecto
   std::string manifest_bytes = serialize(m);
   MKIMAGE_TRY(BlobInfo man, m_blobs.put(manifest_bytes));
 
+  // The manifest digest covers the config and every layer: an image row that
+  // exists already (a fully cached rebuild) has all its rows, so nothing is written.
+  MKIMAGE_TRY(auto existing, m_index->get_image(man.digest));
+  if (existing) return load(man.digest);
+
   ImageRecord rec;
   rec.manifest = man.digest;
   rec.config = cfg.digest;

@@ -1,4 +1,4 @@
-// Streaming SHA-256 (OpenSSL EVP). Used for digests (store/digest.hpp) and cache keys.
+// Streaming SHA-256 (Nettle, FIPS 180-4). Used for digests (store/digest.hpp) and cache keys.
 #pragma once
 
 #include <array>

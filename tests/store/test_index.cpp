@@ -143,7 +143,13 @@ TEST_CASE("Index cache, stat cache and containers") {
   CHECK(hit->result == rec.result);
   CHECK(hit->refs == rec.refs);
   CHECK(hit->created == 100);
-  CHECK(idx.get_cache("sha256:key1").value()->last_used > 100);  // a hit touches last_used
+  std::int64_t touched = idx.get_cache("sha256:key1").value()->last_used;
+  CHECK(touched > 100);  // a hit touches an old last_used ...
+  // ... but not one younger than the resolution (a warm rebuild writes nothing).
+  REQUIRE(idx.put_cache({"sha256:key3", "null", {}, 100, touched - 10}).ok());
+  idx.get_cache("sha256:key3").value();
+  CHECK(idx.get_cache("sha256:key3").value()->last_used == touched - 10);
+  REQUIRE(idx.delete_cache("sha256:key3").ok());
   CHECK(idx.blob_referenced(dg("layer")).value());
   CHECK_FALSE(idx.get_cache("sha256:missing").value().has_value());
   REQUIRE(idx.put_cache({"sha256:key2", "null", {}, 0, 0}).ok());
