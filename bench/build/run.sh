@@ -28,7 +28,8 @@ cp -a "$src/testdata/cache-order" "$W/app"
 cp /bin/busybox "$W/app/busybox"
 DF=$W/app/Dockerfile.ordered
 
-now() { date +%s.%N; }
+# Timestamps come from bash's $EPOCHREALTIME (no fork inside the timed window:
+# a `date` process would add a millisecond or two to a 20 ms warm rebuild).
 elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 median() { python3 -c "import sys,statistics; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.3f}')" "$@"; }
 edit() { echo "echo edit $RANDOM$RANDOM" >>"$W/app/src/util.sh"; }
@@ -67,23 +68,43 @@ setup_mkimage() { true; }
 echo "bench/build: $(git -C "$src" log -1 --format='%h %s' 2>/dev/null)"
 echo "bench/build: build type $(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$mk")/CMakeCache.txt" 2>/dev/null)"
 echo "bench/build: load at start:$(uptime | sed 's/.*load average:/ /')"
-declare -A COLD WARM EDIT
+declare -A COLD WARM EDIT WARMS EDITS CACHED
+# cached_TOOL: how many steps the last build took from the cache (from its log)
+cached_mkimage() { grep -c '^#[0-9]* CACHED' "$W/log.mkimage"; }
+cached_buildkit() { grep -c '^#[0-9]* CACHED' "$W/log.buildkit"; }
+cached_buildah() { grep -c 'Using cache' "$W/log.buildah"; }
+ready=()
 for t in $TOOLS; do
   if ! "setup_$t"; then echo "bench/build: $t unavailable, skipped" >&2; continue; fi
   "cold_$t"
-  t0=$(now); "build_$t" || { echo "bench/build: $t cold build failed:" >&2; tail -20 "$W/log.$t" >&2; continue; }; t1=$(now)
+  t0=$EPOCHREALTIME; "build_$t" || { echo "bench/build: $t cold build failed:" >&2; tail -20 "$W/log.$t" >&2; continue; }; t1=$EPOCHREALTIME
   COLD[$t]=$(elapsed "$t0" "$t1")
-  w=(); e=()
-  for _ in $(seq 1 "$RUNS"); do
-    t0=$(now); "build_$t"; t1=$(now); w+=("$(elapsed "$t0" "$t1")")
-    edit
-    t0=$(now); "build_$t"; t1=$(now); e+=("$(elapsed "$t0" "$t1")")
+  ready+=("$t")
+done
+# Rounds interleave the builders, so each round's machine conditions are shared:
+# every builder's warm rebuild of the current tree, then one edit, then every
+# builder's rebuild after the edit.
+for _ in $(seq 1 "$RUNS"); do
+  for t in "${ready[@]}"; do
+    t0=$EPOCHREALTIME; "build_$t"; t1=$EPOCHREALTIME
+    WARMS[$t]+=" $(elapsed "$t0" "$t1")"
+    CACHED[$t]=$("cached_$t")
   done
-  WARM[$t]=$(median "${w[@]}")
-  EDIT[$t]=$(median "${e[@]}")
+  edit
+  for t in "${ready[@]}"; do
+    t0=$EPOCHREALTIME; "build_$t"; t1=$EPOCHREALTIME
+    EDITS[$t]+=" $(elapsed "$t0" "$t1")"
+  done
+done
+for t in "${ready[@]}"; do
+  # shellcheck disable=SC2086
+  WARM[$t]=$(median ${WARMS[$t]})
+  # shellcheck disable=SC2086
+  EDIT[$t]=$(median ${EDITS[$t]})
+  echo "bench/build: $t warm samples:${WARMS[$t]} (last warm build: ${CACHED[$t]} steps cached)"
+  echo "bench/build: $t edit samples:${EDITS[$t]}"
   "cold_$t"
 done
-
 echo "bench/build: load at end:$(uptime | sed 's/.*load average:/ /')"
 printf '%-10s %10s %10s %10s\n' builder cold_s warm_s edit_s
 for t in $TOOLS; do
