@@ -81,6 +81,35 @@ private:
   std::string m_buf;
 };
 
+// A stored step result that can be used on top of `state`: its layer (none for
+// a step that changed no file), diff_id and history time.
+struct CachedResult {
+  std::optional<LayerRef> layer;
+  std::optional<store::DiffId> diff_id;
+  store::Timestamp created;
+};
+
+// nullopt when the record is unusable (bad JSON, or its layer is gone).
+util::Result<std::optional<CachedResult>> cached_result(BuildSession& s, const StageState& state,
+                                                        const store::CacheRecord& rec) {
+  json j = json::parse(rec.result, nullptr, false);
+  if (!j.is_object()) return std::optional<CachedResult>{};
+  CachedResult r;
+  r.created = created_time(s.source_date_epoch);
+  if (j.contains("diff_id") && j["diff_id"].is_string()) {
+    auto d = store::Digest::parse(j["diff_id"].get<std::string>());
+    if (!d.ok()) return std::optional<CachedResult>{};
+    r.diff_id = store::DiffId{*d};
+    MKIMAGE_TRY(r.layer, find_layer(s, state.layers, *r.diff_id));
+    if (!r.layer) return std::optional<CachedResult>{};  // the layer is gone: execute again
+  }
+  if (j.contains("created") && j["created"].is_string()) {
+    auto t = store::Timestamp::parse(j["created"].get<std::string>());
+    if (t.ok()) r.created = *t;
+  }
+  return std::optional<CachedResult>{std::move(r)};
+}
+
 std::string tail_text(const std::deque<std::string>& tail) {
   std::string s;
   for (const auto& l : tail) s += l + "\n";
@@ -101,37 +130,18 @@ util::Result<void> run_fs_step(BuildSession& s, const parser::Stage& stage, Stag
   if (lookup) {
     MKIMAGE_TRY(auto rec, s.store->index().get_cache(key.str()));
     if (rec) {
-      json j = json::parse(rec->result, nullptr, false);
-      if (j.is_object()) {
-        std::optional<store::DiffId> diff;
-        bool usable = true;
-        std::optional<LayerRef> layer;
-        if (j.contains("diff_id") && j["diff_id"].is_string()) {
-          auto d = store::Digest::parse(j["diff_id"].get<std::string>());
-          if (!d.ok()) usable = false;
-          else {
-            diff = store::DiffId{*d};
-            MKIMAGE_TRY(layer, find_layer(s, state.layers, *diff));
-            if (!layer) usable = false;  // the layer is gone: execute again
-          }
-        }
-        if (usable) {
-          store::Timestamp created = created_time(s.source_date_epoch);
-          if (j.contains("created") && j["created"].is_string()) {
-            auto t = store::Timestamp::parse(j["created"].get<std::string>());
-            if (t.ok()) created = *t;
-          }
-          if (layer) state.layers.push_back(*layer);
-          state.config.add_history(created_by, created, diff);
-          state.key = key;
-          state.last_created = created;
-          s.sink.call([&](EventSink& k) {
-            k.step_started(info);
-            k.step_cached(info);
-          });
-          s.record(info, CacheOutcome::hit, 0);
-          return {};
-        }
+      MKIMAGE_TRY(std::optional<CachedResult> cached, cached_result(s, state, *rec));
+      if (cached) {
+        if (cached->layer) state.layers.push_back(*cached->layer);
+        state.config.add_history(created_by, cached->created, cached->diff_id);
+        state.key = key;
+        state.last_created = cached->created;
+        s.sink.call([&](EventSink& k) {
+          k.step_started(info);
+          k.step_cached(info);
+        });
+        s.record(info, CacheOutcome::hit, 0);
+        return {};
       }
     }
   }
@@ -200,11 +210,29 @@ util::Result<void> run_fs_step(BuildSession& s, const parser::Stage& stage, Stag
   if (*layer) rec.refs.push_back((*layer)->blob);
   rec.created = created.seconds;
   rec.last_used = created.seconds;
-  MKIMAGE_TRY_VOID(s.store->index().put_cache(rec));
+  std::optional<LayerRef> own = *layer;
+  std::optional<store::DiffId> diff_id = own ? std::optional<store::DiffId>(own->diff_id) : std::nullopt;
+  std::optional<CachedResult> adopted;
+  if (lookup) {
+    // Another build (or a parallel stage of this one) may have stored this
+    // step meanwhile: its result wins, so every image built from this key,
+    // and a cached rebuild of it, gets the same layer and history time.
+    MKIMAGE_TRY(auto stored, s.store->index().add_cache(rec));
+    if (stored) {
+      MKIMAGE_TRY(adopted, cached_result(s, state, *stored));
+      if (!adopted) MKIMAGE_TRY_VOID(s.store->index().put_cache(rec));  // unusable: replaced
+    }
+  } else {
+    MKIMAGE_TRY_VOID(s.store->index().put_cache(rec));
+  }
+  if (adopted) {
+    own = adopted->layer;
+    diff_id = adopted->diff_id;
+    created = adopted->created;
+  }
 
-  if (*layer) state.layers.push_back(**layer);
-  state.config.add_history(created_by, created,
-                           *layer ? std::optional<store::DiffId>((*layer)->diff_id) : std::nullopt);
+  if (own) state.layers.push_back(*own);
+  state.config.add_history(created_by, created, diff_id);
   state.key = key;
   state.last_created = created;
   state.any_miss = true;

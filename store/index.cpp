@@ -450,6 +450,28 @@ util::Result<void> Index::put_cache(const CacheRecord& r) {
 
 util::Result<std::optional<CacheRecord>> Index::get_cache(const std::string& key) {
   std::lock_guard lock(m_mutex);
+  MKIMAGE_TRY(std::optional<CacheRecord> r, read_cache(key));
+  if (!r) return r;
+  std::int64_t now = now_seconds();
+  if (now - r->last_used >= k_cache_last_used_resolution_s || now < r->last_used) {
+    // Best effort: a busy database must not turn a cache hit into a failure.
+    (void)Stmt(m_statements, "UPDATE cache SET last_used=? WHERE key=?").bind(now).bind(key).run();
+  }
+  return r;
+}
+
+util::Result<std::optional<CacheRecord>> Index::add_cache(const CacheRecord& r) {
+  std::optional<CacheRecord> stored;
+  MKIMAGE_TRY_VOID(transaction([&]() -> util::Result<void> {
+    MKIMAGE_TRY(stored, read_cache(r.key));
+    if (stored) return {};
+    return put_cache(r);
+  }));
+  return stored;
+}
+
+util::Result<std::optional<CacheRecord>> Index::read_cache(const std::string& key) {
+  std::lock_guard lock(m_mutex);
   CacheRecord r;
   {
     Stmt s(m_statements, "SELECT key, result, created, last_used FROM cache WHERE key=?");
@@ -465,11 +487,6 @@ util::Result<std::optional<CacheRecord>> Index::get_cache(const std::string& key
     Stmt s(m_statements, "SELECT blob FROM cache_refs WHERE key=? ORDER BY blob");
     s.bind(key);
     MKIMAGE_TRY(r.refs, s.all(digest_from_row));
-  }
-  std::int64_t now = now_seconds();
-  if (now - r.last_used >= k_cache_last_used_resolution_s || now < r.last_used) {
-    // Best effort: a busy database must not turn a cache hit into a failure.
-    (void)Stmt(m_statements, "UPDATE cache SET last_used=? WHERE key=?").bind(now).bind(key).run();
   }
   return std::optional<CacheRecord>{r};
 }

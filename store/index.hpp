@@ -183,6 +183,10 @@ public:
   // (k_cache_last_used_resolution_s; relatime-like), so a warm rebuild repeated
   // within the hour writes nothing to the index.
   util::Result<std::optional<CacheRecord>> get_cache(const std::string& key);
+  // Inserts `r` unless its key has an entry already; then returns that stored
+  // entry (last_used untouched) and writes nothing. One transaction, so of
+  // builders storing the same key at once, the first one's result is kept.
+  util::Result<std::optional<CacheRecord>> add_cache(const CacheRecord& r);
   util::Result<void> delete_cache(const std::string& key);
   // Deletes every entry (older than `before` epoch seconds if given); returns the count.
   util::Result<std::int64_t> clear_cache(std::optional<std::int64_t> before = std::nullopt);
@@ -205,6 +209,8 @@ public:
 private:
   Index() = default;
   friend struct IndexAccess;
+  // The entry for `key` (last_used untouched), or nullopt.
+  util::Result<std::optional<CacheRecord>> read_cache(const std::string& key);
   sqlite3* m_db = nullptr;
   SqliteStatementCache m_statements;  // cleared before m_db is closed
   std::recursive_mutex m_mutex;

@@ -129,6 +129,31 @@ TEST_CASE("Index rows: blobs, layers, compressed layers, images, tags") {
   CHECK_FALSE(idx.get_compressed_layer(DiffId{l0}, Compression::gzip).value().has_value());
 }
 
+TEST_CASE("Index add_cache keeps the first stored result of a key") {
+  test::TempDir tmp;
+  auto opened = Index::open(tmp.path() / "index.db");
+  REQUIRE(opened.ok());
+  Index& idx = **opened;
+  REQUIRE(idx.put_blob({dg("first"), 5, MediaType{}}).ok());
+  REQUIRE(idx.put_blob({dg("second"), 6, MediaType{}}).ok());
+  CacheRecord first{"sha256:k", R"({"created":"first"})", {dg("first")}, 100, 100};
+  auto added = idx.add_cache(first);
+  REQUIRE(added.ok());
+  CHECK_FALSE(added->has_value());  // stored
+  CacheRecord second{"sha256:k", R"({"created":"second"})", {dg("second")}, 200, 200};
+  auto again = idx.add_cache(second);
+  REQUIRE(again.ok());
+  REQUIRE(again->has_value());  // not stored: the first one comes back
+  CHECK((*again)->result == first.result);
+  CHECK((*again)->refs == first.refs);
+  CHECK((*again)->created == 100);
+  auto kept = idx.get_cache("sha256:k").value();
+  REQUIRE(kept.has_value());
+  CHECK(kept->result == first.result);
+  CHECK(kept->refs == first.refs);
+  CHECK_FALSE(idx.blob_referenced(dg("second")).value());
+}
+
 TEST_CASE("Index cache, stat cache and containers") {
   test::TempDir tmp;
   auto opened = Index::open(tmp.path() / "index.db");
