@@ -10,6 +10,7 @@
 #include "builder/interrupt.hpp"
 #include "builder/scheduler.hpp"
 #include "builder/stat_cache_index.hpp"
+#include "parser/text.hpp"
 
 namespace mkimage {
 
@@ -164,11 +165,15 @@ void internal_step(BuildSession& s, const std::string& name) {
 
 }  // namespace
 
+bool builder::is_host_platform(std::string_view platform) {
+  std::string p = parser::ascii_lower(platform);
+  return p == "linux/amd64" || p == "linux/x86_64" || p == "linux/x86-64" || p == "linux/amd64/v1";
+}
+
 util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   install_interrupt_handlers();
   BuildSession s(req, sink);
-  if (!req.platform.empty() && req.platform != "linux/amd64" && req.platform != "linux/x86_64" &&
-      req.platform != "linux/amd64/v1") {
+  if (!req.platform.empty() && !is_host_platform(req.platform)) {
     return util::Error{"platform \"" + req.platform + "\" is not supported: mkimage builds only for the host (linux/amd64)"};
   }
   if (req.network != "default" && req.network != "none" && req.network != "host")

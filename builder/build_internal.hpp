@@ -112,6 +112,10 @@ inline double seconds_since(SteadyClock::time_point t) {
   return std::chrono::duration<double>(SteadyClock::now() - t).count();
 }
 
+// build.cpp: true for the platforms mkimage builds for, the host's: "linux/amd64"
+// and its spellings ("linux/x86_64", "linux/amd64/v1"; case-insensitive).
+bool is_host_platform(std::string_view platform);
+
 // scheduler.cpp: runs every stage of the plan (dependencies first, independent
 // stages in parallel on `jobs` threads). Returns the first error.
 util::Result<void> run_stages(BuildSession& session, unsigned jobs);

@@ -223,6 +223,16 @@ Result<std::vector<fs::path>> ContainerManager::lowerdirs(const store::Digest& m
   return lowers;
 }
 
+bool valid_container_name(std::string_view name) {
+  // docker's restrictedNamePattern: ^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$ (the "/" is docker's own prefix).
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  if (name.size() < 2 || !alnum(name[0])) return false;
+  for (char c : name.substr(1)) {
+    if (!alnum(c) && c != '_' && c != '.' && c != '-') return false;
+  }
+  return true;
+}
+
 Result<store::ContainerRecord> ContainerManager::create(const RunRequest& request) {
   MKIMAGE_TRY(auto found, m_store.resolve(request.image));
   if (!found) return Error{"Unable to find image '" + request.image + "' locally"};
@@ -230,6 +240,9 @@ Result<store::ContainerRecord> ContainerManager::create(const RunRequest& reques
   store::ContainerRecord rec;
   rec.id = random_id();
   rec.name = request.name.empty() ? "mkimage_" + rec.id.substr(0, 8) : request.name;
+  if (!valid_container_name(rec.name)) {
+    return Error{"Invalid container name (" + rec.name + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"};
+  }
   MKIMAGE_TRY(auto existing, m_store.index().get_container(rec.name));
   if (existing && existing->name == rec.name)
     return Error{"the container name \"" + rec.name + "\" is already in use by container " + existing->id.substr(0, 12)};

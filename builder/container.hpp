@@ -87,6 +87,9 @@ util::Result<ContainerSettings> settings_from_json(const std::string& text);
 // Errors: no command (neither image nor request has one), bad -e.
 util::Result<ContainerSettings> make_settings(const RunRequest& request, const store::Image& image);
 
+// docker's container name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (two characters at least).
+bool valid_container_name(std::string_view name);
+
 class ContainerManager {
 public:
   ContainerManager(store::Store& store, RuntimeOptions runtime = {});

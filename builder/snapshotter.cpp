@@ -115,7 +115,7 @@ void remove_tree(const fs::path& dir) {
 }
 
 Result<void> mount_overlay(const std::vector<fs::path>& lowerdirs, const fs::path& upperdir, const fs::path& workdir,
-                           const fs::path& target, const fs::path& links_dir) {
+                           const fs::path& target, const fs::path& links_dir, UpperDurability durability) {
   if (lowerdirs.empty()) return Error{"overlay mount of \"" + target.string() + "\": no lowerdir"};
   if (lowerdirs.size() > k_max_lowers)
     return Error{"overlay mount of \"" + target.string() + "\": " + std::to_string(lowerdirs.size()) +
@@ -139,6 +139,9 @@ Result<void> mount_overlay(const std::vector<fs::path>& lowerdirs, const fs::pat
   // by many mounts), no redirect_dir/metacopy (the upperdir must hold whole
   // files and copied directories, which is what a layer is made from).
   std::vector<std::string> candidates = {base + ",index=off,redirect_dir=off,metacopy=off", base};
+  if (durability == UpperDurability::discarded && !upperdir.empty()) {
+    candidates.insert(candidates.begin(), candidates[0] + ",volatile");
+  }
   std::string abs_target = fs::absolute(target).string();
   std::string links = links_dir.string();
   int last_err = 0;
@@ -273,7 +276,9 @@ SnapshotMode Snapshotter::mode() {
   fs::path probe = m_temp_dir / ("probe-" + random_hex(8));
   bool ok = make_dir(probe, 0700).ok() && make_dir(probe / "lower", 0755).ok() && make_dir(probe / "upper", 0755).ok() &&
             make_dir(probe / "work", 0755).ok() && make_dir(probe / "merged", 0755).ok() &&
-            mount_overlay({probe / "lower"}, probe / "upper", probe / "work", probe / "merged", probe / "l").ok();
+            mount_overlay({probe / "lower"}, probe / "upper", probe / "work", probe / "merged", probe / "l",
+                          UpperDurability::discarded)
+                .ok();
   if (ok) (void)unmount_path(probe / "merged");
   remove_tree(probe);
   int expected = -1;

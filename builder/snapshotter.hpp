@@ -137,11 +137,20 @@ private:
 // are made in `links_dir` (created; may be removed after the mount) and the
 // mount is done from a forked child that chdir()s there, so the mount data
 // stays under one page. Errors: mount failure with errno.
+//
+// Upper directory durability: unmounting an overlay syncs the whole upper
+// filesystem (syncfs), which a layer's upperdir needs — it becomes the layer's
+// snapshot. An upperdir whose content is thrown away (the overlay probe, a
+// `RUN --mount=type=bind,rw` scratch) passes `UpperDurability::discarded`: the mount
+// uses overlayfs's `volatile` option (Linux 5.10+; older kernels mount without
+// it) and its unmount costs no sync.
+enum class UpperDurability { kept, discarded };
 util::Result<void> mount_overlay(const std::vector<std::filesystem::path>& lowerdirs,
                                  const std::filesystem::path& upperdir,
                                  const std::filesystem::path& workdir,
                                  const std::filesystem::path& target,
-                                 const std::filesystem::path& links_dir);
+                                 const std::filesystem::path& links_dir,
+                                 UpperDurability durability = UpperDurability::kept);
 
 // Unmounts `target` (lazily, MNT_DETACH, if it is busy); not mounted is not an error.
 util::Result<void> unmount_path(const std::filesystem::path& target);

@@ -247,6 +247,10 @@ util::Result<StageState> run_stage(BuildSession& s, const parser::Stage& stage) 
   const std::string platform = "linux/amd64";
   KeyHasher h;
   const StepSlot& from_slot = s.slots.at({stage.index, -1});
+  if (!stage.base.platform.empty() && !is_host_platform(stage.base.platform)) {
+    return util::Error{dockerfile_excerpt(s, stage.range) + "ERROR: platform \"" + stage.base.platform +
+                       "\" is not supported: mkimage builds only for the host (linux/amd64)"};
+  }
   switch (stage.base.kind) {
     case parser::StageBase::Kind::scratch:
       st.config = ConfigState::scratch();

@@ -86,8 +86,9 @@ json inspect_json(store::Store& s, const store::Image& img) {
   json layers = json::array();
   for (const auto& d : img.config.diff_ids) layers.push_back(d.digest.str());
   j["RootFS"] = {{"Type", "layers"}, {"Layers", layers}};
-  (void)s;
-  j["Metadata"] = {{"LastTagTime", "0001-01-01T00:00:00Z"}};
+  // docker: when a tag was last pointed at the image; the zero time when untagged.
+  auto tagged = must(s.index().last_tag_time(img.record.manifest));
+  j["Metadata"] = {{"LastTagTime", tagged ? store::Timestamp{*tagged, 0}.str() : "0001-01-01T00:00:00Z"}};
   j["Descriptor"] = store::descriptor_to_json(img.manifest_descriptor);
   return j;
 }

@@ -426,6 +426,15 @@ util::Result<std::vector<Reference>> Index::tags_of(const Digest& manifest) {
   return s.all([](Stmt& row) { return Reference::parse(row.text(0)); });
 }
 
+util::Result<std::optional<std::int64_t>> Index::last_tag_time(const Digest& manifest) {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_statements, "SELECT MAX(updated) FROM tags WHERE manifest=?");
+  s.bind(manifest);
+  MKIMAGE_TRY(bool row, s.step());
+  if (!row || s.is_null(0)) return std::optional<std::int64_t>{};
+  return std::optional<std::int64_t>{s.integer(0)};
+}
+
 // ---- cache ----
 
 util::Result<void> Index::put_cache(const CacheRecord& r) {

@@ -175,6 +175,8 @@ public:
   util::Result<bool> delete_tag(const Reference& ref);  // false if it did not exist
   util::Result<std::vector<TagRecord>> list_tags();  // sorted by reference
   util::Result<std::vector<Reference>> tags_of(const Digest& manifest);
+  // When a tag was last pointed at `manifest` (epoch seconds); nullopt when untagged.
+  util::Result<std::optional<std::int64_t>> last_tag_time(const Digest& manifest);
 
   // --- build cache ---
   static constexpr std::int64_t k_cache_last_used_resolution_s = 3600;  // seconds

@@ -100,6 +100,8 @@ std::optional<std::string> SqliteStatement::opt_text(int col) const {
 
 std::int64_t SqliteStatement::integer(int col) const { return sqlite3_column_int64(m_stmt, col); }
 
+bool SqliteStatement::is_null(int col) const { return sqlite3_column_type(m_stmt, col) == SQLITE_NULL; }
+
 util::Error SqliteStatement::error(const char* what) const {
   return util::Error{std::string("index database: ") + what + " \"" + (m_stmt ? sqlite3_sql(m_stmt) : "?") +
                      "\": " + sqlite3_errmsg(m_db)};

@@ -136,6 +136,7 @@ public:
   std::string text(int col) const;
   std::optional<std::string> opt_text(int col) const;  // nullopt for NULL
   std::int64_t integer(int col) const;
+  bool is_null(int col) const;
   // Errors: the text is not a valid digest.
   util::Result<Digest> digest(int col) const { return Digest::parse(text(col)); }
 

@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "builder/container.hpp"
 #include "builder/interrupt.hpp"
 #include "builder/run_mounts.hpp"
 #include "exec_fixture.hpp"
@@ -314,4 +315,17 @@ TEST_CASE("an interrupted run leaves no mount, container or temp dir") {
   CHECK(!runtime.exists(id));
   CHECK(!has_mount_under(t / "active"));
   CHECK(fs::is_empty(t / "active"));
+}
+
+TEST_CASE("container names follow docker's rule") {
+  using mkimage::builder::valid_container_name;
+  CHECK(valid_container_name("web"));
+  CHECK(valid_container_name("a1"));
+  CHECK(valid_container_name("my_app.v2-x"));
+  CHECK_FALSE(valid_container_name(""));
+  CHECK_FALSE(valid_container_name("a"));  // docker needs two characters
+  CHECK_FALSE(valid_container_name("-web"));
+  CHECK_FALSE(valid_container_name("_web"));
+  CHECK_FALSE(valid_container_name("bad/name"));
+  CHECK_FALSE(valid_container_name("sp ace"));
 }

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -158,7 +159,10 @@ TEST_CASE("images, tag, inspect, history, rmi, prune and store check through the
   CHECK(j[0]["Config"]["Env"][1] == "X=new layer");
   CHECK(j[0]["Config"]["Entrypoint"].is_null());
   CHECK(j[0]["RootFS"]["Layers"][0] == new_img.config.diff_ids[0].digest.str());
-  CHECK(j[0].contains("Metadata"));
+  // Tagged moments ago: LastTagTime is now-ish, not docker's zero time.
+  auto tag_time = mkimage::store::Timestamp::parse(j[0]["Metadata"]["LastTagTime"].get<std::string>());
+  REQUIRE(tag_time.ok());
+  CHECK(std::abs(tag_time->seconds - mkimage::store::Timestamp::now().seconds) < 600);
   std::tie(rc, out) = mk(d, "inspect --format '{{.Config.Env}}|{{json .Config.Cmd}}' " + new_img.record.config.short_id());
   CHECK(out == "[PATH=/bin X=new layer]|[\"sh\"]\n");
   std::tie(rc, out) = mk(d, "inspect goals nothere");

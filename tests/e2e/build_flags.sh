@@ -96,5 +96,14 @@ PY
 b 14 --platform linux/amd64 --target tools c
 b_fails 15 --platform linux/arm64 --target tools c
 log_has 15 'linux/arm64'
+# FROM --platform: the host's (also through $BUILDPLATFORM) builds, another one is
+# refused with the FROM line, not silently built for the host
+mkdir -p fp
+printf 'FROM --platform=$BUILDPLATFORM scratch\nLABEL a=1\n' >fp/Dockerfile
+b 15a fp
+printf 'FROM --platform=linux/arm64 scratch\nLABEL a=1\n' >fp/Dockerfile
+b_fails 15b fp
+log_has 15b 'FROM --platform=linux/arm64 scratch'
+log_has 15b 'platform "linux/arm64" is not supported'
 # --network none makes RUN see only loopback; host sees more (when the host has more)
 pass

@@ -36,6 +36,12 @@ expect_eq "$(M run --rm --entrypoint /bin/echo bb:latest hi there)" "hi there" "
 expect_eq "$(M run --rm --network none bb:latest ls /sys/class/net)" "lo" "--network none has only lo"
 expect_eq "$(echo piped | M run --rm -i bb:latest cat)" "piped" "-i passes stdin"
 
+set +e
+M run --rm --name 'bad/name' bb:latest true 2>"$WORK/err"; rc=$?
+set -e
+expect_eq "$rc" 125 "an invalid --name exits 125"
+grep -q 'Invalid container name (bad/name)' "$WORK/err" || fail "the error names the rule: $(cat "$WORK/err")"
+expect_eq "$(M ps -a -q)" "" "an invalid --name creates no container"
 expect_eq "$(M run --name counter bb:latest sh -c 'echo x >> /count; wc -l < /count')" "1" "first run"
 expect_eq "$(M start -a counter)" "2" "start -a reuses the writable layer"
 M rm counter >/dev/null
