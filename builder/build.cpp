@@ -245,7 +245,7 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   // Builder machinery under ROOT/tmp.
   s.stat_cache = std::make_unique<IndexStatCache>(s.store->index());
   fs::path tmp = s.store->root().tmp_dir();
-  std::string tmpl = (tmp / "build-XXXXXX").string();
+  std::string tmpl = store::temp_template(tmp, "build");
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   if (!mkdtemp(buf.data())) return util::sys_error("mkdtemp", tmpl);

@@ -11,6 +11,7 @@
 #include "builder/copy_internal.hpp"
 #include "builder/fs_resolve.hpp"
 #include "parser/dockerignore.hpp"
+#include "store/blob_store.hpp"
 
 namespace mkimage::builder {
 
@@ -115,7 +116,7 @@ util::Result<BuildContext> BuildContext::open_stream(int fd, const fs::path& tem
   }
   std::error_code ec;
   fs::create_directories(temp_parent, ec);
-  std::string tmpl = (temp_parent / "context-XXXXXX").string();
+  std::string tmpl = store::temp_template(temp_parent, "context");
   if (!mkdtemp(tmpl.data())) return util::sys_error("mkdtemp", tmpl);
   // mkdtemp makes 0700; a context root reads as an ordinary 0755 directory
   // (it becomes the mode of `COPY . /new-dir`).

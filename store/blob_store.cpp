@@ -1,6 +1,7 @@
 #include "store/blob_store.hpp"
 
 #include <dirent.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -173,7 +174,7 @@ util::Result<BlobWriter> BlobStore::writer(BlobHashing hashing) const {
   BlobWriter w;
   w.m_hashing = hashing == BlobHashing::writer;
   w.m_blobs_dir = m_root.blobs_dir();
-  std::string tmpl = (m_root.tmp_dir() / "blob-XXXXXX").string();
+  std::string tmpl = temp_template(m_root.tmp_dir(), "blob");
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
   if (fd < 0) return util::sys_error("create temp file", tmpl);
   w.m_fd = fd;
@@ -249,15 +250,25 @@ util::Result<std::vector<Digest>> BlobStore::list() const {
   return out;
 }
 
-void BlobStore::clean_tmp(std::int64_t age_seconds) const {
-  std::error_code ec;
-  auto now = std::time(nullptr);
-  for (auto it = fs::directory_iterator(m_root.tmp_dir(), ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    struct stat st;
-    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > age_seconds) {
-      ::unlink(it->path().c_str());
-    }
+void BlobStore::sweep_stale_tmp() const {
+  DIR* dir = ::opendir(m_root.tmp_dir().c_str());
+  if (!dir) return;
+  const pid_t self = ::getpid();
+  while (const dirent* e = ::readdir(dir)) {
+    // <prefix>-<pid>-<6 characters>, prefix lower case letters and dashes.
+    std::string_view name = e->d_name;
+    if (name.size() < 10 || name[name.size() - 7] != '-') continue;
+    std::string_view head = name.substr(0, name.size() - 7);
+    auto dash = head.rfind('-');
+    if (dash == std::string_view::npos || dash == 0 || dash + 1 == head.size()) continue;
+    std::string_view pid_text = head.substr(dash + 1);
+    if (pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string_view::npos) continue;
+    if (head.substr(0, dash).find_first_not_of("abcdefghijklmnopqrstuvwxyz-") != std::string_view::npos) continue;
+    pid_t pid = static_cast<pid_t>(std::stol(std::string(pid_text)));
+    if (pid <= 0 || pid == self || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    (void)remove_tree(m_root.tmp_dir() / std::string(name));
   }
+  ::closedir(dir);
 }
 
 util::Result<BlobInfo> hash_file(const fs::path& path) {
@@ -272,10 +283,14 @@ TempPath::~TempPath() {
   if (!path.empty()) (void)remove_tree(path);
 }
 
+std::string temp_template(const fs::path& dir, std::string_view prefix) {
+  return (dir / (std::string(prefix) + "-" + std::to_string(::getpid()) + "-XXXXXX")).string();
+}
+
 util::Result<fs::path> make_temp_dir(const Root& root, std::string_view prefix) {
   std::error_code ec;
   fs::create_directories(root.tmp_dir(), ec);  // a failure shows up as mkdtemp's error
-  std::string tmpl = (root.tmp_dir() / (std::string(prefix) + "-XXXXXX")).string();
+  std::string tmpl = temp_template(root.tmp_dir(), prefix);
   if (!::mkdtemp(tmpl.data())) return util::sys_error("mkdtemp", tmpl);
   return fs::path(tmpl);
 }

@@ -99,7 +99,7 @@ private:
 
 // A temp directory (or file) removed with everything below it (remove_tree:
 // symlinks not followed) when the guard goes away. An empty path is left alone;
-// a failed removal is ignored (ROOT/tmp is swept by BlobStore::clean_tmp).
+// a failed removal is ignored (ROOT/tmp is swept by BlobStore::sweep_stale_tmp).
 // Not copyable.
 struct TempPath {
   std::filesystem::path path;
@@ -111,7 +111,12 @@ struct TempPath {
   ~TempPath();
 };
 
-// Creates a new empty directory ROOT/tmp/<prefix>-XXXXXX (mkdtemp: mode 0700),
+// The mkstemp/mkdtemp template for a temp entry of this process:
+// "<dir>/<prefix>-<pid>-XXXXXX". The process id lets BlobStore::sweep_stale_tmp
+// remove what a killed process left.
+std::string temp_template(const std::filesystem::path& dir, std::string_view prefix);
+
+// Creates a new empty directory ROOT/tmp/<prefix>-<pid>-XXXXXX (mkdtemp: mode 0700),
 // creating ROOT/tmp first if needed; it is on the blobs' filesystem. The caller
 // removes it (hold it in a TempPath). Errors: mkdtemp failure naming the
 // template and errno.
@@ -157,8 +162,11 @@ public:
   // Every digest named by a file in blobs/sha256 (files that are not 64 hex are skipped).
   util::Result<std::vector<Digest>> list() const;
 
-  // Removes temp files in ROOT/tmp older than `age_seconds` (left by crashes).
-  void clean_tmp(std::int64_t age_seconds = 24 * 3600) const;
+  // Removes what dead processes left in ROOT/tmp (an interrupted or killed
+  // `load`, `import`, `save` or build): entries named by temp_template() whose
+  // process id no longer runs. Entries of live processes, other names and
+  // mounts (a killed build's overlays) are left alone. Store::open runs it.
+  void sweep_stale_tmp() const;
 
 private:
   Root m_root;

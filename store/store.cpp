@@ -43,7 +43,9 @@ bool is_hex(std::string_view s) {
 util::Result<std::unique_ptr<Store>> Store::open(const fs::path& dir) {
   MKIMAGE_TRY(Root root, Root::open(dir));
   MKIMAGE_TRY(auto index, Index::open(root.index_db()));
-  return std::unique_ptr<Store>(new Store(root, std::move(index)));
+  auto store = std::unique_ptr<Store>(new Store(root, std::move(index)));
+  store->blobs().sweep_stale_tmp();
+  return store;
 }
 
 util::Result<std::unique_ptr<Store>> Store::open_default(const std::string& root_option) {

@@ -205,7 +205,7 @@ TEST_CASE("BlobSink streams into a BlobWriter") {
   CHECK(blobs.read(info->digest).value() == "hello");
 }
 
-TEST_CASE("make_temp_dir makes ROOT/tmp/<prefix>-XXXXXX; TempPath removes it") {
+TEST_CASE("make_temp_dir makes ROOT/tmp/<prefix>-<pid>-XXXXXX; TempPath removes it") {
   test::TempDir tmp;
   auto root = Root::open(tmp.path());
   REQUIRE(root.ok());
@@ -215,8 +215,9 @@ TEST_CASE("make_temp_dir makes ROOT/tmp/<prefix>-XXXXXX; TempPath removes it") {
     REQUIRE(dir.ok());
     made = *dir;
     CHECK(made.parent_path() == root->tmp_dir());
-    CHECK(made.filename().string().rfind("load-", 0) == 0);
-    CHECK(made.filename().string().size() == 5 + 6);
+    std::string pid = std::to_string(::getpid());
+    CHECK(made.filename().string().rfind("load-" + pid + "-", 0) == 0);
+    CHECK(made.filename().string().size() == 5 + pid.size() + 1 + 6);
     CHECK(fs::is_directory(made));
     TempPath guard(made);
     fs::create_directories(made / "a" / "b");
@@ -226,4 +227,38 @@ TEST_CASE("make_temp_dir makes ROOT/tmp/<prefix>-XXXXXX; TempPath removes it") {
   CHECK_FALSE(fs::exists(made));
   TempPath empty;  // an empty path is left alone
   CHECK(empty.path.empty());
+}
+
+TEST_CASE("sweep_stale_tmp removes what dead processes left in ROOT/tmp, nothing else") {
+  test::TempDir tmp;
+  auto root = Root::open(tmp.path());
+  REQUIRE(root.ok());
+  BlobStore blobs(*root);
+  // A process that has exited: its pid is free (reaped).
+  pid_t dead = ::fork();
+  REQUIRE(dead >= 0);
+  if (dead == 0) ::_exit(0);
+  int status = 0;
+  REQUIRE(::waitpid(dead, &status, 0) == dead);
+  const fs::path t = root->tmp_dir();
+  fs::create_directories(t / ("load-" + std::to_string(dead) + "-AbC123") / "sub");
+  std::ofstream(t / ("load-" + std::to_string(dead) + "-AbC123") / "sub" / "f") << "x";
+  std::ofstream(t / ("blob-" + std::to_string(dead) + "-x1Y2z3")) << "partial";
+  // A live process's entries (this one's and pid 1's), and names of another shape.
+  auto live = make_temp_dir(*root, "import");
+  REQUIRE(live.ok());
+  std::ofstream(t / "blob-1-aaaaaa") << "pid 1 runs";
+  std::ofstream(t / "notes.txt") << "not ours";
+  fs::create_directories(t / "active");
+  std::ofstream(t / ("Upper-" + std::to_string(dead) + "-AbC123")) << "not our prefix";
+
+  blobs.sweep_stale_tmp();
+  CHECK_FALSE(fs::exists(t / ("load-" + std::to_string(dead) + "-AbC123")));
+  CHECK_FALSE(fs::exists(t / ("blob-" + std::to_string(dead) + "-x1Y2z3")));
+  CHECK(fs::is_directory(*live));
+  CHECK(fs::exists(t / "blob-1-aaaaaa"));
+  CHECK(fs::exists(t / "notes.txt"));
+  CHECK(fs::is_directory(t / "active"));
+  CHECK(fs::exists(t / ("Upper-" + std::to_string(dead) + "-AbC123")));
+  TempPath guard(*live);
 }
