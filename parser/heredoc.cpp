@@ -85,7 +85,9 @@ std::string unquote_name(std::string_view s, bool& quoted) {
   return out;
 }
 
-// `^(\d*)<<(-?)([^<]*)$`
+}  // namespace
+
+// `^(\d*)<<(-?)([^<]*)$`, the rest one shell word
 std::optional<Heredoc> parse_heredoc_word(std::string_view word) {
   std::size_t i = 0;
   while (i < word.size() && word[i] >= '0' && word[i] <= '9') ++i;
@@ -99,6 +101,9 @@ std::optional<Heredoc> parse_heredoc_word(std::string_view word) {
   }
   std::string_view rest = word.substr(i);
   if (rest.empty() || rest.find('<') != std::string_view::npos) return std::nullopt;
+  // ParseHeredoc lexes the rest: an unterminated quote or a space makes it no heredoc.
+  auto words = raw_words(rest);
+  if (!words || words->size() != 1) return std::nullopt;
   bool quoted = false;
   std::string name = unquote_name(rest, quoted);
   if (name.empty()) return std::nullopt;
@@ -117,8 +122,6 @@ std::optional<Heredoc> parse_heredoc_word(std::string_view word) {
   doc.file_descriptor = fd;
   return doc;
 }
-
-}  // namespace
 
 std::vector<Heredoc> heredocs_from_line(std::string_view line) {
   std::vector<Heredoc> docs;

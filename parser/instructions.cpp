@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "parser/instructions_internal.hpp"
+#include "parser/syntax_internal.hpp"
 #include "parser/text.hpp"
 
 namespace mkimage::parser {
@@ -92,32 +93,14 @@ util::Result<ParsedFlags> parse_flags(const std::vector<std::string>& words, con
 }
 
 std::optional<HeredocWord> parse_heredoc_word(const std::string& word) {
-  // parser.MustParseHeredoc: ^(\d*)<<(-?)\s*(["']?)(\w+)(["']?)$ (whole word; Go's
-  // \s = [\t\n\f\r ], \w = [0-9A-Za-z_]). Matched by hand: this runs for every
-  // RUN/COPY word, and building a std::regex costs more than parsing a Dockerfile.
-  std::size_t i = 0;
-  const std::size_t n = word.size();
-  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
-  auto is_word = [&](char c) { return is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
-  while (i < n && is_digit(word[i])) ++i;
-  if (word.compare(i, 2, "<<") != 0) return std::nullopt;
-  i += 2;
+  // The same rule as the heredoc reader (parser/heredoc.cpp), so every word whose
+  // body was read is an inline source here.
+  auto doc = syntax::parse_heredoc_word(word);
+  if (!doc) return std::nullopt;
   HeredocWord h;
-  if (i < n && word[i] == '-') {
-    h.strip_tabs = true;
-    ++i;
-  }
-  while (i < n && (word[i] == ' ' || word[i] == '\t' || word[i] == '\n' || word[i] == '\f' || word[i] == '\r')) ++i;
-  char open = 0;
-  if (i < n && (word[i] == '"' || word[i] == '\'')) open = word[i++];
-  std::size_t name_start = i;
-  while (i < n && is_word(word[i])) ++i;
-  if (i == name_start) return std::nullopt;
-  h.name = word.substr(name_start, i - name_start);
-  char close = 0;
-  if (i < n && (word[i] == '"' || word[i] == '\'')) close = word[i++];
-  if (i != n || open != close) return std::nullopt;
-  h.quoted = open != 0;
+  h.name = doc->name;
+  h.strip_tabs = doc->strip_tabs;
+  h.quoted = !doc->expand;
   return h;
 }
 

@@ -37,7 +37,7 @@ struct ParsedFlags {
 util::Result<ParsedFlags> parse_flags(const std::vector<std::string>& words, const std::vector<FlagSpec>& specs,
                                       std::string* token);
 
-// A heredoc word `[n]<<[-]["']NAME["']` (BuildKit MustParseHeredoc), or nullopt.
+// A heredoc word `[n]<<[-]NAME`, NAME maybe quoted (BuildKit MustParseHeredoc), or nullopt.
 struct HeredocWord {
   std::string name;
   bool strip_tabs = false;

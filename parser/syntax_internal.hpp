@@ -67,6 +67,11 @@ util::Result<Node> node_from_line(std::string_view line, char escape);
 // shell word of the form `[n]<<[-]NAME`. Bodies are not filled in.
 std::vector<Heredoc> heredocs_from_line(std::string_view line);
 
+// One word `[n]<<[-]NAME` (BuildKit ParseHeredoc: `^(\d*)<<(-?)([^<]*)$`, the rest
+// a single shell word whose quotes are removed; quoting turns off expansion), or
+// nullopt. Bodies are not filled in.
+std::optional<Heredoc> parse_heredoc_word(std::string_view word);
+
 // Whether heredocs are read after this node: RUN/COPY/ADD in non-JSON form,
 // directly or as the trigger of ONBUILD.
 bool can_contain_heredoc(const Node& node);

@@ -249,6 +249,24 @@ TEST_CASE("COPY and ADD: arguments, flags, heredoc sources") {
   CHECK(c.inline_sources[1].content == "second $X\n");
   CHECK_FALSE(c.inline_sources[1].expand);
   CHECK(typed_error("COPY a <<EOF\nx\nEOF\n") == "COPY cannot accept a heredoc as a destination");
+  // Any name the heredoc reader takes (BuildKit ParseHeredoc: `^(\d*)<<(-?)([^<]*)$`,
+  // one shell word) is an inline source, not a file of the build context.
+  c = typed_as<CopyInstruction>("COPY <<EOF.txt <<\"a-b\" /dst/\nfirst\nEOF.txt\nsecond\na-b\n");
+  REQUIRE(c.inline_sources.size() == 2);
+  CHECK(c.sources.empty());
+  CHECK(c.inline_sources[0].name == "EOF.txt");
+  CHECK(c.inline_sources[0].content == "first\n");
+  CHECK(c.inline_sources[1].name == "a-b");
+  CHECK(c.inline_sources[1].content == "second\n");
+  CHECK_FALSE(c.inline_sources[1].expand);
+  CHECK(typed_error("COPY a <<out.txt\nx\nout.txt\n") == "COPY cannot accept a heredoc as a destination");
+  // Not heredocs: a bare `<<`, a word before `<<`, a second `<<`, mismatched quotes.
+  c = typed_as<CopyInstruction>("COPY << a<<b <<x<<y /dst/\n");
+  CHECK(c.inline_sources.empty());
+  CHECK(c.sources == std::vector<std::string>{"<<", "a<<b", "<<x<<y"});
+  c = typed_as<CopyInstruction>("COPY <<\"q' /dst/\n");
+  CHECK(c.inline_sources.empty());
+  CHECK(c.sources == std::vector<std::string>{"<<\"q'"});
 }
 
 TEST_CASE("value syntaxes: Go durations, quoting, sizes, symbolic modes") {
