@@ -38,7 +38,11 @@ util::Result<OutputSpec> parse_output_spec(std::string_view text) {
     std::string k = field.substr(0, eq), v = field.substr(eq + 1);
     if (k == "type") type = v;
     else if (k == "dest") out.dest = v;
-    else if (k == "name" || k == "push" || k == "compression" || k == "oci-mediatypes") continue;
+    else if (k == "compression") {
+      if (v == "gzip") out.compression = Compression::gzip;
+      else if (v == "zstd") out.compression = Compression::zstd;
+      else return util::Error{"output compression must be gzip or zstd, not \"" + v + "\""};
+    } else if (k == "name" || k == "push" || k == "oci-mediatypes") continue;
     else return util::Error{"unknown output key \"" + k + "\""};
   }
   if (type.empty() || type == "image") out.type = OutputType::image;

@@ -2,7 +2,7 @@
 // store/archive.hpp:
 //   local  the final rootfs: every layer applied in order (OCI whiteouts) onto `dest`
 //   tar    the same rootfs as one tar
-//   oci    an OCI image layout tar; layers compressed with --compression (gzip default)
+//   oci    an OCI image layout tar; layers compressed with the output's compression=, else --compression (gzip default)
 //   docker a docker-archive tar for `docker load` (uncompressed layers, like docker save)
 // `dest` "-" writes the tar to standard output.
 #include "builder/build_internal.hpp"
@@ -29,8 +29,8 @@ util::Result<void> export_output(BuildSession& s, const store::Image& image, con
       store::SaveOptions opts;
       if (output.type == OutputType::oci) {
         opts.format = store::ArchiveFormat::oci_archive;
-        opts.compression = s.request.compression == Compression::zstd ? store::Compression::zstd
-                                                                       : store::Compression::gzip;
+        Compression c = output.compression.value_or(s.request.compression);
+        opts.compression = c == Compression::zstd ? store::Compression::zstd : store::Compression::gzip;
       } else {
         opts.format = store::ArchiveFormat::docker_archive;
       }

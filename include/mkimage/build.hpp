@@ -39,15 +39,18 @@ struct BuildSecret {
 // the other types also write `dest`: `oci` = OCI image layout tar, `docker` =
 // docker-archive tar (`docker load`), `tar` = the final rootfs as one tar,
 // `local` = the final rootfs unpacked into directory `dest`. `dest` "-" = stdout
-// for the tar types.
+// for the tar types. `compression=gzip|zstd` sets the oci output's layer
+// compression (BuildKit's exporter option), else BuildRequest::compression does.
 enum class OutputType { image, oci, docker, tar, local };
-struct OutputSpec {
-  OutputType type = OutputType::image;
-  std::string dest;
-};
 
 // Layer compression for layers that leave the store (oci/docker/tar outputs).
 enum class Compression { gzip, zstd };
+
+struct OutputSpec {
+  OutputType type = OutputType::image;
+  std::string dest;
+  std::optional<Compression> compression;  // `compression=`; nullopt = BuildRequest::compression
+};
 
 struct BuildRequest {
   // Store root; "" = the default root (MKIMAGE_ROOT, /var/lib/mkimage as root, else
