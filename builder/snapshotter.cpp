@@ -274,13 +274,19 @@ SnapshotMode Snapshotter::mode() {
   std::error_code ec;
   fs::create_directories(m_temp_dir, ec);
   fs::path probe = m_temp_dir / ("probe-" + random_hex(8));
-  bool ok = make_dir(probe, 0700).ok() && make_dir(probe / "lower", 0755).ok() && make_dir(probe / "upper", 0755).ok() &&
-            make_dir(probe / "work", 0755).ok() && make_dir(probe / "merged", 0755).ok() &&
-            mount_overlay({probe / "lower"}, probe / "upper", probe / "work", probe / "merged", probe / "l",
-                          UpperDurability::discarded)
-                .ok();
-  if (ok) (void)unmount_path(probe / "merged");
-  remove_tree(probe);
+  bool ok = false;
+  {
+    // One section: an interrupt between the mount and the unmount would exit
+    // with the probe still mounted.
+    UninterruptibleScope section;
+    ok = make_dir(probe, 0700).ok() && make_dir(probe / "lower", 0755).ok() && make_dir(probe / "upper", 0755).ok() &&
+         make_dir(probe / "work", 0755).ok() && make_dir(probe / "merged", 0755).ok() &&
+         mount_overlay({probe / "lower"}, probe / "upper", probe / "work", probe / "merged", probe / "l",
+                       UpperDurability::discarded)
+             .ok();
+    if (ok) (void)unmount_path(probe / "merged");
+    remove_tree(probe);
+  }
   int expected = -1;
   if (g_mode.compare_exchange_strong(expected, ok ? 0 : 1) && !ok) {
     std::cerr << "warning: overlayfs cannot be mounted under " << m_temp_dir.string()
@@ -295,6 +301,10 @@ Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare(const std::vector<f
   if (ec) return Error{"create directory \"" + m_temp_dir.string() + "\": " + ec.message()};
   ::chmod(m_temp_dir.c_str(), 0700);
   fs::path dir = m_temp_dir / random_hex(16);
+  // One section from the first directory to m_keep=false: an interrupt before
+  // the cleanup action is registered, or before it may remove the directory,
+  // would leave the snapshot directory behind.
+  UninterruptibleScope section;
   MKIMAGE_TRY(auto snap, prepare_in(dir, lowerdirs));
   snap->m_keep = false;
   return snap;
