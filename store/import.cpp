@@ -31,6 +31,9 @@ std::string host_architecture() {
   return m;
 }
 
+namespace {
+
+// Downloads `url` to `dest` (store/http.hpp). Errors: http_get's, creating `dest`.
 Result<void> download(const std::string& url, const fs::path& dest) {
   int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return util::sys_error("create", dest.string());
@@ -40,6 +43,8 @@ Result<void> download(const std::string& url, const fs::path& dest) {
   if (!got) return got.error();
   return {};
 }
+
+}  // namespace
 
 Result<Image> import_rootfs(Store& store, const std::string& source, const ImportOptions& options) {
   MKIMAGE_TRY(fs::path work, make_temp_dir(store.root(), "import"));

@@ -28,10 +28,6 @@ struct ImportOptions {
 // failures (with the HTTP status), refused tar entries, I/O.
 util::Result<Image> import_rootfs(Store& store, const std::string& source, const ImportOptions& options);
 
-// Downloads `url` to `dest` (libcurl, redirects followed). Errors: HTTP status >= 400,
-// network failures, I/O.
-util::Result<void> download(const std::string& url, const std::filesystem::path& dest);
-
 // The host architecture as a GOARCH name ("amd64", "arm64", ...).
 std::string host_architecture();
 
