@@ -15,7 +15,7 @@
 #include "builder/copy.hpp"
 #include "builder/user_db.hpp"
 #include "parser/path_match.hpp"
-#include "store/http.hpp"
+#include "net/http.hpp"
 
 namespace mkimage::builder {
 
@@ -94,6 +94,6 @@ util::Result<Download> download_url(const std::string& url, const std::filesyste
 
 // The ADD file name for a URL: the last element of its path, or "__unnamed__".
 std::string url_file_name(const std::string& url);
-using store::is_url;
+using net::is_url;
 
 }  // namespace mkimage::builder

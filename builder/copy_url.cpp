@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "builder/copy_internal.hpp"
-#include "store/http.hpp"
+#include "net/http.hpp"
 #include "util/sha256.hpp"
 
 namespace mkimage::builder {
@@ -43,9 +43,9 @@ util::Result<Download> download_url(const std::string& url, const fs::path& dir)
   std::FILE* out = std::fopen(file.c_str(), "wbx");
   if (!out) return util::sys_error("create", file.string());
   util::Sha256 hash;
-  store::HttpGetOptions options;
+  net::HttpGetOptions options;
   options.want_filetime = true;
-  auto got = store::http_get(
+  auto got = net::http_get(
       url,
       [&](const char* data, std::size_t n) {
         if (std::fwrite(data, 1, n, out) != n) return false;

@@ -61,5 +61,6 @@ void register_image_commands(CLI::App& app, GlobalOptions& global);  // cmd_imag
 void register_build_command(CLI::App& app, GlobalOptions& global);   // cmd_build.cpp
 void register_run_commands(CLI::App& app, GlobalOptions& global);    // cmd_run.cpp
 void register_archive_commands(CLI::App& app, GlobalOptions& global);  // cmd_archive.cpp: save, load, import
+void register_registry_commands(CLI::App& app, GlobalOptions& global);  // cmd_registry.cpp: pull, push, login, logout
 
 }  // namespace mkimage::cli

@@ -12,6 +12,8 @@ packages=(
   runc
   # tests: static busybox base, interop peers
   busybox-static skopeo umoci python3 curl zstd file
+  # tests: registry client (throwaway registry, htpasswd, keys for token auth)
+  docker-registry apache2-utils openssl
 )
 if [ "${MKIMAGE_DEPS_DEMO:-}" = 1 ]; then
   packages+=(debootstrap ca-certificates)

@@ -6,7 +6,7 @@
 
 #include <cstdio>
 
-#include "store/http.hpp"
+#include "net/http.hpp"
 #include "store/layer_apply.hpp"
 #include "store/layer_writer.hpp"
 #include "store/snapshots.hpp"
@@ -33,12 +33,12 @@ std::string host_architecture() {
 
 namespace {
 
-// Downloads `url` to `dest` (store/http.hpp). Errors: http_get's, creating `dest`.
+// Downloads `url` to `dest` (net/http.hpp). Errors: http_get's, creating `dest`.
 Result<void> download(const std::string& url, const fs::path& dest) {
   int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return util::sys_error("create", dest.string());
   FdSink sink(fd, dest.string());
-  auto got = http_get(url, [&](const char* data, std::size_t n) { return sink.write(data, n).ok(); });
+  auto got = net::http_get(url, [&](const char* data, std::size_t n) { return sink.write(data, n).ok(); });
   ::close(fd);
   if (!got) return got.error();
   return {};
@@ -54,7 +54,7 @@ Result<Image> import_rootfs(Store& store, const std::string& source, const Impor
   if (source == "-") {
     tarball = work / "input";
     MKIMAGE_TRY_VOID(copy_fd_to_file(0, "-", tarball));
-  } else if (is_url(source)) {
+  } else if (net::is_url(source)) {
     tarball = work / "input";
     MKIMAGE_TRY_VOID(download(source, tarball));
   } else if (!fs::exists(tarball)) {

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "store/http.hpp"
+#include "net/http.hpp"
 #include "store/image.hpp"
 #include "store/store.hpp"
 #include "util/result.hpp"

@@ -112,6 +112,16 @@ struct ContainerRecord {
   std::string config;   // JSON text owned by the runner (command, mounts, ...)
 };
 
+// A layer blob as a registry holds it (docker's distribution metadata): what a
+// pull saw or a push sent, so a later push can HEAD or mount it instead of
+// uploading, and knows the compressed digest without compressing again.
+struct DistributionSource {
+  Descriptor descriptor;   // the compressed blob in the registry (media type, digest, size)
+  std::string registry;    // "docker.io", "localhost:5000"
+  std::string repository;  // path in that registry: "library/node"
+  DiffId diff_id;          // the layer it holds
+};
+
 class Index {
 public:
   // Opens (creating if needed) the database and runs pending migrations.
@@ -177,6 +187,18 @@ public:
   util::Result<std::vector<Reference>> tags_of(const Digest& manifest);
   // When a tag was last pointed at `manifest` (epoch seconds); nullopt when untagged.
   util::Result<std::optional<std::int64_t>> last_tag_time(const Digest& manifest);
+
+  // --- registry provenance (repo_digests, distribution_sources) ---
+  // Records that `repo_digest` ("docker.io/library/node@sha256:<hex>": the
+  // manifest digest in that repository) is the local image `manifest`.
+  util::Result<void> put_repo_digest(const Reference& repo_digest, const Digest& manifest);
+  // The repo digests of a local image, sorted.
+  util::Result<std::vector<Reference>> repo_digests_of(const Digest& manifest);
+  // The local image a repo digest names, or nullopt.
+  util::Result<std::optional<Digest>> find_repo_digest(const Reference& repo_digest);
+  util::Result<void> put_distribution_source(const DistributionSource& s);  // insert or replace
+  // Every registry location known for a layer, newest first.
+  util::Result<std::vector<DistributionSource>> distribution_sources(const DiffId& diff_id);
 
   // --- build cache ---
   static constexpr std::int64_t k_cache_last_used_resolution_s = 3600;  // seconds

@@ -19,6 +19,13 @@
 //   stat_cache(path TEXT PK, dev, ino, size, mtime_ns, ctime_ns, mode INTEGER, digest TEXT)
 //   containers(id TEXT PK, name TEXT UNIQUE, image TEXT, image_ref TEXT, state TEXT, pid INTEGER,
 //          exit_code INTEGER, created, started, finished INTEGER epoch s, config TEXT JSON)
+//
+// Version 2 (registry pull/push, docker's "distribution metadata"):
+//   repo_digests(reference TEXT PK "docker.io/library/node@sha256:<hex>" = the manifest digest in
+//          that repository, manifest TEXT → images ON DELETE CASCADE (the local image), added INTEGER)
+//   distribution_sources(digest TEXT = a compressed layer blob in a registry, registry TEXT "docker.io",
+//          repository TEXT "library/node", diff_id TEXT, size INTEGER, media_type TEXT, added INTEGER,
+//          PK(digest, registry, repository)): where a layer is known to be, for push (HEAD, mount)
 #include <sqlite3.h>
 
 #include <string>
@@ -126,6 +133,27 @@ CREATE TABLE containers (
   config TEXT NOT NULL DEFAULT '{}'
 ) WITHOUT ROWID;
 CREATE INDEX containers_image ON containers(image);
+)sql",
+      // 1 → 2
+      R"sql(
+CREATE TABLE repo_digests (
+  reference TEXT PRIMARY KEY,
+  manifest TEXT NOT NULL REFERENCES images(manifest) ON DELETE CASCADE,
+  added INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX repo_digests_manifest ON repo_digests(manifest);
+
+CREATE TABLE distribution_sources (
+  digest TEXT NOT NULL,
+  registry TEXT NOT NULL,
+  repository TEXT NOT NULL,
+  diff_id TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  media_type TEXT NOT NULL,
+  added INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (digest, registry, repository)
+) WITHOUT ROWID;
+CREATE INDEX distribution_sources_diff_id ON distribution_sources(diff_id);
 )sql",
   };
   return migrations;

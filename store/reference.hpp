@@ -44,6 +44,11 @@ public:
   // Familiar form as docker prints it: "goals:latest", "me/app@sha256:...".
   std::string familiar() const;
 
+  // The repository with this reference's digest and no tag:
+  // "docker.io/library/node@sha256:…" (a RepoDigest). Requires digest().
+  Reference repo_digest() const { Reference r = *this; r.m_tag.reset(); return r; }
+  // A copy with the given digest (tag dropped).
+  Reference with_digest(Digest d) const { Reference r = *this; r.m_tag.reset(); r.m_digest = std::move(d); return r; }
   // A copy with the given tag (digest dropped).
   Reference with_tag(std::string tag) const;
 

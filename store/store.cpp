@@ -76,6 +76,16 @@ util::Result<LayerRecord> Store::add_layer(const BlobInfo& layer_tar, const std:
 }
 
 util::Result<Image> Store::put_image(const ImageConfig& config, const std::vector<Descriptor>& layers) {
+  return put_image_impl(config, serialize(config), layers);
+}
+
+util::Result<Image> Store::put_image_raw(const std::string& config_bytes, const std::vector<Descriptor>& layers) {
+  MKIMAGE_TRY(ImageConfig config, parse_image_config(config_bytes));
+  return put_image_impl(config, config_bytes, layers);
+}
+
+util::Result<Image> Store::put_image_impl(const ImageConfig& config, const std::string& config_bytes,
+                                          const std::vector<Descriptor>& layers) {
   if (config.diff_ids.size() != layers.size()) {
     return util::Error{"image config lists " + std::to_string(config.diff_ids.size()) + " diff_ids but " +
                        std::to_string(layers.size()) + " layers were given"};
@@ -87,7 +97,6 @@ util::Result<Image> Store::put_image(const ImageConfig& config, const std::vecto
     }
     if (!m_blobs.exists(layers[i].digest)) return util::Error{"layer blob " + layers[i].digest.str() + " is not in the store"};
   }
-  std::string config_bytes = serialize(config);
   MKIMAGE_TRY(BlobInfo cfg, m_blobs.put(config_bytes));
   Manifest m;
   m.config = Descriptor{MediaType::of(media_types::oci_config), cfg.digest, cfg.size, {}, std::nullopt};
@@ -211,6 +220,7 @@ util::Result<Image> Store::load(const Digest& manifest) {
   MKIMAGE_TRY(img.config_bytes, m_blobs.read(rec->config, false));
   MKIMAGE_TRY(img.config, parse_image_config(img.config_bytes));
   MKIMAGE_TRY(img.tags, m_index->tags_of(manifest));
+  MKIMAGE_TRY(img.repo_digests, m_index->repo_digests_of(manifest));
   return img;
 }
 
@@ -241,6 +251,12 @@ util::Result<std::optional<Image>> Store::resolve(std::string_view text) {
         MKIMAGE_TRY(auto rec, m_index->get_image(*ref->digest()));
         if (rec) {
           MKIMAGE_TRY(Image img, load(rec->manifest));
+          return Found{std::move(img)};
+        }
+        // A digest in a registry repository (a pulled image's RepoDigest).
+        MKIMAGE_TRY(auto local, m_index->find_repo_digest(ref->repo_digest()));
+        if (local) {
+          MKIMAGE_TRY(Image img, load(*local));
           return Found{std::move(img)};
         }
       } else {

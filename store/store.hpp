@@ -39,6 +39,7 @@ struct Image {
   ImageConfig config;
   std::string config_bytes;        // the config blob as stored
   std::vector<Reference> tags;     // sorted
+  std::vector<Reference> repo_digests;  // "repository@sha256:…" in registries (pulled or pushed), sorted
 
   // docker's image ID: "sha256:<config hex>".
   std::string id() const { return record.config.str(); }
@@ -90,6 +91,10 @@ public:
   // records it. Returns the stored image. Errors: diff_ids/layers mismatch,
   // a layer blob missing, I/O.
   util::Result<Image> put_image(const ImageConfig& config, const std::vector<Descriptor>& layers);
+  // As put_image, with the config blob exactly `config_bytes` (a pulled image keeps
+  // its registry's config bytes, so its image ID is the same as docker's).
+  // Errors: put_image's, and a config that does not parse.
+  util::Result<Image> put_image_raw(const std::string& config_bytes, const std::vector<Descriptor>& layers);
 
   // Records an image whose manifest, config and layer blobs are already in the
   // blob store (e.g. `load`): parses them, checks every blob exists, and
@@ -133,6 +138,8 @@ public:
 private:
   Store(Root root, std::unique_ptr<Index> index)
       : m_root(root), m_blobs(root), m_index(std::move(index)) {}
+  util::Result<Image> put_image_impl(const ImageConfig& config, const std::string& config_bytes,
+                                     const std::vector<Descriptor>& layers);
   util::Result<void> delete_image_and_blobs(const Digest& manifest, RemoveReport& report);
 
   Root m_root;

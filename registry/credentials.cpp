@@ -1,0 +1,240 @@
+#include "registry/credentials.hpp"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mkimage::registry {
+
+namespace fs = std::filesystem;
+using util::Error;
+using util::Result;
+
+std::string base64_encode(std::string_view in) {
+  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
+    out += tbl[(v >> 18) & 63];
+    out += tbl[(v >> 12) & 63];
+    out += tbl[(v >> 6) & 63];
+    out += tbl[v & 63];
+  }
+  if (i < in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out += tbl[(v >> 18) & 63];
+    out += tbl[(v >> 12) & 63];
+    out += i + 1 < in.size() ? tbl[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view in) {
+  auto val = [](char ch) -> int {
+    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+    if (ch == '+' || ch == '-') return 62;
+    if (ch == '/' || ch == '_') return 63;
+    return -1;
+  };
+  std::string out;
+  unsigned acc = 0;
+  int bits = 0;
+  for (char ch : in) {
+    if (ch == '=') break;
+    int v = val(ch);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+std::string credential_server(const std::string& domain) {
+  return domain == "docker.io" ? "https://index.docker.io/v1/" : domain;
+}
+
+namespace {
+
+Result<nlohmann::json> read_config(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return nlohmann::json::object();
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return nlohmann::json::object();
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (!j.is_object()) return Error{"docker config \"" + file.string() + "\": not a JSON object"};
+    return j;
+  } catch (const std::exception& e) {
+    return Error{"docker config \"" + file.string() + "\": " + e.what()};
+  }
+}
+
+Result<void> write_config(const fs::path& file, const nlohmann::json& j) {
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  std::string tmp = file.string() + ".tmp-" + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return util::sys_error("create", tmp);
+  std::string text = j.dump(1, '\t') + "\n";
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  int err = errno;
+  ok = (::close(fd) == 0) && ok;
+  if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) {
+    if (ok) err = errno;
+    ::unlink(tmp.c_str());
+    return util::sys_error("write", file.string(), err);
+  }
+  return {};
+}
+
+// The helper configured for `server` ("" = none).
+std::string helper_for(const nlohmann::json& j, const std::string& domain) {
+  if (j.contains("credHelpers") && j["credHelpers"].is_object()) {
+    for (const auto& key : {domain, credential_server(domain)}) {
+      auto it = j["credHelpers"].find(key);
+      if (it != j["credHelpers"].end() && it->is_string()) return it->get<std::string>();
+    }
+  }
+  if (j.contains("credsStore") && j["credsStore"].is_string()) return j["credsStore"].get<std::string>();
+  return "";
+}
+
+struct HelperResult {
+  int status = 0;
+  std::string out;
+};
+
+// Runs docker-credential-<name> <verb> with `input` on stdin.
+Result<HelperResult> run_helper(const std::string& name, const std::string& verb, const std::string& input) {
+  std::string prog = "docker-credential-" + name;
+  int in_pipe[2], out_pipe[2];
+  if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) return util::sys_error("pipe", prog);
+  pid_t pid = ::fork();
+  if (pid < 0) return util::sys_error("fork", prog);
+  if (pid == 0) {
+    ::dup2(in_pipe[0], 0);
+    ::dup2(out_pipe[1], 1);
+    ::execlp(prog.c_str(), prog.c_str(), verb.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(in_pipe[0]);
+  ::close(out_pipe[1]);
+  (void)!::write(in_pipe[1], input.data(), input.size());
+  ::close(in_pipe[1]);
+  HelperResult r;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(out_pipe[0], buf, sizeof buf)) > 0) r.out.append(buf, static_cast<std::size_t>(n));
+  ::close(out_pipe[0]);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+  if (r.status == 127) return Error{"credential helper " + prog + " is not installed (not found in PATH)"};
+  return r;
+}
+
+bool not_found(const std::string& out) { return out.find("credentials not found") != std::string::npos; }
+
+}  // namespace
+
+CredentialStore CredentialStore::open_default() {
+  if (const char* d = std::getenv("DOCKER_CONFIG"); d && *d) return CredentialStore(fs::path(d) / "config.json");
+  const char* home = std::getenv("HOME");
+  return CredentialStore(fs::path(home && *home ? home : "/root") / ".docker" / "config.json");
+}
+
+Result<std::optional<Credentials>> CredentialStore::get(const std::string& domain) const {
+  using Found = std::optional<Credentials>;
+  MKIMAGE_TRY(auto j, read_config(m_file));
+  std::string server = credential_server(domain);
+  if (std::string helper = helper_for(j, domain); !helper.empty()) {
+    MKIMAGE_TRY(auto r, run_helper(helper, "get", server));
+    if (r.status != 0) {
+      if (not_found(r.out)) return Found{};
+      return Error{"credential helper docker-credential-" + helper + " get " + server + ": " + r.out};
+    }
+    try {
+      auto o = nlohmann::json::parse(r.out);
+      Credentials c;
+      c.username = o.value("Username", "");
+      if (c.username == "<token>") {
+        c.identity_token = o.value("Secret", "");
+        c.username.clear();
+      } else {
+        c.password = o.value("Secret", "");
+      }
+      return Found{c};
+    } catch (const std::exception& e) {
+      return Error{"credential helper docker-credential-" + helper + ": malformed answer: " + e.what()};
+    }
+  }
+  if (!j.contains("auths") || !j["auths"].is_object()) return Found{};
+  for (const auto& key : {server, "https://" + domain, "http://" + domain, "https://" + domain + "/v1/"}) {
+    auto it = j["auths"].find(key);
+    if (it == j["auths"].end() || !it->is_object()) continue;
+    Credentials c;
+    if (it->contains("auth") && (*it)["auth"].is_string()) {
+      auto dec = base64_decode((*it)["auth"].get<std::string>());
+      if (!dec) return Error{"docker config \"" + m_file.string() + "\": auths." + key + ".auth is not base64"};
+      auto colon = dec->find(':');
+      c.username = dec->substr(0, colon);
+      if (colon != std::string::npos) c.password = dec->substr(colon + 1);
+    }
+    if (it->contains("identitytoken") && (*it)["identitytoken"].is_string())
+      c.identity_token = (*it)["identitytoken"].get<std::string>();
+    if (c.username.empty() && c.password.empty() && c.identity_token.empty()) continue;
+    return Found{c};
+  }
+  return Found{};
+}
+
+Result<void> CredentialStore::store(const std::string& domain, const Credentials& c) const {
+  MKIMAGE_TRY(auto j, read_config(m_file));
+  std::string server = credential_server(domain);
+  if (std::string helper = helper_for(j, domain); !helper.empty()) {
+    nlohmann::json in = {{"ServerURL", server}, {"Username", c.username}, {"Secret", c.password}};
+    MKIMAGE_TRY(auto r, run_helper(helper, "store", in.dump()));
+    if (r.status != 0) return Error{"credential helper docker-credential-" + helper + " store: " + r.out};
+    // docker keeps an empty entry in auths so `docker logout` knows the server.
+    j["auths"][server] = nlohmann::json::object();
+    return write_config(m_file, j);
+  }
+  j["auths"][server] = {{"auth", base64_encode(c.username + ":" + c.password)}};
+  return write_config(m_file, j);
+}
+
+Result<bool> CredentialStore::erase(const std::string& domain) const {
+  MKIMAGE_TRY(auto j, read_config(m_file));
+  std::string server = credential_server(domain);
+  bool found = false;
+  if (std::string helper = helper_for(j, domain); !helper.empty()) {
+    MKIMAGE_TRY(auto r, run_helper(helper, "erase", server));
+    if (r.status == 0) found = true;
+    else if (!not_found(r.out)) return Error{"credential helper docker-credential-" + helper + " erase: " + r.out};
+  }
+  if (j.contains("auths") && j["auths"].is_object()) {
+    for (const auto& key : {server, "https://" + domain, "http://" + domain}) {
+      if (j["auths"].erase(key)) found = true;
+    }
+  }
+  if (found) MKIMAGE_TRY_VOID(write_config(m_file, j));
+  return found;
+}
+
+}  // namespace mkimage::registry

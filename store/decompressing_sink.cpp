@@ -1,0 +1,105 @@
+#include "store/decompressing_sink.hpp"
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include <string>
+#include <vector>
+
+namespace mkimage::store {
+
+using util::Error;
+using util::Result;
+
+struct DecompressingSink::Impl {
+  Compression c;
+  ByteSink& out;
+  std::vector<unsigned char> buf = std::vector<unsigned char>(1 << 20);
+  z_stream z{};
+  bool z_init = false;
+  bool z_member_done = false;  // the last gzip member ended; more input starts a new one
+  ZSTD_DCtx* zd = nullptr;
+  std::size_t zstd_hint = 0;   // 0 = the last zstd frame is complete
+  bool any_input = false;
+
+  Impl(Compression comp, ByteSink& o) : c(comp), out(o) {}
+  ~Impl() {
+    if (z_init) inflateEnd(&z);
+    if (zd) ZSTD_freeDCtx(zd);
+  }
+
+  Result<void> gzip(const unsigned char* p, std::size_t n) {
+    if (!z_init) {
+      if (inflateInit2(&z, 15 + 16) != Z_OK) return Error{"gzip: inflateInit2 failed"};
+      z_init = true;
+    }
+    z.next_in = const_cast<Bytef*>(p);
+    z.avail_in = static_cast<uInt>(n);
+    while (z.avail_in > 0) {
+      if (z_member_done) {
+        if (inflateReset(&z) != Z_OK) return Error{"gzip: inflateReset failed"};
+        z_member_done = false;
+      }
+      z.next_out = buf.data();
+      z.avail_out = static_cast<uInt>(buf.size());
+      int r = inflate(&z, Z_NO_FLUSH);
+      if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
+        return Error{std::string("gzip: ") + (z.msg ? z.msg : "invalid compressed data")};
+      if (std::size_t got = buf.size() - z.avail_out) MKIMAGE_TRY_VOID(out.write(buf.data(), got));
+      if (r == Z_STREAM_END) z_member_done = true;
+      if (r == Z_BUF_ERROR && z.avail_out != 0) break;
+    }
+    return {};
+  }
+
+  Result<void> zstd(const unsigned char* p, std::size_t n) {
+    if (!zd && !(zd = ZSTD_createDCtx())) return Error{"zstd: cannot create a decompression context"};
+    ZSTD_inBuffer in{p, n, 0};
+    while (in.pos < in.size) {
+      ZSTD_outBuffer o{buf.data(), buf.size(), 0};
+      std::size_t r = ZSTD_decompressStream(zd, &o, &in);
+      if (ZSTD_isError(r)) return Error{std::string("zstd: ") + ZSTD_getErrorName(r)};
+      zstd_hint = r;
+      if (o.pos) MKIMAGE_TRY_VOID(out.write(buf.data(), o.pos));
+    }
+    // Drain what the context still holds for the given input.
+    for (;;) {
+      ZSTD_outBuffer o{buf.data(), buf.size(), 0};
+      std::size_t r = ZSTD_decompressStream(zd, &o, &in);
+      if (ZSTD_isError(r)) return Error{std::string("zstd: ") + ZSTD_getErrorName(r)};
+      zstd_hint = r;
+      if (o.pos) MKIMAGE_TRY_VOID(out.write(buf.data(), o.pos));
+      if (o.pos < o.size) break;
+    }
+    return {};
+  }
+};
+
+DecompressingSink::DecompressingSink(Compression c, ByteSink& out) : m_impl(std::make_unique<Impl>(c, out)) {}
+DecompressingSink::~DecompressingSink() = default;
+
+Result<void> DecompressingSink::write(const void* data, std::size_t size) {
+  auto& m = *m_impl;
+  auto* p = static_cast<const unsigned char*>(data);
+  if (size) m.any_input = true;
+  while (size > 0) {
+    std::size_t n = std::min<std::size_t>(size, 1u << 30);  // zlib takes uInt lengths
+    switch (m.c) {
+      case Compression::none: MKIMAGE_TRY_VOID(m.out.write(p, n)); break;
+      case Compression::gzip: MKIMAGE_TRY_VOID(m.gzip(p, n)); break;
+      case Compression::zstd: MKIMAGE_TRY_VOID(m.zstd(p, n)); break;
+    }
+    p += n;
+    size -= n;
+  }
+  return {};
+}
+
+Result<void> DecompressingSink::finish() {
+  auto& m = *m_impl;
+  if (m.c == Compression::gzip && (!m.any_input || !m.z_member_done)) return Error{"gzip: unexpected end of stream"};
+  if (m.c == Compression::zstd && (!m.any_input || m.zstd_hint != 0)) return Error{"zstd: unexpected end of stream"};
+  return {};
+}
+
+}  // namespace mkimage::store
