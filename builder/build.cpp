@@ -156,7 +156,9 @@ void number_steps(BuildSession& s) {
   s.first_free_number = n;
 }
 
-void internal_step(BuildSession& s, const std::string& name) {
+}  // namespace
+
+void builder::internal_step(BuildSession& s, const std::string& name) {
   StepInfo info;
   info.number = s.first_free_number++;
   info.label = "[internal]";
@@ -167,7 +169,7 @@ void internal_step(BuildSession& s, const std::string& name) {
   });
 }
 
-}  // namespace
+
 
 bool builder::is_host_platform(std::string_view platform) {
   std::string p = parser::ascii_lower(platform);
@@ -225,11 +227,10 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   opts.build_args = req.build_args;
   std::string resolve_error;
   opts.resolve_base_image = [&s](const std::string& ref) -> std::optional<parser::BaseImageInfo> {
-    auto img = s.store->resolve(ref);
-    if (!img.ok() || !*img) return std::nullopt;
-    s.base_images.emplace(ref, **img);
+    auto img = resolve_image(s, ref);  // an error is kept and reported by the FROM step
+    if (!img.ok()) return std::nullopt;
     parser::BaseImageInfo info;
-    const auto& c = (*img)->config.config;
+    const auto& c = img->config.config;
     info.env = c.env;
     info.onbuild = c.on_build;
     info.working_dir = c.working_dir;

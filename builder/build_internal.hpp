@@ -89,9 +89,12 @@ struct BuildSession {
   std::map<std::pair<int, int>, StepSlot> slots;
   int first_free_number = 1;
 
-  // Base images resolved during planning, by reference text.
+  // Images named by the build (FROM, COPY --from, RUN --mount from=), by
+  // reference text, as builder/image_resolver.cpp resolved them; and why the
+  // ones that could not be resolved failed (so a failed pull is not repeated).
   std::mutex base_images_mutex;
   std::map<std::string, store::Image> base_images;
+  std::map<std::string, util::Error> image_errors;
 
   // Results of finished stages (Dockerfile index → state).
   std::mutex results_mutex;
@@ -124,6 +127,16 @@ util::Result<void> run_stages(BuildSession& session, unsigned jobs);
 util::Result<StageState> run_stage(BuildSession& session, const parser::Stage& stage);
 // Waits for a stage's result (it runs on another thread or already ran).
 util::Result<StageState> wait_for_stage(BuildSession& session, int stage_index);
+
+// The one image resolver of a build (builder/image_resolver.cpp): answers every
+// image reference — FROM, COPY --from=<image>, RUN --mount from=<image>, ONBUILD
+// bases — from the store, pulling from the registry when the store lacks the
+// image or BuildRequest::pull asks to re-resolve a tag. Cache keys use the
+// resolved image's manifest digest, never the reference text. Errors: BuildKit's
+// "failed to resolve source metadata for REF: why".
+util::Result<store::Image> resolve_image(BuildSession& session, const std::string& reference);
+// Shows a finished "[internal] NAME" step (build.cpp).
+void internal_step(BuildSession& session, const std::string& name);
 
 // ---- filesystem steps (stage_runner.cpp) ------------------------------------
 // What an op does with the mounted rootfs on a cache miss.

@@ -10,18 +10,10 @@ namespace mkimage::builder {
 namespace {
 
 util::Result<std::vector<LayerRef>> image_layers(BuildSession& s, const std::string& ref, store::Digest& manifest) {
-  std::lock_guard lock(s.base_images_mutex);
-  auto it = s.base_images.find(ref);
-  if (it == s.base_images.end()) {
-    MKIMAGE_TRY(auto img, s.store->resolve(ref));
-    if (!img)
-      return util::Error{"COPY --from=" + ref + ": no stage of that name, and no image \"" + ref +
-                         "\" in the store (mkimage does not pull from registries: use `mkimage load` or "
-                         "`mkimage import` first)"};
-    it = s.base_images.emplace(ref, *img).first;
-  }
-  manifest = it->second.manifest_descriptor.digest;
-  return image_layer_refs(it->second);
+  auto img = resolve_image(s, ref);
+  if (!img.ok()) return util::Error{"COPY --from=" + ref + ": no stage of that name, and " + img.error().message};
+  manifest = img->manifest_descriptor.digest;
+  return image_layer_refs(*img);
 }
 
 }  // namespace

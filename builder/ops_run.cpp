@@ -82,9 +82,8 @@ util::Result<std::string> mount_key(BuildSession& s, const parser::MountSpec& m)
       MKIMAGE_TRY(StageState src, wait_for_stage(s, m.from_stage));
       k << ",from=stage:" << src.key.str();
     } else if (!m.from.empty()) {
-      std::lock_guard lock(s.base_images_mutex);
-      auto it = s.base_images.find(m.from);
-      k << ",from=image:" << (it != s.base_images.end() ? it->second.manifest_descriptor.digest.str() : m.from);
+      MKIMAGE_TRY(store::Image img, resolve_image(s, m.from));
+      k << ",from=image:" << img.manifest_descriptor.digest.str();
     } else if (m.type == parser::MountSpec::Type::bind) {
       CopyOp op;
       op.sources = {m.source.empty() ? "." : m.source};
@@ -155,11 +154,10 @@ util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageStat
         MKIMAGE_TRY(StageState src, wait_for_stage(s, std::stoi(from.substr(6))));
         layers = src.layers;
       } else {
-        std::lock_guard lock(s.base_images_mutex);
-        auto it = s.base_images.find(from);
-        if (it == s.base_images.end()) return util::Error{"RUN --mount from=" + from + ": no such stage or image"};
+        auto img = resolve_image(s, from);
+        if (!img.ok()) return util::Error{"RUN --mount from=" + from + ": no such stage, and " + img.error().message};
         std::optional<store::ChainId> chain;
-        for (const auto& d : it->second.config.diff_ids) {
+        for (const auto& d : img->config.diff_ids) {
           LayerRef l;
           l.diff_id = d;
           l.chain_id = store::chain_id_of(chain ? &*chain : nullptr, d);

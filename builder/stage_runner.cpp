@@ -257,15 +257,9 @@ util::Result<StageState> run_stage(BuildSession& s, const parser::Stage& stage) 
       st.key = key_for_from(h, "scratch", platform, s.source_date_epoch);
       break;
     case parser::StageBase::Kind::image: {
-      std::unique_lock images_lock(s.base_images_mutex);
-      auto it = s.base_images.find(stage.base.image);
-      if (it == s.base_images.end()) {
-        return util::Error{dockerfile_excerpt(s, stage.range) + "ERROR: base image \"" + stage.base.image +
-                           "\" is not in the store (mkimage does not pull from registries: use `mkimage load` or "
-                           "`mkimage import` first)"};
-      }
-      const store::Image img = it->second;
-      images_lock.unlock();
+      auto resolved = resolve_image(s, stage.base.image);
+      if (!resolved.ok()) return util::Error{dockerfile_excerpt(s, stage.range) + "ERROR: " + resolved.error().message};
+      const store::Image img = std::move(*resolved);
       st.config = ConfigState::from_base(img.config);
       st.layers = image_layer_refs(img);
       if (img.config.created) st.last_created = *img.config.created;

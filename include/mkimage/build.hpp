@@ -72,6 +72,10 @@ struct BuildRequest {
   std::vector<std::string> tags;              // `-t`, docker references
   std::map<std::string, std::string> labels;  // `--label`, added to the final config
   bool no_cache = false;
+  // `--pull`: re-resolve every image tag at its registry even when the store has
+  // it (a moved tag then misses the cache: keys use the manifest digest).
+  // Images missing from the store are pulled either way.
+  bool pull = false;
   std::vector<std::string> no_cache_filter;   // stage names (or indexes) not to look up
   std::vector<BuildSecret> secrets;
   std::string network = "default";            // default | none | host

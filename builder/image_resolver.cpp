@@ -1,0 +1,70 @@
+// The build's one image resolver (builder/build_internal.hpp resolve_image):
+// store first, then the registry (registry/pull.hpp).
+#include "builder/build_internal.hpp"
+#include "registry/config.hpp"
+#include "registry/credentials.hpp"
+#include "registry/pull.hpp"
+
+namespace mkimage::builder {
+
+namespace {
+
+// Pull progress of a build: one message per finished layer, in the build's output.
+class PullMessages : public registry::TransferEvents {
+public:
+  PullMessages(BuildSession& s, std::string ref) : m_s(s), m_ref(std::move(ref)) {}
+  void layer(const std::string& id, const std::string& status) override {
+    if (status != "Pull complete" && status != "Already exists") return;
+    m_s.sink.call([&](EventSink& k) { k.message(m_ref + ": " + id + ": " + status); });
+  }
+
+private:
+  BuildSession& m_s;
+  std::string m_ref;
+};
+
+util::Result<store::Image> pull(BuildSession& s, const store::Reference& ref) {
+  internal_step(s, "load metadata for " + ref.str());
+  MKIMAGE_TRY(auto config, registry::RegistryConfig::load(s.store->root().dir()));
+  auto creds = registry::CredentialStore::open_default();
+  registry::PullOptions opts;
+  opts.config = &config;
+  opts.credentials = &creds;
+  PullMessages events(s, ref.familiar());
+  MKIMAGE_TRY(auto result, registry::pull_image(*s.store, ref, opts, events));
+  return result.image;
+}
+
+}  // namespace
+
+util::Result<store::Image> resolve_image(BuildSession& s, const std::string& text) {
+  std::lock_guard lock(s.base_images_mutex);  // one pull per reference, even from parallel stages
+  if (auto it = s.base_images.find(text); it != s.base_images.end()) return it->second;
+  if (auto it = s.image_errors.find(text); it != s.image_errors.end()) return it->second;
+  auto ref = store::Reference::parse(text);
+  // A digest names immutable content: the store's copy is the registry's.
+  bool re_resolve = s.request.pull && ref.ok() && !ref->digest();
+  util::Result<store::Image> found = util::Error{""};
+  if (!re_resolve) {
+    auto local = s.store->resolve(text);
+    if (local.ok() && *local) found = std::move(**local);
+  }
+  if (!found.ok()) {
+    if (!ref.ok()) {
+      found = util::Error{"failed to resolve source metadata for " + text + ": " + ref.error().message};
+    } else {
+      auto pulled = pull(s, *ref);
+      found = pulled.ok() ? std::move(pulled)
+                          : util::Result<store::Image>(util::Error{"failed to resolve source metadata for " + ref->str() +
+                                                                   ": " + pulled.error().message});
+    }
+  }
+  if (!found.ok()) {
+    s.image_errors.emplace(text, found.error());
+    return found.error();
+  }
+  s.base_images.emplace(text, *found);
+  return found;
+}
+
+}  // namespace mkimage::builder
