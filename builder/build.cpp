@@ -42,7 +42,13 @@ util::Result<OutputSpec> parse_output_spec(std::string_view text) {
       if (v == "gzip") out.compression = Compression::gzip;
       else if (v == "zstd") out.compression = Compression::zstd;
       else return util::Error{"output compression must be gzip or zstd, not \"" + v + "\""};
-    } else if (k == "name" || k == "push" || k == "oci-mediatypes") continue;
+    } else if (k == "name") {
+      out.names.push_back(v);
+    } else if (k == "push") {
+      if (v == "true" || v == "1") out.push = true;
+      else if (v == "false" || v == "0") out.push = false;
+      else return util::Error{"output push must be true or false, not \"" + v + "\""};
+    } else if (k == "oci-mediatypes") continue;
     else return util::Error{"unknown output key \"" + k + "\""};
   }
   if (type.empty() || type == "image") out.type = OutputType::image;

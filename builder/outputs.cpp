@@ -1,8 +1,48 @@
 // The end of a build: the final image into the store (config with --label
 // values, OCI manifest, tags), then every --output.
 #include "builder/build_internal.hpp"
+#include "registry/config.hpp"
+#include "registry/credentials.hpp"
+#include "registry/push.hpp"
 
 namespace mkimage::builder {
+
+namespace {
+
+// Push progress of a build: one message per layer outcome and the final digest line.
+class PushMessages : public registry::TransferEvents {
+public:
+  explicit PushMessages(BuildSession& s) : m_s(s) {}
+  void message(const std::string& line) override {
+    m_s.sink.call([&](EventSink& k) { k.message(line); });
+  }
+  void layer(const std::string& id, const std::string& status) override {
+    if (status == "Preparing" || status == "Pushing") return;
+    m_s.sink.call([&](EventSink& k) { k.message(id + ": " + status); });
+  }
+
+private:
+  BuildSession& m_s;
+};
+
+util::Result<void> push_names(BuildSession& s, const store::Image& img, const std::vector<std::string>& names) {
+  if (names.empty()) return util::Error{"push requested but the image has no name (use -t or --output type=image,name=...)"};
+  MKIMAGE_TRY(auto config, registry::RegistryConfig::load(s.store->root().dir()));
+  auto creds = registry::CredentialStore::open_default();
+  registry::PushOptions opts;
+  opts.config = &config;
+  opts.credentials = &creds;
+  PushMessages events(s);
+  for (const auto& n : names) {
+    MKIMAGE_TRY(store::Reference ref, store::Reference::parse(n));
+    internal_step(s, "pushing " + ref.str());
+    MKIMAGE_TRY(auto r, registry::push_image(*s.store, img.record.manifest.str(), ref, opts, events));
+    events.message("pushed " + ref.familiar() + ": digest: " + r.digest.str() + " size: " + std::to_string(r.size));
+  }
+  return {};
+}
+
+}  // namespace
 
 util::Result<void> write_outputs(BuildSession& s, const StageState& final_state, BuildResult& result) {
   ConfigState cfg = final_state.config;
@@ -34,15 +74,26 @@ util::Result<void> write_outputs(BuildSession& s, const StageState& final_state,
     MKIMAGE_TRY_VOID(s.store->tag(ref, img.record.manifest));
     result.tags.push_back(ref.familiar());
   }
+  std::vector<std::string> to_push;
+  if (s.request.push) to_push = s.request.tags;
   for (const auto& out : s.request.outputs) {
     switch (out.type) {
       case OutputType::image:
+        for (const auto& n : out.names) {
+          MKIMAGE_TRY(store::Reference ref, store::Reference::parse(n));
+          if (!ref.tag()) ref = ref.with_tag("latest");
+          MKIMAGE_TRY_VOID(s.store->tag(ref, img.record.manifest));
+          result.tags.push_back(ref.familiar());
+        }
+        if (out.push) to_push.insert(to_push.end(), out.names.empty() ? s.request.tags.begin() : out.names.begin(),
+                                     out.names.empty() ? s.request.tags.end() : out.names.end());
         break;
       default:
         MKIMAGE_TRY_VOID(export_output(s, img, final_state, out));
         break;
     }
   }
+  if (!to_push.empty() || s.request.push) MKIMAGE_TRY_VOID(push_names(s, img, to_push));
   return {};
 }
 

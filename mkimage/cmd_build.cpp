@@ -33,6 +33,7 @@ struct BuildFlags {
   std::string target;
   bool no_cache = false;
   bool pull = false;
+  bool push = false;
   std::vector<std::string> no_cache_filter;
   std::vector<std::string> secrets;
   std::vector<std::string> labels;
@@ -131,6 +132,7 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
   req.tags = f.tags;
   req.no_cache = f.no_cache;
   req.pull = f.pull;
+  req.push = f.push;
   req.no_cache_filter = f.no_cache_filter;
   req.network = f.network;
   req.platform = f.platform;
@@ -231,6 +233,7 @@ void register_build_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--target", flags->target, "Target stage to build (default: the last stage)");
   cmd->add_flag("--no-cache", flags->no_cache, "Do not use the cache");
   cmd->add_flag("--pull", flags->pull, "Always attempt to pull a newer version of the image");
+  cmd->add_flag("--push", flags->push, "Push the image to its registry after the build (every -t tag)");
   cmd->add_option("--no-cache-filter", flags->no_cache_filter, "Do not use the cache for these stages; repeatable")->allow_extra_args(false);
   cmd->add_option("--secret", flags->secrets, "Secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VAR")->allow_extra_args(false);
   cmd->add_option("--label", flags->labels, "Image label K=V; repeatable")->allow_extra_args(false);

@@ -63,7 +63,13 @@ json inspect_json(store::Store& s, const store::Image& img) {
     tags.push_back(t.familiar());
     repos.insert(t.familiar_repository());
   }
-  for (const auto& r : repos) digests.push_back(r + "@" + img.record.manifest.str());
+  // Digests in registries (pulled or pushed) first, then the store's own
+  // manifest digest under each tagged repository (what `skopeo inspect oci:ROOT:…` sees).
+  std::set<std::string> seen;
+  for (const auto& d : img.repo_digests)
+    if (seen.insert(d.familiar()).second) digests.push_back(d.familiar());
+  for (const auto& r : repos)
+    if (seen.insert(r + "@" + img.record.manifest.str()).second) digests.push_back(r + "@" + img.record.manifest.str());
   j["RepoTags"] = tags;
   j["RepoDigests"] = digests;
   j["Parent"] = "";
@@ -154,7 +160,11 @@ void run_images(const GlobalOptions& global, const ImagesOptions& o) {
     }
     for (const auto& t : img.tags) {
       if (want && (t.repository() != want->repository() || (want_tag && t.tag() != want->tag()))) continue;
-      rows.push_back({t.familiar_repository(), t.tag().value_or("<none>"), img.record.manifest.str(), id, &img});
+      // The digest of this repository's manifest in its registry when known, else the store's.
+      std::string digest = img.record.manifest.str();
+      for (const auto& d : img.repo_digests)
+        if (d.repository() == t.repository()) digest = d.digest()->str();
+      rows.push_back({t.familiar_repository(), t.tag().value_or("<none>"), digest, id, &img});
     }
   }
   if (o.quiet) {

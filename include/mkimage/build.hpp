@@ -50,6 +50,8 @@ struct OutputSpec {
   OutputType type = OutputType::image;
   std::string dest;
   std::optional<Compression> compression;  // `compression=`; nullopt = BuildRequest::compression
+  std::vector<std::string> names;          // `name=` (type=image): more references to tag
+  bool push = false;                       // `push=true` (type=image): push the names (or the -t tags)
 };
 
 struct BuildRequest {
@@ -76,6 +78,10 @@ struct BuildRequest {
   // it (a moved tag then misses the cache: keys use the manifest digest).
   // Images missing from the store are pulled either way.
   bool pull = false;
+  // `--push`: after the build, push every `-t` tag to its registry (as
+  // `--output type=image,push=true`). A failed push fails the build; the image
+  // stays in the store.
+  bool push = false;
   std::vector<std::string> no_cache_filter;   // stage names (or indexes) not to look up
   std::vector<BuildSecret> secrets;
   std::string network = "default";            // default | none | host
