@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cctype>
 #include <fstream>
 #include <mutex>
@@ -265,7 +266,16 @@ util::Result<HttpResponse> HttpClient::perform(const HttpRequest& req, const Htt
   if (rc != CURLE_OK) {
     if (rc == CURLE_OPERATION_TIMEDOUT && req.stall_timeout_s > 0)
       return util::Error{"no data for " + std::to_string(req.stall_timeout_s) + " s (stalled): " + errbuf};
-    return util::Error{errbuf[0] ? errbuf : c.easy_strerror(rc)};
+    std::string msg = errbuf[0] ? errbuf : c.easy_strerror(rc);
+    // docker's words for the two commonest failures, after libcurl's own.
+    if (rc == CURLE_COULDNT_CONNECT) {
+      long os_errno = 0;
+      c.easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+      if (os_errno == ECONNREFUSED) msg += " (connect: connection refused)";
+    } else if (rc == CURLE_COULDNT_RESOLVE_HOST) {
+      msg += " (lookup: no such host)";
+    }
+    return util::Error{msg};
   }
   return resp;
 }

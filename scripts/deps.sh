@@ -12,6 +12,8 @@ packages=(
   runc
   # tests: static busybox base, interop peers
   busybox-static skopeo umoci python3 curl zstd file
+  # tests: registry interop peers (tests start private daemons of their own)
+  docker.io podman
   # tests: registry client (throwaway registry, htpasswd, keys for token auth)
   docker-registry apache2-utils openssl
 )
@@ -32,4 +34,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # docker-registry's and docker.io's postinst enable (and, under systemd, start)
+  # system services; tests start private registries and daemons of their own.
+  if command -v systemctl >/dev/null; then
+    for unit in docker-registry.service docker.socket docker.service containerd.service; do
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    done
+  fi
 fi

@@ -35,9 +35,10 @@ struct DecompressingSink::Impl {
     }
     z.next_in = const_cast<Bytef*>(p);
     z.avail_in = static_cast<uInt>(n);
-    while (z.avail_in > 0) {
+    for (;;) {
       if (z_member_done) {
-        if (inflateReset(&z) != Z_OK) return Error{"gzip: inflateReset failed"};
+        if (z.avail_in == 0) break;
+        if (inflateReset(&z) != Z_OK) return Error{"gzip: inflateReset failed"};  // the next member
         z_member_done = false;
       }
       z.next_out = buf.data();
@@ -46,8 +47,11 @@ struct DecompressingSink::Impl {
       if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
         return Error{std::string("gzip: ") + (z.msg ? z.msg : "invalid compressed data")};
       if (std::size_t got = buf.size() - z.avail_out) MKIMAGE_TRY_VOID(out.write(buf.data(), got));
-      if (r == Z_STREAM_END) z_member_done = true;
-      if (r == Z_BUF_ERROR && z.avail_out != 0) break;
+      if (r == Z_STREAM_END) {
+        z_member_done = true;
+        continue;
+      }
+      if (z.avail_out != 0) break;  // input used up and output drained
     }
     return {};
   }
@@ -55,21 +59,15 @@ struct DecompressingSink::Impl {
   Result<void> zstd(const unsigned char* p, std::size_t n) {
     if (!zd && !(zd = ZSTD_createDCtx())) return Error{"zstd: cannot create a decompression context"};
     ZSTD_inBuffer in{p, n, 0};
-    while (in.pos < in.size) {
-      ZSTD_outBuffer o{buf.data(), buf.size(), 0};
-      std::size_t r = ZSTD_decompressStream(zd, &o, &in);
-      if (ZSTD_isError(r)) return Error{std::string("zstd: ") + ZSTD_getErrorName(r)};
-      zstd_hint = r;
-      if (o.pos) MKIMAGE_TRY_VOID(out.write(buf.data(), o.pos));
-    }
-    // Drain what the context still holds for the given input.
     for (;;) {
+      std::size_t in_before = in.pos;
       ZSTD_outBuffer o{buf.data(), buf.size(), 0};
       std::size_t r = ZSTD_decompressStream(zd, &o, &in);
       if (ZSTD_isError(r)) return Error{std::string("zstd: ") + ZSTD_getErrorName(r)};
-      zstd_hint = r;
+      // 0 = a frame just ended; a call that moved nothing says nothing new.
+      if (in.pos != in_before || o.pos > 0) zstd_hint = r;
       if (o.pos) MKIMAGE_TRY_VOID(out.write(buf.data(), o.pos));
-      if (o.pos < o.size) break;
+      if (in.pos == in.size && o.pos < o.size) break;  // input used up and output drained
     }
     return {};
   }
