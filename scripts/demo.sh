@@ -7,7 +7,9 @@
 #      fetches the page;
 #   4. adds "!" to the page heading in a copy of the app, rebuilds, and shows that
 #      `COPY package.json` and `RUN npm install` come from the cache while
-#      `COPY . /app` runs again, and that the new page shows the "!".
+#      `COPY . /app` runs again, and that the new page shows the "!";
+#   5. starts a registry on 127.0.0.1 (Debian's docker-registry), pushes
+#      goals:latest to it, pulls it into a second, empty store and runs it from there.
 # Exits non-zero if any of that fails. Environment: MKIMAGE_ROOT (store root,
 # default /var/lib/mkimage), DEBIAN_MIRROR (default http://deb.debian.org/debian).
 set -euo pipefail
@@ -23,9 +25,16 @@ bash scripts/build.sh >/dev/null
 mk() { "$src/build/mkimage" "$@"; }
 
 work=$(mktemp -d /tmp/mkimage-demo.XXXXXX)
+registry_pid=
 cleanup() {
   mk stop goals >/dev/null 2>&1 || true
   mk rm -f goals >/dev/null 2>&1 || true
+  if [ -n "$registry_pid" ]; then
+    MKIMAGE_ROOT=$work/store2 mk stop goals2 >/dev/null 2>&1 || true
+    MKIMAGE_ROOT=$work/store2 mk rm -f goals2 >/dev/null 2>&1 || true
+    kill "$registry_pid" 2>/dev/null || true
+    wait "$registry_pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -125,6 +134,40 @@ mk run -d --rm -p 3000:80 --name goals goals:latest
 fetch http://127.0.0.1:3000/ "<h1>Course Goals!</h1>"
 mk stop goals >/dev/null
 
+# --- sharing through a registry ----------------------------------------------
+say "Starting a registry on 127.0.0.1 (docker-registry) and pushing goals:latest to it"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$work/registry.yml" <<EOY
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $work/registry
+http:
+  addr: 127.0.0.1:$port
+EOY
+env -u REGISTRY_HTTP_ADDR docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null || { tail -5 "$work/registry.log"; die "the registry did not start"; }
+remote=127.0.0.1:$port/goals:latest
+mk tag goals:latest "$remote"
+t0=$(now)
+mk push "$remote" | tee "$work/push.log" || die "pushing $remote"
+push_s=$(elapsed "$t0" "$(now)")
+pushed=$(sed -n 's/^latest: digest: \(sha256:[0-9a-f]*\) size.*/\1/p' "$work/push.log")
+[ -n "$pushed" ] || die "push printed no digest"
+
+say "Pulling $remote into a second, empty store and running it from there"
+t0=$(now)
+MKIMAGE_ROOT=$work/store2 mk pull "$remote" | tee "$work/pull.log" || die "pulling $remote"
+pull_s=$(elapsed "$t0" "$(now)")
+grep -q "^Digest: $pushed" "$work/pull.log" || die "the pulled digest is not the pushed one ($pushed)"
+[ "$(MKIMAGE_ROOT=$work/store2 mk image inspect -f '{{.Id}}' "$remote")" = "$(mk image inspect -f '{{.Id}}' goals:latest)" ] ||
+  die "the pulled image has another image ID than goals:latest"
+MKIMAGE_ROOT=$work/store2 mk run -d --rm -p 3001:80 --name goals2 "$remote"
+fetch http://127.0.0.1:3001/ "<h1>Course Goals!</h1>"
+MKIMAGE_ROOT=$work/store2 mk stop goals2 >/dev/null
+
 cat <<EOT
 
 ==> Summary
@@ -135,5 +178,7 @@ cat <<EOT
     RUN npm install          ${npm_install}
     COPY . /app              ${copy_all}
   page before the edit: <h1>Course Goals</h1>; after: <h1>Course Goals!</h1>
+  push to a local registry:                     ${push_s}s  (${pushed})
+  pull into an empty store, same image ID:      ${pull_s}s  (page answered from the second store)
 demo: ok
 EOT
