@@ -329,8 +329,11 @@ Result<void> Client::get_blob(const std::string& repository, const store::Descri
       } else {
         last = r.error();
       }
-      // A dropped or short transfer: resume where it stopped while it makes progress.
-      if (received > before) {
+      // A dropped or short transfer resumes where it stopped. An attempt that
+      // moved at least 1 MiB (or the rest of the blob) starts the count afresh;
+      // one that trickled a few bytes counts, so a stalling server ends.
+      std::int64_t moved = received - before;
+      if (moved >= std::min<std::int64_t>(1 << 20, blob.size - before)) {
         stalls = 0;
         continue;
       }

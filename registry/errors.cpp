@@ -53,6 +53,9 @@ std::string response_error_text(const net::HttpResponse& r) {
 std::string status_text(const net::HttpResponse& r) {
   std::string t = response_error_text(r);
   if (!t.empty()) return t;
+  // Answers without an error document (HEAD has no body), in docker's words.
+  if (r.status == 401) return "unauthorized: authentication required";
+  if (r.status == 403) return "denied: requested access to the resource is denied";
   std::string why = reason(r.status);
   return "unexpected status code " + std::to_string(r.status) + (why.empty() ? "" : " " + why);
 }

@@ -70,18 +70,23 @@ Result<void> download_layer(Client& client, store::Store& st, const std::string&
   store::BlobSink out(w);
   store::DecompressingSink unpack(c, out);
   util::Sha256 hash;
+  std::optional<Error> unpack_error;  // kept until the digest is known: a corrupt blob is a digest mismatch
   events.layer(id, "Downloading");
   auto got = client.get_blob(
       repository, job.blob,
       [&](const char* p, std::size_t n) -> Result<void> {
         hash.update(p, n);
-        return unpack.write(p, n);
+        if (!unpack_error) {
+          if (auto w = unpack.write(p, n); !w.ok()) unpack_error = w.error();
+        }
+        return {};
       },
       [&](std::int64_t done) { events.layer_progress(id, done, job.blob.size); }, job.urls);
   if (!got.ok()) return Error{"layer " + job.blob.digest.str() + ": " + got.error().message};
   store::Digest seen = store::Digest::from_bytes(hash.finish());
   if (seen != job.blob.digest)
     return Error{"layer " + job.blob.digest.str() + ": digest mismatch: the registry sent " + seen.str()};
+  if (unpack_error) return Error{"layer " + job.blob.digest.str() + ": " + unpack_error->message};
   if (auto f = unpack.finish(); !f.ok()) return Error{"layer " + job.blob.digest.str() + ": " + f.error().message};
   events.layer(id, "Download complete");
   auto info = w.commit(job.diff_id.digest);
@@ -186,22 +191,22 @@ Result<PullResult> pull_image(store::Store& st, const store::Reference& ref, con
   PullResult result;
   result.repo_digest = ref.with_digest(top_digest);
 
-  // Already here under this digest: nothing to download.
-  auto known = st.index().find_repo_digest(result.repo_digest);
-  if (!known.ok()) return fail(known.error());
-  if (*known) {
-    auto img = st.load(**known);
-    if (img.ok()) {
-      if (ref.tag()) MKIMAGE_TRY_VOID(st.tag(ref, **known));
-      MKIMAGE_TRY(result.image, st.load(**known));
-      return result;
-    }
-  }
-
   auto manifest = store::parse_manifest(fetched.bytes);
   if (!manifest.ok()) return fail(Error{"malformed manifest: " + manifest.error().message});
   if (!manifest->config.media_type.empty() && !manifest->config.media_type.is_config())
     return fail(Error{"unsupported config media type \"" + manifest->config.media_type.str() + "\""});
+
+  // Already here under this digest, for this platform (the same config): nothing to download.
+  auto known = st.index().find_repo_digest(result.repo_digest);
+  if (!known.ok()) return fail(known.error());
+  if (*known) {
+    auto img = st.load(**known);
+    if (img.ok() && img->record.config == manifest->config.digest) {
+      if (ref.tag()) MKIMAGE_TRY_VOID(st.tag(ref, **known));
+      result.image = std::move(*img);
+      return result;
+    }
+  }
   auto config_bytes = fetch_config(client, st, ref.path(), manifest->config);
   if (!config_bytes.ok()) return fail(config_bytes.error());
   auto config = store::parse_image_config(*config_bytes);

@@ -121,6 +121,12 @@ elif ! command -v runc >/dev/null; then
 else
   MKIMAGE_ROOT=$S2 m run run --rm "$R/bb:1" /bin/busybox echo hi || bad "run of the pulled image failed: $(tail -n 5 "$W/err.run")"
   [ "$(cat "$W/out.run")" = hi ] || bad "run printed '$(cat "$W/out.run")', want 'hi'"
+  left=$(MKIMAGE_ROOT=$S2 "$MKIMAGE" ps -a -q 2>/dev/null)
+  [ -z "$left" ] || bad "run --rm left containers: $left"
+  if grep -qF " $W/" /proc/self/mountinfo; then
+    bad "run --rm left mounts: $(grep -F " $W/" /proc/self/mountinfo | awk '{print $5}' | head -n 3)"
+    grep -F " $W/" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l
+  fi
 fi
 
 # --- cross-repository mount from a store that pulled the layer -----------
@@ -178,13 +184,13 @@ has pullb "Status: Downloaded newer image for $R/multi:1"
 [ "$(field "$S6" "$R/multi:1" 'j["Architecture"]')" = arm64 ] || bad "pull --platform linux/arm64: Architecture is not arm64"
 [ "$(field "$S6" "$R/multi:1" 'j["Id"]')" = "${CFG[arm64]}" ] || bad "pull --platform linux/arm64: ID is not the arm64 config ${CFG[arm64]}"
 [ "$(img_file "$S6" "$R/multi:1" platform)" = linux/arm64multi ] || bad "arm64 pull: /platform is not linux/arm64multi"
-MKIMAGE_ROOT=$S6 "$MKIMAGE" images --no-trunc >"$W/images.before" 2>&1
+MKIMAGE_ROOT=$S6 "$MKIMAGE" images -a --no-trunc --format '{{.Repository}} {{.Tag}} {{.ID}} {{.Digest}} {{.Size}}' >"$W/images.before" 2>&1
 if MKIMAGE_ROOT=$S6 m s390x pull --platform linux/s390x "$R/multi:1"; then
   bad "pull --platform linux/s390x succeeded"
 else
   has s390x "no matching manifest"
 fi
-MKIMAGE_ROOT=$S6 "$MKIMAGE" images --no-trunc >"$W/images.after" 2>&1
+MKIMAGE_ROOT=$S6 "$MKIMAGE" images -a --no-trunc --format '{{.Repository}} {{.Tag}} {{.ID}} {{.Digest}} {{.Size}}' >"$W/images.after" 2>&1
 cmp -s "$W/images.before" "$W/images.after" || bad "a failed s390x pull changed the image list: $(diff "$W/images.before" "$W/images.after")"
 
 [ "$BAD" = 0 ] || fail "$BAD check(s) failed"
