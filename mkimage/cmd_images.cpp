@@ -58,18 +58,12 @@ json inspect_json(store::Store& s, const store::Image& img) {
   j["Id"] = img.id();
   json tags = json::array();
   json digests = json::array();
-  std::set<std::string> repos;
   for (const auto& t : img.tags) {
     tags.push_back(t.familiar());
-    repos.insert(t.familiar_repository());
   }
-  // Digests in registries (pulled or pushed) first, then the store's own
-  // manifest digest under each tagged repository (what `skopeo inspect oci:ROOT:…` sees).
-  std::set<std::string> seen;
-  for (const auto& d : img.repo_digests)
-    if (seen.insert(d.familiar()).second) digests.push_back(d.familiar());
-  for (const auto& r : repos)
-    if (seen.insert(r + "@" + img.record.manifest.str()).second) digests.push_back(r + "@" + img.record.manifest.str());
+  // As docker: the manifest digests registries serve for this image (pulled or
+  // pushed); an image that never met a registry has none.
+  for (const auto& d : img.repo_digests) digests.push_back(d.familiar());
   j["RepoTags"] = tags;
   j["RepoDigests"] = digests;
   j["Parent"] = "";
@@ -160,8 +154,8 @@ void run_images(const GlobalOptions& global, const ImagesOptions& o) {
     }
     for (const auto& t : img.tags) {
       if (want && (t.repository() != want->repository() || (want_tag && t.tag() != want->tag()))) continue;
-      // The digest of this repository's manifest in its registry when known, else the store's.
-      std::string digest = img.record.manifest.str();
+      // The digest of this repository's manifest in its registry, when it has met one.
+      std::string digest = "<none>";
       for (const auto& d : img.repo_digests)
         if (d.repository() == t.repository()) digest = d.digest()->str();
       rows.push_back({t.familiar_repository(), t.tag().value_or("<none>"), digest, id, &img});

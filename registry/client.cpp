@@ -20,8 +20,28 @@ using util::Result;
 struct Client::EndpointState {
   Endpoint endpoint;
   Authorizer auth;
+  std::mutex mutex;  // guards endpoint.base_url / http_fallback (the scheme may change once)
   EndpointState(Endpoint e, std::optional<Credentials> c, long timeout)
       : endpoint(std::move(e)), auth(std::move(c), endpoint.tls, timeout) {}
+
+  std::string base() {
+    std::lock_guard lock(mutex);
+    return endpoint.base_url;
+  }
+  // After a TLS failure that shows the server speaks plain HTTP: switch a
+  // loopback endpoint to http once. True when it switched (retry the request).
+  bool fall_back_to_http(const std::string& failed_base, const std::string& error) {
+    std::lock_guard lock(mutex);
+    if (endpoint.base_url != failed_base) return true;  // another thread switched already
+    if (!endpoint.http_fallback || !endpoint.base_url.starts_with("https://")) return false;
+    // A handshake that failed because the other side is no TLS server; a
+    // certificate the client cannot verify is an error, never a reason for http.
+    bool tls_failure = error.find("SSL") != std::string::npos || error.find("TLS") != std::string::npos;
+    if (!tls_failure || error.find("certificate") != std::string::npos) return false;
+    endpoint.base_url = "http://" + endpoint.base_url.substr(8);
+    endpoint.http_fallback = false;
+    return true;
+  }
 };
 
 // One logical request: rebuilt for every attempt, redirect and re-authorisation.
@@ -121,7 +141,7 @@ Result<net::HttpResponse> Client::send(EndpointState& ep, Call& call) {
     ~Return() { c->give_back(std::move(h)); }
   } give_back_later{this, http};
 
-  const std::string& base = ep.endpoint.base_url;
+  std::string base = ep.base();
   bool reauthorised = false;
   for (int attempt = 1;; ++attempt) {
     MKIMAGE_TRY(std::string authz, ep.auth.authorization(call.scopes, *http));
@@ -150,6 +170,13 @@ Result<net::HttpResponse> Client::send(EndpointState& ep, Call& call) {
       url = resolve_url(url, *loc);
       if (call.method == "HEAD" || call.method == "GET") continue;
       if (res->status == 303) call.method = "GET";
+    }
+    if (!res.ok() && delivered == 0 && ep.fall_back_to_http(base, res.error().message)) {
+      std::string old = base;
+      base = ep.base();
+      if (call.url.starts_with(old)) call.url = base + call.url.substr(old.size());
+      --attempt;
+      continue;
     }
     if (!res.ok()) {
       // A transfer that delivered bytes is the caller's to resume.
@@ -182,7 +209,7 @@ Result<void> Client::check_api() {
   c.url = "/v2/";
   MKIMAGE_TRY(auto r, send(ep, c));
   if (r.status == 200) return {};
-  std::string url = ep.endpoint.base_url + "/v2/";
+  std::string url = ep.base() + "/v2/";
   if (r.status == 401) {
     std::string t = response_error_text(r);
     return Error{"login attempt to " + url + " failed with status: 401 Unauthorized" + (t.empty() ? "" : " (" + t + ")")};
@@ -354,7 +381,7 @@ Result<std::string> Client::start_upload(EndpointState& ep, const std::string& r
   auto loc = r.header("location");
   if (r.status != 202 || !loc)
     return Error{"start upload to " + m_domain + "/" + repository + ": " + status_text(r)};
-  return resolve_url(ep.endpoint.base_url + c.url, *loc);
+  return resolve_url(ep.base() + c.url, *loc);
 }
 
 Result<bool> Client::mount_blob(const std::string& repository, const store::Digest& digest, const std::string& from) {
@@ -369,7 +396,7 @@ Result<bool> Client::mount_blob(const std::string& repository, const store::Dige
     if (auto loc = r.header("location")) {
       Call d;
       d.method = "DELETE";
-      d.url = resolve_url(ep.endpoint.base_url + "/v2/", *loc);
+      d.url = resolve_url(ep.base() + "/v2/", *loc);
       d.scopes = c.scopes;
       d.retry = false;
       (void)send(ep, d);  // cancelling the upload it opened is a courtesy

@@ -96,8 +96,9 @@ std::vector<Endpoint> endpoints_for(const RegistryConfig& config, const std::str
     }
   }
   std::string host = api_host(domain);
-  bool plain = is_loopback(host) || config.insecure.count(host) || config.insecure.count(domain);
+  bool plain = config.insecure.count(host) || config.insecure.count(domain);
   Endpoint origin{(plain ? "http://" : "https://") + host, false, {}};
+  origin.http_fallback = !plain && is_loopback(host);
   out.push_back(origin);
   for (auto& e : out) {
     std::string h = e.base_url.substr(e.base_url.find("://") + 3);

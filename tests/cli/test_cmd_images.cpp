@@ -131,7 +131,7 @@ TEST_CASE("images, tag, inspect, history, rmi, prune and store check through the
   l = lines(out);
   REQUIRE(l.size() == 2);
   CHECK(l[0].find("DIGEST") != std::string::npos);
-  CHECK(l[1].find(new_img.record.manifest.str()) != std::string::npos);
+  CHECK(l[1].find("<none>") != std::string::npos);  // never pushed or pulled: no registry digest
   std::tie(rc, out) = mk(d, "images --format json");
   l = lines(out);
   REQUIRE(l.size() == 3);
@@ -152,7 +152,7 @@ TEST_CASE("images, tag, inspect, history, rmi, prune and store check through the
   REQUIRE(j.size() == 1);
   CHECK(j[0]["Id"] == new_img.id());
   CHECK(j[0]["RepoTags"] == nlohmann::json({"goals:latest", "me/app:v1"}));
-  CHECK(j[0]["RepoDigests"][0] == "goals@" + new_img.record.manifest.str());
+  CHECK(j[0]["RepoDigests"] == nlohmann::json::array());  // digests come from registries only
   CHECK(j[0]["Architecture"] == "amd64");
   CHECK(j[0]["Os"] == "linux");
   CHECK(j[0]["Size"] == 9);
