@@ -1,12 +1,9 @@
 #include "registry/pull.hpp"
 
-#include <atomic>
-#include <mutex>
-#include <thread>
-
 #include <nlohmann/json.hpp>
 
 #include "registry/client.hpp"
+#include "registry/parallel.hpp"
 #include "store/decompressing_sink.hpp"
 #include "util/sha256.hpp"
 
@@ -23,8 +20,6 @@ struct LayerJob {
   store::DiffId diff_id;
   std::int64_t size = 0;         // uncompressed bytes, once downloaded
 };
-
-std::string short_id(const store::Digest& d) { return d.hex().substr(0, 12); }
 
 // The manifest's layers' "urls" (foreign layers), by position.
 std::vector<std::vector<std::string>> layer_urls(const std::string& manifest_bytes) {
@@ -64,7 +59,7 @@ DocKind kind_of(const FetchedManifest& m) {
 // Downloads one layer into an uncompressed blob (see pull.hpp, step 3).
 Result<void> download_layer(Client& client, store::Store& st, const std::string& repository, LayerJob& job,
                             TransferEvents& events) {
-  std::string id = short_id(job.blob.digest);
+  std::string id = job.blob.digest.short_id();
   store::Compression c = job.blob.media_type.layer_compression();
   MKIMAGE_TRY(store::BlobWriter w, st.blobs().writer());
   store::BlobSink out(w);
@@ -95,35 +90,6 @@ Result<void> download_layer(Client& client, store::Store& st, const std::string&
                  job.diff_id.digest.str() + ": " + info.error().message};
   job.size = info->size;
   events.layer(id, "Pull complete");
-  return {};
-}
-
-// Runs the downloads on `parallel` threads; the first error stops new ones.
-Result<void> download_all(Client& client, store::Store& st, const std::string& repository, std::vector<LayerJob*>& jobs,
-                          int parallel, TransferEvents& events) {
-  std::atomic<std::size_t> next{0};
-  std::mutex m;
-  std::optional<Error> first;
-  auto worker = [&] {
-    while (true) {
-      {
-        std::lock_guard lock(m);
-        if (first) return;
-      }
-      std::size_t i = next++;
-      if (i >= jobs.size()) return;
-      auto r = download_layer(client, st, repository, *jobs[i], events);
-      if (!r.ok()) {
-        std::lock_guard lock(m);
-        if (!first) first = r.error();
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  int n = std::max(1, std::min<int>(parallel, static_cast<int>(jobs.size())));
-  for (int i = 0; i < n; ++i) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
-  if (first) return *first;
   return {};
 }
 
@@ -229,14 +195,16 @@ Result<PullResult> pull_image(store::Store& st, const store::Reference& ref, con
       auto size = st.blobs().size(jobs[i].diff_id.digest);
       if (!size.ok()) return fail(size.error());
       jobs[i].size = *size;
-      events.layer(short_id(l.digest), "Already exists");
+      events.layer(l.digest.short_id(), "Already exists");
     } else {
-      events.layer(short_id(l.digest), "Pulling fs layer");
+      events.layer(l.digest.short_id(), "Pulling fs layer");
       todo.push_back(&jobs[i]);
     }
   }
-  if (auto r = download_all(client, st, ref.path(), todo, options.config->max_concurrent_downloads, events); !r.ok())
-    return fail(r.error());
+  auto downloaded = parallel_for(options.config->max_concurrent_downloads, todo.size(), [&](std::size_t i) {
+    return download_layer(client, st, ref.path(), *todo[i], events);
+  });
+  if (!downloaded.ok()) return fail(downloaded.error());
 
   std::vector<store::Descriptor> layers;
   for (const auto& j : jobs)

@@ -1,10 +1,9 @@
 #include "registry/push.hpp"
 
-#include <atomic>
 #include <mutex>
-#include <thread>
 
 #include "registry/client.hpp"
+#include "registry/parallel.hpp"
 #include "store/archive.hpp"
 
 namespace mkimage::registry {
@@ -13,8 +12,6 @@ using util::Error;
 using util::Result;
 
 namespace {
-
-std::string short_id(const store::Digest& d) { return d.hex().substr(0, 12); }
 
 struct Target {
   Client& client;
@@ -48,7 +45,7 @@ Result<std::optional<store::Descriptor>> reuse_remote(Target& t, const store::Di
 
 // One layer, by the cheapest route; returns the descriptor the manifest lists.
 Result<store::Descriptor> push_layer(Target& t, const store::Descriptor& stored, const store::DiffId& diff_id) {
-  std::string id = short_id(diff_id.digest);
+  std::string id = diff_id.digest.short_id();
   MKIMAGE_TRY(auto remote, reuse_remote(t, diff_id, id));
   store::Descriptor d;
   if (remote) {
@@ -78,33 +75,15 @@ Result<store::Descriptor> push_layer(Target& t, const store::Descriptor& stored,
 Result<std::vector<store::Descriptor>> push_layers(Target& t, const store::Image& img) {
   const auto& diff_ids = img.config.diff_ids;
   std::vector<store::Descriptor> out(diff_ids.size());
-  for (std::size_t i = diff_ids.size(); i-- > 0;) t.events.layer(short_id(diff_ids[i].digest), "Preparing");
-  std::atomic<std::size_t> next{0};
+  for (std::size_t i = diff_ids.size(); i-- > 0;) t.events.layer(diff_ids[i].digest.short_id(), "Preparing");
   std::mutex m;
-  std::optional<Error> first;
-  auto worker = [&] {
-    while (true) {
-      std::size_t i = next++;
-      if (i >= diff_ids.size()) return;
-      {
-        std::lock_guard lock(m);
-        if (first) return;
-      }
-      store::Descriptor stored = i < img.manifest.layers.size() ? img.manifest.layers[i] : store::Descriptor{};
-      auto r = push_layer(t, stored, diff_ids[i]);
-      std::lock_guard lock(m);
-      if (!r.ok()) {
-        if (!first) first = r.error();
-      } else {
-        out[i] = *r;
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  int n = std::max(1, std::min<int>(t.options.config->max_concurrent_uploads, static_cast<int>(diff_ids.size())));
-  for (int i = 0; i < n; ++i) threads.emplace_back(worker);
-  for (auto& th : threads) th.join();
-  if (first) return *first;
+  MKIMAGE_TRY_VOID(parallel_for(t.options.config->max_concurrent_uploads, diff_ids.size(), [&](std::size_t i) -> Result<void> {
+    store::Descriptor stored = i < img.manifest.layers.size() ? img.manifest.layers[i] : store::Descriptor{};
+    MKIMAGE_TRY(store::Descriptor d, push_layer(t, stored, diff_ids[i]));
+    std::lock_guard lock(m);
+    out[i] = d;
+    return {};
+  }));
   return out;
 }
 
