@@ -177,6 +177,35 @@ void builder::internal_step(BuildSession& s, const std::string& name) {
 
 
 
+builder::InternalStep::InternalStep(BuildSession& s, const std::string& name) : m_s(s), m_t0(SteadyClock::now()) {
+  m_info.number = s.first_free_number++;
+  m_info.label = "[internal]";
+  m_info.name = name;
+  s.sink.call([&](EventSink& k) { k.step_started(m_info); });
+}
+
+builder::InternalStep::~InternalStep() {
+  if (!m_done) {
+    util::Error e{"interrupted"};
+    end(&e);
+  }
+}
+
+void builder::InternalStep::output(const std::string& line) {
+  double t = seconds_since(m_t0);
+  m_s.sink.call([&](EventSink& k) { k.step_output(m_info, line, t); });
+}
+
+void builder::InternalStep::end(const util::Error* error) {
+  if (m_done) return;
+  m_done = true;
+  double t = seconds_since(m_t0);
+  m_s.sink.call([&](EventSink& k) {
+    if (error) k.step_error(m_info, error->message, t);
+    else k.step_done(m_info, t);
+  });
+}
+
 bool builder::is_host_platform(std::string_view platform) {
   std::string p = parser::ascii_lower(platform);
   return p == "linux/amd64" || p == "linux/x86_64" || p == "linux/x86-64" || p == "linux/amd64/v1";

@@ -138,6 +138,31 @@ util::Result<store::Image> resolve_image(BuildSession& session, const std::strin
 // Shows a finished "[internal] NAME" step (build.cpp).
 void internal_step(BuildSession& session, const std::string& name);
 
+// An "[internal] NAME" step that takes time (a pull, a push): started on
+// construction; output() adds lines to it; finish() ends it as done, or as
+// failed with the error's message. Unfinished at destruction = failed.
+class InternalStep {
+public:
+  InternalStep(BuildSession& session, const std::string& name);
+  ~InternalStep();
+  InternalStep(const InternalStep&) = delete;
+  InternalStep& operator=(const InternalStep&) = delete;
+  void output(const std::string& line);
+  // Passes `r` through after reporting it.
+  template <class T>
+  util::Result<T> finish(util::Result<T> r) {
+    end(r.ok() ? nullptr : &r.error());
+    return r;
+  }
+
+private:
+  void end(const util::Error* error);
+  BuildSession& m_s;
+  StepInfo m_info;
+  SteadyClock::time_point m_t0;
+  bool m_done = false;
+};
+
 // ---- filesystem steps (stage_runner.cpp) ------------------------------------
 // What an op does with the mounted rootfs on a cache miss.
 struct FsStepIo {

@@ -9,30 +9,29 @@ namespace mkimage::builder {
 
 namespace {
 
-// Pull progress of a build: one message per finished layer, in the build's output.
-class PullMessages : public registry::TransferEvents {
+// Pull progress of a build: a line per finished layer, as the pull step's output.
+class PullLines : public registry::TransferEvents {
 public:
-  PullMessages(BuildSession& s, std::string ref) : m_s(s), m_ref(std::move(ref)) {}
+  explicit PullLines(InternalStep& step) : m_step(step) {}
   void layer(const std::string& id, const std::string& status) override {
-    if (status != "Pull complete" && status != "Already exists") return;
-    m_s.sink.call([&](EventSink& k) { k.message(m_ref + ": " + id + ": " + status); });
+    if (status == "Pull complete" || status == "Already exists") m_step.output(id + ": " + status);
   }
 
 private:
-  BuildSession& m_s;
-  std::string m_ref;
+  InternalStep& m_step;
 };
 
-util::Result<store::Image> pull(BuildSession& s, const store::Reference& ref) {
-  internal_step(s, "load metadata for " + ref.str());
+util::Result<store::Image> pull_image(BuildSession& s, const store::Reference& ref) {
   MKIMAGE_TRY(auto config, registry::RegistryConfig::load(s.store->root().dir()));
   auto creds = registry::CredentialStore::open_default();
   registry::PullOptions opts;
   opts.config = &config;
   opts.credentials = &creds;
-  PullMessages events(s, ref.familiar());
-  MKIMAGE_TRY(auto result, registry::pull_image(*s.store, ref, opts, events));
-  return result.image;
+  InternalStep step(s, "load metadata for " + ref.str());
+  PullLines events(step);
+  auto result = step.finish(registry::pull_image(*s.store, ref, opts, events));
+  if (!result.ok()) return result.error();
+  return result->image;
 }
 
 }  // namespace
@@ -53,7 +52,7 @@ util::Result<store::Image> resolve_image(BuildSession& s, const std::string& tex
     if (!ref.ok()) {
       found = util::Error{"failed to resolve source metadata for " + text + ": " + ref.error().message};
     } else {
-      auto pulled = pull(s, *ref);
+      auto pulled = pull_image(s, *ref);
       found = pulled.ok() ? std::move(pulled)
                           : util::Result<store::Image>(util::Error{"failed to resolve source metadata for " + ref->str() +
                                                                    ": " + pulled.error().message});

@@ -9,35 +9,36 @@ namespace mkimage::builder {
 
 namespace {
 
-// Push progress of a build: one message per layer outcome and the final digest line.
-class PushMessages : public registry::TransferEvents {
+// Push progress of a build: a line per layer outcome, as the push step's output.
+class PushLines : public registry::TransferEvents {
 public:
-  explicit PushMessages(BuildSession& s) : m_s(s) {}
-  void message(const std::string& line) override {
-    m_s.sink.call([&](EventSink& k) { k.message(line); });
-  }
+  explicit PushLines(InternalStep& step) : m_step(step) {}
+  void message(const std::string& line) override { m_step.output(line); }
   void layer(const std::string& id, const std::string& status) override {
-    if (status == "Preparing" || status == "Pushing") return;
-    m_s.sink.call([&](EventSink& k) { k.message(id + ": " + status); });
+    if (status != "Preparing" && status != "Pushing") m_step.output(id + ": " + status);
   }
 
 private:
-  BuildSession& m_s;
+  InternalStep& m_step;
 };
 
+// Pushes the built image under each name, one "[internal] pushing REF" step each.
+// Errors: BuildKit's "failed to push REF: why".
 util::Result<void> push_names(BuildSession& s, const store::Image& img, const std::vector<std::string>& names) {
-  if (names.empty()) return util::Error{"push requested but the image has no name (use -t or --output type=image,name=...)"};
+  if (names.empty()) return util::Error{"ERROR: push requested but the image has no name (use -t or --output type=image,name=...)"};
   MKIMAGE_TRY(auto config, registry::RegistryConfig::load(s.store->root().dir()));
   auto creds = registry::CredentialStore::open_default();
   registry::PushOptions opts;
   opts.config = &config;
   opts.credentials = &creds;
-  PushMessages events(s);
   for (const auto& n : names) {
     MKIMAGE_TRY(store::Reference ref, store::Reference::parse(n));
-    internal_step(s, "pushing " + ref.str());
-    MKIMAGE_TRY(auto r, registry::push_image(*s.store, img.record.manifest.str(), ref, opts, events));
-    events.message("pushed " + ref.familiar() + ": digest: " + r.digest.str() + " size: " + std::to_string(r.size));
+    InternalStep step(s, "pushing " + ref.str());
+    PushLines events(step);
+    auto pushed = registry::push_image(*s.store, img.record.manifest.str(), ref, opts, events);
+    if (pushed.ok()) step.output(pushed->tag + ": digest: " + pushed->digest.str() + " size: " + std::to_string(pushed->size));
+    auto done = step.finish(std::move(pushed));
+    if (!done.ok()) return util::Error{"ERROR: failed to push " + ref.str() + ": " + done.error().message};
   }
   return {};
 }

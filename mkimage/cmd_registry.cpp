@@ -87,6 +87,7 @@ void register_pull(CLI::App& app, GlobalOptions& global) {
   cmd->callback([o, &global] {
     auto ref = store::Reference::parse(o->name);
     if (!ref) throw CliExit{k_exit_failure, "mkimage: invalid reference format: " + ref.error().message};
+    store::Platform platform = parse_platform(o->platform);
     auto config = load_registry_config(global);
     auto creds = registry::CredentialStore::open_default();
     auto st = open_store(global);
@@ -95,13 +96,10 @@ void register_pull(CLI::App& app, GlobalOptions& global) {
                         o->name.substr(o->name.rfind('/') == std::string::npos ? 0 : o->name.rfind('/')).find(':') !=
                             std::string::npos;
     if (!explicit_tag) progress.message("Using default tag: latest");
-    std::string shown = ref->digest() ? ref->digest()->str() : ref->tag().value_or("latest");
-    std::string path = ref->path();
-    progress.message(shown + ": Pulling from " + path);
     registry::PullOptions opts;
     opts.config = &config;
     opts.credentials = &creds;
-    opts.platform = parse_platform(o->platform);
+    opts.platform = platform;
     auto r = registry::pull_image(*st, *ref, opts, progress);
     if (!r) throw CliExit{k_exit_failure, "mkimage: " + r.error().message};
     progress.message("Digest: " + r->repo_digest.digest()->str());
@@ -165,18 +163,33 @@ void register_login(CLI::App& app, GlobalOptions& global) {
     } else if (!o->password.empty()) {
       std::cerr << "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n";
     }
+    auto creds = registry::CredentialStore::open_default();
+    auto config = load_registry_config(global);
+    // No flags and credentials on file: check those (docker does the same).
+    if (o->username.empty() && o->password.empty()) {
+      auto stored = must(creds.get(server));
+      if (stored) {
+        std::cout << "Authenticating with existing credentials..." << std::endl;
+        registry::Client client(config, *stored, server, false);
+        if (client.check_api().ok()) {
+          std::cout << "Login Succeeded\n";
+          return;
+        }
+      }
+    }
     if (o->username.empty() || o->password.empty()) {
       if (!::isatty(0)) throw CliExit{k_exit_failure, "mkimage: Cannot perform an interactive login from a non TTY device"};
       if (o->username.empty()) o->username = read_secret("Username: ", true);
       if (o->password.empty()) o->password = read_secret("Password: ", false);
     }
-    auto config = load_registry_config(global);
     registry::Credentials c{o->username, o->password, ""};
     registry::Client client(config, c, server, false);
     auto ok = client.check_api();
     if (!ok) throw CliExit{k_exit_failure, "mkimage: login " + server + ": " + ok.error().message};
-    auto creds = registry::CredentialStore::open_default();
-    must(creds.store(server, c));
+    bool in_file = must(creds.store(server, c));
+    if (in_file)
+      std::cerr << "WARNING! Your password will be stored unencrypted in " << creds.file().string() << ".\n"
+                << "Configure a credential helper to remove this warning (docs/registry.md).\n\n";
     std::cout << "Login Succeeded\n";
   });
 }
@@ -188,12 +201,8 @@ void register_logout(CLI::App& app, GlobalOptions&) {
   cmd->callback([server] {
     std::string s = normalise_server(*server);
     auto creds = registry::CredentialStore::open_default();
-    bool removed = must(creds.erase(s));
-    if (removed) {
-      std::cout << "Removing login credentials for " << registry::credential_server(s) << "\n";
-    } else {
-      std::cout << "Not logged in to " << registry::credential_server(s) << "\n";
-    }
+    (void)must(creds.erase(s));  // docker says the same whether there were any or not
+    std::cout << "Removing login credentials for " << registry::credential_server(s) << "\n";
   });
 }
 

@@ -91,6 +91,11 @@ bool Authorizer::knows_challenge() const {
   return m_challenge.has_value();
 }
 
+bool Authorizer::basic_without_credentials() const {
+  std::lock_guard lock(m_mutex);
+  return m_challenge && m_challenge->scheme == "basic" && !m_credentials;
+}
+
 void Authorizer::forget(const std::vector<std::string>& scopes) {
   std::lock_guard lock(m_mutex);
   m_tokens.erase(join(scopes, ' '));

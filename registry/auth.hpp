@@ -54,6 +54,8 @@ public:
   // Drops the cached token for `scopes` (after a 401 with it).
   void forget(const std::vector<std::string>& scopes);
   bool has_credentials() const { return m_credentials.has_value(); }
+  // The registry asked for Basic auth and there are no credentials to send.
+  bool basic_without_credentials() const;
 
 private:
   util::Result<std::string> fetch_token(const Challenge& c, const std::vector<std::string>& scopes,

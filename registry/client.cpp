@@ -180,7 +180,10 @@ Result<net::HttpResponse> Client::send(EndpointState& ep, Call& call) {
     }
     if (!res.ok()) {
       // A transfer that delivered bytes is the caller's to resume.
-      if (delivered == 0 && call.retry && attempt < m_config.max_attempts) {
+      // Refused connections and unknown hosts do not heal in seconds: no retry.
+      const std::string& m = res.error().message;
+      bool hopeless = m.find("connection refused") != std::string::npos || m.find("no such host") != std::string::npos;
+      if (delivered == 0 && call.retry && !hopeless && attempt < m_config.max_attempts) {
         back_off(attempt, nullptr);
         continue;
       }
@@ -195,6 +198,8 @@ Result<net::HttpResponse> Client::send(EndpointState& ep, Call& call) {
         continue;
       }
     }
+    if (res->status == 401 && reauthorised && ep.auth.basic_without_credentials())
+      return Error{call.method + " \"" + url + "\": no basic auth credentials"};
     if (is_retryable(res->status) && call.retry && attempt < m_config.max_attempts) {
       back_off(attempt, &*res);
       continue;

@@ -151,6 +151,14 @@ Result<HelperResult> run_helper(const std::string& name, const std::string& verb
 
 bool not_found(const std::string& out) { return out.find("credentials not found") != std::string::npos; }
 
+// "https://HOST:PORT/v2/" → "HOST:PORT"; docker.io's index names → docker.io's key.
+std::string server_host(std::string s) {
+  if (auto p = s.find("://"); p != std::string::npos) s = s.substr(p + 3);
+  if (auto slash = s.find('/'); slash != std::string::npos) s = s.substr(0, slash);
+  if (s == "index.docker.io" || s == "registry-1.docker.io" || s == "docker.io") return "docker.io";
+  return s;
+}
+
 }  // namespace
 
 CredentialStore CredentialStore::open_default() {
@@ -185,9 +193,14 @@ Result<std::optional<Credentials>> CredentialStore::get(const std::string& domai
     }
   }
   if (!j.contains("auths") || !j["auths"].is_object()) return Found{};
-  for (const auto& key : {server, "https://" + domain, "http://" + domain, "https://" + domain + "/v1/"}) {
-    auto it = j["auths"].find(key);
-    if (it == j["auths"].end() || !it->is_object()) continue;
+  // The exact key first, then any key naming the same host (docker's convertToHostname).
+  std::vector<nlohmann::json::iterator> candidates;
+  if (auto exact = j["auths"].find(server); exact != j["auths"].end()) candidates.push_back(exact);
+  for (auto e = j["auths"].begin(); e != j["auths"].end(); ++e)
+    if (e.key() != server && server_host(e.key()) == server_host(server)) candidates.push_back(e);
+  for (auto it : candidates) {
+    if (!it->is_object()) continue;
+    const std::string& key = it.key();
     Credentials c;
     if (it->contains("auth") && (*it)["auth"].is_string()) {
       auto dec = base64_decode((*it)["auth"].get<std::string>());
@@ -195,6 +208,10 @@ Result<std::optional<Credentials>> CredentialStore::get(const std::string& domai
       auto colon = dec->find(':');
       c.username = dec->substr(0, colon);
       if (colon != std::string::npos) c.password = dec->substr(colon + 1);
+    }
+    if (c.username.empty() && it->contains("username") && (*it)["username"].is_string()) {
+      c.username = (*it)["username"].get<std::string>();
+      if (it->contains("password") && (*it)["password"].is_string()) c.password = (*it)["password"].get<std::string>();
     }
     if (it->contains("identitytoken") && (*it)["identitytoken"].is_string())
       c.identity_token = (*it)["identitytoken"].get<std::string>();
@@ -204,7 +221,7 @@ Result<std::optional<Credentials>> CredentialStore::get(const std::string& domai
   return Found{};
 }
 
-Result<void> CredentialStore::store(const std::string& domain, const Credentials& c) const {
+Result<bool> CredentialStore::store(const std::string& domain, const Credentials& c) const {
   MKIMAGE_TRY(auto j, read_config(m_file));
   std::string server = credential_server(domain);
   if (std::string helper = helper_for(j, domain); !helper.empty()) {
@@ -213,10 +230,12 @@ Result<void> CredentialStore::store(const std::string& domain, const Credentials
     if (r.status != 0) return Error{"credential helper docker-credential-" + helper + " store: " + r.out};
     // docker keeps an empty entry in auths so `docker logout` knows the server.
     j["auths"][server] = nlohmann::json::object();
-    return write_config(m_file, j);
+    MKIMAGE_TRY_VOID(write_config(m_file, j));
+    return false;
   }
   j["auths"][server] = {{"auth", base64_encode(c.username + ":" + c.password)}};
-  return write_config(m_file, j);
+  MKIMAGE_TRY_VOID(write_config(m_file, j));
+  return true;
 }
 
 Result<bool> CredentialStore::erase(const std::string& domain) const {
@@ -229,9 +248,10 @@ Result<bool> CredentialStore::erase(const std::string& domain) const {
     else if (!not_found(r.out)) return Error{"credential helper docker-credential-" + helper + " erase: " + r.out};
   }
   if (j.contains("auths") && j["auths"].is_object()) {
-    for (const auto& key : {server, "https://" + domain, "http://" + domain}) {
-      if (j["auths"].erase(key)) found = true;
-    }
+    std::vector<std::string> keys;
+    for (auto e = j["auths"].begin(); e != j["auths"].end(); ++e)
+      if (server_host(e.key()) == server_host(server)) keys.push_back(e.key());
+    for (const auto& key : keys) found = j["auths"].erase(key) > 0 || found;
   }
   if (found) MKIMAGE_TRY_VOID(write_config(m_file, j));
   return found;

@@ -39,13 +39,17 @@ public:
   const std::filesystem::path& file() const { return m_file; }
 
   // The credentials for a registry domain, or nullopt. Looks in credHelpers,
-  // then credsStore, then auths (also under "https://DOMAIN" and "http://DOMAIN").
+  // then credsStore, then auths: keys are compared as docker does, without
+  // scheme and path ("https://HOST:PORT/v2/" matches HOST:PORT); an entry has
+  // "auth" (base64 user:password) or "username" + "password", and may have
+  // "identitytoken".
   // Errors: unreadable or malformed config file, a helper that fails other than
   // "credentials not found".
   util::Result<std::optional<Credentials>> get(const std::string& domain) const;
   // Saves credentials (in the helper if one is configured for the domain, else
-  // base64 in "auths"). Errors: I/O, a failing helper.
-  util::Result<void> store(const std::string& domain, const Credentials& c) const;
+  // base64 in "auths"). Returns true when the secret went into the file itself
+  // (unencrypted), false when a helper keeps it. Errors: I/O, a failing helper.
+  util::Result<bool> store(const std::string& domain, const Credentials& c) const;
   // Removes them; false when there were none. Errors: I/O, a failing helper.
   util::Result<bool> erase(const std::string& domain) const;
 

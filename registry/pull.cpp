@@ -154,6 +154,7 @@ Result<PullResult> pull_image(store::Store& st, const store::Reference& ref, con
   auto resolved = resolve_manifest(client, ref, options.platform);
   if (!resolved.ok()) return fail(resolved.error());
   auto& [fetched, top_digest] = *resolved;
+  events.message((ref.digest() ? ref.str() : ref.tag().value_or("latest")) + ": Pulling from " + ref.path());
   PullResult result;
   result.repo_digest = ref.with_digest(top_digest);
 
@@ -168,7 +169,7 @@ Result<PullResult> pull_image(store::Store& st, const store::Reference& ref, con
   if (*known) {
     auto img = st.load(**known);
     if (img.ok() && img->record.config == manifest->config.digest) {
-      if (ref.tag()) MKIMAGE_TRY_VOID(st.tag(ref, **known));
+      if (ref.tag() && !ref.digest()) MKIMAGE_TRY_VOID(st.tag(ref, **known));
       result.image = std::move(*img);
       return result;
     }
@@ -220,7 +221,7 @@ Result<PullResult> pull_image(store::Store& st, const store::Reference& ref, con
     return {};
   });
   if (!recorded.ok()) return fail(recorded.error());
-  if (ref.tag()) MKIMAGE_TRY_VOID(st.tag(ref, local));
+  if (ref.tag() && !ref.digest()) MKIMAGE_TRY_VOID(st.tag(ref, local));  // NAME:TAG@DIGEST: the digest wins, no tag
   MKIMAGE_TRY(result.image, st.load(local));
   result.downloaded = true;  // a new image (even when every layer was here: "Downloaded newer image")
   return result;

@@ -38,7 +38,8 @@ struct PullResult {
   bool downloaded = false;       // false: the store had the image already ("Image is up to date")
 };
 
-// Pulls `ref` (a tag or digest reference) and tags it when it has a tag. Errors
+// Pulls `ref` (a tag or digest reference) and tags it when it has a tag and no
+// digest; says "TAG: Pulling from PATH" through `events` once the manifest is found. Errors
 // name the reference and what failed: unknown host, refused connection,
 // unauthorized, manifest unknown, a manifest over 4 MiB, malformed JSON, an
 // unsupported media type, no manifest for the platform, digest mismatch.

@@ -44,7 +44,9 @@ TEST_CASE("CredentialStore: store, get, erase in config.json, mode 0600, other k
   REQUIRE(none.ok());
   CHECK_FALSE(none->has_value());
 
-  REQUIRE(cs.store("localhost:5000", Credentials{"alice", "s3:cret", ""}).ok());
+  auto in_file = cs.store("localhost:5000", Credentials{"alice", "s3:cret", ""});
+  REQUIRE(in_file.ok());
+  CHECK(*in_file);  // no helper: the secret is in the file
   struct stat st{};
   REQUIRE(::stat(file.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
@@ -72,6 +74,29 @@ TEST_CASE("CredentialStore: store, get, erase in config.json, mode 0600, other k
   got = cs.get("localhost:5000");
   REQUIRE(got.ok());
   CHECK_FALSE(got->has_value());
+}
+
+TEST_CASE("CredentialStore: keys with a scheme and path, username/password fields") {
+  mkimage::test::TempDir dir;
+  fs::path file = dir.path() / "config.json";
+  std::ofstream(file) << R"({"auths": {"https://reg.test:5000/v2/": {"username": "u1", "password": "p1"},
+                                        "http://plain.test": {"auth": "dTI6cDI="}}})";
+  CredentialStore cs(file);
+  auto a = cs.get("reg.test:5000");
+  REQUIRE(a.ok());
+  REQUIRE(a->has_value());
+  CHECK((*a)->username == "u1");
+  CHECK((*a)->password == "p1");
+  auto b = cs.get("plain.test");
+  REQUIRE(b.ok());
+  REQUIRE(b->has_value());
+  CHECK((*b)->username == "u2");
+  auto erased = cs.erase("reg.test:5000");
+  REQUIRE(erased.ok());
+  CHECK(*erased);
+  auto j = nlohmann::json::parse(slurp(file));
+  CHECK_FALSE(j["auths"].contains("https://reg.test:5000/v2/"));
+  CHECK(j["auths"].contains("http://plain.test"));
 }
 
 TEST_CASE("CredentialStore: a malformed config.json is an error naming the file") {
@@ -116,7 +141,9 @@ TEST_CASE("CredentialStore: credsStore helper protocol (get, store, erase)") {
   got = cs.get("missing.test");
   REQUIRE(got.ok());
   CHECK_FALSE(got->has_value());
-  REQUIRE(cs.store("reg.test:1", Credentials{"u", "p", ""}).ok());
+  auto in_file = cs.store("reg.test:1", Credentials{"u", "p", ""});
+  REQUIRE(in_file.ok());
+  CHECK_FALSE(*in_file);  // the helper keeps it
   auto j = nlohmann::json::parse(slurp(file));
   CHECK(j["auths"]["reg.test:1"].empty());  // the secret went to the helper only
   CHECK(slurp(log).find(R"(store {"Secret":"p","ServerURL":"reg.test:1","Username":"u"})") != std::string::npos);
