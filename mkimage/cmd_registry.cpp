@@ -125,10 +125,15 @@ void register_push(CLI::App& app, GlobalOptions& global) {
     auto creds = registry::CredentialStore::open_default();
     auto st = open_store(global);
     TransferProgress progress(std::cout, ::isatty(1) != 0, o->quiet);
+    // docker pushes a tag, never an image ID: the name must be a local tag.
+    store::Reference tagged = ref->tag() || ref->digest() ? *ref : ref->with_tag("latest");
+    auto local = must(st->index().get_tag(tagged));
+    if (!local || ref->digest())
+      throw CliExit{k_exit_failure, "mkimage: An image does not exist locally with the tag: " + ref->familiar_repository()};
     registry::PushOptions opts;
     opts.config = &config;
     opts.credentials = &creds;
-    auto r = registry::push_image(*st, o->name, *ref, opts, progress);
+    auto r = registry::push_image(*st, local->str(), tagged, opts, progress);
     if (!r) throw CliExit{k_exit_failure, "mkimage: " + r.error().message};
     if (o->quiet) {
       std::cout << ref->str() << "\n";

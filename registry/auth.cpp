@@ -120,8 +120,10 @@ Result<std::string> Authorizer::authorization(const std::vector<std::string>& sc
 Result<std::string> Authorizer::fetch_token(const Challenge& c, const std::vector<std::string>& scopes,
                                             net::HttpClient& http) {
   const std::string& realm = c.params.at("realm");
+  if (!net::is_url(realm)) return Error{"token realm \"" + realm + "\" is not an http(s) URL"};
   net::HttpRequest req;
   req.connect_timeout_s = m_connect_timeout_s;
+  req.stall_timeout_s = m_stall_timeout_s;
   req.tls = m_tls;
   std::string service = c.params.count("service") ? c.params.at("service") : "";
   if (m_credentials && !m_credentials->identity_token.empty()) {
@@ -143,10 +145,13 @@ Result<std::string> Authorizer::fetch_token(const Challenge& c, const std::vecto
                                "Basic " + base64_encode(m_credentials->username + ":" + m_credentials->password));
   }
   std::string body;
+  bool too_big = false;
   auto r = http.perform(req, [&](const char* p, std::size_t n) {
-    if (body.size() < (1u << 20)) body.append(p, n);
+    if (body.size() + n > (1u << 20)) return !(too_big = true);
+    body.append(p, n);
     return true;
   });
+  if (too_big) return Error{"get token from " + realm + ": the answer is larger than 1 MiB"};
   if (!r.ok()) return Error{"get token from " + realm + ": " + r.error().message};
   if (r->status == 401 || r->status == 403) {
     std::string detail = response_error_text(*r);

@@ -38,8 +38,12 @@ std::string repository_scope(const std::string& repository, bool push);
 
 class Authorizer {
 public:
-  Authorizer(std::optional<Credentials> credentials, net::TlsFiles tls, long connect_timeout_s)
-      : m_credentials(std::move(credentials)), m_tls(std::move(tls)), m_connect_timeout_s(connect_timeout_s) {}
+  // Timeouts in seconds, as RegistryConfig's (the token request gets them too).
+  Authorizer(std::optional<Credentials> credentials, net::TlsFiles tls, long connect_timeout_s, long stall_timeout_s = 60)
+      : m_credentials(std::move(credentials)),
+        m_tls(std::move(tls)),
+        m_connect_timeout_s(connect_timeout_s),
+        m_stall_timeout_s(stall_timeout_s) {}
 
   // Remembers the challenge of a 401 answer (the first Bearer or Basic one).
   // Returns false when none of them is usable.
@@ -68,6 +72,7 @@ private:
   std::optional<Credentials> m_credentials;
   net::TlsFiles m_tls;
   long m_connect_timeout_s;
+  long m_stall_timeout_s;
   mutable std::mutex m_mutex;
   std::optional<Challenge> m_challenge;
   std::map<std::string, Token> m_tokens;  // key: scopes joined by ' '

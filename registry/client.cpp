@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -21,8 +22,9 @@ struct Client::EndpointState {
   Endpoint endpoint;
   Authorizer auth;
   std::mutex mutex;  // guards endpoint.base_url / http_fallback (the scheme may change once)
-  EndpointState(Endpoint e, std::optional<Credentials> c, long timeout)
-      : endpoint(std::move(e)), auth(std::move(c), endpoint.tls, timeout) {}
+  std::atomic<bool> dead{false};  // a mirror that refused a connection is not asked again
+  EndpointState(Endpoint e, std::optional<Credentials> c, long connect_timeout_s, long stall_timeout_s)
+      : endpoint(std::move(e)), auth(std::move(c), endpoint.tls, connect_timeout_s, stall_timeout_s) {}
 
   std::string base() {
     std::lock_guard lock(mutex);
@@ -74,6 +76,11 @@ std::string resolve_url(const std::string& base, const std::string& location) {
   return path.substr(0, path.rfind('/') + 1) + location;
 }
 
+// Refused connections and unknown hosts do not heal in seconds.
+bool hopeless(const std::string& m) {
+  return m.find("connection refused") != std::string::npos || m.find("no such host") != std::string::npos;
+}
+
 bool is_redirect(long s) { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; }
 bool is_retryable(long s) { return s == 429 || s == 500 || s == 502 || s == 503 || s == 504; }
 
@@ -114,7 +121,8 @@ Client::Client(const RegistryConfig& config, std::optional<Credentials> credenti
   for (auto& e : endpoints_for(config, domain, !push)) {
     // Mirrors get no credentials of the registry they mirror.
     auto c = e.mirror ? std::optional<Credentials>{} : credentials;
-    m_endpoints.push_back(std::make_unique<EndpointState>(std::move(e), std::move(c), config.connect_timeout_s));
+    m_endpoints.push_back(
+        std::make_unique<EndpointState>(std::move(e), std::move(c), config.connect_timeout_s, config.stall_timeout_s));
   }
 }
 
@@ -180,15 +188,16 @@ Result<net::HttpResponse> Client::send(EndpointState& ep, Call& call) {
     }
     if (!res.ok()) {
       // A transfer that delivered bytes is the caller's to resume.
-      // Refused connections and unknown hosts do not heal in seconds: no retry.
-      const std::string& m = res.error().message;
-      bool hopeless = m.find("connection refused") != std::string::npos || m.find("no such host") != std::string::npos;
-      if (delivered == 0 && call.retry && !hopeless && attempt < m_config.max_attempts) {
+      if (delivered == 0 && call.retry && !hopeless(res.error().message) && attempt < m_config.max_attempts) {
         back_off(attempt, nullptr);
         continue;
       }
       return Error{call.method + " \"" + url + "\": " + res.error().message};
     }
+    // Only the registry itself may ask for credentials: a 401 from a host a
+    // redirect led to must not make us send them (or fetch a token) anywhere.
+    if (res->status == 401 && origin_of(url) != origin_of(base))
+      return Error{call.method + " \"" + url + "\": the redirect target asked for credentials (not sent)"};
     if (res->status == 401 && !reauthorised) {
       auto www = res->header("www-authenticate");
       if (www && ep.auth.learn(*www)) {
@@ -228,6 +237,7 @@ Result<FetchedManifest> Client::get_manifest(const std::string& repository, cons
   for (std::size_t i = 0; i < m_endpoints.size(); ++i) {
     bool is_last = i + 1 == m_endpoints.size();
     EndpointState& ep = *m_endpoints[i];
+    if (!is_last && ep.dead) continue;
     std::string body;
     bool too_big = false;
     Call c;
@@ -247,6 +257,7 @@ Result<FetchedManifest> Client::get_manifest(const std::string& repository, cons
     if (too_big) return Error{"manifest for " + what + " exceeds the 4 MiB limit"};
     if (!is_last && (!r.ok() || r->status != 200)) {
       last = r.ok() ? Error{"manifest for " + what + ": " + status_text(*r)} : r.error();
+      if (!r.ok() && hopeless(r.error().message)) ep.dead = true;
       continue;  // the next mirror, then the registry
     }
     if (!r.ok()) return Error{"manifest for " + what + ": " + r.error().message};
@@ -332,6 +343,8 @@ Result<void> Client::get_blob(const std::string& repository, const store::Descri
   for (auto& ep : m_endpoints) sources.emplace_back(ep.get(), "/v2/" + repository + "/blobs/" + blob.digest.str());
   for (std::size_t si = 0; si < sources.size(); ++si) {
     auto [ep, url] = sources[si];
+    bool is_last = si + 1 == sources.size();
+    if (ep && !is_last && ep->dead) continue;
     int stalls = 0;
     while (true) {
       std::int64_t before = received;
@@ -360,6 +373,10 @@ Result<void> Client::get_blob(const std::string& repository, const store::Descri
         break;  // a status error: the next source
       } else {
         last = r.error();
+        if (received == before && hopeless(r.error().message)) {
+          if (ep && !is_last) ep->dead = true;
+          break;  // the next source
+        }
       }
       // A dropped or short transfer resumes where it stopped. An attempt that
       // moved at least 1 MiB (or the rest of the blob) starts the count afresh;

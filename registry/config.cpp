@@ -59,13 +59,19 @@ Result<RegistryConfig> RegistryConfig::parse(const std::string& text, const fs::
   c.insecure.insert(insecure.begin(), insecure.end());
   if (c.max_concurrent_downloads < 1 || c.max_concurrent_uploads < 1 || c.max_attempts < 1)
     return Error{"registry configuration \"" + source.string() + "\": concurrency and attempts must be at least 1"};
+  if (c.upload_chunk_size < 1 || c.connect_timeout_s < 0 || c.stall_timeout_s < 0)
+    return Error{"registry configuration \"" + source.string() +
+                 "\": upload-chunk-size must be at least 1 and timeouts not negative"};
   return c;
 }
 
 Result<RegistryConfig> RegistryConfig::load(const fs::path& store_root) {
   for (fs::path p : {store_root / "registries.json", fs::path("/etc/mkimage/registries.json")}) {
+    std::error_code ec;
+    if (!fs::exists(p, ec)) continue;
+    if (!fs::is_regular_file(p, ec)) return Error{"registry configuration \"" + p.string() + "\": not a regular file"};
     std::ifstream in(p, std::ios::binary);
-    if (!in) continue;
+    if (!in) return Error{"registry configuration \"" + p.string() + "\": cannot be read"};
     std::string text((std::istreambuf_iterator<char>(in)), {});
     return parse(text, p);
   }
@@ -84,7 +90,8 @@ bool is_loopback(const std::string& host) {
   } else if (auto colon = h.rfind(':'); colon != std::string::npos && h.find(':') == colon) {
     h = h.substr(0, colon);
   }
-  return h == "localhost" || h.starts_with("127.") || h == "::1";
+  bool v4_loopback = h.starts_with("127.") && h.find_first_not_of("0123456789.") == std::string::npos;
+  return h == "localhost" || v4_loopback || h == "::1";
 }
 
 std::vector<Endpoint> endpoints_for(const RegistryConfig& config, const std::string& domain, bool pull) {

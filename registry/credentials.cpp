@@ -1,9 +1,12 @@
 #include "registry/credentials.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <vector>
@@ -72,8 +75,11 @@ std::string credential_server(const std::string& domain) {
 namespace {
 
 Result<nlohmann::json> read_config(const fs::path& file) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return nlohmann::json::object();
+  if (!fs::is_regular_file(file, ec)) return Error{"docker config \"" + file.string() + "\": not a regular file"};
   std::ifstream in(file, std::ios::binary);
-  if (!in) return nlohmann::json::object();
+  if (!in) return Error{"docker config \"" + file.string() + "\": cannot be read"};
   std::string text((std::istreambuf_iterator<char>(in)), {});
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) return nlohmann::json::object();
   try {
@@ -85,8 +91,14 @@ Result<nlohmann::json> read_config(const fs::path& file) {
   }
 }
 
-Result<void> write_config(const fs::path& file, const nlohmann::json& j) {
+Result<void> write_config(const fs::path& link, const nlohmann::json& j) {
   std::error_code ec;
+  // A symlinked config.json is updated where it points (as docker does).
+  fs::path file = link;
+  for (int i = 0; i < 8 && fs::is_symlink(file, ec); ++i) {
+    fs::path target = fs::read_symlink(file, ec);
+    file = target.is_absolute() ? target : file.parent_path() / target;
+  }
   fs::create_directories(file.parent_path(), ec);
   std::string tmp = file.string() + ".tmp-" + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -115,6 +127,14 @@ std::string helper_for(const nlohmann::json& j, const std::string& domain) {
   return "";
 }
 
+constexpr int k_helper_timeout_s = 30;
+
+// True once `pid` has exited (it stays waitable).
+bool exited(pid_t pid) {
+  siginfo_t info{};
+  return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
+}
+
 struct HelperResult {
   int status = 0;
   std::string out;
@@ -137,13 +157,37 @@ Result<HelperResult> run_helper(const std::string& name, const std::string& verb
   ::close(out_pipe[1]);
   (void)!::write(in_pipe[1], input.data(), input.size());
   ::close(in_pipe[1]);
+  // Read its answer for at most k_helper_timeout_s; a helper that hangs (or
+  // leaves a child holding the pipe) is killed, and that is an error.
   HelperResult r;
   char buf[4096];
-  ssize_t n;
-  while ((n = ::read(out_pipe[0], buf, sizeof buf)) > 0) r.out.append(buf, static_cast<std::size_t>(n));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(k_helper_timeout_s);
+  bool timed_out = false;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{out_pipe[0], POLLIN, 0};
+    int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 200)));
+    if (ready < 0 && errno != EINTR) break;
+    if (ready > 0) {
+      ssize_t n = ::read(out_pipe[0], buf, sizeof buf);
+      if (n <= 0) break;
+      r.out.append(buf, static_cast<std::size_t>(n));
+      if (r.out.size() > (1u << 20)) break;
+    } else if (ready == 0 && exited(pid)) {
+      // It exited; whatever it printed has been read (a child may hold the pipe open).
+      pollfd q{out_pipe[0], POLLIN, 0};
+      if (::poll(&q, 1, 0) <= 0) break;
+    }
+  }
   ::close(out_pipe[0]);
+  if (timed_out) ::kill(pid, SIGKILL);
   int st = 0;
   ::waitpid(pid, &st, 0);
+  if (timed_out) return Error{"credential helper " + prog + " did not answer within " + std::to_string(k_helper_timeout_s) + " s"};
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
   if (r.status == 127) return Error{"credential helper " + prog + " is not installed (not found in PATH)"};
   return r;

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "registry/client.hpp"
 #include "registry/parallel.hpp"
 #include "store/decompressing_sink.hpp"
@@ -91,6 +93,43 @@ Result<void> download_layer(Client& client, store::Store& st, const std::string&
   job.size = info->size;
   events.layer(id, "Pull complete");
   return {};
+}
+
+// Docker's foreign layers and OCI non-distributable ones: their `urls` are tried first.
+bool is_foreign(const store::MediaType& m) {
+  return m.str().find("foreign") != std::string::npos || m.str().find("nondistributable") != std::string::npos;
+}
+
+// Step 3 and the image record: downloads the layers the store lacks, then records
+// the image. A layer that was here at the start may be deleted meanwhile (a
+// concurrent prune); the image is then refused by the store and its missing
+// layers are downloaded once more.
+Result<store::Image> fetch_layers_and_record(Client& client, store::Store& st, const std::string& repository,
+                                             const std::string& config_bytes, std::vector<LayerJob>& jobs,
+                                             const RegistryConfig& config, TransferEvents& events) {
+  for (int round = 0;; ++round) {
+    std::vector<LayerJob*> todo;
+    for (auto& j : jobs) {
+      if (st.blobs().exists(j.diff_id.digest)) {
+        MKIMAGE_TRY(j.size, st.blobs().size(j.diff_id.digest));
+        if (round == 0) events.layer(j.blob.digest.short_id(), "Already exists");
+      } else {
+        events.layer(j.blob.digest.short_id(), "Pulling fs layer");
+        todo.push_back(&j);
+      }
+    }
+    MKIMAGE_TRY_VOID(parallel_for(config.max_concurrent_downloads, todo.size(), [&](std::size_t i) {
+      return download_layer(client, st, repository, *todo[i], events);
+    }));
+    std::vector<store::Descriptor> layers;
+    for (const auto& j : jobs)
+      layers.push_back(store::Descriptor{store::oci_layer_media_type(store::Compression::none), j.diff_id.digest, j.size,
+                                         {}, std::nullopt});
+    auto image = st.put_image_raw(config_bytes, layers);
+    if (image.ok() || round > 0) return image;
+    bool lost = std::any_of(jobs.begin(), jobs.end(), [&](const LayerJob& j) { return !st.blobs().exists(j.diff_id.digest); });
+    if (!lost) return image;
+  }
 }
 
 Result<std::string> fetch_config(Client& client, store::Store& st, const std::string& repository,
@@ -183,7 +222,6 @@ Result<PullResult> pull_image(store::Store& st, const store::Reference& ref, con
                       std::to_string(manifest->layers.size()) + " layers"});
 
   std::vector<LayerJob> jobs(manifest->layers.size());
-  std::vector<LayerJob*> todo;
   auto urls = layer_urls(fetched.bytes);
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const auto& l = manifest->layers[i];
@@ -191,27 +229,9 @@ Result<PullResult> pull_image(store::Store& st, const store::Reference& ref, con
       return fail(Error{"unsupported layer media type \"" + l.media_type.str() + "\""});
     jobs[i].blob = l;
     jobs[i].diff_id = config->diff_ids[i];
-    if (i < urls.size()) jobs[i].urls = urls[i];
-    if (st.blobs().exists(jobs[i].diff_id.digest)) {
-      auto size = st.blobs().size(jobs[i].diff_id.digest);
-      if (!size.ok()) return fail(size.error());
-      jobs[i].size = *size;
-      events.layer(l.digest.short_id(), "Already exists");
-    } else {
-      events.layer(l.digest.short_id(), "Pulling fs layer");
-      todo.push_back(&jobs[i]);
-    }
+    if (i < urls.size() && is_foreign(l.media_type)) jobs[i].urls = urls[i];
   }
-  auto downloaded = parallel_for(options.config->max_concurrent_downloads, todo.size(), [&](std::size_t i) {
-    return download_layer(client, st, ref.path(), *todo[i], events);
-  });
-  if (!downloaded.ok()) return fail(downloaded.error());
-
-  std::vector<store::Descriptor> layers;
-  for (const auto& j : jobs)
-    layers.push_back(store::Descriptor{store::oci_layer_media_type(store::Compression::none), j.diff_id.digest, j.size,
-                                       {}, std::nullopt});
-  auto image = st.put_image_raw(*config_bytes, layers);
+  auto image = fetch_layers_and_record(client, st, ref.path(), *config_bytes, jobs, *options.config, events);
   if (!image.ok()) return fail(image.error());
   const store::Digest& local = image->manifest_descriptor.digest;
   auto recorded = st.index().transaction([&]() -> Result<void> {

@@ -8,6 +8,7 @@
 //   ROOT/snapshots/<chain_id hex>/   unpacked layers (builder lowerdirs)
 //   ROOT/containers/<id>/      state of `mkimage run` containers
 //   ROOT/lock                  flock()ed while index.json is rewritten
+//   ROOT/gc.lock               flock()ed: shared to record an image, exclusive to delete blobs
 #pragma once
 
 #include <filesystem>
@@ -43,6 +44,9 @@ public:
   std::filesystem::path snapshots_dir() const { return m_dir / "snapshots"; }
   std::filesystem::path containers_dir() const { return m_dir / "containers"; }
   std::filesystem::path lock_file() const { return m_dir / "lock"; }
+  // flock()ed shared while an image is recorded over existing blobs, exclusive
+  // while blobs are deleted (store/store.cpp).
+  std::filesystem::path gc_lock_file() const { return m_dir / "gc.lock"; }
 
 private:
   std::filesystem::path m_dir;

@@ -13,13 +13,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// flock()ed ROOT/lock for the duration of a scope (serialises index.json rewrites).
+// A flock()ed file for the duration of a scope: ROOT/lock (exclusive) serialises
+// index.json rewrites; ROOT/gc.lock keeps blob deletion (exclusive: rows, then
+// files) apart from recording images over existing blobs (shared: check the
+// files, then insert the rows), so a prune never deletes a blob an image being
+// recorded at that moment relies on.
 class RootLock {
 public:
-  explicit RootLock(const fs::path& path) {
+  explicit RootLock(const fs::path& path, int mode = LOCK_EX) {
     m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (m_fd >= 0) {
-      while (::flock(m_fd, LOCK_EX) != 0 && errno == EINTR) {
+      while (::flock(m_fd, mode) != 0 && errno == EINTR) {
       }
     }
   }
@@ -86,6 +90,8 @@ util::Result<Image> Store::put_image_raw(const std::string& config_bytes, const 
 
 util::Result<Image> Store::put_image_impl(const ImageConfig& config, const std::string& config_bytes,
                                           const std::vector<Descriptor>& layers) {
+  RootLock gc(m_root.gc_lock_file(), LOCK_SH);
+  if (!gc.ok()) return util::sys_error("open", m_root.gc_lock_file().string());
   if (config.diff_ids.size() != layers.size()) {
     return util::Error{"image config lists " + std::to_string(config.diff_ids.size()) + " diff_ids but " +
                        std::to_string(layers.size()) + " layers were given"};
@@ -140,6 +146,8 @@ util::Result<Image> Store::put_image_impl(const ImageConfig& config, const std::
 }
 
 util::Result<Image> Store::add_manifest(const Digest& manifest_digest) {
+  RootLock gc(m_root.gc_lock_file(), LOCK_SH);
+  if (!gc.ok()) return util::sys_error("open", m_root.gc_lock_file().string());
   MKIMAGE_TRY(std::string manifest_bytes, m_blobs.read(manifest_digest));
   MKIMAGE_TRY(Manifest m, parse_manifest(manifest_bytes));
   MKIMAGE_TRY(std::string config_bytes, m_blobs.read(m.config.digest));
@@ -294,6 +302,8 @@ util::Result<std::optional<Image>> Store::resolve(std::string_view text) {
 }
 
 util::Result<void> Store::delete_image_and_blobs(const Digest& manifest, RemoveReport& report) {
+  RootLock gc(m_root.gc_lock_file(), LOCK_EX);
+  if (!gc.ok()) return util::sys_error("open", m_root.gc_lock_file().string());
   MKIMAGE_TRY(std::vector<Digest> blobs, m_index->image_blobs(manifest));
   MKIMAGE_TRY(auto rec, m_index->get_image(manifest));
   std::vector<Digest> candidates;

@@ -170,5 +170,15 @@ has predir "Status: Downloaded newer image"
 no_auth_leak predir
 proxy_stop predir
 
+# --- the storage host asks for credentials itself: none follow, the pull fails
+proxy_start psteal "$A" --mode redirect-blobs-401
+printf '%s\n' "$REG_PASSWORD" | "$MKIMAGE" login -u "$REG_USER" --password-stdin "$PROXY_ADDR" >/dev/null 2>"$W/err.loginS" ||
+  fail "login to $PROXY_ADDR failed: $(cat "$W/err.loginS")"
+export MKIMAGE_ROOT=$W/root-steal
+if m psteal pull "$PROXY_ADDR/bb:1"; then bad "steal: the pull succeeded although the storage host refused it"; fi
+has psteal "asked for credentials"
+no_auth_leak psteal
+proxy_stop psteal
+
 [ "$BAD" = 0 ] || fail "$BAD check(s) failed"
 pass

@@ -19,6 +19,9 @@ fault hit only the first N matching requests, so a retrying client succeeds.
                    length; every blob GET, or the first N
   stall[:N]        blob GETs send headers and 16 bytes, then nothing for 600 s
                    (--stall-seconds); every blob GET, or the first N
+  redirect-blobs-401  as redirect-blobs, but the storage host answers 401 with a
+                   Bearer challenge whose realm is itself; a token request
+                   there is logged AUTH-LEAK (credentials must not follow)
   redirect-blobs[:FRONT]
                    blob GETs that upstream answers 200/206 get instead
                    `307 Location: http://FRONT:OTHERPORT/r/<key>/v2/<name>/blobs/<digest>`
@@ -66,6 +69,7 @@ class Faults:
         self.counted = []       # [kind, remaining, arg]  for 500 / 429
         self.body = {}          # kind -> remaining (None = unlimited) for cut/corrupt/stall
         self.redirect = None    # FRONT host
+        self.storage_401 = False
         for m in modes:
             parts = m.split(":")
             kind = parts[0]
@@ -82,6 +86,11 @@ class Faults:
                 self.body[kind] = int(parts[1]) if len(parts) > 1 else default
             elif kind == "redirect-blobs":
                 self.redirect = parts[1] if len(parts) > 1 and parts[1] else "127.0.0.1"
+            elif kind == "redirect-blobs-401":
+                # as redirect-blobs, but the storage host asks for credentials
+                # with a Bearer challenge whose realm is itself (a token thief)
+                self.redirect = "127.0.0.1"
+                self.storage_401 = True
             else:
                 raise SystemExit(f"fault_proxy.py: unknown mode {m!r}")
 
@@ -314,6 +323,15 @@ class Handler(BaseHTTPRequestHandler):
     # --- second listener: "pre-signed" blob URLs ---
     def handle_redirected(self):
         srv = self.server.main
+        if self.path.startswith("/tokensteal"):
+            self.server.log(f"AUTH-LEAK token request to the storage host {self.path} "
+                            f"authorization={(self.headers.get('Authorization') or 'none').split(' ')[0]}")
+            return self.simple(200, b'{"token":"stolen","expires_in":300}', fault="tokensteal")
+        if srv.faults.storage_401 and not self.headers.get("Authorization"):
+            realm = "http://127.0.0.1:%d/tokensteal" % self.server.server_address[1]
+            return self.simple(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+                               extra=[("WWW-Authenticate", f'Bearer realm="{realm}",service="storage"')],
+                               fault="storage-401")
         m = re.match(r"^/r/([0-9a-f]+)(/v2/.+)$", urllib.parse.urlsplit(self.path).path)
         if self.headers.get("Authorization"):
             self.server.log(f"AUTH-LEAK {self.command} {self.path} "

@@ -31,6 +31,9 @@ TEST_CASE("registry configuration: defaults, every key, errors") {
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message.find("max-concurrent-downloads") != std::string::npos);
   CHECK_FALSE(RegistryConfig::parse(R"({"max-attempts": 0})", "x.json").ok());
+  CHECK_FALSE(RegistryConfig::parse(R"({"upload-chunk-size": 0})", "x.json").ok());
+  CHECK_FALSE(RegistryConfig::parse(R"({"upload-chunk-size": -5})", "x.json").ok());
+  CHECK_FALSE(RegistryConfig::parse(R"({"stall-timeout-seconds": -1})", "x.json").ok());
 }
 
 TEST_CASE("endpoints: docker.io's API host, https by default, http for loopback and insecure, mirrors first") {
@@ -60,6 +63,8 @@ TEST_CASE("endpoints: docker.io's API host, https by default, http for loopback 
   CHECK(is_loopback("127.9.9.9:80"));
   CHECK_FALSE(is_loopback("128.0.0.1"));
   CHECK_FALSE(is_loopback("localhost.example.com"));
+  CHECK_FALSE(is_loopback("127.corp.example"));
+  CHECK_FALSE(is_loopback("127.corp.example:5000"));
 }
 
 TEST_CASE("select_platform picks os/arch, then the variant") {

@@ -99,6 +99,24 @@ TEST_CASE("CredentialStore: keys with a scheme and path, username/password field
   CHECK(j["auths"].contains("http://plain.test"));
 }
 
+TEST_CASE("CredentialStore: a directory or device as config.json is an error; a symlink is followed") {
+  mkimage::test::TempDir dir;
+  fs::create_directories(dir.path() / "isdir" / "config.json");
+  auto r = CredentialStore(dir.path() / "isdir" / "config.json").get("x:1");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("not a regular file") != std::string::npos);
+  CHECK_FALSE(CredentialStore("/dev/zero").get("x:1").ok());
+
+  fs::create_directories(dir.path() / "real");
+  std::ofstream(dir.path() / "real" / "config.json") << "{}";
+  fs::create_directories(dir.path() / "link");
+  fs::create_symlink("../real/config.json", dir.path() / "link" / "config.json");
+  CredentialStore cs(dir.path() / "link" / "config.json");
+  REQUIRE(cs.store("x:1", Credentials{"u", "p", ""}).ok());
+  CHECK(fs::is_symlink(dir.path() / "link" / "config.json"));
+  CHECK(slurp(dir.path() / "real" / "config.json").find(base64_encode("u:p")) != std::string::npos);
+}
+
 TEST_CASE("CredentialStore: a malformed config.json is an error naming the file") {
   mkimage::test::TempDir dir;
   fs::path file = dir.path() / "config.json";

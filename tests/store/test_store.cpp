@@ -1,6 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "store/store.hpp"
@@ -298,4 +304,31 @@ TEST_CASE("Store: check reports corrupt, missing and orphaned blobs; repair drop
   REQUIRE(after.ok());
   CHECK(after->missing.empty());
   CHECK(after->corrupt.size() == 1);  // corruption is reported, never "repaired" by deleting data
+}
+
+TEST_CASE("Store: recording an image waits for a blob deletion in progress and then sees the blob gone") {
+  // The gc.lock protocol (store/store.cpp RootLock): a prune holds it exclusively
+  // from deleting rows to deleting files; put_image holds it shared from checking
+  // the layer files to inserting its rows. A pull that found a layer "already
+  // there" must not record an image over a file a prune is about to delete.
+  test::TempDir tmp;
+  auto opened = Store::open(tmp.path());
+  REQUIRE(opened.ok());
+  Store& s = **opened;
+  Descriptor layer = put_layer(s, test::tiny_tar({{"f", "shared"}}));
+  ImageConfig cfg;
+  cfg.diff_ids = {DiffId{layer.digest}};
+  cfg.history.push_back(HistoryEntry{std::nullopt, "COPY f /", "", "", false});
+
+  int fd = ::open(s.root().gc_lock_file().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_EX) == 0);  // "a prune is deleting"
+  auto pending = std::async(std::launch::async, [&] { return s.put_image(cfg, {layer}); });
+  CHECK(pending.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);  // it waits
+  REQUIRE(s.blobs().remove(layer.digest).ok());  // the prune deletes the file
+  ::close(fd);                                    // and lets go
+  auto r = pending.get();
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("not in the store") != std::string::npos);
+  CHECK(s.list_images().value().empty());
 }
