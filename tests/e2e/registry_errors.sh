@@ -66,7 +66,7 @@ fails pushinvalid 'Bb' 'invalid reference format' push "$R/Bb:1"
 fails upperhost 'UPPER/x' 'resolve|unknown host|no such host|not known' pull UPPER/x
 
 # --- push of an image the store does not have ---------------------------------
-fails nolocal "$R/missing:1" 'An image does not exist locally with the tag' push "$R/missing:1"
+fails nolocal "$R/missing" 'An image does not exist locally with the tag' push "$R/missing:1"  # docker names the repository
 m_ok tag2 tag bb:1 127.0.0.1:1/bb:1
 fails pushrefused 127.0.0.1:1/bb:1 'refused|connect' push 127.0.0.1:1/bb:1
 
