@@ -21,7 +21,7 @@ using util::Result;
 struct Client::EndpointState {
   Endpoint endpoint;
   Authorizer auth;
-  std::mutex mutex;  // guards endpoint.base_url / http_fallback (the scheme may change once)
+  std::mutex mutex;  // guards endpoint.base_url / scheme_probe (the scheme may change once)
   std::atomic<bool> dead{false};  // a mirror that refused a connection is not asked again
   EndpointState(Endpoint e, std::optional<Credentials> c, long connect_timeout_s, long stall_timeout_s)
       : endpoint(std::move(e)), auth(std::move(c), endpoint.tls, connect_timeout_s, stall_timeout_s) {}
@@ -30,19 +30,35 @@ struct Client::EndpointState {
     std::lock_guard lock(mutex);
     return endpoint.base_url;
   }
-  // After a TLS failure that shows the server speaks plain HTTP: switch a
-  // loopback endpoint to http once. True when it switched (retry the request).
-  bool fall_back_to_http(const std::string& failed_base, const std::string& error) {
+  // Loopback endpoints start on plain HTTP (no TLS set-up: loading the CA
+  // store costs ~40 ms a connection) and switch to HTTPS once when the server
+  // shows it speaks TLS: a 400 naming HTTPS (Go's "Client sent an HTTP request
+  // to an HTTPS server", nginx's "plain HTTP request was sent to HTTPS port"; a
+  // HEAD gets the status only), or a connection closed without an answer. No
+  // credentials have been sent by then: the first request of a client carries
+  // none. Returns true when the request should be sent again on the new base.
+  bool switch_to_https(const std::string& failed_base, const net::HttpResponse* r, const util::Error* e,
+                       const std::string& method) {
     std::lock_guard lock(mutex);
     if (endpoint.base_url != failed_base) return true;  // another thread switched already
-    if (!endpoint.http_fallback || !endpoint.base_url.starts_with("https://")) return false;
-    // A handshake that failed because the other side is no TLS server; a
-    // certificate the client cannot verify is an error, never a reason for http.
-    bool tls_failure = error.find("SSL") != std::string::npos || error.find("TLS") != std::string::npos;
-    if (!tls_failure || error.find("certificate") != std::string::npos) return false;
-    endpoint.base_url = "http://" + endpoint.base_url.substr(8);
-    endpoint.http_fallback = false;
+    if (!endpoint.scheme_probe || !endpoint.base_url.starts_with("http://")) return false;
+    bool tls_server = false;
+    if (r) {
+      tls_server = r->status == 400 && (method == "HEAD" || r->error_body.find("HTTPS") != std::string::npos);
+    } else if (e) {
+      const std::string& m = e->message;
+      tls_server = m.find("Empty reply") != std::string::npos || m.find("reset by peer") != std::string::npos ||
+                   m.find("Recv failure") != std::string::npos;
+    }
+    if (!tls_server) return false;
+    endpoint.base_url = "https://" + endpoint.base_url.substr(7);
+    endpoint.scheme_probe = false;
     return true;
+  }
+  // A real answer on the current scheme: it stays.
+  void confirm_scheme() {
+    std::lock_guard lock(mutex);
+    endpoint.scheme_probe = false;
   }
 };
 
@@ -179,13 +195,16 @@ Result<net::HttpResponse> Client::send(EndpointState& ep, Call& call) {
       if (call.method == "HEAD" || call.method == "GET") continue;
       if (res->status == 303) call.method = "GET";
     }
-    if (!res.ok() && delivered == 0 && ep.fall_back_to_http(base, res.error().message)) {
+    bool own = origin_of(url) == origin_of(base);
+    if (own && delivered == 0 &&
+        ep.switch_to_https(base, res.ok() ? &*res : nullptr, res.ok() ? nullptr : &res.error(), call.method)) {
       std::string old = base;
       base = ep.base();
       if (call.url.starts_with(old)) call.url = base + call.url.substr(old.size());
       --attempt;
       continue;
     }
+    if (own && res.ok() && res->status != 400) ep.confirm_scheme();
     if (!res.ok()) {
       // A transfer that delivered bytes is the caller's to resume.
       if (delivered == 0 && call.retry && !hopeless(res.error().message) && attempt < m_config.max_attempts) {

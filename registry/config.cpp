@@ -103,9 +103,10 @@ std::vector<Endpoint> endpoints_for(const RegistryConfig& config, const std::str
     }
   }
   std::string host = api_host(domain);
-  bool plain = config.insecure.count(host) || config.insecure.count(domain);
+  bool loopback = is_loopback(host);
+  bool plain = loopback || config.insecure.count(host) || config.insecure.count(domain);
   Endpoint origin{(plain ? "http://" : "https://") + host, false, {}};
-  origin.http_fallback = !plain && is_loopback(host);
+  origin.scheme_probe = loopback;
   out.push_back(origin);
   for (auto& e : out) {
     std::string h = e.base_url.substr(e.base_url.find("://") + 3);

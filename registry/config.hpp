@@ -49,10 +49,10 @@ struct Endpoint {
   std::string base_url;  // "https://registry-1.docker.io", "http://127.0.0.1:5000"
   bool mirror = false;
   net::TlsFiles tls;
-  // Loopback registries: HTTPS is tried first (verified as always) and plain
-  // HTTP is used when the server does not speak TLS at all (docker tries both
-  // for 127.0.0.0/8 too, but skips verification, which mkimage never does).
-  bool http_fallback = false;
+  // Loopback registries: plain HTTP first, HTTPS (verified as always) when the
+  // server turns out to speak TLS (registry/client.cpp). docker tries both for
+  // 127.0.0.0/8 too, but skips verification, which mkimage never does.
+  bool scheme_probe = false;
 };
 
 // The API host of a registry domain: docker.io is served by registry-1.docker.io.
@@ -61,7 +61,8 @@ std::string api_host(const std::string& domain);
 bool is_loopback(const std::string& host);
 // Where to send requests for `domain`: its mirrors first (when `pull`), then the
 // registry itself, over https unless it is insecure (then http); loopback ones
-// over https with a fallback to http. TLS files come from certs_dir/HOST[:PORT]/.
+// over http, switching to https when the server speaks TLS. TLS files come from
+// certs_dir/HOST[:PORT]/.
 std::vector<Endpoint> endpoints_for(const RegistryConfig& config, const std::string& domain, bool pull);
 
 }  // namespace mkimage::registry

@@ -7,7 +7,7 @@ packages=(
   # build
   build-essential cmake pkg-config
   libarchive-dev nettle-dev libsqlite3-dev libfmt-dev doctest-dev nlohmann-json3-dev
-  libcurl4-openssl-dev libcli11-dev libzstd-dev zlib1g-dev
+  libcurl4-openssl-dev libcli11-dev libzstd-dev zlib1g-dev libisal-dev
   # run: OCI runtime for RUN steps and `mkimage run`
   runc
   # tests: static busybox base, interop peers

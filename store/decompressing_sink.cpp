@@ -1,6 +1,6 @@
 #include "store/decompressing_sink.hpp"
 
-#include <zlib.h>
+#include <isa-l/igzip_lib.h>
 #include <zstd.h>
 
 #include <string>
@@ -15,7 +15,9 @@ struct DecompressingSink::Impl {
   Compression c;
   ByteSink& out;
   std::vector<unsigned char> buf = std::vector<unsigned char>(1 << 20);
-  z_stream z{};
+  // gzip with ISA-L's inflate (igzip): about twice zlib's speed on layer
+  // content, so a pull's decompression keeps up with a loopback or LAN download.
+  inflate_state z{};
   bool z_init = false;
   bool z_member_done = false;  // the last gzip member ended; more input starts a new one
   ZSTD_DCtx* zd = nullptr;
@@ -24,30 +26,47 @@ struct DecompressingSink::Impl {
 
   Impl(Compression comp, ByteSink& o) : c(comp), out(o) {}
   ~Impl() {
-    if (z_init) inflateEnd(&z);
     if (zd) ZSTD_freeDCtx(zd);
   }
 
-  Result<void> gzip(const unsigned char* p, std::size_t n) {
-    if (!z_init) {
-      if (inflateInit2(&z, 15 + 16) != Z_OK) return Error{"gzip: inflateInit2 failed"};
-      z_init = true;
+  static const char* isal_error(int r) {
+    switch (r) {
+      case ISAL_INVALID_BLOCK: return "invalid deflate block";
+      case ISAL_INVALID_SYMBOL: return "invalid deflate symbol";
+      case ISAL_INVALID_LOOKBACK: return "invalid lookback distance";
+      case ISAL_INVALID_WRAPPER: return "invalid gzip header";
+      case ISAL_UNSUPPORTED_METHOD: return "unsupported compression method";
+      case ISAL_INCORRECT_CHECKSUM: return "incorrect data check";
+      default: return "invalid compressed data";
     }
-    z.next_in = const_cast<Bytef*>(p);
-    z.avail_in = static_cast<uInt>(n);
+  }
+
+  void gzip_start_member() {
+    isal_inflate_init(&z);
+    z.crc_flag = ISAL_GZIP;  // parse the gzip header, verify CRC32 and length
+    z_member_done = false;
+    z_init = true;
+  }
+
+  Result<void> gzip(const unsigned char* p, std::size_t n) {
+    if (!z_init) gzip_start_member();
+    z.next_in = const_cast<std::uint8_t*>(p);
+    z.avail_in = static_cast<std::uint32_t>(n);
     for (;;) {
       if (z_member_done) {
         if (z.avail_in == 0) break;
-        if (inflateReset(&z) != Z_OK) return Error{"gzip: inflateReset failed"};  // the next member
-        z_member_done = false;
+        std::uint8_t* next = z.next_in;  // the next member starts here
+        std::uint32_t left = z.avail_in;
+        gzip_start_member();
+        z.next_in = next;
+        z.avail_in = left;
       }
       z.next_out = buf.data();
-      z.avail_out = static_cast<uInt>(buf.size());
-      int r = inflate(&z, Z_NO_FLUSH);
-      if (r != Z_OK && r != Z_STREAM_END && r != Z_BUF_ERROR)
-        return Error{std::string("gzip: ") + (z.msg ? z.msg : "invalid compressed data")};
+      z.avail_out = static_cast<std::uint32_t>(buf.size());
+      int r = isal_inflate(&z);
+      if (r < 0 || r == ISAL_NEED_DICT) return Error{std::string("gzip: ") + isal_error(r)};
       if (std::size_t got = buf.size() - z.avail_out) MKIMAGE_TRY_VOID(out.write(buf.data(), got));
-      if (r == Z_STREAM_END) {
+      if (z.block_state == ISAL_BLOCK_FINISH) {
         z_member_done = true;
         continue;
       }

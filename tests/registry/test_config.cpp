@@ -42,13 +42,13 @@ TEST_CASE("endpoints: docker.io's API host, https by default, http for loopback 
   auto e = endpoints_for(c, "docker.io", true);
   REQUIRE(e.size() == 1);
   CHECK(e[0].base_url == "https://registry-1.docker.io");
-  // loopback: https first (verified), http when the server does not speak TLS
+  // loopback: http first, https (verified) when the server speaks TLS
   for (const char* h : {"localhost:5000", "127.0.0.1:5000", "[::1]:5000"}) {
-    CHECK(endpoints_for(c, h, true)[0].base_url == std::string("https://") + h);
-    CHECK(endpoints_for(c, h, true)[0].http_fallback);
+    CHECK(endpoints_for(c, h, true)[0].base_url == std::string("http://") + h);
+    CHECK(endpoints_for(c, h, true)[0].scheme_probe);
   }
   CHECK(endpoints_for(c, "reg.lan:5000", true)[0].base_url == "https://reg.lan:5000");
-  CHECK_FALSE(endpoints_for(c, "reg.lan:5000", true)[0].http_fallback);
+  CHECK_FALSE(endpoints_for(c, "reg.lan:5000", true)[0].scheme_probe);
   c.insecure.insert("reg.lan:5000");
   CHECK(endpoints_for(c, "reg.lan:5000", true)[0].base_url == "http://reg.lan:5000");
   c.mirrors["docker.io"] = {"http://127.0.0.1:5001"};
@@ -57,7 +57,7 @@ TEST_CASE("endpoints: docker.io's API host, https by default, http for loopback 
   CHECK(e[0].mirror);
   CHECK(e[0].base_url == "http://127.0.0.1:5001");
   CHECK(e[1].base_url == "https://registry-1.docker.io");
-  CHECK_FALSE(e[1].http_fallback);
+  CHECK_FALSE(e[1].scheme_probe);
   CHECK(endpoints_for(c, "docker.io", false).size() == 1);  // pushes never go to a mirror
   CHECK(is_loopback("localhost"));
   CHECK(is_loopback("127.9.9.9:80"));
