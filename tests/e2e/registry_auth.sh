@@ -11,16 +11,6 @@ source "$(dirname "$0")/registry_lib.bash"
 command -v skopeo >/dev/null || skip "skopeo is not installed (scripts/deps.sh installs it)"
 set -o pipefail
 
-BAD=0
-bad() { echo "$TEST: FAIL: $*"; BAD=$((BAD + 1)); }
-m() { local l=$1; shift; "$MKIMAGE" "$@" >"$W/out.$l" 2>"$W/err.$l"; }
-m_ok() { m "$@" || fail "mkimage ${*:2} failed: $(tail -n 5 "$W/err.$1")"; }
-# m_in LABEL INPUT ARGS...: as m, INPUT on stdin
-m_in() { local l=$1 in=$2; shift 2; printf '%s\n' "$in" | "$MKIMAGE" "$@" >"$W/out.$l" 2>"$W/err.$l"; }
-has() { cat "$W/out.$1" "$W/err.$1" | grep -qF -- "$2" || bad "'$1' output lacks '$2': $(cat "$W/out.$1" "$W/err.$1" | tail -n 8)"; }
-has_re() { cat "$W/out.$1" "$W/err.$1" | grep -qiE -- "$2" || bad "'$1' output does not match /$2/: $(cat "$W/out.$1" "$W/err.$1" | tail -n 8)"; }
-# image_id ROOT REF
-image_id() { MKIMAGE_ROOT=$1 "$MKIMAGE" image inspect -f '{{.Id}}' "$2" 2>&1; }
 # skopeo_digest REF U:P: the manifest digest as the registry serves it
 skopeo_digest() {
   skopeo inspect --authfile "$REG_AUTHFILE" --tls-verify=false --creds "$2" "docker://$1" |

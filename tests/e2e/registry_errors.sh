@@ -10,10 +10,6 @@
 source "$(dirname "$0")/registry_lib.bash"
 set -o pipefail
 
-BAD=0
-bad() { echo "$TEST: FAIL: $*"; BAD=$((BAD + 1)); }
-m() { local l=$1; shift; "$MKIMAGE" "$@" >"$W/out.$l" 2>"$W/err.$l"; }
-m_ok() { m "$@" || fail "mkimage ${*:2} failed: $(tail -n 5 "$W/err.$1")"; }
 snapshot() {
   "$MKIMAGE" images -a --no-trunc --format '{{.Repository}} {{.Tag}} {{.ID}} {{.Digest}} {{.Size}}' >"$W/$1.images" 2>&1 || fail "images failed: $(cat "$W/$1.images")"
   (cd "$MKIMAGE_ROOT/blobs/sha256" && ls -A) >"$W/$1.blobs" 2>/dev/null || : >"$W/$1.blobs"

@@ -10,14 +10,6 @@
 source "$(dirname "$0")/registry_lib.bash"
 set -o pipefail
 
-BAD=0
-bad() { echo "$TEST: FAIL: $*"; BAD=$((BAD + 1)); }
-m() { local l=$1; shift; "$MKIMAGE" "$@" >"$W/out.$l" 2>"$W/err.$l"; }
-m_ok() { m "$@" || fail "mkimage ${*:2} failed: $(tail -n 5 "$W/err.$1")"; }
-has() { cat "$W/out.$1" "$W/err.$1" | grep -qF -- "$2" || bad "'$1' output lacks '$2': $(cat "$W/out.$1" "$W/err.$1" | tail -n 8)"; }
-has_re() { cat "$W/out.$1" "$W/err.$1" | grep -qiE -- "$2" || bad "'$1' output does not match /$2/: $(cat "$W/out.$1" "$W/err.$1" | tail -n 8)"; }
-# image_id ROOT REF
-image_id() { MKIMAGE_ROOT=$1 "$MKIMAGE" image inspect -f '{{.Id}}' "$2" 2>&1; }
 now() { date +%s.%N; }
 # elapsed START: seconds since START, 1 decimal
 elapsed() { python3 -c 'import sys,time; print("%.1f" % (time.time() - float(sys.argv[1])))' "$1"; }

@@ -225,3 +225,20 @@ reg_config() {
   command -v skopeo >/dev/null || skip "skopeo is not installed (scripts/deps.sh installs it)"
   skopeo inspect --config --authfile "$REG_AUTHFILE" --tls-verify=false "$@" "docker://$ref"
 }
+
+# --- checks that do not stop a test: every failure is printed, and the test
+# ends with `[ "$BAD" = 0 ] || fail ...` ---------------------------------------
+BAD=0
+bad() { echo "$TEST: FAIL: $*"; BAD=$((BAD + 1)); }
+# m LABEL ARGS...: runs mkimage ARGS, stdout in $W/out.LABEL, stderr in $W/err.LABEL; returns its status
+m() { local l=$1; shift; "$MKIMAGE" "$@" >"$W/out.$l" 2>"$W/err.$l"; }
+# m_ok LABEL ARGS...: must succeed
+m_ok() { m "$@" || fail "mkimage ${*:2} failed: $(tail -n 5 "$W/err.$1")"; }
+# m_in LABEL STDIN ARGS...: as m, with STDIN (and a newline) on standard input
+m_in() { local l=$1 in=$2; shift 2; printf '%s\n' "$in" | "$MKIMAGE" "$@" >"$W/out.$l" 2>"$W/err.$l"; }
+# has LABEL TEXT / has_re LABEL ERE / lacks LABEL TEXT: stdout+stderr of run LABEL
+has() { cat "$W/out.$1" "$W/err.$1" | grep -qF -- "$2" || bad "'$1' output lacks '$2': $(cat "$W/out.$1" "$W/err.$1" | tail -n 8)"; }
+has_re() { cat "$W/out.$1" "$W/err.$1" | grep -qiE -- "$2" || bad "'$1' output does not match /$2/: $(cat "$W/out.$1" "$W/err.$1" | tail -n 8)"; }
+lacks() { ! cat "$W/out.$1" "$W/err.$1" | grep -qF -- "$2" || bad "'$1' output has '$2': $(grep -F -- "$2" "$W/out.$1" "$W/err.$1" | head -n 3)"; }
+# image_id ROOT REF: the image ID of REF in the store at ROOT
+image_id() { MKIMAGE_ROOT=$1 "$MKIMAGE" image inspect -f '{{.Id}}' "$2" 2>&1; }

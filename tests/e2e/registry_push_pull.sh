@@ -11,16 +11,6 @@ source "$(dirname "$0")/registry_lib.bash"
 command -v skopeo >/dev/null || skip "skopeo is not installed (scripts/deps.sh installs it)"
 set -o pipefail
 
-# Checks that do not stop the test: every failure is printed, the test fails at the end.
-BAD=0
-bad() { echo "$TEST: FAIL: $*"; BAD=$((BAD + 1)); }
-# m LABEL ARGS...: runs mkimage ARGS, stdout in $W/out.LABEL, stderr in $W/err.LABEL; returns its status
-m() { local l=$1; shift; "$MKIMAGE" "$@" >"$W/out.$l" 2>"$W/err.$l"; }
-# m_ok LABEL ARGS...: must succeed
-m_ok() { m "$@" || fail "mkimage ${*:2} failed: $(tail -n 5 "$W/err.$1")"; }
-# has LABEL TEXT / lacks LABEL TEXT: stdout+stderr of run LABEL
-has() { cat "$W/out.$1" "$W/err.$1" | grep -qF -- "$2" || bad "'$1' output lacks '$2': $(cat "$W/out.$1" "$W/err.$1" | tail -n 8)"; }
-lacks() { ! cat "$W/out.$1" "$W/err.$1" | grep -qF -- "$2" || bad "'$1' output has '$2': $(grep -F -- "$2" "$W/out.$1" "$W/err.$1" | head -n 3)"; }
 # field ROOT REF PYEXPR: evaluates PYEXPR on `image inspect`'s first object (j) in store ROOT
 field() {
   MKIMAGE_ROOT=$1 "$MKIMAGE" image inspect "$2" >"$W/inspect.json" 2>"$W/inspect.err" ||
