@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "store/parallel_gzip.hpp"
 #include "util/sha256.hpp"
 
 namespace mkimage::store {
@@ -30,25 +31,27 @@ struct Fd {
 }  // namespace
 
 struct CompressingSink::Impl {
+  // Hands what the parallel gzip encoder writes to emit().
+  struct EmitSink : ByteSink {
+    Impl* impl;
+    explicit EmitSink(Impl* i) : impl(i) {}
+    Result<void> write(const void* p, std::size_t n) override { return impl->emit(p, n); }
+  };
+
   Compression c;
   ByteSink& out;
+  EmitSink emit_sink{this};
+  std::unique_ptr<ParallelGzip> pgz;  // gzip: blocks deflated on every core (store/parallel_gzip.hpp)
   util::Sha256 hash;
   std::int64_t size = 0;
   std::vector<unsigned char> buf;
-  z_stream z{};
   ZSTD_CCtx* zc = nullptr;
-  bool z_init = false;
   std::optional<Error> init_error;
 
   Impl(Compression comp, ByteSink& o, int level) : c(comp), out(o) {
     buf.resize(k_chunk);
     if (c == Compression::gzip) {
-      // windowBits 15 + 16: a gzip wrapper whose header has mtime 0 and no name.
-      if (deflateInit2(&z, level ? level : k_default_gzip_level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        init_error = Error{"gzip: deflateInit2 failed"};
-      } else {
-        z_init = true;
-      }
+      pgz = std::make_unique<ParallelGzip>(emit_sink, level ? level : k_default_gzip_level);
     } else if (c == Compression::zstd) {
       zc = ZSTD_createCCtx();
       if (!zc || ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, level ? level : k_default_zstd_level)) ||
@@ -63,7 +66,6 @@ struct CompressingSink::Impl {
     }
   }
   ~Impl() {
-    if (z_init) deflateEnd(&z);
     if (zc) ZSTD_freeCCtx(zc);
   }
 
@@ -72,23 +74,6 @@ struct CompressingSink::Impl {
     hash.update(p, n);
     size += static_cast<std::int64_t>(n);
     return out.write(p, n);
-  }
-
-  Result<void> gzip(const void* data, std::size_t size_in, int flush) {
-    z.next_in = static_cast<Bytef*>(const_cast<void*>(data));
-    z.avail_in = static_cast<uInt>(size_in);
-    for (;;) {
-      z.next_out = buf.data();
-      z.avail_out = static_cast<uInt>(buf.size());
-      int r = deflate(&z, flush);
-      if (r == Z_STREAM_ERROR) return Error{"gzip: deflate failed"};
-      MKIMAGE_TRY_VOID(emit(buf.data(), buf.size() - z.avail_out));
-      if (flush == Z_FINISH) {
-        if (r == Z_STREAM_END) return {};
-      } else if (z.avail_in == 0 && z.avail_out != 0) {
-        return {};
-      }
-    }
   }
 
   Result<void> zstd(const void* data, std::size_t size_in, ZSTD_EndDirective mode) {
@@ -116,7 +101,7 @@ Result<void> CompressingSink::write(const void* data, std::size_t size) {
     std::size_t n = std::min<std::size_t>(size, 1u << 30);
     switch (m.c) {
       case Compression::none: MKIMAGE_TRY_VOID(m.emit(p, n)); break;
-      case Compression::gzip: MKIMAGE_TRY_VOID(m.gzip(p, n, Z_NO_FLUSH)); break;
+      case Compression::gzip: MKIMAGE_TRY_VOID(m.pgz->write(p, n)); break;
       case Compression::zstd: MKIMAGE_TRY_VOID(m.zstd(p, n, ZSTD_e_continue)); break;
     }
     p += n;
@@ -128,7 +113,7 @@ Result<void> CompressingSink::write(const void* data, std::size_t size) {
 Result<StreamDigest> CompressingSink::finish() {
   auto& m = *m_impl;
   if (m.init_error) return *m.init_error;
-  if (m.c == Compression::gzip) MKIMAGE_TRY_VOID(m.gzip(nullptr, 0, Z_FINISH));
+  if (m.c == Compression::gzip) MKIMAGE_TRY_VOID(m.pgz->finish());
   if (m.c == Compression::zstd) MKIMAGE_TRY_VOID(m.zstd(nullptr, 0, ZSTD_e_end));
   return StreamDigest{Digest::from_bytes(m.hash.finish()), m.size};
 }

@@ -30,7 +30,9 @@ struct StreamDigest {
 
 // A ByteSink that compresses what it receives into `out` and hashes the compressed
 // bytes. level 0 = the default for the algorithm. Gzip output has no file name and
-// mtime 0. Compression::none passes bytes through.
+// mtime 0, and is deflated on every core in 128 KiB blocks (store/parallel_gzip.hpp:
+// the same bytes for the same input whatever the core count); zstd uses one
+// worker thread. Compression::none passes bytes through.
 class CompressingSink : public ByteSink {
 public:
   CompressingSink(Compression c, ByteSink& out, int level = 0);
