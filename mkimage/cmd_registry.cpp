@@ -79,9 +79,11 @@ void register_pull(CLI::App& app, GlobalOptions& global) {
     std::string name;
     std::string platform;
     bool quiet = false;
+    bool all_tags = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("name", o->name, "NAME[:TAG|@DIGEST]")->required();
+  cmd->add_flag("-a,--all-tags", o->all_tags, "Download all tagged images in the repository");
   cmd->add_option("--platform", o->platform, "os/arch[/variant] to pick from a multi-platform image (default: the host's)");
   cmd->add_flag("-q,--quiet", o->quiet, "Suppress verbose output");
   cmd->callback([o, &global] {
@@ -95,16 +97,38 @@ void register_pull(CLI::App& app, GlobalOptions& global) {
     bool explicit_tag = o->name.find('@') != std::string::npos ||
                         o->name.substr(o->name.rfind('/') == std::string::npos ? 0 : o->name.rfind('/')).find(':') !=
                             std::string::npos;
-    if (!explicit_tag) progress.message("Using default tag: latest");
     registry::PullOptions opts;
     opts.config = &config;
     opts.credentials = &creds;
     opts.platform = platform;
-    auto r = registry::pull_image(*st, *ref, opts, progress);
-    if (!r) throw CliExit{k_exit_failure, "mkimage: " + r.error().message};
-    progress.message("Digest: " + r->repo_digest.digest()->str());
-    progress.message(std::string(r->downloaded ? "Status: Downloaded newer image for " : "Status: Image is up to date for ") +
-                     ref->familiar());
+    std::vector<store::Reference> refs;
+    if (o->all_tags) {
+      if (explicit_tag) throw CliExit{k_exit_usage, "mkimage: tag can't be used with --all-tags/-a"};
+      registry::Client client(config, must(creds.get(ref->domain())), ref->domain(), false);
+      auto tags = client.list_tags(ref->path());
+      if (!tags) throw CliExit{k_exit_failure, "mkimage: pull " + ref->familiar_repository() + ": " + tags.error().message};
+      for (const auto& t : *tags) refs.push_back(ref->with_tag(t));
+      if (refs.empty()) throw CliExit{k_exit_failure, "mkimage: pull " + ref->familiar_repository() + ": the repository has no tags"};
+    } else {
+      if (!explicit_tag) progress.message("Using default tag: latest");
+      refs.push_back(*ref);
+    }
+    bool any_new = false;
+    for (const auto& one : refs) {
+      auto r = registry::pull_image(*st, one, opts, progress);
+      if (!r) throw CliExit{k_exit_failure, "mkimage: " + r.error().message};
+      progress.message("Digest: " + r->repo_digest.digest()->str());
+      any_new = any_new || r->downloaded;
+      if (!o->all_tags)
+        progress.message(std::string(r->downloaded ? "Status: Downloaded newer image for " : "Status: Image is up to date for ") +
+                         one.familiar());
+    }
+    if (o->all_tags) {
+      progress.message(std::string(any_new ? "Status: Downloaded newer image for " : "Status: Image is up to date for ") +
+                       ref->familiar_repository());
+      std::cout << ref->repository() << "\n";
+      return;
+    }
     std::cout << ref->str() << "\n";
   });
 }
@@ -114,9 +138,11 @@ void register_push(CLI::App& app, GlobalOptions& global) {
   struct Opts {
     std::string name;
     bool quiet = false;
+    bool all_tags = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("name", o->name, "NAME[:TAG]")->required();
+  cmd->add_flag("-a,--all-tags", o->all_tags, "Push all tagged images in the repository");
   cmd->add_flag("-q,--quiet", o->quiet, "Suppress verbose output");
   cmd->callback([o, &global] {
     auto ref = store::Reference::parse(o->name);
@@ -125,21 +151,31 @@ void register_push(CLI::App& app, GlobalOptions& global) {
     auto creds = registry::CredentialStore::open_default();
     auto st = open_store(global);
     TransferProgress progress(std::cout, ::isatty(1) != 0, o->quiet);
-    // docker pushes a tag, never an image ID: the name must be a local tag.
-    store::Reference tagged = ref->tag() || ref->digest() ? *ref : ref->with_tag("latest");
-    auto local = must(st->index().get_tag(tagged));
-    if (!local || ref->digest())
+    // docker pushes tags, never an image ID: the name must be a local tag
+    // (with -a: every local tag of the repository).
+    bool explicit_tag = o->name.substr(o->name.rfind('/') == std::string::npos ? 0 : o->name.rfind('/')).find(':') !=
+                        std::string::npos;
+    if (o->all_tags && (explicit_tag || ref->digest()))
+      throw CliExit{k_exit_usage, "mkimage: tag can't be used with --all-tags/-a"};
+    std::vector<std::pair<store::Reference, store::Digest>> targets;
+    if (o->all_tags) {
+      for (const auto& t : must(st->index().list_tags()))
+        if (t.reference.repository() == ref->repository()) targets.emplace_back(t.reference, t.manifest);
+    } else if (!ref->digest()) {
+      store::Reference tagged = ref->tag() ? *ref : ref->with_tag("latest");
+      if (auto local = must(st->index().get_tag(tagged))) targets.emplace_back(tagged, *local);
+    }
+    if (targets.empty())
       throw CliExit{k_exit_failure, "mkimage: An image does not exist locally with the tag: " + ref->familiar_repository()};
     registry::PushOptions opts;
     opts.config = &config;
     opts.credentials = &creds;
-    auto r = registry::push_image(*st, local->str(), tagged, opts, progress);
-    if (!r) throw CliExit{k_exit_failure, "mkimage: " + r.error().message};
-    if (o->quiet) {
-      std::cout << ref->str() << "\n";
-      return;
+    for (const auto& [tagged, local] : targets) {
+      auto r = registry::push_image(*st, local.str(), tagged, opts, progress);
+      if (!r) throw CliExit{k_exit_failure, "mkimage: " + r.error().message};
+      if (o->quiet) std::cout << tagged.str() << "\n";
+      else std::cout << r->tag << ": digest: " << r->digest.str() << " size: " << r->size << "\n";
     }
-    std::cout << r->tag << ": digest: " << r->digest.str() << " size: " << r->size << "\n";
   });
 }
 

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "registry/errors.hpp"
 #include "util/sha256.hpp"
 
@@ -298,6 +300,39 @@ Result<FetchedManifest> Client::get_manifest(const std::string& repository, cons
     return m;
   }
   return last ? *last : Error{"manifest for " + what + ": no endpoint"};
+}
+
+Result<std::vector<std::string>> Client::list_tags(const std::string& repository) {
+  std::vector<std::string> tags;
+  std::string url = "/v2/" + repository + "/tags/list";
+  for (int page = 0; page < 100 && !url.empty(); ++page) {
+    EndpointState& ep = *m_endpoints.back();
+    std::string body;
+    Call c;
+    c.url = url;
+    c.scopes = {repository_scope(repository, m_push)};
+    c.sink = [&](const char* p, std::size_t n) {
+      if (body.size() + n > k_max_manifest_bytes) return false;
+      body.append(p, n);
+      return true;
+    };
+    MKIMAGE_TRY(auto r, send(ep, c));
+    if (r.status != 200) return Error{"list tags of " + m_domain + "/" + repository + ": " + status_text(r)};
+    try {
+      auto j = nlohmann::json::parse(body);
+      if (j.contains("tags") && j["tags"].is_array())
+        for (const auto& t : j["tags"])
+          if (t.is_string()) tags.push_back(t.get<std::string>());
+    } catch (const std::exception& e) {
+      return Error{"list tags of " + m_domain + "/" + repository + ": malformed answer: " + e.what()};
+    }
+    url.clear();
+    if (auto link = r.header("link"); link && link->find("rel=\"next\"") != std::string::npos) {
+      auto a = link->find('<'), b = link->find('>');
+      if (a != std::string::npos && b != std::string::npos && b > a) url = link->substr(a + 1, b - a - 1);
+    }
+  }
+  return tags;
 }
 
 Result<std::optional<std::int64_t>> Client::blob_size(const std::string& repository, const store::Digest& digest) {

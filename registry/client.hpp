@@ -69,6 +69,9 @@ public:
   // Errors (naming `repository:reference`): not found ("manifest unknown"),
   // over k_max_manifest_bytes, digest mismatch, transport/status errors.
   util::Result<FetchedManifest> get_manifest(const std::string& repository, const std::string& reference);
+  // GET /v2/NAME/tags/list, following `Link: <…>; rel="next"` pages (at most
+  // 100). Errors: status/transport errors, malformed JSON.
+  util::Result<std::vector<std::string>> list_tags(const std::string& repository);
   // HEAD of a blob: its size when the repository has it, nullopt when not.
   util::Result<std::optional<std::int64_t>> blob_size(const std::string& repository, const store::Digest& digest);
   // GETs a blob into `sink`, resuming with Range after a dropped connection

@@ -183,5 +183,19 @@ fi
 MKIMAGE_ROOT=$S6 "$MKIMAGE" images -a --no-trunc --format '{{.Repository}} {{.Tag}} {{.ID}} {{.Digest}} {{.Size}}' >"$W/images.after" 2>&1
 cmp -s "$W/images.before" "$W/images.after" || bad "a failed s390x pull changed the image list: $(diff "$W/images.before" "$W/images.after")"
 
+# --- -a/--all-tags: every local tag of a repository up, every remote tag down ---
+SA=$W/root-alltags
+export MKIMAGE_ROOT=$W/root
+m_ok tag_all1 tag bb:1 "$R/all:one"
+m_ok tag_all2 tag bb:1 "$R/all:two"
+m_ok push_all push -a "$R/all"
+has push_all "one: digest: sha256:"
+has push_all "two: digest: sha256:"
+if m push_all_tag push -a "$R/all:one"; then bad "push -a with a tag succeeded"; else has push_all_tag "tag can't be used with --all-tags"; fi
+MKIMAGE_ROOT=$SA m_ok pull_all pull -a "$R/all"
+has pull_all "Status: Downloaded newer image for $R/all"
+[ "$(image_id "$SA" "$R/all:one")" = "$(image_id "$W/root" bb:1)" ] || bad "pull -a: all:one has another image ID"
+[ "$(image_id "$SA" "$R/all:two")" = "$(image_id "$W/root" bb:1)" ] || bad "pull -a: all:two has another image ID"
+
 [ "$BAD" = 0 ] || fail "$BAD check(s) failed"
 pass
