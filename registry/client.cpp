@@ -96,7 +96,8 @@ std::string resolve_url(const std::string& base, const std::string& location) {
 
 // Refused connections and unknown hosts do not heal in seconds.
 bool hopeless(const std::string& m) {
-  return m.find("connection refused") != std::string::npos || m.find("no such host") != std::string::npos;
+  return m.find("connection refused") != std::string::npos || m.find("no such host") != std::string::npos ||
+         m.find("asked for credentials (not sent)") != std::string::npos;
 }
 
 bool is_redirect(long s) { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; }
@@ -278,7 +279,7 @@ Result<FetchedManifest> Client::get_manifest(const std::string& repository, cons
     if (too_big) return Error{"manifest for " + what + " exceeds the 4 MiB limit"};
     if (!is_last && (!r.ok() || r->status != 200)) {
       last = r.ok() ? Error{"manifest for " + what + ": " + status_text(*r)} : r.error();
-      if (!r.ok() && hopeless(r.error().message)) ep.dead = true;
+      if (!r.ok()) ep.dead = true;  // a mirror that fails to answer is not asked again
       continue;  // the next mirror, then the registry
     }
     if (!r.ok()) return Error{"manifest for " + what + ": " + r.error().message};
@@ -427,7 +428,8 @@ Result<void> Client::get_blob(const std::string& repository, const store::Descri
         break;  // a status error: the next source
       } else {
         last = r.error();
-        if (received == before && hopeless(r.error().message)) {
+        // A mirror gets no second chance, and hopeless errors none anywhere.
+        if (received == before && ((ep && !is_last) || hopeless(r.error().message))) {
           if (ep && !is_last) ep->dead = true;
           break;  // the next source
         }

@@ -59,9 +59,9 @@ Result<RegistryConfig> RegistryConfig::parse(const std::string& text, const fs::
   c.insecure.insert(insecure.begin(), insecure.end());
   if (c.max_concurrent_downloads < 1 || c.max_concurrent_uploads < 1 || c.max_attempts < 1)
     return Error{"registry configuration \"" + source.string() + "\": concurrency and attempts must be at least 1"};
-  if (c.upload_chunk_size < 1 || c.connect_timeout_s < 0 || c.stall_timeout_s < 0)
-    return Error{"registry configuration \"" + source.string() +
-                 "\": upload-chunk-size must be at least 1 and timeouts not negative"};
+  if (c.upload_chunk_size < k_min_upload_chunk || c.connect_timeout_s < 0 || c.stall_timeout_s < 0)
+    return Error{"registry configuration \"" + source.string() + "\": upload-chunk-size must be at least " +
+                 std::to_string(k_min_upload_chunk) + " bytes and timeouts not negative"};
   return c;
 }
 

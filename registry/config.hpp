@@ -10,6 +10,7 @@
 //    "connect-timeout-seconds": 30, "stall-timeout-seconds": 60, "max-attempts": 5}
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -20,6 +21,10 @@
 #include "util/result.hpp"
 
 namespace mkimage::registry {
+
+// The smallest upload-chunk-size accepted (bytes): smaller chunks would cost a
+// round trip per few bytes.
+constexpr std::int64_t k_min_upload_chunk = 64 * 1024;
 
 struct RegistryConfig {
   // Registry domain ("docker.io", "ghcr.io") → mirror base URLs tried in order

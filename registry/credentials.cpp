@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,9 +101,13 @@ Result<void> write_config(const fs::path& link, const nlohmann::json& j) {
     file = target.is_absolute() ? target : file.parent_path() / target;
   }
   fs::create_directories(file.parent_path(), ec);
+  // A new file is 0600; an existing one keeps its mode (as docker does).
+  struct stat old{};
+  mode_t mode = ::stat(file.c_str(), &old) == 0 ? (old.st_mode & 07777) : 0600;
   std::string tmp = file.string() + ".tmp-" + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return util::sys_error("create", tmp);
+  ::fchmod(fd, mode);
   std::string text = j.dump(1, '\t') + "\n";
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   int err = errno;
@@ -148,6 +153,7 @@ Result<HelperResult> run_helper(const std::string& name, const std::string& verb
   pid_t pid = ::fork();
   if (pid < 0) return util::sys_error("fork", prog);
   if (pid == 0) {
+    ::setpgid(0, 0);  // its own process group: a timeout kills whatever it started too
     ::dup2(in_pipe[0], 0);
     ::dup2(out_pipe[1], 1);
     ::execlp(prog.c_str(), prog.c_str(), verb.c_str(), static_cast<char*>(nullptr));
@@ -184,7 +190,10 @@ Result<HelperResult> run_helper(const std::string& name, const std::string& verb
     }
   }
   ::close(out_pipe[0]);
-  if (timed_out) ::kill(pid, SIGKILL);
+  if (timed_out) {
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+  }
   int st = 0;
   ::waitpid(pid, &st, 0);
   if (timed_out) return Error{"credential helper " + prog + " did not answer within " + std::to_string(k_helper_timeout_s) + " s"};
@@ -194,6 +203,20 @@ Result<HelperResult> run_helper(const std::string& name, const std::string& verb
 }
 
 bool not_found(const std::string& out) { return out.find("credentials not found") != std::string::npos; }
+
+// A helper's answer as one printable line for an error message (at most 300 characters).
+std::string printable(const std::string& out) {
+  std::string s;
+  for (char ch : out) {
+    if (s.size() >= 300) {
+      s += "...";
+      break;
+    }
+    s += (ch >= 0x20 && ch < 0x7f) ? ch : ' ';
+  }
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
 
 // "https://HOST:PORT/v2/" → "HOST:PORT"; docker.io's index names → docker.io's key.
 std::string server_host(std::string s) {
@@ -219,7 +242,7 @@ Result<std::optional<Credentials>> CredentialStore::get(const std::string& domai
     MKIMAGE_TRY(auto r, run_helper(helper, "get", server));
     if (r.status != 0) {
       if (not_found(r.out)) return Found{};
-      return Error{"credential helper docker-credential-" + helper + " get " + server + ": " + r.out};
+      return Error{"credential helper docker-credential-" + helper + " get " + server + ": " + printable(r.out)};
     }
     try {
       auto o = nlohmann::json::parse(r.out);
@@ -233,7 +256,7 @@ Result<std::optional<Credentials>> CredentialStore::get(const std::string& domai
       }
       return Found{c};
     } catch (const std::exception& e) {
-      return Error{"credential helper docker-credential-" + helper + ": malformed answer: " + e.what()};
+      return Error{"credential helper docker-credential-" + helper + ": malformed answer: " + printable(e.what())};
     }
   }
   if (!j.contains("auths") || !j["auths"].is_object()) return Found{};
@@ -271,7 +294,7 @@ Result<bool> CredentialStore::store(const std::string& domain, const Credentials
   if (std::string helper = helper_for(j, domain); !helper.empty()) {
     nlohmann::json in = {{"ServerURL", server}, {"Username", c.username}, {"Secret", c.password}};
     MKIMAGE_TRY(auto r, run_helper(helper, "store", in.dump()));
-    if (r.status != 0) return Error{"credential helper docker-credential-" + helper + " store: " + r.out};
+    if (r.status != 0) return Error{"credential helper docker-credential-" + helper + " store: " + printable(r.out)};
     // docker keeps an empty entry in auths so `docker logout` knows the server.
     j["auths"][server] = nlohmann::json::object();
     MKIMAGE_TRY_VOID(write_config(m_file, j));
@@ -289,7 +312,7 @@ Result<bool> CredentialStore::erase(const std::string& domain) const {
   if (std::string helper = helper_for(j, domain); !helper.empty()) {
     MKIMAGE_TRY(auto r, run_helper(helper, "erase", server));
     if (r.status == 0) found = true;
-    else if (!not_found(r.out)) return Error{"credential helper docker-credential-" + helper + " erase: " + r.out};
+    else if (!not_found(r.out)) return Error{"credential helper docker-credential-" + helper + " erase: " + printable(r.out)};
   }
   if (j.contains("auths") && j["auths"].is_object()) {
     std::vector<std::string> keys;

@@ -8,7 +8,8 @@
 // Helpers speak the docker-credential-helpers protocol: `get` / `erase` read the
 // server URL on stdin, `store` reads {"ServerURL","Username","Secret"}; `get`
 // prints that JSON. A Username of "<token>" means Secret is an identity token.
-// The file is rewritten atomically (temp file + rename), mode 0600, keeping
+// The file is rewritten atomically (temp file + rename; a new file gets mode
+// 0600, an existing one keeps its mode, as docker does), keeping
 // every key mkimage does not use.
 #pragma once
 

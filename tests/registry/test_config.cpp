@@ -14,7 +14,7 @@ TEST_CASE("registry configuration: defaults, every key, errors") {
   CHECK(c->max_concurrent_uploads == 5);
   c = RegistryConfig::parse(R"({"registry-mirrors": ["https://m.example/"], "mirrors": {"ghcr.io": ["http://127.0.0.1:5001"]},
       "insecure-registries": ["reg.lan:5000"], "max-concurrent-downloads": 7, "stall-timeout-seconds": 3,
-      "max-attempts": 2, "upload-chunk-size": 1024})",
+      "max-attempts": 2, "upload-chunk-size": 65536})",
                             "x.json");
   REQUIRE(c.ok());
   CHECK(c->mirrors["docker.io"] == std::vector<std::string>{"https://m.example"});
@@ -23,7 +23,8 @@ TEST_CASE("registry configuration: defaults, every key, errors") {
   CHECK(c->max_concurrent_downloads == 7);
   CHECK(c->stall_timeout_s == 3);
   CHECK(c->max_attempts == 2);
-  CHECK(c->upload_chunk_size == 1024);
+  CHECK(c->upload_chunk_size == 65536);
+  CHECK_FALSE(RegistryConfig::parse(R"({"upload-chunk-size": 1})", "x.json").ok());
   auto bad = RegistryConfig::parse("{", "/etc/mkimage/registries.json");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message.find("/etc/mkimage/registries.json") != std::string::npos);

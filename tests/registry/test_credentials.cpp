@@ -34,11 +34,12 @@ TEST_CASE("docker.io credentials live under docker's index key") {
   CHECK(credential_server("localhost:5000") == "localhost:5000");
 }
 
-TEST_CASE("CredentialStore: store, get, erase in config.json, mode 0600, other keys kept") {
+TEST_CASE("CredentialStore: store, get, erase in config.json, its mode kept (new: 0600), other keys kept") {
   mkimage::test::TempDir dir;
   fs::path file = dir.path() / "docker" / "config.json";
   fs::create_directories(file.parent_path());
   std::ofstream(file) << R"({"psFormat": "table {{.ID}}", "auths": {"other:1": {"auth": "eDp5"}}})";
+  fs::permissions(file, fs::perms(0644));
   CredentialStore cs(file);
   auto none = cs.get("localhost:5000");
   REQUIRE(none.ok());
@@ -49,6 +50,10 @@ TEST_CASE("CredentialStore: store, get, erase in config.json, mode 0600, other k
   CHECK(*in_file);  // no helper: the secret is in the file
   struct stat st{};
   REQUIRE(::stat(file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0644);  // the existing file's mode, as docker keeps it
+  CredentialStore fresh(dir.path() / "new" / "config.json");
+  REQUIRE(fresh.store("localhost:5000", Credentials{"a", "b", ""}).ok());
+  REQUIRE(::stat((dir.path() / "new" / "config.json").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   auto j = nlohmann::json::parse(slurp(file));
   CHECK(j["psFormat"] == "table {{.ID}}");
