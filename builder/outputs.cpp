@@ -24,7 +24,8 @@ private:
 
 // Pushes the built image under each name, one "[internal] pushing REF" step each.
 // Errors: BuildKit's "failed to push REF: why".
-util::Result<void> push_names(BuildSession& s, const store::Image& img, const std::vector<std::string>& names) {
+util::Result<void> push_names(BuildSession& s, const store::Image& img, const std::vector<std::string>& names,
+                              BuildResult& result) {
   if (names.empty()) return util::Error{"ERROR: push requested but the image has no name (use -t or --output type=image,name=...)"};
   MKIMAGE_TRY(auto config, registry::RegistryConfig::load(s.store->root().dir()));
   auto creds = registry::CredentialStore::open_default();
@@ -36,7 +37,10 @@ util::Result<void> push_names(BuildSession& s, const store::Image& img, const st
     InternalStep step(s, "pushing " + ref.str());
     PushLines events(step);
     auto pushed = registry::push_image(*s.store, img.record.manifest.str(), ref, opts, events);
-    if (pushed.ok()) step.output(pushed->tag + ": digest: " + pushed->digest.str() + " size: " + std::to_string(pushed->size));
+    if (pushed.ok()) {
+      step.output(pushed->tag + ": digest: " + pushed->digest.str() + " size: " + std::to_string(pushed->size));
+      result.pushed.emplace_back(ref.familiar(), pushed->digest.str());
+    }
     auto done = step.finish(std::move(pushed));
     if (!done.ok()) return util::Error{"ERROR: failed to push " + ref.str() + ": " + done.error().message};
   }
@@ -94,7 +98,7 @@ util::Result<void> write_outputs(BuildSession& s, const StageState& final_state,
         break;
     }
   }
-  if (!to_push.empty() || s.request.push) MKIMAGE_TRY_VOID(push_names(s, img, to_push));
+  if (!to_push.empty() || s.request.push) MKIMAGE_TRY_VOID(push_names(s, img, to_push, result));
   return {};
 }
 

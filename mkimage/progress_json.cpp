@@ -66,6 +66,11 @@ public:
     for (const auto& s : r.steps) (s.outcome == CacheOutcome::hit ? hits : misses)++;
     j["cached_steps"] = hits;
     j["executed_steps"] = misses;
+    if (!r.pushed.empty()) {
+      json pushed = json::object();
+      for (const auto& [ref, digest] : r.pushed) pushed[ref] = digest;
+      j["pushed"] = pushed;  // reference → the manifest digest in its registry
+    }
     emit(j);
   }
   void failed(const std::string& message) override {

@@ -145,6 +145,9 @@ struct BuildResult {
   store::Digest image_id;          // the config digest
   store::Digest manifest_digest;   // the image manifest's digest
   std::vector<std::string> tags;   // normalised, e.g. "goals:latest"
+  // `--push` / `push=true`: each pushed reference ("127.0.0.1:5000/app:1") with the
+  // manifest digest the registry now serves for it ("sha256:…").
+  std::vector<std::pair<std::string, std::string>> pushed;
   std::vector<StepOutcome> steps;  // in step-number order
   std::vector<std::string> warnings;
 };

@@ -78,6 +78,13 @@ build push --push -t "$R/app:1" app
 grep -qE "digest: sha256:[0-9a-f]{64}" log.push || fail "build --push printed no pushed digest"
 build outpush --output "type=image,name=$R/app:2,push=true" app
 grep -qF "Layer already exists" log.outpush || fail "the second push uploaded again"
+mk build --progress json --push -t "$R/app:3" app >log.json 2>&1 || { tail -n 5 log.json; fail "build --progress json --push"; }
+pushed=$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    if e.get("event") == "result": print(e.get("pushed", {}).get(sys.argv[2], ""))' log.json "$R/app:3")
+want=$(reg_manifest "$R/app:3" | python3 -c 'import sys,hashlib; print("sha256:"+hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')
+[ -n "$pushed" ] && [ "$pushed" = "$want" ] || fail "json result: pushed digest '$pushed', the registry serves '$want'"
 ID=$(mk image inspect -f '{{.Id}}' "$R/app:1") || fail "no app:1 in the store"
 export MKIMAGE_ROOT=$W/consumer
 mk pull -q "$R/app:2" >/dev/null || fail "pull of the pushed app:2"
