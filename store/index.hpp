@@ -194,6 +194,8 @@ public:
   util::Result<void> put_repo_digest(const Reference& repo_digest, const Digest& manifest);
   // The repo digests of a local image, sorted.
   util::Result<std::vector<Reference>> repo_digests_of(const Digest& manifest);
+  // Removes a repo digest; false when there was none.
+  util::Result<bool> delete_repo_digest(const Reference& repo_digest);
   // The local image a repo digest names, or nullopt.
   util::Result<std::optional<Digest>> find_repo_digest(const Reference& repo_digest);
   util::Result<void> put_distribution_source(const DistributionSource& s);  // insert or replace

@@ -1,5 +1,7 @@
 // Index rows about registries: repo digests of pulled or pushed images and the
 // registry locations of compressed layer blobs (store/index.hpp, schema version 2).
+#include <sqlite3.h>
+
 #include <ctime>
 
 #include "store/index.hpp"
@@ -29,6 +31,12 @@ util::Result<std::vector<Reference>> Index::repo_digests_of(const Digest& manife
   Stmt s(m_statements, "SELECT reference FROM repo_digests WHERE manifest=? ORDER BY reference");
   s.bind(manifest);
   return s.all([](Stmt& row) { return Reference::parse(row.text(0)); });
+}
+
+util::Result<bool> Index::delete_repo_digest(const Reference& repo_digest) {
+  std::lock_guard lock(m_mutex);
+  MKIMAGE_TRY_VOID(Stmt(m_statements, "DELETE FROM repo_digests WHERE reference=?").bind(repo_digest.str()).run());
+  return sqlite3_changes(m_db) > 0;
 }
 
 util::Result<std::optional<Digest>> Index::find_repo_digest(const Reference& repo_digest) {

@@ -361,8 +361,19 @@ util::Result<RemoveReport> Store::remove_image(std::string_view text, Force forc
                            [&](const ContainerRecord& c) { return c.image == img.record.manifest; });
   bool in_use = user != containers.end();
 
-  // A name (not an ID) untags first.
   auto ref = Reference::parse(text);
+  // NAME@DIGEST naming a registry digest of the image: that reference goes (as
+  // docker's rmi does); the image goes with it when nothing else names it.
+  if (ref.ok() && ref->digest() &&
+      std::find(img.repo_digests.begin(), img.repo_digests.end(), ref->repo_digest()) != img.repo_digests.end()) {
+    MKIMAGE_TRY_VOID(m_index->delete_repo_digest(ref->repo_digest()));
+    report.untagged.push_back(ref->repo_digest());
+    if (!img.tags.empty() || img.repo_digests.size() > 1 || in_use) return report;
+    MKIMAGE_TRY_VOID(delete_image_and_blobs(img.record.manifest, report));
+    MKIMAGE_TRY_VOID(write_index_json());
+    return report;
+  }
+  // A name (not an ID) untags first.
   bool by_name = ref.ok() && !ref->digest() && std::find(img.tags.begin(), img.tags.end(), *ref) != img.tags.end();
   if (by_name) {
     if (force == Force::no && img.tags.size() == 1 && in_use) {

@@ -15,7 +15,7 @@ set -o pipefail
 field() {
   MKIMAGE_ROOT=$1 "$MKIMAGE" image inspect "$2" >"$W/inspect.json" 2>"$W/inspect.err" ||
     { echo "inspect failed: $(cat "$W/inspect.err")"; return 1; }
-  python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))[0]; print(eval(sys.argv[2]))' "$W/inspect.json" "$3"
+  python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))[0]; print(eval(sys.argv[2]))' "$W/inspect.json" "$3" "${@:4}"
 }
 # img_file ROOT REF PATH: prints file PATH of image REF in store ROOT (mkimage save, layers in order)
 img_file() {
@@ -196,6 +196,17 @@ MKIMAGE_ROOT=$SA m_ok pull_all pull -a "$R/all"
 has pull_all "Status: Downloaded newer image for $R/all"
 [ "$(image_id "$SA" "$R/all:one")" = "$(image_id "$W/root" bb:1)" ] || bad "pull -a: all:one has another image ID"
 [ "$(image_id "$SA" "$R/all:two")" = "$(image_id "$W/root" bb:1)" ] || bad "pull -a: all:two has another image ID"
+
+# --- rmi NAME@DIGEST removes that registry digest; the tagged image stays ------
+rd=$(field "$SA" "$R/all:one" '[d for d in j["RepoDigests"] if d.startswith(sys.argv[3] + "/all@")][0]' "$R") ||
+  bad "no RepoDigest for $R/all after pull -a"
+if [ -n "${rd:-}" ]; then
+  MKIMAGE_ROOT=$SA m_ok rmi_digest rmi "$rd"
+  has rmi_digest "Untagged: $rd"
+  [ "$(field "$SA" "$R/all:one" 'len([d for d in j["RepoDigests"] if d == sys.argv[3]])' "$rd")" = 0 ] ||
+    bad "rmi $rd left the RepoDigest"
+  [ "$(image_id "$SA" "$R/all:one")" = "$(image_id "$W/root" bb:1)" ] || bad "rmi of a digest removed the tagged image"
+fi
 
 [ "$BAD" = 0 ] || fail "$BAD check(s) failed"
 pass
