@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs one ../shared/cases/<case>/check.sh against the mkimage binary in $MKIMAGE,
+# Runs one testdata/handed/cases/<case>/check.sh against the mkimage binary in $MKIMAGE,
 # with a store root of its own that is removed afterwards.
 set -u
 check=$1

@@ -1,5 +1,5 @@
 // Content digests of COPY sources for cache keys, mirroring
-// ../shared/cases/12-cache-copy-key and 14-cache-copy-from.
+// testdata/handed/cases/12-cache-copy-key and 14-cache-copy-from.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/xattr.h>

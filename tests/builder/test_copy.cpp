@@ -1,5 +1,5 @@
 // COPY semantics over temp dirs: sources, wildcards, destinations, symlinks,
-// ownership, modes (../shared/cases/07-copy-multi-src-dest, 09-copy-symlinks).
+// ownership, modes (testdata/handed/cases/07-copy-multi-src-dest, 09-copy-symlinks).
 #include <doctest/doctest.h>
 #include <unistd.h>
 

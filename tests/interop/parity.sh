@@ -9,8 +9,7 @@
 set -u
 src=$(cd "$(dirname "$0")/../.." && pwd)
 mk=${1:-${MKIMAGE:-$src/build/mkimage}}
-shared=${MKIMAGE_SHARED_DIR:-$src/../shared}
-[ -d "$shared" ] || shared=/work/shared
+shared=${MKIMAGE_SHARED_DIR:-$src/testdata/handed}
 [ "$(id -u)" = 0 ] || { echo "parity: skipped: needs root"; exit 77; }
 command -v dockerd >/dev/null || { echo "parity: skipped: docker is not installed"; exit 77; }
 W=$(mktemp -d /tmp/mkimage-parity.XXXXXX)

@@ -1,4 +1,4 @@
-// The parse/plan-level expectations of ../shared/cases (01, 03, 04, 06, 07,
+// The parse/plan-level expectations of testdata/handed/cases (01, 03, 04, 06, 07,
 // 16, 17): checked on the Plan (RUN argv and environments, config Env,
 // inline files, WORKDIR, history strings). The build-level expectations are
 // checked by the case scripts against the real builder.

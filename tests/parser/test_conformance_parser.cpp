@@ -1,4 +1,4 @@
-// BuildKit's parser conformance data (../shared/conformance/README.md §1–§3):
+// BuildKit's parser conformance data (testdata/handed/conformance/README.md §1–§3):
 // AST dumps, negative cases and line spans.
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
 // Heredocs (README §1 "Heredocs"): every form, bodies, line spans, errors, and
-// the parse-level expectations of ../shared/cases/03-heredoc-copy.
+// the parse-level expectations of testdata/handed/cases/03-heredoc-copy.
 #include <doctest/doctest.h>
 
 #include <cstdlib>

@@ -1,6 +1,6 @@
 // The Dockerfile syntax parser (parser/ast.hpp): directives, BOM/CRLF, escape
 // character, continuations, comments, JSON form, flags, per-instruction
-// splitting, ranges, errors, robustness, and ../shared/cases/01-continuation-comments.
+// splitting, ranges, errors, robustness, and testdata/handed/cases/01-continuation-comments.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
