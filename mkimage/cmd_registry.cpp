@@ -46,13 +46,12 @@ store::Platform parse_platform(const std::string& text) {
   return p;
 }
 
-// "https://index.docker.io/v1/" / "registry-1.docker.io" → "docker.io"; a
-// scheme and path are dropped ("http://localhost:5000/v2/" → "localhost:5000").
-std::string normalise_server(std::string s) {
-  if (auto p = s.find("://"); p != std::string::npos) s = s.substr(p + 3);
-  if (auto slash = s.find('/'); slash != std::string::npos) s = s.substr(0, slash);
-  if (s.empty() || s == "index.docker.io" || s == "registry-1.docker.io" || s == "docker.io") return "docker.io";
-  return s;
+// True when the text names a tag or digest itself ("x:1", "h:5000/x@sha256:…"),
+// not just a repository that reads as ":latest" ("h:5000/x").
+bool names_tag_or_digest(const std::string& text) {
+  std::size_t slash = text.rfind('/');
+  return text.find('@') != std::string::npos ||
+         text.find(':', slash == std::string::npos ? 0 : slash) != std::string::npos;
 }
 
 std::string read_secret(const std::string& prompt, bool echo) {
@@ -94,9 +93,7 @@ void register_pull(CLI::App& app, GlobalOptions& global) {
     auto creds = registry::CredentialStore::open_default();
     auto st = open_store(global);
     TransferProgress progress(std::cout, ::isatty(1) != 0, o->quiet);
-    bool explicit_tag = o->name.find('@') != std::string::npos ||
-                        o->name.substr(o->name.rfind('/') == std::string::npos ? 0 : o->name.rfind('/')).find(':') !=
-                            std::string::npos;
+    bool explicit_tag = names_tag_or_digest(o->name);
     registry::PullOptions opts;
     opts.config = &config;
     opts.credentials = &creds;
@@ -153,9 +150,7 @@ void register_push(CLI::App& app, GlobalOptions& global) {
     TransferProgress progress(std::cout, ::isatty(1) != 0, o->quiet);
     // docker pushes tags, never an image ID: the name must be a local tag
     // (with -a: every local tag of the repository).
-    bool explicit_tag = o->name.substr(o->name.rfind('/') == std::string::npos ? 0 : o->name.rfind('/')).find(':') !=
-                        std::string::npos;
-    if (o->all_tags && (explicit_tag || ref->digest()))
+    if (o->all_tags && names_tag_or_digest(o->name))
       throw CliExit{k_exit_usage, "mkimage: tag can't be used with --all-tags/-a"};
     std::vector<std::pair<store::Reference, store::Digest>> targets;
     if (o->all_tags) {
@@ -193,7 +188,7 @@ void register_login(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("-p,--password", o->password, "Password");
   cmd->add_flag("--password-stdin", o->password_stdin, "Take the password from stdin");
   cmd->callback([o, &global] {
-    std::string server = normalise_server(o->server);
+    std::string server = registry::registry_domain(o->server);
     if (!o->password.empty() && o->password_stdin)
       throw CliExit{k_exit_usage, "mkimage: --password and --password-stdin are mutually exclusive"};
     if (o->password_stdin) {
@@ -240,7 +235,7 @@ void register_logout(CLI::App& app, GlobalOptions&) {
   auto server = std::make_shared<std::string>();
   cmd->add_option("server", *server, "Registry host[:port] (default: docker.io)");
   cmd->callback([server] {
-    std::string s = normalise_server(*server);
+    std::string s = registry::registry_domain(*server);
     auto creds = registry::CredentialStore::open_default();
     (void)must(creds.erase(s));  // docker says the same whether there were any or not
     std::cout << "Removing login credentials for " << registry::credential_server(s) << "\n";

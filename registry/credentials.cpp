@@ -69,6 +69,14 @@ std::optional<std::string> base64_decode(std::string_view in) {
   return out;
 }
 
+std::string registry_domain(std::string_view server) {
+  std::string s(server);
+  if (auto p = s.find("://"); p != std::string::npos) s = s.substr(p + 3);
+  if (auto slash = s.find('/'); slash != std::string::npos) s = s.substr(0, slash);
+  if (s.empty() || s == "index.docker.io" || s == "registry-1.docker.io" || s == "docker.io") return "docker.io";
+  return s;
+}
+
 std::string credential_server(const std::string& domain) {
   return domain == "docker.io" ? "https://index.docker.io/v1/" : domain;
 }
@@ -218,14 +226,6 @@ std::string printable(const std::string& out) {
   return s;
 }
 
-// "https://HOST:PORT/v2/" → "HOST:PORT"; docker.io's index names → docker.io's key.
-std::string server_host(std::string s) {
-  if (auto p = s.find("://"); p != std::string::npos) s = s.substr(p + 3);
-  if (auto slash = s.find('/'); slash != std::string::npos) s = s.substr(0, slash);
-  if (s == "index.docker.io" || s == "registry-1.docker.io" || s == "docker.io") return "docker.io";
-  return s;
-}
-
 }  // namespace
 
 CredentialStore CredentialStore::open_default() {
@@ -264,7 +264,7 @@ Result<std::optional<Credentials>> CredentialStore::get(const std::string& domai
   std::vector<nlohmann::json::iterator> candidates;
   if (auto exact = j["auths"].find(server); exact != j["auths"].end()) candidates.push_back(exact);
   for (auto e = j["auths"].begin(); e != j["auths"].end(); ++e)
-    if (e.key() != server && server_host(e.key()) == server_host(server)) candidates.push_back(e);
+    if (e.key() != server && registry_domain(e.key()) == registry_domain(server)) candidates.push_back(e);
   for (auto it : candidates) {
     if (!it->is_object()) continue;
     const std::string& key = it.key();
@@ -317,7 +317,7 @@ Result<bool> CredentialStore::erase(const std::string& domain) const {
   if (j.contains("auths") && j["auths"].is_object()) {
     std::vector<std::string> keys;
     for (auto e = j["auths"].begin(); e != j["auths"].end(); ++e)
-      if (server_host(e.key()) == server_host(server)) keys.push_back(e.key());
+      if (registry_domain(e.key()) == registry_domain(server)) keys.push_back(e.key());
     for (const auto& key : keys) found = j["auths"].erase(key) > 0 || found;
   }
   if (found) MKIMAGE_TRY_VOID(write_config(m_file, j));

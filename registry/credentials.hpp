@@ -27,6 +27,11 @@ struct Credentials {
   std::string identity_token;  // an OAuth2 refresh token ("<token>" helpers, identitytoken)
 };
 
+// The registry domain a server name means, as docker reads `docker login`'s
+// argument and config.json's "auths" keys: scheme and path dropped, docker.io's
+// index and API hosts (and "") are docker.io. "https://HOST:PORT/v2/" → "HOST:PORT".
+std::string registry_domain(std::string_view server);
+
 // The key of a registry domain in "auths" and for helpers: docker.io →
 // "https://index.docker.io/v1/", anything else → the domain itself.
 std::string credential_server(const std::string& domain);

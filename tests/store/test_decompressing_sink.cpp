@@ -3,25 +3,19 @@
 #include <string>
 
 #include "store/compression.hpp"
+#include "layer_test_util.hpp"
 #include "store/decompressing_sink.hpp"
 
 using namespace mkimage::store;
+using layer_test::StringSink;
 
 namespace {
-struct StringSink : ByteSink {
-  std::string data;
-  mkimage::util::Result<void> write(const void* p, std::size_t n) override {
-    data.append(static_cast<const char*>(p), n);
-    return {};
-  }
-};
-
 std::string compress(Compression c, const std::string& in) {
   StringSink out;
   CompressingSink z(c, out);
   REQUIRE(z.write(in.data(), in.size()).ok());
   REQUIRE(z.finish().ok());
-  return out.data;
+  return out.bytes;
 }
 
 // Feeds `in` in chunks of `step` bytes.
@@ -32,7 +26,7 @@ mkimage::util::Result<std::string> inflate(Compression c, const std::string& in,
     MKIMAGE_TRY_VOID(d.write(in.data() + i, std::min(step, in.size() - i)));
   }
   MKIMAGE_TRY_VOID(d.finish());
-  return out.data;
+  return out.bytes;
 }
 }  // namespace
 

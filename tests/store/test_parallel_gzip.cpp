@@ -5,27 +5,21 @@
 #include <random>
 #include <string>
 
+#include "layer_test_util.hpp"
 #include "store/decompressing_sink.hpp"
 #include "store/parallel_gzip.hpp"
 #include "temp_dir.hpp"
 
 using namespace mkimage::store;
+using layer_test::StringSink;
 
 namespace {
-struct StringSink : ByteSink {
-  std::string data;
-  mkimage::util::Result<void> write(const void* p, std::size_t n) override {
-    data.append(static_cast<const char*>(p), n);
-    return {};
-  }
-};
-
 std::string gz(const std::string& in, unsigned threads, std::size_t step) {
   StringSink out;
   ParallelGzip z(out, 6, threads);
   for (std::size_t i = 0; i < in.size(); i += step) REQUIRE(z.write(in.data() + i, std::min(step, in.size() - i)).ok());
   REQUIRE(z.finish().ok());
-  return out.data;
+  return out.bytes;
 }
 
 std::string gunzip_zlib(const std::string& in) {
@@ -71,7 +65,7 @@ TEST_CASE("ParallelGzip: standard gzip, the same bytes for any thread count and 
     DecompressingSink d(Compression::gzip, out);
     REQUIRE(d.write(a.data(), a.size()).ok());
     REQUIRE(d.finish().ok());
-    CHECK(out.data == in);
+    CHECK(out.bytes == in);
     if (n > 1000) CHECK(a.size() < n / 2);  // it compresses (dictionaries carry across blocks)
   }
 }
