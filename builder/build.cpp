@@ -316,6 +316,7 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   number_steps(s);
   for (const auto& w : s.warnings) s.sink.call([&](EventSink& k) { k.message(w); });
 
+  import_caches(s);
   MKIMAGE_TRY_VOID(run_stages(s, req.jobs));
   if (interrupted()) return util::Error{"interrupted"};
 
@@ -327,6 +328,7 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
     if (final_it == s.stage_results.end()) return util::Error{"internal error: the target stage was not built"};
   }
   MKIMAGE_TRY_VOID(write_outputs(s, final_it->second, result));
+  MKIMAGE_TRY_VOID(export_caches(s, final_it->second));
   {
     std::lock_guard lock(s.outcomes_mutex);
     result.steps = s.outcomes;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,9 +24,17 @@
 #include "builder/snapshotter.hpp"
 #include "mkimage/build.hpp"
 #include "parser/plan.hpp"
+#include "remote_cache/importer.hpp"
 #include "store/store.hpp"
 
 namespace mkimage::builder {
+
+// A step result as a --cache-to export sees it (builder/cache_export.cpp).
+struct ExportStep {
+  int stage = 0;  // Dockerfile index of the stage
+  remote_cache::Record record;
+  bool remote_hit = false;  // from a --cache-from source (its local row waits for the layer)
+};
 
 // One layer of a rootfs being built, bottom first in StageState::layers.
 struct LayerRef {
@@ -34,6 +43,9 @@ struct LayerRef {
   store::Digest blob;      // the uncompressed tar blob (= diff_id for our layers)
   std::int64_t size = 0;   // bytes
   store::MediaType media_type = store::MediaType::of(store::media_types::oci_layer);
+  // A remote cache hit's layer: the blob may be only in a --cache-from source
+  // until ensure_layers_local() fetches it.
+  bool remote = false;
 };
 
 // The result of the steps so far in one stage.
@@ -101,6 +113,13 @@ struct BuildSession {
   std::condition_variable results_cv;
   std::map<int, StageState> stage_results;
   std::atomic<bool> cancelled{false};
+
+  // --cache-from: the imported records (null without sources); --cache-to:
+  // every filesystem step's result, in completion order; the cache mount ids RUN used.
+  std::unique_ptr<remote_cache::Importer> imported_cache;
+  std::mutex cache_steps_mutex;
+  std::vector<ExportStep> cache_steps;
+  std::set<std::string> cache_mount_ids;
 
   std::mutex outcomes_mutex;
   std::vector<StepOutcome> outcomes;
@@ -181,6 +200,27 @@ util::Result<void> run_fs_step(BuildSession& session, const parser::Stage& stage
                                const StepSlot& slot, const CacheKey& key,
                                const std::vector<std::pair<std::string, std::string>>& key_fields,
                                const std::string& created_by, const FsExecutor& exec);
+
+// ---- cache_import.cpp / cache_export.cpp: --cache-from and --cache-to ----------
+// Reads every --cache-from source into session.imported_cache ("[internal]
+// importing cache manifest from NAME" each); a source that cannot be read is a
+// warning, never an error.
+void import_caches(BuildSession& session);
+// A remote hit for `key` on top of `state`, applied (layer, history, the
+// --cache-to note, info.cache_source) when a source has it; false when none does.
+util::Result<bool> apply_remote_hit(BuildSession& session, const parser::Stage& stage, StageState& state,
+                                    StepInfo& info, const CacheKey& key, const std::string& created_by);
+// Fetches the remote layers among `layers` the store lacks (in parallel).
+util::Result<void> ensure_layers_local(BuildSession& session, const std::vector<LayerRef>& layers);
+// Records a step result for --cache-to.
+void note_cache_step(BuildSession& session, const parser::Stage& stage, const CacheKey& key,
+                     const std::optional<store::DiffId>& diff_id, const store::Timestamp& created, bool remote_hit);
+// After the outputs: local cache rows for remote hits whose layer is now here,
+// then every --cache-to target. Errors: an export failing without ignore-error.
+util::Result<void> export_caches(BuildSession& session, const StageState& final_state);
+// type=inline: the records to put into the final image config (nullopt when no
+// --cache-to asks for inline records).
+std::optional<remote_cache::RecordSet> inline_records(BuildSession& session, const StageState& final_state);
 
 // ---- layers.cpp: snapshots and layer commits --------------------------------
 // The layers of a stored image, bottom first: diff_ids from its config, chain_ids

@@ -56,6 +56,7 @@ util::Result<std::optional<LayerRef>> find_layer(BuildSession& s, const std::vec
 }
 
 util::Result<std::vector<fs::path>> lowerdirs_for(BuildSession& s, const std::vector<LayerRef>& layers) {
+  MKIMAGE_TRY_VOID(ensure_layers_local(s, layers));  // remote cache hits' layers
   std::vector<fs::path> out;
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
     MKIMAGE_TRY(auto row, s.store->index().get_layer(it->chain_id));

@@ -1,5 +1,7 @@
 // The end of a build: the final image into the store (config with --label
 // values, OCI manifest, tags), then every --output.
+#include <nlohmann/json.hpp>
+
 #include "builder/build_internal.hpp"
 #include "registry/config.hpp"
 #include "registry/credentials.hpp"
@@ -47,6 +49,18 @@ util::Result<void> push_names(BuildSession& s, const store::Image& img, const st
   return {};
 }
 
+// The image into the store; with --cache-to type=inline its config carries the
+// cache records of its steps (remote_cache::k_inline_config_key).
+util::Result<store::Image> put_final_image(BuildSession& s, const StageState& final_state,
+                                           const store::ImageConfig& config,
+                                           const std::vector<store::Descriptor>& layers) {
+  auto records = inline_records(s, final_state);
+  if (!records) return s.store->put_image(config, layers);
+  nlohmann::json j = store::to_json(config);
+  j[std::string(remote_cache::k_inline_config_key)] = nlohmann::json::parse(remote_cache::serialize(*records));
+  return s.store->put_image_raw(j.dump(), layers);
+}
+
 }  // namespace
 
 util::Result<void> write_outputs(BuildSession& s, const StageState& final_state, BuildResult& result) {
@@ -70,7 +84,8 @@ util::Result<void> write_outputs(BuildSession& s, const StageState& final_state,
     }
     layers.push_back(d);
   }
-  MKIMAGE_TRY(store::Image img, s.store->put_image(config, layers));
+  MKIMAGE_TRY_VOID(ensure_layers_local(s, final_state.layers));
+  MKIMAGE_TRY(store::Image img, put_final_image(s, final_state, config, layers));
   result.image_id = img.record.config;
   result.manifest_digest = img.record.manifest;
   for (const auto& t : s.request.tags) {

@@ -136,6 +136,7 @@ util::Result<void> run_fs_step(BuildSession& s, const parser::Stage& stage, Stag
         state.config.add_history(created_by, cached->created, cached->diff_id);
         state.key = key;
         state.last_created = cached->created;
+        note_cache_step(s, stage, key, cached->diff_id, cached->created, false);
         s.sink.call([&](EventSink& k) {
           k.step_started(info);
           k.step_cached(info);
@@ -143,6 +144,15 @@ util::Result<void> run_fs_step(BuildSession& s, const parser::Stage& stage, Stag
         s.record(info, CacheOutcome::hit, 0);
         return {};
       }
+    }
+    MKIMAGE_TRY(bool remote, apply_remote_hit(s, stage, state, info, key, created_by));
+    if (remote) {
+      s.sink.call([&](EventSink& k) {
+        k.step_started(info);
+        k.step_cached(info);
+      });
+      s.record(info, CacheOutcome::hit, 0);
+      return {};
     }
   }
 
@@ -233,6 +243,7 @@ util::Result<void> run_fs_step(BuildSession& s, const parser::Stage& stage, Stag
 
   if (own) state.layers.push_back(*own);
   state.config.add_history(created_by, created, diff_id);
+  note_cache_step(s, stage, key, diff_id, created, false);
   state.key = key;
   state.last_created = created;
   state.any_miss = true;

@@ -36,6 +36,8 @@ struct BuildFlags {
   bool push = false;
   std::vector<std::string> no_cache_filter;
   std::vector<std::string> secrets;
+  std::vector<std::string> cache_from;
+  std::vector<std::string> cache_to;
   std::vector<std::string> labels;
   std::string network = "default";
   std::string platform;
@@ -160,6 +162,16 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
     auto eq = l.find('=');
     req.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
   }
+  for (const auto& c : f.cache_from) {
+    auto spec = parse_cache_spec(c, false);
+    if (!spec.ok()) throw CliExit{k_exit_usage, "mkimage build: " + spec.error().message};
+    req.cache_from.push_back(*spec);
+  }
+  for (const auto& c : f.cache_to) {
+    auto spec = parse_cache_spec(c, true);
+    if (!spec.ok()) throw CliExit{k_exit_usage, "mkimage build: " + spec.error().message};
+    req.cache_to.push_back(*spec);
+  }
   for (const auto& s : f.secrets) {
     auto sec = parse_secret_spec(s);
     if (!sec.ok()) throw CliExit{k_exit_usage, "mkimage build: --secret: " + sec.error().message};
@@ -236,6 +248,13 @@ void register_build_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_flag("--push", flags->push, "Push the image to its registry after the build (every -t tag)");
   cmd->add_option("--no-cache-filter", flags->no_cache_filter, "Do not use the cache for these stages; repeatable")->allow_extra_args(false);
   cmd->add_option("--secret", flags->secrets, "Secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VAR")->allow_extra_args(false);
+  cmd->add_option("--cache-from", flags->cache_from,
+                  "Cache source: type=registry,ref=REF | type=local,src=DIR (or REF); repeatable")
+      ->allow_extra_args(false);
+  cmd->add_option("--cache-to", flags->cache_to,
+                  "Cache export: type=registry,ref=REF | type=local,dest=DIR | type=inline "
+                  "[,mode=min|max][,compression=gzip|zstd][,ignore-error=true][,mounts=true]; repeatable")
+      ->allow_extra_args(false);
   cmd->add_option("--label", flags->labels, "Image label K=V; repeatable")->allow_extra_args(false);
   cmd->add_option("--network", flags->network, "Network for RUN: default, none or host");
   cmd->add_option("--platform", flags->platform, "Target platform (only the host's: linux/amd64)");

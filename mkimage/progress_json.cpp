@@ -34,7 +34,11 @@ class JsonPrinter : public ProgressPrinter {
 public:
   explicit JsonPrinter(std::FILE* out) : m_out(out) {}
   void step_started(const StepInfo& s) override { emit(step_json("started", s)); }
-  void step_cached(const StepInfo& s) override { emit(step_json("cached", s)); }
+  void step_cached(const StepInfo& s) override {
+    json j = step_json("cached", s);
+    j["source"] = s.cache_source.empty() ? "local" : s.cache_source;
+    emit(j);
+  }
   void step_output(const StepInfo& s, std::string_view text, double t) override {
     json j{{"event", "output"}, {"time", now_s()}, {"step", s.number}, {"elapsed", t}};
     j["text"] = std::string(text);

@@ -18,7 +18,8 @@ public:
     std::fflush(m_out);
   }
   void step_cached(const StepInfo& s) override {
-    std::fprintf(m_out, "#%d CACHED\n", s.number);
+    if (s.cache_source.empty()) std::fprintf(m_out, "#%d CACHED\n", s.number);
+    else std::fprintf(m_out, "#%d CACHED (remote %s)\n", s.number, s.cache_source.c_str());
     std::fflush(m_out);
   }
   void step_output(const StepInfo& s, std::string_view text, double t) override {

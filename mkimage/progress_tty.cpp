@@ -41,7 +41,8 @@ public:
   void step_cached(const StepInfo& s) override {
     std::lock_guard lock(m_mu);
     m_running.erase(s.number);
-    finish_line_locked("=> CACHED " + s.label + " " + s.name);
+    std::string how = s.cache_source.empty() ? "=> CACHED " : "=> CACHED (remote " + s.cache_source + ") ";
+    finish_line_locked(how + s.label + " " + s.name);
   }
   void step_output(const StepInfo& s, std::string_view text, double) override {
     std::lock_guard lock(m_mu);

@@ -14,6 +14,43 @@ namespace mkimage::registry {
 using util::Error;
 using util::Result;
 
+// Downloads one layer into an uncompressed blob (see pull.hpp, step 3).
+Result<std::int64_t> fetch_layer_blob(Client& client, store::Store& st, const std::string& repository,
+                                      const store::Descriptor& blob, const store::DiffId& diff_id,
+                                      TransferEvents& events, const std::vector<std::string>& urls) {
+  std::string id = blob.digest.short_id();
+  store::Compression c = blob.media_type.layer_compression();
+  MKIMAGE_TRY(store::BlobWriter w, st.blobs().writer());
+  store::BlobSink out(w);
+  store::DecompressingSink unpack(c, out);
+  util::Sha256 hash;
+  std::optional<Error> unpack_error;  // kept until the digest is known: a corrupt blob is a digest mismatch
+  events.layer(id, "Downloading");
+  auto got = client.get_blob(
+      repository, blob,
+      [&](const char* p, std::size_t n) -> Result<void> {
+        hash.update(p, n);
+        if (!unpack_error) {
+          if (auto w = unpack.write(p, n); !w.ok()) unpack_error = w.error();
+        }
+        return {};
+      },
+      [&](std::int64_t done) { events.layer_progress(id, done, blob.size); }, urls);
+  if (!got.ok()) return Error{"layer " + blob.digest.str() + ": " + got.error().message};
+  store::Digest seen = store::Digest::from_bytes(hash.finish());
+  if (seen != blob.digest)
+    return Error{"layer " + blob.digest.str() + ": digest mismatch: the registry sent " + seen.str()};
+  if (unpack_error) return Error{"layer " + blob.digest.str() + ": " + unpack_error->message};
+  if (auto f = unpack.finish(); !f.ok()) return Error{"layer " + blob.digest.str() + ": " + f.error().message};
+  events.layer(id, "Download complete");
+  auto info = w.commit(diff_id.digest);
+  if (!info.ok())
+    return Error{"layer " + blob.digest.str() + ": uncompressed content does not match diff_id " +
+                 diff_id.digest.str() + ": " + info.error().message};
+  events.layer(id, "Pull complete");
+  return info->size;
+}
+
 namespace {
 
 struct LayerJob {
@@ -58,40 +95,9 @@ DocKind kind_of(const FetchedManifest& m) {
   return DocKind::unknown;
 }
 
-// Downloads one layer into an uncompressed blob (see pull.hpp, step 3).
 Result<void> download_layer(Client& client, store::Store& st, const std::string& repository, LayerJob& job,
                             TransferEvents& events) {
-  std::string id = job.blob.digest.short_id();
-  store::Compression c = job.blob.media_type.layer_compression();
-  MKIMAGE_TRY(store::BlobWriter w, st.blobs().writer());
-  store::BlobSink out(w);
-  store::DecompressingSink unpack(c, out);
-  util::Sha256 hash;
-  std::optional<Error> unpack_error;  // kept until the digest is known: a corrupt blob is a digest mismatch
-  events.layer(id, "Downloading");
-  auto got = client.get_blob(
-      repository, job.blob,
-      [&](const char* p, std::size_t n) -> Result<void> {
-        hash.update(p, n);
-        if (!unpack_error) {
-          if (auto w = unpack.write(p, n); !w.ok()) unpack_error = w.error();
-        }
-        return {};
-      },
-      [&](std::int64_t done) { events.layer_progress(id, done, job.blob.size); }, job.urls);
-  if (!got.ok()) return Error{"layer " + job.blob.digest.str() + ": " + got.error().message};
-  store::Digest seen = store::Digest::from_bytes(hash.finish());
-  if (seen != job.blob.digest)
-    return Error{"layer " + job.blob.digest.str() + ": digest mismatch: the registry sent " + seen.str()};
-  if (unpack_error) return Error{"layer " + job.blob.digest.str() + ": " + unpack_error->message};
-  if (auto f = unpack.finish(); !f.ok()) return Error{"layer " + job.blob.digest.str() + ": " + f.error().message};
-  events.layer(id, "Download complete");
-  auto info = w.commit(job.diff_id.digest);
-  if (!info.ok())
-    return Error{"layer " + job.blob.digest.str() + ": uncompressed content does not match diff_id " +
-                 job.diff_id.digest.str() + ": " + info.error().message};
-  job.size = info->size;
-  events.layer(id, "Pull complete");
+  MKIMAGE_TRY(job.size, fetch_layer_blob(client, st, repository, job.blob, job.diff_id, events, job.urls));
   return {};
 }
 

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "registry/config.hpp"
 #include "registry/credentials.hpp"
@@ -45,6 +46,16 @@ struct PullResult {
 // unsupported media type, no manifest for the platform, digest mismatch.
 util::Result<PullResult> pull_image(store::Store& store, const store::Reference& ref, const PullOptions& options,
                                     TransferEvents& events);
+
+class Client;
+// Downloads one layer blob of `repository` into the store as an uncompressed
+// layer blob named by its diff_id (step 3 above): the bytes are hashed against
+// blob.digest and, decompressed, against diff_id; a mismatch stores nothing.
+// `urls` (foreign layers) are tried first. Returns the uncompressed size.
+// Errors name the layer: transport, digest mismatch, corrupt compression.
+util::Result<std::int64_t> fetch_layer_blob(Client& client, store::Store& store, const std::string& repository,
+                                            const store::Descriptor& blob, const store::DiffId& diff_id,
+                                            TransferEvents& events, const std::vector<std::string>& urls = {});
 
 // The entry of an index for `platform`: os and architecture equal, variant equal
 // when the platform names one (else the entry without a variant, or the first).

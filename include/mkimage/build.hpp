@@ -54,6 +54,28 @@ struct OutputSpec {
   bool push = false;                       // `push=true` (type=image): push the names (or the -t tags)
 };
 
+// `--cache-to` / `--cache-from` (buildx's names; docs/remote-cache.md):
+//   type=registry,ref=REF   an OCI registry holds the cache under tag REF
+//   type=local,dest=DIR     (export) / type=local,src=DIR (import): an OCI image layout
+//   type=inline             (export only) records in the pushed image's config;
+//                           import them with type=registry,ref=IMAGE
+// Export options: mode=min (the final image's steps; default) | max (every stage's
+// steps), compression=gzip|zstd, ignore-error=true (a failed export is a warning),
+// mounts=true (also the contents of RUN --mount=type=cache directories, each at
+// most mounts-max-size bytes; default 512 MiB).
+enum class CacheType { registry, local, inline_records };
+
+struct CacheSpec {
+  CacheType type = CacheType::registry;
+  std::string ref;               // type=registry
+  std::filesystem::path dir;     // type=local: dest= (export) or src= (import)
+  bool mode_max = false;         // mode=max
+  std::optional<Compression> compression;  // nullopt = gzip
+  bool ignore_error = false;
+  bool mounts = false;
+  std::int64_t mounts_max_size = std::int64_t{512} << 20;  // bytes
+};
+
 struct BuildRequest {
   // Store root; "" = the default root (MKIMAGE_ROOT, /var/lib/mkimage as root, else
   // $XDG_DATA_HOME/mkimage).
@@ -95,6 +117,10 @@ struct BuildRequest {
   std::optional<std::int64_t> source_date_epoch;
   // Parallel stages; 0 = the number of cores.
   unsigned jobs = 0;
+  // `--cache-from` sources, all consulted (after the store's own cache); a source
+  // that cannot be read is a warning. `--cache-to` targets, written after the outputs.
+  std::vector<CacheSpec> cache_from;
+  std::vector<CacheSpec> cache_to;
 };
 
 // One build step as shown to the user: FROM (of a non-scratch base), RUN, COPY, ADD,
@@ -109,6 +135,9 @@ struct StepInfo {
   std::string name;          // the instruction as written, e.g. "RUN npm install"
   int line = 0;              // Dockerfile line of the instruction (1-based)
   std::string cache_key;     // "sha256:…", "" before it is known
+  // For a cached step: "" = the store's own cache, else the --cache-from source
+  // that had it ("127.0.0.1:5000/app:cache", "local:DIR").
+  std::string cache_source;
 };
 
 // Receives progress. build() serialises every call (one at a time, from any thread),
@@ -162,6 +191,11 @@ util::Result<BuildResult> build(const BuildRequest& request, EventSink& sink);
 // `dest` path alone means `type=local`). Errors: unknown type, missing dest for a
 // type that needs one.
 util::Result<OutputSpec> parse_output_spec(std::string_view text);
+
+// Parses a --cache-to (`for_export`) or --cache-from value (CacheSpec). A bare
+// value names a registry ref (`--cache-from REF`, as buildx). Errors: unknown
+// type or key, a type without its ref/dest/src, inline as a source, bad values.
+util::Result<CacheSpec> parse_cache_spec(std::string_view text, bool for_export);
 
 // Parses `id=ID,src=PATH` / `id=ID,env=VAR` (also `source=`, `type=file|env`).
 util::Result<BuildSecret> parse_secret_spec(std::string_view text);
