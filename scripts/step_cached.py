@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """step_cached.py LOG TEXT: prints CACHED or RAN for the one step whose name
 contains TEXT in a `--progress plain` build log (mkimage's or BuildKit's:
-"#5 [3/5] COPY package.json /app" ... "#5 CACHED"). Exits non-zero unless
+"#5 [3/5] COPY package.json /app" ... "#5 CACHED", or mkimage's "#5 CACHED (remote REF)"). Exits non-zero unless
 exactly one step matches. Used by scripts/demo.sh and bench/goals/run.sh."""
 import re
 import sys
@@ -13,7 +13,7 @@ for line in open(log, errors="replace"):
     if not m:
         continue
     n, rest = m.groups()
-    if rest.strip() == "CACHED":
+    if rest.strip() == "CACHED" or rest.startswith("CACHED (remote "):
         cached.add(n)
     elif rest.startswith("[") and n not in names:
         names[n] = rest
