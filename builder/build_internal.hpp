@@ -24,6 +24,7 @@
 #include "builder/snapshotter.hpp"
 #include "mkimage/build.hpp"
 #include "parser/plan.hpp"
+#include "remote_cache/exporter.hpp"
 #include "remote_cache/importer.hpp"
 #include "store/store.hpp"
 
@@ -119,7 +120,7 @@ struct BuildSession {
   std::unique_ptr<remote_cache::Importer> imported_cache;
   std::mutex cache_steps_mutex;
   std::vector<ExportStep> cache_steps;
-  std::set<std::string> cache_mount_ids;
+  std::map<std::string, std::filesystem::path> cache_mounts;  // id → data directory
 
   std::mutex outcomes_mutex;
   std::vector<StepOutcome> outcomes;
@@ -212,6 +213,14 @@ util::Result<bool> apply_remote_hit(BuildSession& session, const parser::Stage& 
                                     StepInfo& info, const CacheKey& key, const std::string& created_by);
 // Fetches the remote layers among `layers` the store lacks (in parallel).
 util::Result<void> ensure_layers_local(BuildSession& session, const std::vector<LayerRef>& layers);
+// A cache mount about to be used: remembered for `mounts=true` exports, and
+// filled from a --cache-from source that exported it when `data` is new or empty.
+// A restore that fails is a warning (the RUN starts with an empty cache).
+util::Result<void> restore_cache_mount(BuildSession& session, const std::string& id,
+                                       const std::filesystem::path& data, bool fresh);
+// `mounts=true`: every cache mount this build used as an uncompressed tar layer
+// in the store (a mount over `max_size` bytes is left out with a warning).
+std::vector<remote_cache::MountLayer> cache_mount_layers(BuildSession& session, std::int64_t max_size);
 // Records a step result for --cache-to.
 void note_cache_step(BuildSession& session, const parser::Stage& stage, const CacheKey& key,
                      const std::optional<store::DiffId>& diff_id, const store::Timestamp& created, bool remote_hit);

@@ -118,6 +118,7 @@ util::Result<void> export_caches(BuildSession& s, const StageState& /*final_stat
     input.records = records_for(s, spec.mode_max);
     input.compression = spec.compression == Compression::zstd ? store::Compression::zstd : store::Compression::gzip;
     input.importer = s.imported_cache.get();
+    if (spec.mounts) input.mounts = cache_mount_layers(s, spec.mounts_max_size);
     input.materialize = [&](const store::DiffId& d) {
       LayerRef l;
       l.diff_id = d;

@@ -147,6 +147,9 @@ util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageStat
     mctx.scratch_dir = scratch / "mounts";
     std::filesystem::create_directories(mctx.scratch_dir, ec);
     mctx.secrets = s.secrets;
+    mctx.on_cache_mount = [&s](const std::string& id, const std::filesystem::path& data, bool fresh) {
+      return restore_cache_mount(s, id, data, fresh);
+    };
     mctx.resolve_from = [&s](const std::string& from) -> util::Result<std::vector<std::filesystem::path>> {
       if (from.empty()) return std::vector<std::filesystem::path>{s.context->root()};
       std::vector<LayerRef> layers;

@@ -159,6 +159,7 @@ Result<PreparedMounts> prepare_run_mounts(const std::vector<RunMountSpec>& specs
           MKIMAGE_TRY(auto src, resolve_inside(seed, rel, "cache mount source"));
           for (const auto& e : fs::directory_iterator(src)) MKIMAGE_TRY_VOID(copy_tree(e.path(), data / e.path().filename()));
         }
+        if (ctx.on_cache_mount && data != scratch) MKIMAGE_TRY_VOID(ctx.on_cache_mount(id, data, fresh));
         std::vector<std::string> opts = {"rbind", spec.readonly ? "ro" : "rw"};
         out.mounts.push_back({spec.target, "bind", data.string(), opts});
         break;

@@ -71,6 +71,12 @@ struct RunMountContext {
   // that tree, top first (a context: one directory; a stage or image: its
   // snapshot lowerdirs). Errors: unknown stage/image.
   std::function<util::Result<std::vector<std::filesystem::path>>(const std::string& from)> resolve_from;
+  // Called for each cache mount with its id and its persistent data directory
+  // (not for a private mount's scratch copy), under the mount's lock, before the
+  // run; `fresh` = the directory was just created. May fill it (--cache-from
+  // restores exported cache mounts). Errors stop the run.
+  std::function<util::Result<void>(const std::string& id, const std::filesystem::path& data, bool fresh)>
+      on_cache_mount;
 };
 
 // Mounts ready for one run. Destroying it unmounts what it mounted on the

@@ -121,4 +121,21 @@ want_step e-inline 'wc -c' CACHED
 grep -q "CACHED (remote $R/app:inline)" log.e-inline || fail "e-inline: remote hits do not name the image"
 [ "$(iid A)" = "$(iid E)" ] || fail "inline: image IDs differ: A $(iid A), E $(iid E)"
 
+# --- cache mounts (mounts=true): restored on a fresh store before the first RUN ---
+mkdir -p mnt
+cat >mnt/Dockerfile <<DF
+FROM $R/base:1
+ARG V=1
+RUN --mount=type=cache,id=dl,target=/cache ["/bin/busybox", "sh", "-c", "if [ -f /cache/pkg ]; then echo reused > /state; else echo fetched > /state; echo data-\$V > /cache/pkg; fi"]
+DF
+build A m1 mnt --cache-to "type=registry,ref=$R/app-cache:mounts,mounts=true"
+# a fresh machine, a changed step (V=2 misses): the cache mount comes back
+build F m2 mnt --build-arg V=2 --cache-from "type=registry,ref=$R/app-cache:mounts"
+grep -q "restoring cache mount dl" log.m2 || fail "m2: the cache mount was not restored"
+out=$(MKIMAGE_ROOT=$W/F "$MKIMAGE" run --rm app:latest /bin/busybox cat /state 2>&1)
+[ "$out" = reused ] || fail "m2: RUN saw no restored cache mount (/state = '$out')"
+# over mounts-max-size: left out with a warning, the build succeeds
+build A m3 mnt --build-arg V=3 --cache-to "type=local,dest=$W/mcache,mounts=true,mounts-max-size=1"
+grep -q "more than mounts-max-size" log.m3 || fail "m3: no warning for a cache mount over the cap"
+
 pass
