@@ -120,7 +120,8 @@ struct BuildSession {
   std::unique_ptr<remote_cache::Importer> imported_cache;
   std::mutex cache_steps_mutex;
   std::vector<ExportStep> cache_steps;
-  std::map<std::string, std::filesystem::path> cache_mounts;  // id → data directory
+  std::map<std::string, std::filesystem::path> cache_mounts;  // id → data directory, of every RUN reached
+  std::set<std::string> cache_mounts_restored;                // ids already considered for a restore
 
   std::mutex outcomes_mutex;
   std::vector<StepOutcome> outcomes;
@@ -218,6 +219,8 @@ util::Result<void> ensure_layers_local(BuildSession& session, const std::vector<
 // A restore that fails is a warning (the RUN starts with an empty cache).
 util::Result<void> restore_cache_mount(BuildSession& session, const std::string& id,
                                        const std::filesystem::path& data, bool fresh);
+// Notes the cache mounts of a RUN step (cached or not) for `mounts=true`.
+void note_cache_mounts(BuildSession& session, const std::vector<parser::MountSpec>& mounts);
 // `mounts=true`: every cache mount this build used as an uncompressed tar layer
 // in the store (a mount over `max_size` bytes is left out with a warning).
 std::vector<remote_cache::MountLayer> cache_mount_layers(BuildSession& session, std::int64_t max_size);

@@ -62,10 +62,20 @@ util::Result<store::DiffId> write_mount_layer(BuildSession& s, const fs::path& d
 
 }  // namespace
 
+void note_cache_mounts(BuildSession& s, const std::vector<parser::MountSpec>& mounts) {
+  std::lock_guard lock(s.cache_steps_mutex);
+  for (const auto& m : mounts) {
+    if (m.type != parser::MountSpec::Type::cache || m.target.empty()) continue;
+    std::string id = m.id.empty() ? m.target : m.id;
+    s.cache_mounts.emplace(id, cache_mount_dir(s.store->root().dir() / "cache-mounts", id) / "data");
+  }
+}
+
 util::Result<void> restore_cache_mount(BuildSession& s, const std::string& id, const fs::path& data, bool fresh) {
   {
     std::lock_guard lock(s.cache_steps_mutex);
-    bool first = s.cache_mounts.emplace(id, data).second;
+    s.cache_mounts[id] = data;
+    bool first = s.cache_mounts_restored.insert(id).second;
     if (!first) return {};  // restored (or not) at its first use in this build
   }
   if (!s.imported_cache) return {};
@@ -97,6 +107,8 @@ std::vector<remote_cache::MountLayer> cache_mount_layers(BuildSession& s, std::i
   }
   std::vector<remote_cache::MountLayer> out;
   for (const auto& [id, data] : mounts) {
+    std::error_code ec;
+    if (!fs::is_directory(data, ec)) continue;  // never filled on this machine
     std::int64_t size = tree_size(data);
     if (size > max_size) {
       warn(s, "cache mount " + id + " holds " + std::to_string(size) + " bytes, more than mounts-max-size (" +

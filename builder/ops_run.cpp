@@ -217,6 +217,7 @@ util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageStat
     }
     return {};
   };
+  note_cache_mounts(s, run.mounts);
   return run_fs_step(s, stage, state, slot, key, h.fields(), step.created_by, exec);
 }
 
