@@ -18,7 +18,7 @@
 namespace mkimage::builder {
 
 // Bump when any key's inputs or encoding change (and update docs/cache-keys.md).
-inline constexpr int k_cache_key_version = 1;
+inline constexpr int k_cache_key_version = 2;
 
 struct CacheKey {
   store::Digest digest;

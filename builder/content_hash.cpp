@@ -121,6 +121,11 @@ const char* entry_type_name(EntryType t) {
   return "?";
 }
 
+bool image_xattr(std::string_view name) {
+  if (name.starts_with("trusted.overlay.") || name == "security.selinux") return false;
+  return name.starts_with("user.") || name.starts_with("security.") || name.starts_with("trusted.");
+}
+
 util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const fs::path& host_path) {
   std::vector<std::pair<std::string, std::string>> out;
   std::string path = host_path.string();
@@ -138,7 +143,7 @@ util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const
   while (pos < names.size()) {
     std::string name(names.c_str() + pos);
     pos += name.size() + 1;
-    if (name.empty() || name.rfind("trusted.overlay.", 0) == 0 || name == "security.selinux") continue;
+    if (!image_xattr(name)) continue;
     ssize_t vn = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
     if (vn < 0) {
       if (errno == ENODATA) continue;

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -100,9 +101,14 @@ struct SelectedEntry {
                                          // (heredocs, downloads); else read from host_path
 };
 
-// Reads the xattrs of `host_path` (not following a symlink), sorted by name.
-// `trusted.overlay.*` and `security.selinux` are skipped (overlayfs and host
-// labels, not image content). Filesystems without xattr support give none.
+// True for the xattrs a COPY writes into the image: `user.*`, `security.*` and
+// `trusted.*`, except `trusted.overlay.*` and `security.selinux` (overlayfs and
+// host labels). `system.*` (POSIX ACLs: host policy) never reaches a layer.
+bool image_xattr(std::string_view name);
+
+// Reads the image_xattr()s of `host_path` (not following a symlink), sorted by
+// name: the key and the copy see the same ones. Filesystems without xattr
+// support give none.
 util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const std::filesystem::path& host_path);
 
 // sha256 over a tagged, versioned serialisation of `entries` (in the given

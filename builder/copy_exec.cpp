@@ -19,10 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool copyable_xattr(const std::string& name) {
-  return name.rfind("user.", 0) == 0 || name.rfind("security.", 0) == 0 || name.rfind("trusted.", 0) == 0;
-}
-
 util::Result<void> copy_bytes(const fs::path& from, const fs::path& to, mode_t mode, std::uint64_t& bytes) {
   int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return util::sys_error("open", from.string());
@@ -126,7 +122,6 @@ struct Executor {
     if (xattr_source) {
       MKIMAGE_TRY(auto xattrs, read_xattrs(*xattr_source));
       for (const auto& [name, value] : xattrs) {
-        if (!copyable_xattr(name)) continue;
         if (::lsetxattr(target.c_str(), name.c_str(), value.data(), value.size(), 0) != 0) {
           if (errno == ENOTSUP || errno == EPERM) continue;  // e.g. user.* on a symlink
           return util::sys_error("lsetxattr " + name, target.string());
@@ -162,7 +157,7 @@ struct Executor {
         return {};
       }
       ++stats.dirs;
-      return apply_meta(target, st, o, mode, &w.host);
+      return apply_meta(target, st, o, mode, w.context_root ? nullptr : &w.host);
     }
     MKIMAGE_TRY(bool is_dir, clear_non_dir(target));
     if (is_dir) {

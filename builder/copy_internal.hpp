@@ -30,6 +30,7 @@ struct WalkEntry {
   std::filesystem::path host;     // host path (not followed)
   struct stat st {};              // lstat (the root of a followed symlink source: stat of the target)
   std::string link_target;        // symlinks
+  bool context_root = false;      // the context directory itself (st: a 0755 directory)
 };
 
 // --- items ------------------------------------------------------------------------

@@ -31,6 +31,25 @@ std::string base_name(std::string_view p) {
   return pos == std::string::npos ? c : c.substr(pos + 1);
 }
 
+// The context directory itself is a 0755 directory without xattrs wherever it
+// lives and whatever the umask of its checkout: BuildKit never sends the walk
+// root's metadata (fsutil skips it), so neither the key nor the layer sees it.
+void mark_context_root(WalkEntry& root) {
+  root.context_root = true;
+  root.st.st_mode = S_IFDIR | 0755;
+}
+
+// An archive that ADD unpacks: only its bytes reach the layer, never the
+// archive file's own mode, xattrs or hard links.
+SelectedEntry archive_entry(const CopyPlan::Item& item) {
+  SelectedEntry e;
+  e.path = item.out_name;
+  e.type = EntryType::regular;
+  e.mode = 0;
+  e.host_path = item.host;
+  return e;
+}
+
 // rootfs path "/a/b" → relative "a/b" ("" for "/").
 std::string strip_root(const std::string& p) { return p == "/" ? "" : p.substr(1); }
 
@@ -191,6 +210,9 @@ struct Planner {
     root.rel = "";
     root.host = item.host;
     if (lstat(item.host.c_str(), &root.st) != 0) return util::sys_error("lstat", item.host.string());
+    if (source.origin == SourceTree::Origin::context && item.rel.empty() && S_ISDIR(root.st.st_mode)) {
+      mark_context_root(root);
+    }
     item.walk.push_back(root);
     if (!item.is_dir) return {};
     WalkFilter f;
@@ -370,6 +392,10 @@ struct Planner {
         plan.entries.push_back(std::move(e));
         continue;
       }
+      if (item->extract) {
+        plan.entries.push_back(archive_entry(*item));
+        continue;
+      }
       for (const auto& w : item->walk) {
         SelectedEntry e;
         e.path = item->out_name.empty() ? w.rel : rel_join(item->out_name, w.rel);
@@ -401,7 +427,9 @@ struct Planner {
             links.emplace(key, e.path);
           }
         }
-        MKIMAGE_TRY(e.xattrs, read_xattrs(w.host));
+        if (!w.context_root) {
+          MKIMAGE_TRY(e.xattrs, read_xattrs(w.host));
+        }
         plan.entries.push_back(std::move(e));
       }
     }

@@ -79,7 +79,7 @@ assert ev[-1]["event"] == "result" and ev[-1]["image_id"].startswith("sha256:")
 PY
 # --explain-cache prints the tagged inputs
 b 11 --explain-cache --target tools c
-log_has 11 'key-version: 1'
+log_has 11 'key-version: 2'
 log_has 11 'op: run'
 # docker output with zstd request, oci with zstd
 b 12 --target tools --output type=docker,dest=docker.tar -t flags:docker c
