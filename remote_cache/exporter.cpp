@@ -41,14 +41,16 @@ std::vector<store::DiffId> layer_ids(const ExportInput& in) {
 // The layer compressed in the store (compressing it on first use; a remote hit's
 // layer is fetched first).
 Result<Layer> local_layer(store::Store& st, const ExportInput& in, const store::DiffId& diff_id) {
-  auto memo = st.index().get_compressed_layer(diff_id, in.compression);
+  bool is_mount = std::any_of(in.mounts.begin(), in.mounts.end(), [&](const MountLayer& m) { return m.diff_id == diff_id; });
+  store::Compression c = is_mount ? in.mount_compression : in.compression;
+  auto memo = st.index().get_compressed_layer(diff_id, c);
   if (!memo.ok() || !*memo || !st.blobs().exists((*memo)->descriptor.digest)) {
     if (!st.blobs().exists(diff_id.digest)) {
       if (!in.materialize) return Error{"layer " + diff_id.digest.str() + " is not in the store"};
       MKIMAGE_TRY_VOID(in.materialize(diff_id));
     }
   }
-  MKIMAGE_TRY(store::Descriptor d, store::compressed_layer(st, diff_id, in.compression));
+  MKIMAGE_TRY(store::Descriptor d, store::compressed_layer(st, diff_id, c));
   std::int64_t size = 0;
   if (st.blobs().exists(diff_id.digest)) {
     auto s = st.blobs().size(diff_id.digest);

@@ -33,6 +33,9 @@ struct ExportInput {
   std::vector<Record> records;        // what the build exports (its mode's steps)
   std::vector<MountLayer> mounts;     // mounts=true
   store::Compression compression = store::Compression::gzip;
+  // Cache mounts hold mostly compressed files (npm tarballs, .deb, wheels): zstd
+  // costs little on both ends where gzip would spend seconds for nothing.
+  store::Compression mount_compression = store::Compression::zstd;
   const Importer* importer = nullptr; // layers remote hits left where they were
   // Makes the uncompressed layer present in the store (a remote hit's layer).
   std::function<util::Result<void>(const store::DiffId&)> materialize;

@@ -3,9 +3,9 @@
 # npm-like cache: ~2,000 files of already-compressed bytes) on a fresh store
 # from a --cache-to ...,mounts=true export in a local docker-registry
 # (127.0.0.1, no auth), beside the physical limit: a plain `curl` GET of the
-# same blob from the same registry (the raw transfer) and `curl | gunzip | tar x`
-# (transfer + unpack with stock tools). Also times the export itself (tar of
-# the mount, gzip, upload) and a second, unchanged export.
+# same blob from the same registry (the raw transfer) and `curl | zstd -d | tar x`
+# (transfer + unpack with stock tools: zstd -d | tar x). Also times the export itself (tar of
+# the mount, zstd, upload) and a second, unchanged export.
 #
 #   bench/cache-mounts/run.sh [MKIMAGE_BINARY]   (default build/mkimage; root needed)
 #   SIZE_MB=200  FILES=2000  RUNS=3 (median reported)
@@ -86,19 +86,19 @@ for i in $(seq "$RUNS"); do
   restore+=("$(step_secs log.restore "restoring cache mount")")
   t=$(now); curl -fsS -o /dev/null "http://$R/v2/cache/blobs/$blob" || die "curl"; curl_raw+=("$(since "$t")")
   rm -rf un && mkdir un
-  t=$(now); curl -fsS "http://$R/v2/cache/blobs/$blob" | gunzip | tar -x -C un || die "curl|tar"; curl_untar+=("$(since "$t")")
+  t=$(now); curl -fsS "http://$R/v2/cache/blobs/$blob" | zstd -dc | tar -x -C un || die "curl|tar"; curl_untar+=("$(since "$t")")
 done
 m_restore=$(median "${restore[@]}")
 m_raw=$(median "${curl_raw[@]}")
 m_untar=$(median "${curl_untar[@]}")
 ratio=$(python3 -c "print(f'{$m_restore/$m_raw:.2f}')")
 {
-  echo "bench/cache-mounts: a $SIZE_MB MB cache mount ($FILES files), blob $((bytes / 1048576)) MiB gzip; median of $RUNS"
+  echo "bench/cache-mounts: a $SIZE_MB MB cache mount ($FILES files), blob $((bytes / 1048576)) MiB zstd; median of $RUNS"
   printf '%-44s %8s\n' "what" "seconds"
-  printf '%-44s %8s\n' "mkimage export, first (tar+gzip+upload)" "$t_export1"
+  printf '%-44s %8s\n' "mkimage export, first (tar+zstd+upload)" "$t_export1"
   printf '%-44s %8s\n' "mkimage export, unchanged" "$t_export2"
   printf '%-44s %8s\n' "mkimage restore on a fresh store" "$m_restore"
   printf '%-44s %8s\n' "curl GET of the blob (raw transfer)" "$m_raw"
-  printf '%-44s %8s\n' "curl | gunzip | tar x" "$m_untar"
+  printf '%-44s %8s\n' "curl | zstd -d | tar x" "$m_untar"
   echo "restore / raw transfer = $ratio (the issue's bound: 2.0)"
 } | tee "$OUT"
