@@ -100,6 +100,34 @@ util::Result<std::string> mount_key(BuildSession& s, const parser::MountSpec& m)
   return k.str();
 }
 
+// The build context as RUN --mount=type=bind (no from=) shows it: the mounted
+// sources copied, as COPY would copy them, into `dir` — .dockerignore applied,
+// owners 0:0, the context directory 0755 — so the command sees exactly what
+// the key hashed (the raw context would show ignored files and host owners).
+util::Result<std::filesystem::path> context_view(BuildSession& s, const std::vector<parser::MountSpec>& mounts,
+                                                 const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) return dir;  // made for an earlier mount of this RUN
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return util::sys_error("mkdir", dir.string(), ec.value());
+  for (const auto& m : mounts) {
+    if (m.type != parser::MountSpec::Type::bind || m.from_stage >= 0 || !m.from.empty()) continue;
+    std::string source = m.source;
+    while (!source.empty() && source.front() == '/') source.erase(0, 1);
+    CopyOp op;
+    op.sources = {source.empty() ? "." : source};
+    op.dest = "/" + source;
+    SourceTree src{s.context->root(), SourceTree::Origin::context, &s.context->filter()};
+    PlanOptions po;
+    po.scratch_dir = s.work_dir;
+    po.allow_network = false;
+    MKIMAGE_TRY(CopyPlan plan, plan_copy(op, src, po));
+    MKIMAGE_TRY(CopyStats stats, execute_copy(plan, DestTree{dir, "/", {}}));
+    (void)stats;
+  }
+  return dir;
+}
+
 }  // namespace
 
 util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageState& state, const parser::Step& step,
@@ -150,8 +178,11 @@ util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageStat
     mctx.on_cache_mount = [&s](const std::string& id, const std::filesystem::path& data, bool fresh) {
       return restore_cache_mount(s, id, data, fresh);
     };
-    mctx.resolve_from = [&s](const std::string& from) -> util::Result<std::vector<std::filesystem::path>> {
-      if (from.empty()) return std::vector<std::filesystem::path>{s.context->root()};
+    mctx.resolve_from = [&s, &run, &scratch](const std::string& from) -> util::Result<std::vector<std::filesystem::path>> {
+      if (from.empty()) {
+        MKIMAGE_TRY(auto view, context_view(s, run.mounts, scratch / "context"));
+        return std::vector<std::filesystem::path>{view};
+      }
       std::vector<LayerRef> layers;
       if (from.rfind("stage:", 0) == 0) {
         MKIMAGE_TRY(StageState src, wait_for_stage(s, std::stoi(from.substr(6))));

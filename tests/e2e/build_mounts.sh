@@ -85,6 +85,19 @@ sed -i "s/--checksum=sha256:$sum/--checksum=sha256:$(printf '0%.0s' $(seq 64))/"
 b_fails 4 --secret id=tok,src="$W/secret.txt" c
 log_has 4 "$sum"
 
+# A context bind mount shows what COPY would: .dockerignore'd files are absent,
+# host owners are 0:0 (the key hashes exactly this view).
+ctx bv && mkdir -p bv/d && echo visible >bv/d/a.txt && echo secret >bv/d/ignored.txt && chown -R 1234:1234 bv/d
+printf 'd/ignored.txt\n' >bv/.dockerignore
+cat >bv/Dockerfile <<'DF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN --mount=type=bind,source=d,target=/m ["/bin/busybox", "sh", "-c", "/bin/busybox ls /m > /seen; /bin/busybox stat -c '%u:%g' /m/a.txt > /owner"]
+DF
+b 6 --output type=local,dest=bv-out bv
+is bv-out/seen $'a.txt\n'
+is bv-out/owner $'0:0\n'
+
 # SOURCE_DATE_EPOCH: created times and layer mtimes clamped.
 mkdir -p sde && cp /bin/busybox sde/busybox && printf 'FROM scratch\nCOPY busybox /bin/busybox\nLABEL x=y\n' >sde/Dockerfile
 SOURCE_DATE_EPOCH=1700000000 b 5 --output type=oci,dest=sde.tar sde
