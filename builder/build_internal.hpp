@@ -128,6 +128,8 @@ struct BuildSession {
   std::vector<std::string> warnings;
 
   bool no_cache_for(const parser::Stage& stage) const;
+  // Shows "WARNING: text" now and lists it in BuildResult::warnings.
+  void warn(const std::string& text);
   void record(const StepInfo& info, CacheOutcome outcome, double elapsed);
 };
 

@@ -36,12 +36,6 @@ util::Result<std::unique_ptr<remote_cache::Source>> open_source(BuildSession& s,
   return remote_cache::registry_source(config, creds, spec.ref);
 }
 
-void warn(BuildSession& s, const std::string& text) {
-  std::string w = "WARNING: " + text;
-  s.sink.call([&](EventSink& k) { k.message(w); });
-  s.warnings.push_back(w);
-}
-
 }  // namespace
 
 void import_caches(BuildSession& s) {
@@ -57,7 +51,7 @@ void import_caches(BuildSession& s) {
       step.output(std::to_string(*added) + " records");
     } else {
       // A cache that cannot be read is a miss, never a failed build.
-      warn(s, "cache " + name + " not used: " + added.error().message);
+      s.warn("cache " + name + " not used: " + added.error().message);
     }
     (void)step.finish(util::Result<void>{});
   }

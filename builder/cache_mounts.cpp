@@ -18,12 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void warn(BuildSession& s, const std::string& text) {
-  std::string w = "WARNING: " + text;
-  s.sink.call([&](EventSink& k) { k.message(w); });
-  s.warnings.push_back(w);
-}
-
 // Bytes of the regular files below `dir`.
 std::int64_t tree_size(const fs::path& dir) {
   std::int64_t total = 0;
@@ -91,7 +85,7 @@ util::Result<void> restore_cache_mount(BuildSession& s, const std::string& id, c
                : util::Result<store::ApplyStats>(got.error());
   if (!applied.ok()) {
     (void)step.finish(util::Result<void>{applied.error()});
-    warn(s, "cache mount " + id + " not restored: " + applied.error().message);
+    s.warn("cache mount " + id + " not restored: " + applied.error().message);
     return {};
   }
   step.output(std::to_string(loc->layer.blob.size) + " bytes");
@@ -111,13 +105,13 @@ std::vector<remote_cache::MountLayer> cache_mount_layers(BuildSession& s, std::i
     if (!fs::is_directory(data, ec)) continue;  // never filled on this machine
     std::int64_t size = tree_size(data);
     if (size > max_size) {
-      warn(s, "cache mount " + id + " holds " + std::to_string(size) + " bytes, more than mounts-max-size (" +
+      s.warn("cache mount " + id + " holds " + std::to_string(size) + " bytes, more than mounts-max-size (" +
                   std::to_string(max_size) + "): not exported");
       continue;
     }
     auto layer = write_mount_layer(s, data);
     if (!layer.ok()) {
-      warn(s, "cache mount " + id + " not exported: " + layer.error().message);
+      s.warn("cache mount " + id + " not exported: " + layer.error().message);
       continue;
     }
     out.push_back(remote_cache::MountLayer{id, *layer});

@@ -57,6 +57,17 @@ util::Result<std::optional<LayerRef>> find_layer(BuildSession& s, const std::vec
 
 util::Result<std::vector<fs::path>> lowerdirs_for(BuildSession& s, const std::vector<LayerRef>& layers) {
   MKIMAGE_TRY_VOID(ensure_layers_local(s, layers));  // remote cache hits' layers
+  // Layers the index has no row for yet (a base image's, remote cache hits'):
+  // registered bottom up, so each parent row exists before its child's.
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    MKIMAGE_TRY(auto row, s.store->index().get_layer(layers[i].chain_id));
+    if (row) continue;
+    std::optional<store::ChainId> parent;
+    if (i > 0) parent = layers[i - 1].chain_id;
+    MKIMAGE_TRY(auto size, s.store->blobs().size(layers[i].blob));
+    MKIMAGE_TRY(auto rec, s.store->add_layer(store::BlobInfo{layers[i].blob, size, true}, parent));
+    (void)rec;
+  }
   std::vector<fs::path> out;
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
     MKIMAGE_TRY(auto row, s.store->index().get_layer(it->chain_id));
@@ -64,15 +75,6 @@ util::Result<std::vector<fs::path>> lowerdirs_for(BuildSession& s, const std::ve
     if (row && row->snapshot) dir = s.store->root().dir() / *row->snapshot;
     std::error_code ec;
     if (dir.empty() || !fs::is_directory(dir, ec)) {
-      if (!row) {
-        // A base image's layer the index has no row for yet: register it.
-        auto pos = static_cast<std::size_t>(layers.rend() - it - 1);
-        std::optional<store::ChainId> parent;
-        if (pos > 0) parent = layers[pos - 1].chain_id;
-        MKIMAGE_TRY(auto size, s.store->blobs().size(it->blob));
-        MKIMAGE_TRY(auto rec, s.store->add_layer(store::BlobInfo{it->blob, size, true}, parent));
-        (void)rec;
-      }
       MKIMAGE_TRY(dir, store::ensure_snapshot(*s.store, it->chain_id));
     }
     out.push_back(dir);

@@ -22,6 +22,13 @@ bool BuildSession::no_cache_for(const parser::Stage& stage) const {
   return false;
 }
 
+void BuildSession::warn(const std::string& text) {
+  std::string w = "WARNING: " + text;
+  sink.call([&](EventSink& k) { k.message(w); });
+  std::lock_guard lock(outcomes_mutex);
+  warnings.push_back(w);
+}
+
 void BuildSession::record(const StepInfo& info, CacheOutcome outcome, double elapsed) {
   std::lock_guard lock(outcomes_mutex);
   outcomes.push_back(StepOutcome{info, outcome, elapsed});

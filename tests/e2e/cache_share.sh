@@ -121,6 +121,25 @@ want_step e-inline 'wc -c' CACHED
 grep -q "CACHED (remote $R/app:inline)" log.e-inline || fail "e-inline: remote hits do not name the image"
 [ "$(iid A)" = "$(iid E)" ] || fail "inline: image IDs differ: A $(iid A), E $(iid E)"
 
+# --- a miss on top of several remote hits on a fresh store: their layers are
+# fetched and registered bottom up before the step runs on them
+mkdir -p chain && echo a >chain/a.txt
+cat >chain/Dockerfile <<DF
+FROM $R/base:1
+COPY a.txt /a
+RUN ["/bin/busybox", "sh", "-c", "cat /a /a > /b"]
+ARG REV=1
+RUN ["/bin/busybox", "sh", "-c", "echo \$REV > /rev"]
+DF
+build A chain1 chain --cache-to "type=registry,ref=$R/app-cache:chain"
+build G chain2 chain --build-arg REV=2 --cache-from "type=registry,ref=$R/app-cache:chain"
+want_step chain2 'COPY a.txt' CACHED
+want_step chain2 'cat /a /a' CACHED
+want_step chain2 'REV > /rev' RAN
+out=$(MKIMAGE_ROOT=$W/G "$MKIMAGE" run --rm app:latest /bin/busybox cat /b /rev 2>&1)
+[ "$out" = "$(printf 'a\na\n2')" ] || fail "chain2: the image has '$out'"
+MKIMAGE_ROOT=$W/G "$MKIMAGE" store check >check.G 2>&1 || fail "store check on G: $(cat check.G)"
+
 # --- cache mounts (mounts=true): restored on a fresh store before the first RUN ---
 mkdir -p mnt
 cat >mnt/Dockerfile <<DF
