@@ -55,8 +55,28 @@ util::Result<std::optional<LayerRef>> find_layer(BuildSession& s, const std::vec
   return std::optional<LayerRef>(l);
 }
 
+namespace {
+
+// Index rows for the layers that have none yet (a base image's layer, a fetched
+// remote hit's), bottom first: a row names its parent's row.
+util::Result<void> register_layers(BuildSession& s, const std::vector<LayerRef>& layers) {
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    MKIMAGE_TRY(auto row, s.store->index().get_layer(layers[i].chain_id));
+    if (row) continue;
+    std::optional<store::ChainId> parent;
+    if (i > 0) parent = layers[i - 1].chain_id;
+    MKIMAGE_TRY(auto size, s.store->blobs().size(layers[i].blob));
+    MKIMAGE_TRY(auto rec, s.store->add_layer(store::BlobInfo{layers[i].blob, size, true}, parent));
+    (void)rec;
+  }
+  return {};
+}
+
+}  // namespace
+
 util::Result<std::vector<fs::path>> lowerdirs_for(BuildSession& s, const std::vector<LayerRef>& layers) {
   MKIMAGE_TRY_VOID(ensure_layers_local(s, layers));  // remote cache hits' layers
+  MKIMAGE_TRY_VOID(register_layers(s, layers));
   std::vector<fs::path> out;
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
     MKIMAGE_TRY(auto row, s.store->index().get_layer(it->chain_id));
@@ -64,15 +84,6 @@ util::Result<std::vector<fs::path>> lowerdirs_for(BuildSession& s, const std::ve
     if (row && row->snapshot) dir = s.store->root().dir() / *row->snapshot;
     std::error_code ec;
     if (dir.empty() || !fs::is_directory(dir, ec)) {
-      if (!row) {
-        // A base image's layer the index has no row for yet: register it.
-        auto pos = static_cast<std::size_t>(layers.rend() - it - 1);
-        std::optional<store::ChainId> parent;
-        if (pos > 0) parent = layers[pos - 1].chain_id;
-        MKIMAGE_TRY(auto size, s.store->blobs().size(it->blob));
-        MKIMAGE_TRY(auto rec, s.store->add_layer(store::BlobInfo{it->blob, size, true}, parent));
-        (void)rec;
-      }
       MKIMAGE_TRY(dir, store::ensure_snapshot(*s.store, it->chain_id));
     }
     out.push_back(dir);
