@@ -120,6 +120,9 @@ struct BuildSession {
   std::mutex cache_steps_mutex;
   std::vector<ExportStep> cache_steps;
   std::set<std::string> cache_mount_ids;
+  // Why remote hits' layers could not be fetched in this pass (build.cpp retries).
+  std::mutex cache_failures_mutex;
+  std::vector<std::string> cache_failures;
 
   std::mutex outcomes_mutex;
   std::vector<StepOutcome> outcomes;
@@ -210,8 +213,11 @@ void import_caches(BuildSession& session);
 // --cache-to note, info.cache_source) when a source has it; false when none does.
 util::Result<bool> apply_remote_hit(BuildSession& session, const parser::Stage& stage, StageState& state,
                                     StepInfo& info, const CacheKey& key, const std::string& created_by);
-// Fetches the remote layers among `layers` the store lacks (in parallel).
+// Fetches the remote layers among `layers` the store lacks (in parallel). A layer
+// that cannot be fetched is an error, and its reason goes to session.cache_failures.
 util::Result<void> ensure_layers_local(BuildSession& session, const std::vector<LayerRef>& layers);
+// Shows "WARNING: TEXT" and keeps it for the build result.
+void warn(BuildSession& session, const std::string& text);
 // Records a step result for --cache-to.
 void note_cache_step(BuildSession& session, const parser::Stage& stage, const CacheKey& key,
                      const std::optional<store::DiffId>& diff_id, const store::Timestamp& created, bool remote_hit);

@@ -139,9 +139,7 @@ util::Result<void> export_caches(BuildSession& s, const StageState& /*final_stat
     std::string why = report.error().message;
     (void)step.finish(util::Result<void>{report.error()});
     if (!spec.ignore_error) return util::Error{"ERROR: failed to export cache: " + why};
-    std::string w = "WARNING: failed to export cache (ignore-error=true): " + why;
-    s.sink.call([&](EventSink& k) { k.message(w); });
-    s.warnings.push_back(w);
+    warn(s, "failed to export cache (ignore-error=true): " + why);
   }
   return {};
 }
