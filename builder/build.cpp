@@ -3,6 +3,7 @@
 // for progress, runs the stages (scheduler.cpp) and writes the outputs.
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include <sys/stat.h>
 
@@ -162,6 +163,64 @@ void number_steps(BuildSession& s) {
   s.first_free_number = n;
 }
 
+// The stages, then the outputs: one pass over the plan.
+util::Result<const StageState*> build_pass(BuildSession& s, BuildResult& result) {
+  MKIMAGE_TRY_VOID(run_stages(s, s.request.jobs));
+  if (interrupted()) return util::Error{"interrupted"};
+  auto final_it = s.stage_results.find(s.plan.target);
+  if (final_it == s.stage_results.end()) {
+    if (s.plan.stages.empty()) return util::Error{"the Dockerfile has no stage to build"};
+    final_it = s.stage_results.find(s.plan.stages.back().index);
+    if (final_it == s.stage_results.end()) return util::Error{"internal error: the target stage was not built"};
+  }
+  MKIMAGE_TRY_VOID(write_outputs(s, final_it->second, result));
+  return &final_it->second;
+}
+
+// Why a remote hit's layer was not fetched in the last pass (empty: none failed).
+std::vector<std::string> take_cache_failures(BuildSession& s) {
+  std::lock_guard lock(s.cache_failures_mutex);
+  return std::exchange(s.cache_failures, {});
+}
+
+// Forgets what a pass did (stage results, step outcomes, --cache-to notes).
+void reset_pass(BuildSession& s) {
+  s.stage_results.clear();
+  s.cancelled = false;
+  {
+    std::lock_guard lock(s.cache_steps_mutex);
+    s.cache_steps.clear();
+  }
+  std::lock_guard lock(s.outcomes_mutex);
+  s.outcomes.clear();
+}
+
+// Runs the build passes. A remote cache hit is taken on its record alone and its
+// layer fetched only when a later step or an output needs it (lazy import), so a
+// layer that turns out missing, corrupt or of another diff_id is found when
+// steps after it have been built on the hit. Such a layer is dropped by the
+// importer and the whole build runs again: the steps that led to the layer miss
+// and execute, every step already done is a local cache hit now, and the
+// remote hits whose layers were good stay hits. Fetching eagerly at hit time
+// would be simpler but would fetch the layers of fully cached builder stages
+// nothing needs; retrying only the failing stage would not do when the layer
+// came from another stage (FROM stage, COPY --from). Each pass drops at least
+// one layer; after a few passes the imported cache is not used at all.
+util::Result<const StageState*> build_passes(BuildSession& s, BuildResult& result) {
+  for (int pass = 1;; ++pass) {
+    result = BuildResult{};
+    auto r = build_pass(s, result);
+    std::vector<std::string> failures = take_cache_failures(s);
+    if (r.ok() || failures.empty() || interrupted()) return r;
+    for (const auto& why : failures) s.warn("cache layer not used: " + why + "; building its steps instead");
+    reset_pass(s);
+    if (pass >= 4 && s.imported_cache) {
+      s.warn("the imported cache is not used for the rest of this build");
+      s.imported_cache.reset();
+    }
+  }
+}
+
 }  // namespace
 
 void builder::internal_step(BuildSession& s, const std::string& name) {
@@ -174,8 +233,6 @@ void builder::internal_step(BuildSession& s, const std::string& name) {
     k.step_done(info, 0);
   });
 }
-
-
 
 builder::InternalStep::InternalStep(BuildSession& s, const std::string& name) : m_s(s), m_t0(SteadyClock::now()) {
   m_info.number = s.first_free_number++;
@@ -317,18 +374,9 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   for (const auto& w : s.warnings) s.sink.call([&](EventSink& k) { k.message(w); });
 
   import_caches(s);
-  MKIMAGE_TRY_VOID(run_stages(s, req.jobs));
-  if (interrupted()) return util::Error{"interrupted"};
-
   BuildResult result;
-  auto final_it = s.stage_results.find(s.plan.target);
-  if (final_it == s.stage_results.end()) {
-    if (s.plan.stages.empty()) return util::Error{"the Dockerfile has no stage to build"};
-    final_it = s.stage_results.find(s.plan.stages.back().index);
-    if (final_it == s.stage_results.end()) return util::Error{"internal error: the target stage was not built"};
-  }
-  MKIMAGE_TRY_VOID(write_outputs(s, final_it->second, result));
-  MKIMAGE_TRY_VOID(export_caches(s, final_it->second));
+  MKIMAGE_TRY(const StageState* final_state, build_passes(s, result));
+  MKIMAGE_TRY_VOID(export_caches(s, *final_state));
   {
     std::lock_guard lock(s.outcomes_mutex);
     result.steps = s.outcomes;

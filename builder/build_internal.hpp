@@ -122,6 +122,9 @@ struct BuildSession {
   std::vector<ExportStep> cache_steps;
   std::map<std::string, std::filesystem::path> cache_mounts;  // id → data directory, of every RUN reached
   std::set<std::string> cache_mounts_restored;                // ids already considered for a restore
+  // Why remote hits' layers could not be fetched in this pass (build.cpp retries).
+  std::mutex cache_failures_mutex;
+  std::vector<std::string> cache_failures;
 
   std::mutex outcomes_mutex;
   std::vector<StepOutcome> outcomes;
@@ -214,7 +217,8 @@ void import_caches(BuildSession& session);
 // --cache-to note, info.cache_source) when a source has it; false when none does.
 util::Result<bool> apply_remote_hit(BuildSession& session, const parser::Stage& stage, StageState& state,
                                     StepInfo& info, const CacheKey& key, const std::string& created_by);
-// Fetches the remote layers among `layers` the store lacks (in parallel).
+// Fetches the remote layers among `layers` the store lacks (in parallel). A layer
+// that cannot be fetched is an error, and its reason goes to session.cache_failures.
 util::Result<void> ensure_layers_local(BuildSession& session, const std::vector<LayerRef>& layers);
 // A cache mount about to be used: remembered for `mounts=true` exports, and
 // filled from a --cache-from source that exported it when `data` is new or empty.

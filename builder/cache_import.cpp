@@ -45,10 +45,13 @@ void import_caches(BuildSession& s) {
     std::string name = spec.type == CacheType::local ? "local:" + spec.dir.string() : spec.ref;
     InternalStep step(s, "importing cache manifest from " + name);
     auto source = open_source(s, spec);
-    util::Result<std::size_t> added = source.ok() ? s.imported_cache->add(std::move(*source))
-                                                  : util::Result<std::size_t>(source.error());
-    if (added.ok()) {
-      step.output(std::to_string(*added) + " records");
+    util::Result<std::optional<std::size_t>> added =
+        source.ok() ? s.imported_cache->add(std::move(*source)) : util::Result<std::optional<std::size_t>>(source.error());
+    if (added.ok() && *added) {
+      step.output(std::to_string(**added) + " records");
+    } else if (added.ok()) {
+      // The first build of a new branch: nothing was exported there yet.
+      s.warn("cache " + name + " not used: it holds no cache (nothing was exported there yet)");
     } else {
       // A cache that cannot be read is a miss, never a failed build.
       s.warn("cache " + name + " not used: " + added.error().message);
@@ -95,9 +98,17 @@ util::Result<void> ensure_layers_local(BuildSession& s, const std::vector<LayerR
   MKIMAGE_TRY(auto config, registry::RegistryConfig::load(s.store->root().dir()));
   InternalStep step(s, "fetching " + std::to_string(todo.size()) + " cache layer" + (todo.size() > 1 ? "s" : ""));
   FetchLines events(step);
-  return step.finish(registry::parallel_for(config.max_concurrent_downloads, todo.size(), [&](std::size_t i) {
-    return s.imported_cache->fetch(todo[i]->diff_id, events);
-  }));
+  auto r = registry::parallel_for(config.max_concurrent_downloads, todo.size(), [&](std::size_t i) -> util::Result<void> {
+    auto got = s.imported_cache->fetch(todo[i]->diff_id, events);
+    if (!got.ok()) {
+      // The importer has dropped the layer: build() runs the stages once more,
+      // and the steps that led to it miss this time (see build.cpp).
+      std::lock_guard lock(s.cache_failures_mutex);
+      s.cache_failures.push_back(got.error().message);
+    }
+    return got;
+  });
+  return step.finish(std::move(r));
 }
 
 }  // namespace mkimage::builder

@@ -1,4 +1,5 @@
 // parse_cache_spec (include/mkimage/build.hpp): buildx's --cache-to / --cache-from values.
+#include <limits>
 #include <sstream>
 
 #include "mkimage/build.hpp"
@@ -30,6 +31,8 @@ util::Result<std::int64_t> parse_size(const std::string& v) {
   else if (unit == "g" || unit == "gb" || unit == "gib") mult = std::int64_t{1} << 30;
   else return util::Error{"cache mounts-max-size \"" + v + "\" has an unknown unit"};
   if (n < 0) return util::Error{"cache mounts-max-size \"" + v + "\" is negative"};
+  if (n > std::numeric_limits<std::int64_t>::max() / mult)
+    return util::Error{"cache mounts-max-size \"" + v + "\" is too large"};
   return static_cast<std::int64_t>(n) * mult;
 }
 

@@ -55,10 +55,11 @@ util::Result<std::optional<LayerRef>> find_layer(BuildSession& s, const std::vec
   return std::optional<LayerRef>(l);
 }
 
-util::Result<std::vector<fs::path>> lowerdirs_for(BuildSession& s, const std::vector<LayerRef>& layers) {
-  MKIMAGE_TRY_VOID(ensure_layers_local(s, layers));  // remote cache hits' layers
-  // Layers the index has no row for yet (a base image's, remote cache hits'):
-  // registered bottom up, so each parent row exists before its child's.
+namespace {
+
+// Index rows for the layers that have none yet (a base image's layer, a fetched
+// remote hit's), bottom first: a row names its parent's row.
+util::Result<void> register_layers(BuildSession& s, const std::vector<LayerRef>& layers) {
   for (std::size_t i = 0; i < layers.size(); ++i) {
     MKIMAGE_TRY(auto row, s.store->index().get_layer(layers[i].chain_id));
     if (row) continue;
@@ -68,6 +69,14 @@ util::Result<std::vector<fs::path>> lowerdirs_for(BuildSession& s, const std::ve
     MKIMAGE_TRY(auto rec, s.store->add_layer(store::BlobInfo{layers[i].blob, size, true}, parent));
     (void)rec;
   }
+  return {};
+}
+
+}  // namespace
+
+util::Result<std::vector<fs::path>> lowerdirs_for(BuildSession& s, const std::vector<LayerRef>& layers) {
+  MKIMAGE_TRY_VOID(ensure_layers_local(s, layers));  // remote cache hits' layers
+  MKIMAGE_TRY_VOID(register_layers(s, layers));
   std::vector<fs::path> out;
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
     MKIMAGE_TRY(auto row, s.store->index().get_layer(it->chain_id));

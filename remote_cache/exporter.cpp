@@ -38,16 +38,24 @@ std::vector<store::DiffId> layer_ids(const ExportInput& in) {
   return out;
 }
 
+void log(const ExportInput& in, const std::string& line) {
+  if (in.log) in.log(line);
+}
+
 // The layer compressed in the store (compressing it on first use; a remote hit's
-// layer is fetched first).
-Result<Layer> local_layer(store::Store& st, const ExportInput& in, const store::DiffId& diff_id) {
+// layer is fetched first). nullopt when that fetch fails: a bad imported layer
+// leaves its records out of the export rather than failing it.
+Result<std::optional<Layer>> local_layer(store::Store& st, const ExportInput& in, const store::DiffId& diff_id) {
   bool is_mount = std::any_of(in.mounts.begin(), in.mounts.end(), [&](const MountLayer& m) { return m.diff_id == diff_id; });
   store::Compression c = is_mount ? in.mount_compression : in.compression;
   auto memo = st.index().get_compressed_layer(diff_id, c);
   if (!memo.ok() || !*memo || !st.blobs().exists((*memo)->descriptor.digest)) {
     if (!st.blobs().exists(diff_id.digest)) {
       if (!in.materialize) return Error{"layer " + diff_id.digest.str() + " is not in the store"};
-      MKIMAGE_TRY_VOID(in.materialize(diff_id));
+      if (auto got = in.materialize(diff_id); !got.ok()) {
+        log(in, "layer " + diff_id.digest.str() + " left out: " + got.error().message);
+        return std::optional<Layer>{};
+      }
     }
   }
   MKIMAGE_TRY(store::Descriptor d, store::compressed_layer(st, diff_id, c));
@@ -56,12 +64,16 @@ Result<Layer> local_layer(store::Store& st, const ExportInput& in, const store::
     auto s = st.blobs().size(diff_id.digest);
     if (s.ok()) size = *s;
   }
-  return Layer{diff_id, d, size};
+  return std::optional<Layer>{Layer{diff_id, d, size}};
 }
 
+// The records (sorted, one per key) and mounts whose layers are among `layers`.
 RecordSet make_set(const ExportInput& in, const std::vector<Layer>& layers) {
   RecordSet set;
-  set.records = in.records;
+  std::set<std::string> have;
+  for (const auto& l : layers) have.insert(l.diff_id.digest.str());
+  for (const auto& r : in.records)
+    if (!r.diff_id || have.count(r.diff_id->digest.str())) set.records.push_back(r);
   std::sort(set.records.begin(), set.records.end(), [](const Record& a, const Record& b) { return a.key < b.key; });
   set.records.erase(std::unique(set.records.begin(), set.records.end(),
                                 [](const Record& a, const Record& b) { return a.key == b.key; }),
@@ -112,41 +124,40 @@ struct RegistryTarget {
   ExportReport report;
 };
 
-void log(const ExportInput& in, const std::string& line) {
-  if (in.log) in.log(line);
-}
-
-// One layer onto the target repository, the cheapest way; returns what the manifest lists.
-Result<Layer> put_layer(RegistryTarget& t, const store::DiffId& diff_id) {
+// One layer onto the target repository, the cheapest way; returns what the
+// manifest lists (nullopt: a remote hit's layer that could not be fetched).
+Result<std::optional<Layer>> put_layer(RegistryTarget& t, const store::DiffId& diff_id) {
   const std::string repo = t.ref.path();
   std::optional<LayerLocation> loc;
   if (t.in.importer) loc = t.in.importer->locate(diff_id);
   if (loc && loc->registry == t.ref.domain()) {
     const store::Digest& d = loc->layer.blob.digest;
-    if (t.old_blobs.count(d.str())) return loc->layer;
+    if (t.old_blobs.count(d.str())) return std::optional<Layer>{loc->layer};
     if (loc->repository == repo) {
       MKIMAGE_TRY(auto size, t.client.blob_size(repo, d));
-      if (size) return loc->layer;
+      if (size) return std::optional<Layer>{loc->layer};
     } else {
       MKIMAGE_TRY(bool mounted, t.client.mount_blob(repo, d, loc->repository));
       if (mounted) {
         std::lock_guard lock(t.m);
         ++t.report.mounted;
         log(t.in, "mounted layer " + d.str() + " from " + loc->repository);
-        return loc->layer;
+        return std::optional<Layer>{loc->layer};
       }
     }
   }
-  MKIMAGE_TRY(Layer layer, local_layer(t.st, t.in, diff_id));
-  if (t.old_blobs.count(layer.blob.digest.str())) return layer;
+  MKIMAGE_TRY(std::optional<Layer> fetched, local_layer(t.st, t.in, diff_id));
+  if (!fetched) return fetched;
+  const Layer& layer = *fetched;
+  if (t.old_blobs.count(layer.blob.digest.str())) return fetched;
   MKIMAGE_TRY(auto size, t.client.blob_size(repo, layer.blob.digest));
-  if (size) return layer;
+  if (size) return fetched;
   log(t.in, "writing layer " + layer.blob.digest.str());
   MKIMAGE_TRY_VOID(t.client.upload_blob(repo, layer.blob, t.st.blobs().path(layer.blob.digest)));
   std::lock_guard lock(t.m);
   ++t.report.uploaded;
   t.report.bytes_uploaded += layer.blob.size;
-  return layer;
+  return fetched;
 }
 
 // The manifest the ref holds now (nullopt when the tag does not exist yet).
@@ -170,11 +181,14 @@ Result<ExportReport> registry_export(store::Store& st, registry::Client& client,
       t.old_blobs.insert(m["config"].value("digest", ""));
   }
   std::vector<store::DiffId> ids = layer_ids(in);
-  std::vector<Layer> layers(ids.size());
+  std::vector<std::optional<Layer>> put(ids.size());
   MKIMAGE_TRY_VOID(registry::parallel_for(config.max_concurrent_uploads, ids.size(), [&](std::size_t i) -> Result<void> {
-    MKIMAGE_TRY(layers[i], put_layer(t, ids[i]));
+    MKIMAGE_TRY(put[i], put_layer(t, ids[i]));
     return {};
   }));
+  std::vector<Layer> layers;
+  for (auto& l : put)
+    if (l) layers.push_back(std::move(*l));
   RecordSet set = make_set(in, layers);
   std::string config_bytes = serialize(set);
   std::string manifest = manifest_json(set, config_bytes);
@@ -292,8 +306,10 @@ Result<ExportReport> export_to_layout(store::Store& st, const fs::path& dir, con
       layers.push_back(loc->layer);  // a remote hit from this very directory
       continue;
     }
-    auto layer = local_layer(st, in, id);
-    if (!layer.ok()) return fail(layer.error());
+    auto fetched = local_layer(st, in, id);
+    if (!fetched.ok()) return fail(fetched.error());
+    if (!*fetched) continue;
+    const Layer* layer = &**fetched;
     auto put = put_layout_blob(blobs, st.blobs().path(layer->blob.digest), layer->blob.digest);
     if (!put.ok()) return fail(put.error());
     if (*put) {

@@ -86,11 +86,13 @@ Result<RecordSet> parse_record_set(std::string_view text) {
   if (!j.is_object()) return Error{"the cache record set is not a JSON object"};
   if (!j.contains("version") || !j["version"].is_number_integer())
     return Error{"the cache record set has no format version"};
-  RecordSet set;
-  set.version = j["version"].get<int>();
-  if (set.version != k_format_version)
-    return Error{"cache format version " + std::to_string(set.version) + " is not supported (this mkimage reads version " +
+  // Read wide: a version that wraps to 1 as an int is not version 1.
+  const json& v = j["version"];
+  std::string version = v.is_number_unsigned() ? std::to_string(v.get<std::uint64_t>()) : std::to_string(v.get<std::int64_t>());
+  if (version != std::to_string(k_format_version))
+    return Error{"cache format version " + version + " is not supported (this mkimage reads version " +
                  std::to_string(k_format_version) + ")"};
+  RecordSet set;
   if (!j.contains("records") || !j["records"].is_array()) return Error{"the cache record set has no records"};
   std::set<std::string> seen;
   for (const auto& r : j["records"]) {
@@ -147,7 +149,8 @@ Result<void> check_layers(std::string_view manifest_bytes, const RecordSet& set)
                  std::to_string(set.layers.size())};
   for (std::size_t i = 0; i < layers.size(); ++i) {
     MKIMAGE_TRY(store::Descriptor d, store::descriptor_from_json(layers[i]));
-    if (d.digest != set.layers[i].blob.digest || d.size != set.layers[i].blob.size)
+    const store::Descriptor& want = set.layers[i].blob;
+    if (d.digest != want.digest || d.size != want.size || d.media_type != want.media_type)
       return Error{"the cache manifest's layer " + std::to_string(i) + " differs from its record (" + d.digest.str() + ")"};
   }
   return {};

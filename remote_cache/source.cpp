@@ -117,6 +117,7 @@ public:
     store::BlobSink out(w);
     store::DecompressingSink unpack(blob.media_type.layer_compression(), out);
     util::Sha256 hash;
+    std::optional<Error> unpack_error;  // kept until the digest is known: a corrupt blob is a digest mismatch
     std::vector<char> buf(1 << 20);
     events.layer(id, "Copying");
     while (in) {
@@ -124,11 +125,13 @@ public:
       std::size_t n = static_cast<std::size_t>(in.gcount());
       if (n == 0) break;
       hash.update(buf.data(), n);
-      if (auto r = unpack.write(buf.data(), n); !r.ok()) return Error{"layer " + blob.digest.str() + ": " + r.error().message};
+      if (!unpack_error)
+        if (auto r = unpack.write(buf.data(), n); !r.ok()) unpack_error = r.error();
     }
     if (in.bad()) return util::sys_error("read", p.string());
     if (store::Digest::from_bytes(hash.finish()) != blob.digest)
       return Error{"layer " + blob.digest.str() + " in " + m_dir.string() + ": digest mismatch"};
+    if (unpack_error) return Error{"layer " + blob.digest.str() + ": " + unpack_error->message};
     if (auto f = unpack.finish(); !f.ok()) return Error{"layer " + blob.digest.str() + ": " + f.error().message};
     auto info = w.commit(diff_id.digest);
     if (!info.ok())
