@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "mkimage/build.hpp"
+#include "util/result.hpp"
 
 namespace mkimage {
 

@@ -8,6 +8,9 @@ packages=(
   build-essential cmake pkg-config
   libarchive-dev nettle-dev libsqlite3-dev libfmt-dev doctest-dev nlohmann-json3-dev
   libcurl4-openssl-dev libcli11-dev libzstd-dev zlib1g-dev libisal-dev
+  # install and package: the man page (go-md2man), the .deb's shared-library
+  # dependencies (dpkg-shlibdeps in dpkg-dev), `man -l` in the install test
+  go-md2man dpkg-dev man-db
   # run: OCI runtime for RUN steps and `mkimage run`
   runc
   # tests: static busybox base, interop peers

@@ -23,8 +23,9 @@
 #include <utility>
 #include <vector>
 
-#include "store/digest.hpp"
-#include "util/result.hpp"
+#include "mkimage/digest.hpp"
+#include "mkimage/export.hpp"
+#include "mkimage/result.hpp"
 
 namespace mkimage {
 
@@ -142,7 +143,7 @@ struct StepInfo {
 
 // Receives progress. build() serialises every call (one at a time, from any thread),
 // so an implementation needs no locking. Times are seconds since the step started.
-class EventSink {
+class MKIMAGE_API EventSink {
 public:
   virtual ~EventSink() = default;
   virtual void step_started(const StepInfo&) {}
@@ -160,7 +161,7 @@ public:
   virtual void message(const std::string&) {}
 };
 
-class NullEventSink : public EventSink {};
+class MKIMAGE_API NullEventSink : public EventSink {};
 
 enum class CacheOutcome { hit, miss, uncached /* --no-cache / filter */ };
 
@@ -171,8 +172,8 @@ struct StepOutcome {
 };
 
 struct BuildResult {
-  store::Digest image_id;          // the config digest
-  store::Digest manifest_digest;   // the image manifest's digest
+  Digest image_id;          // the config digest
+  Digest manifest_digest;   // the image manifest's digest
   std::vector<std::string> tags;   // normalised, e.g. "goals:latest"
   // `--push` / `push=true`: each pushed reference ("127.0.0.1:5000/app:1") with the
   // manifest digest the registry now serves for it ("sha256:…").
@@ -185,19 +186,19 @@ struct BuildResult {
 // formatted diagnostic "Dockerfile:LINE:COL: …"), a failed step ("failed to run
 // step …: exit code N" plus the last output lines), I/O and store errors. A failed
 // build leaves no new image, blob or cache row for the failing step.
-util::Result<BuildResult> build(const BuildRequest& request, EventSink& sink);
+MKIMAGE_API Result<BuildResult> build(const BuildRequest& request, EventSink& sink);
 
 // Parses `type=oci,dest=out.tar` (CSV, the keys `type` and `dest`; a bare
 // `dest` path alone means `type=local`). Errors: unknown type, missing dest for a
 // type that needs one.
-util::Result<OutputSpec> parse_output_spec(std::string_view text);
+MKIMAGE_API Result<OutputSpec> parse_output_spec(std::string_view text);
 
 // Parses a --cache-to (`for_export`) or --cache-from value (CacheSpec). A bare
 // value names a registry ref (`--cache-from REF`, as buildx). Errors: unknown
 // type or key, a type without its ref/dest/src, inline as a source, bad values.
-util::Result<CacheSpec> parse_cache_spec(std::string_view text, bool for_export);
+MKIMAGE_API Result<CacheSpec> parse_cache_spec(std::string_view text, bool for_export);
 
 // Parses `id=ID,src=PATH` / `id=ID,env=VAR` (also `source=`, `type=file|env`).
-util::Result<BuildSecret> parse_secret_spec(std::string_view text);
+MKIMAGE_API Result<BuildSecret> parse_secret_spec(std::string_view text);
 
 }  // namespace mkimage

@@ -7,7 +7,7 @@ using mkimage::CacheType;
 using mkimage::parse_cache_spec;
 
 namespace {
-bool mentions(const mkimage::util::Result<CacheSpec>& r, const std::string& text) {
+bool mentions(const mkimage::Result<CacheSpec>& r, const std::string& text) {
   return !r.ok() && r.error().message.find(text) != std::string::npos;
 }
 }  // namespace
