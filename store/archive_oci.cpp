@@ -107,6 +107,9 @@ public:
     if (archive_write_close(m_archive) != ARCHIVE_OK) return failure("close");
     if (!m_tmp.empty()) {
       if (::fsync(m_fd) != 0) return util::sys_error("fsync", m_tmp);
+      int closed = ::close(m_fd);
+      m_fd = -1;
+      if (closed != 0) return util::sys_error("close", m_tmp);
       if (::rename(m_tmp.c_str(), m_out.c_str()) != 0) return util::sys_error("rename to", m_out.string());
       m_tmp.clear();
     }

@@ -374,6 +374,33 @@ Result<void> remove_children(int dirfd, const std::string& shown) {
 
 bool is_root_user() { return ::geteuid() == 0; }
 
+// libarchive's disk writer reports a failed write(2) (ENOSPC, EIO...) with
+// ARCHIVE_WARN, the level it also uses for metadata it could not restore (owner,
+// times, xattrs on a file system without them). A warning caused by a full or
+// failing disk is an error; so is any result below ARCHIVE_OK of a data write
+// (write failed, or more data than the header said).
+bool disk_failure(archive* a) {
+  switch (archive_errno(a)) {
+    case ENOSPC:
+    case EDQUOT:
+    case EIO:
+    case EFBIG:
+    case EROFS:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string archive_message(archive* a) {
+  const char* m = archive_error_string(a);
+  std::string out = m ? m : "libarchive error";
+  int err = archive_errno(a);
+  // "Write failed" alone does not say why
+  if (err > 0 && out.find(std::strerror(err)) == std::string::npos) out += std::string(": ") + std::strerror(err);
+  return out;
+}
+
 // Pass 2: extraction with libarchive into `root` (an absolute, symlink-free path).
 Result<void> extract(const fs::path& layer, const std::string& root, ApplyMode mode, bool owners) {
   MKIMAGE_TRY(ReadArchive a, open_archive(layer));
@@ -423,8 +450,10 @@ Result<void> extract(const fs::path& layer, const std::string& root, ApplyMode m
       for (auto& [k, v] : keep) archive_entry_xattr_add_entry(e, k.c_str(), v.data(), v.size());
     }
     r = archive_write_header(disk.get(), e);
-    if (r < ARCHIVE_WARN) return Error{where + ": extract \"" + *name + "\": " + archive_error_string(disk.get())};
-    if (archive_entry_size(e) > 0 && r >= ARCHIVE_WARN) {
+    if (r < ARCHIVE_WARN || (r == ARCHIVE_WARN && disk_failure(disk.get()))) {
+      return Error{where + ": extract \"" + *name + "\": " + archive_message(disk.get())};
+    }
+    if (archive_entry_size(e) > 0) {
       const void* buf;
       size_t size;
       la_int64_t off;
@@ -432,17 +461,20 @@ Result<void> extract(const fs::path& layer, const std::string& root, ApplyMode m
         int rr = archive_read_data_block(a.get(), &buf, &size, &off);
         if (rr == ARCHIVE_EOF) break;
         if (rr < ARCHIVE_WARN) return Error{where + ": " + archive_error_string(a.get())};
-        if (archive_write_data_block(disk.get(), buf, size, off) < ARCHIVE_WARN) {
-          return Error{where + ": write \"" + *name + "\": " + archive_error_string(disk.get())};
+        // ARCHIVE_WARN here is a failed write(2) (ENOSPC, EIO) or too much data
+        if (archive_write_data_block(disk.get(), buf, size, off) < ARCHIVE_OK) {
+          return Error{where + ": write \"" + *name + "\": " + archive_message(disk.get())};
         }
       }
     }
-    if (archive_write_finish_entry(disk.get()) < ARCHIVE_WARN) {
-      return Error{where + ": finish \"" + *name + "\": " + archive_error_string(disk.get())};
+    int fr = archive_write_finish_entry(disk.get());
+    if (fr < ARCHIVE_WARN || (fr == ARCHIVE_WARN && disk_failure(disk.get()))) {
+      return Error{where + ": finish \"" + *name + "\": " + archive_message(disk.get())};
     }
   }
-  if (archive_write_close(disk.get()) < ARCHIVE_WARN) {
-    return Error{where + ": " + archive_error_string(disk.get())};
+  int cr = archive_write_close(disk.get());
+  if (cr < ARCHIVE_WARN || (cr == ARCHIVE_WARN && disk_failure(disk.get()))) {
+    return Error{where + ": " + archive_message(disk.get())};
   }
   return {};
 }
