@@ -19,6 +19,7 @@
 #include "mkimage/build.hpp"
 #include "mkimage/cli.hpp"
 #include "mkimage/progress.hpp"
+#include "store/root.hpp"
 
 namespace mkimage::cli {
 
@@ -241,6 +242,11 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
     req.dockerfile_path = f.file;
   }
 
+  // A stale image ID from an earlier build must not survive a failed one (docker does the same).
+  if (!f.iidfile.empty()) {
+    std::error_code ec;
+    fs::remove(f.iidfile, ec);
+  }
   auto printer = make_printer(f);
   auto result = build(req, *printer);
   if (!result.ok()) {
@@ -249,9 +255,9 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
   }
   printer->finished(*result);
   if (!f.iidfile.empty()) {
-    std::ofstream out(f.iidfile, std::ios::binary | std::ios::trunc);
-    out << result->image_id.str();
-    if (!out) throw CliExit{k_exit_failure, "mkimage build: cannot write --iidfile \"" + f.iidfile + "\""};
+    // temp file, fsync, rename: a full disk fails the build instead of leaving an empty file
+    auto written = store::write_file_atomic(f.iidfile, result->image_id.str());
+    if (!written) throw CliExit{k_exit_failure, "mkimage build: cannot write --iidfile: " + written.error().message};
   }
 }
 
