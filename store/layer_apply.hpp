@@ -76,10 +76,10 @@ util::Result<ApplyStats> check_layer(const std::filesystem::path& layer, const A
 // (owners too when run as root), the content of a regular file (SHA-256), a
 // symlink's target, a hardlink's inode; every whiteout is a 0/0 character device
 // (an opaque directory carries overlay.opaque=y, checked when readable).
-// Anything in `dir` that the tar does not have is reported, except directories,
-// empty files and sockets (an upperdir keeps RUN mount points, which its layer
-// leaves out). Returns the differences found (at most `max_problems`), empty =
-// the snapshot matches. Errors: the tar cannot be read.
+// A whiteout in `dir` the tar does not have is reported; other extra content is
+// not (an adopted upperdir keeps what its layer excludes: runtime-made mount
+// points, secret targets). Returns the differences found (at most
+// `max_problems`), empty = the snapshot matches. Errors: the tar cannot be read.
 util::Result<std::vector<std::string>> verify_snapshot(const std::filesystem::path& layer,
                                                        const std::filesystem::path& dir,
                                                        std::size_t max_problems = 10);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <algorithm>
 #include <csignal>
@@ -144,11 +145,13 @@ TEST_CASE("verify_snapshot finds zero-filled, missing, changed and extra content
     CHECK(p.find("\"/etc/conf\": mode 600, the layer has 644") != std::string::npos);
     CHECK(p.find("\"/empty\": is a regular file, the layer has a directory") != std::string::npos);
   }
-  SUBCASE("extra content; empty files and directories (RUN mount points) are tolerated") {
-    write_file(t / "snap/etc/extra", "x");
+  SUBCASE("an extra whiteout is reported; other extra content (RUN mount points) is not") {
+    write_file(t / "snap/etc/resolv.conf", "nameserver 10.0.0.1\n");
     write_file(t / "snap/mnt/point/empty", "");
+    if (is_root()) REQUIRE(::mknod((t / "snap/etc/gone").c_str(), S_IFCHR, makedev(0, 0)) == 0);
     std::string p = problems();
-    CHECK(p.find("\"/etc/extra\": the layer does not have it") != std::string::npos);
+    if (is_root()) CHECK(p.find("\"/etc/gone\": a whiteout the layer does not have") != std::string::npos);
+    CHECK(p.find("resolv") == std::string::npos);
     CHECK(p.find("mnt") == std::string::npos);
   }
 }
