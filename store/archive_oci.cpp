@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -131,8 +132,11 @@ private:
 
   Error failure(const std::string& what) {
     const char* m = archive_error_string(m_archive);
-    return Error{"write archive \"" + (m_out.empty() ? std::string("-") : m_out.string()) + "\": " + what + ": " +
-                 (m ? m : "libarchive error")};
+    std::string why = m ? m : "libarchive error";
+    // libarchive's fd writer says "Write error" only; the errno says why (a full disk)
+    int err = archive_errno(m_archive);
+    if (err > 0 && why.find(std::strerror(err)) == std::string::npos) why += std::string(": ") + std::strerror(err);
+    return Error{"write archive \"" + (m_out.empty() ? std::string("-") : m_out.string()) + "\": " + what + ": " + why};
   }
 
   archive* m_archive = nullptr;

@@ -104,7 +104,7 @@ b 2b -f c/Dockerfile.b --iidfile 2b.iid c
 cmp -s 2b.iid ref-b.iid || fail "build 2b: image $(cat 2b.iid), want $(cat ref-b.iid)"
 check_clean 2b
 
-# 3. -o type=local onto a full output file system: no partial output.
+# 3. -o type=local (tar, oci, docker) onto a full output file system: no partial output.
 b_fails 3 -f c/Dockerfile.a -o "type=local,dest=$OUT/rootfs" c
 enospc 3
 [ -z "$(ls -A "$OUT")" ] || fail "a failed local export left: $(ls -A "$OUT")"
@@ -113,6 +113,13 @@ b_fails 3b -f c/Dockerfile.a -o "type=local,dest=$OUT/existing" c
 enospc 3b
 [ "$(ls -A "$OUT/existing")" = file ] || fail "a failed export into a directory left: $(ls -A "$OUT/existing")"
 rm -rf "$OUT/existing"
+b_fails 3d -f c/Dockerfile.a -o "type=tar,dest=$OUT/rootfs.tar" c
+enospc 3d
+b_fails 3e -f c/Dockerfile.a -o "type=oci,dest=$OUT/image.tar" c
+enospc 3e
+b_fails 3f -f c/Dockerfile.a -o "type=docker,dest=$OUT/image.tar" c
+enospc 3f
+[ -z "$(ls -A "$OUT")" ] || fail "a failed tar export left: $(ls -A "$OUT")"
 mount -o remount,size=64m "$OUT" || fail "remount"
 b 3c -f c/Dockerfile.a -o "type=local,dest=$OUT/rootfs" c
 diff -r ref-out "$OUT/rootfs" >/dev/null || fail "the local export differs from the reference"
