@@ -123,10 +123,21 @@ util::Result<ExtractStats> extract(archive* a, const fs::path& dest_dir, const E
             ::close(fd);
             return archive_error(a, "read " + what);
           }
-          if (::pwrite(fd, buf, size, offset) != static_cast<ssize_t>(size)) {
-            int err = errno;
-            ::close(fd);
-            return util::sys_error("write", target.string(), err);
+          // a full disk shows as a short write, then ENOSPC
+          const char* p = static_cast<const char*>(buf);
+          size_t left = size;
+          la_int64_t at = offset;
+          while (left > 0) {
+            ssize_t n = ::pwrite(fd, p, left, at);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+              int err = errno;
+              ::close(fd);
+              return util::sys_error("write", target.string(), err);
+            }
+            p += n;
+            left -= static_cast<size_t>(n);
+            at += n;
           }
           stats.bytes += size;
         }

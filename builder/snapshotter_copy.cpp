@@ -76,17 +76,27 @@ Result<void> copy_entry(const fs::path& src, const fs::path& dst, const struct s
       return util::sys_error("create", dst.string(), e);
     }
     char buf[1 << 16];
-    ssize_t n;
-    while ((n = ::read(in, buf, sizeof buf)) > 0) {
-      if (::write(out, buf, static_cast<size_t>(n)) != n) {
-        int e = errno;
-        ::close(in);
-        ::close(out);
-        return util::sys_error("write", dst.string(), e);
+    // Every result checked: a full disk shows as a short write, then ENOSPC.
+    auto failed = [&](const char* what, const fs::path& p) {
+      int e = errno;
+      ::close(in);
+      ::close(out);
+      return util::sys_error(what, p.string(), e);
+    };
+    for (;;) {
+      ssize_t n = ::read(in, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return failed("read", src);
+      if (n == 0) break;
+      for (ssize_t off = 0; off < n;) {
+        ssize_t w = ::write(out, buf + off, static_cast<size_t>(n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return failed("write", dst);
+        off += w;
       }
     }
     ::close(in);
-    ::close(out);
+    if (::close(out) != 0) return util::sys_error("close", dst.string());
   } else if (S_ISLNK(st.st_mode)) {
     std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
     ssize_t n = ::readlink(src.c_str(), target.data(), target.size());

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -18,6 +19,7 @@
 #include "mkimage/build.hpp"
 #include "mkimage/cli.hpp"
 #include "mkimage/progress.hpp"
+#include "store/root.hpp"
 
 namespace mkimage::cli {
 
@@ -61,6 +63,13 @@ bool looks_like_tar(const std::string& bytes) {
   return bytes.size() >= 262 && bytes.compare(257, 5, "ustar") == 0;
 }
 
+std::string disk_error(archive* w, const std::string& name) {
+  std::string m = archive_error_string(w) ? archive_error_string(w) : "cannot write";
+  int e = archive_errno(w);
+  if (e > 0 && m.find(std::strerror(e)) == std::string::npos) m += std::string(": ") + std::strerror(e);
+  return name.empty() ? m : "\"" + name + "\": " + m;
+}
+
 // Unpacks a context tar (any compression libarchive reads) into `dir`.
 void extract_context_tar(const std::string& bytes, const fs::path& dir) {
   archive* a = archive_read_new();
@@ -100,18 +109,33 @@ void extract_context_tar(const std::string& bytes, const fs::path& dir) {
       std::string hp = (dir / h).string();
       archive_entry_set_hardlink(e, hp.c_str());
     }
-    if (archive_write_header(w, e) < ARCHIVE_WARN) {
-      err = archive_error_string(w) ? archive_error_string(w) : "cannot write";
+    int hr = archive_write_header(w, e);
+    if (hr < ARCHIVE_WARN || (hr == ARCHIVE_WARN && archive_errno(w) == ENOSPC)) {
+      err = disk_error(w, name);
       break;
     }
     const void* buf;
     size_t size;
     la_int64_t off;
     while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK) {
-      archive_write_data_block(w, buf, size, off);
+      // ARCHIVE_WARN from the disk writer is a failed write(2) (a full disk)
+      if (archive_write_data_block(w, buf, size, off) < ARCHIVE_OK) {
+        err = disk_error(w, name);
+        break;
+      }
     }
-    archive_write_finish_entry(w);
+    if (!err.empty()) break;
+    if (r < ARCHIVE_WARN) {
+      err = archive_error_string(a) ? archive_error_string(a) : "bad tar";
+      break;
+    }
+    int fr = archive_write_finish_entry(w);
+    if (fr < ARCHIVE_WARN || (fr == ARCHIVE_WARN && archive_errno(w) == ENOSPC)) {
+      err = disk_error(w, name);
+      break;
+    }
   }
+  if (err.empty() && archive_write_close(w) < ARCHIVE_WARN) err = disk_error(w, "");
   archive_read_free(a);
   archive_write_free(w);
   if (!err.empty()) throw CliExit{k_exit_failure, "mkimage build: reading the context tar from stdin: " + err};
@@ -218,6 +242,11 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
     req.dockerfile_path = f.file;
   }
 
+  // A stale image ID from an earlier build must not survive a failed one (docker does the same).
+  if (!f.iidfile.empty()) {
+    std::error_code ec;
+    fs::remove(f.iidfile, ec);
+  }
   auto printer = make_printer(f);
   auto result = build(req, *printer);
   if (!result.ok()) {
@@ -226,9 +255,9 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
   }
   printer->finished(*result);
   if (!f.iidfile.empty()) {
-    std::ofstream out(f.iidfile, std::ios::binary | std::ios::trunc);
-    out << result->image_id.str();
-    if (!out) throw CliExit{k_exit_failure, "mkimage build: cannot write --iidfile \"" + f.iidfile + "\""};
+    // temp file, fsync, rename: a full disk fails the build instead of leaving an empty file
+    auto written = store::write_file_atomic(f.iidfile, result->image_id.str());
+    if (!written) throw CliExit{k_exit_failure, "mkimage build: cannot write --iidfile: " + written.error().message};
   }
 }
 

@@ -303,17 +303,25 @@ void run_history(const GlobalOptions& global, const std::string& name, const His
   print_table(table);
 }
 
-void run_check(const GlobalOptions& global, bool repair) {
+void run_check(const GlobalOptions& global, bool repair, bool deep) {
   auto s = open_store(global);
-  auto r = must(s->check(repair ? store::Repair::yes : store::Repair::no));
+  auto r = must(s->check(repair ? store::Repair::yes : store::Repair::no,
+                         deep ? store::CheckDepth::deep : store::CheckDepth::blobs));
   for (const auto& d : r.corrupt) std::cout << "corrupt: " << d.str() << '\n';
   for (const auto& d : r.missing) std::cout << "missing: " << d.str() << '\n';
   for (const auto& d : r.orphaned) std::cout << "orphaned: " << d.str() << '\n';
+  for (const auto& b : r.bad_snapshots) std::cout << "corrupt snapshot: " << b << '\n';
+  for (const auto& b : r.stale) std::cout << "stale: " << b << '\n';
   for (const auto& a : r.repaired) std::cout << "repaired: " << a << '\n';
   std::cout << "checked " << r.checked << " blobs: " << r.corrupt.size() << " corrupt, " << r.missing.size()
             << " missing, " << r.orphaned.size() << " orphaned\n";
-  // After a repair, missing blobs no longer matter; corruption always fails.
-  bool bad = !r.corrupt.empty() || (!repair && !r.missing.empty());
+  if (deep) {
+    std::cout << "checked " << r.snapshots_checked << " snapshots: " << r.bad_snapshots.size() << " corrupt, "
+              << r.stale.size() << " stale\n";
+  }
+  // After a repair, missing blobs and corrupt snapshots (removed, re-made on
+  // next use) no longer matter; corrupt blobs always fail.
+  bool bad = !r.corrupt.empty() || (!repair && (!r.missing.empty() || !r.bad_snapshots.empty()));
   if (bad) throw CliExit{k_exit_failure, ""};
 }
 
@@ -390,8 +398,13 @@ void register_image_commands(CLI::App& app, GlobalOptions& global) {
   store_cmd->require_subcommand(1);
   auto* check_cmd = store_cmd->add_subcommand("check", "Re-hash every blob; report corrupt, missing and orphaned blobs");
   auto repair = std::make_shared<bool>(false);
-  check_cmd->add_flag("--repair", *repair, "Drop index rows whose blobs are gone");
-  check_cmd->callback([g, repair] { run_check(*g, *repair); });
+  auto deep = std::make_shared<bool>(false);
+  check_cmd->add_flag("--repair", *repair,
+                      "Drop index rows whose blobs are gone, remove orphaned blobs (older than 10 minutes) and, "
+                      "with --deep, corrupt and stale snapshots");
+  check_cmd->add_flag("--deep", *deep,
+                      "Also compare every unpacked snapshot with its layer and report stale snapshot directories");
+  check_cmd->callback([g, repair, deep] { run_check(*g, *repair, *deep); });
 }
 
 }  // namespace mkimage::cli

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -107,6 +108,9 @@ public:
     if (archive_write_close(m_archive) != ARCHIVE_OK) return failure("close");
     if (!m_tmp.empty()) {
       if (::fsync(m_fd) != 0) return util::sys_error("fsync", m_tmp);
+      int closed = ::close(m_fd);
+      m_fd = -1;
+      if (closed != 0) return util::sys_error("close", m_tmp);
       if (::rename(m_tmp.c_str(), m_out.c_str()) != 0) return util::sys_error("rename to", m_out.string());
       m_tmp.clear();
     }
@@ -128,8 +132,11 @@ private:
 
   Error failure(const std::string& what) {
     const char* m = archive_error_string(m_archive);
-    return Error{"write archive \"" + (m_out.empty() ? std::string("-") : m_out.string()) + "\": " + what + ": " +
-                 (m ? m : "libarchive error")};
+    std::string why = m ? m : "libarchive error";
+    // libarchive's fd writer says "Write error" only; the errno says why (a full disk)
+    int err = archive_errno(m_archive);
+    if (err > 0 && why.find(std::strerror(err)) == std::string::npos) why += std::string(": ") + std::strerror(err);
+    return Error{"write archive \"" + (m_out.empty() ? std::string("-") : m_out.string()) + "\": " + what + ": " + why};
   }
 
   archive* m_archive = nullptr;

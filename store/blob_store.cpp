@@ -154,8 +154,9 @@ util::Result<BlobInfo> BlobWriter::commit(std::optional<Digest> expected, std::o
   }
   if (::fchmod(m_fd, 0444) != 0) return fail(util::sys_error("chmod", m_tmp_path.string()));
   if (::fsync(m_fd) != 0) return fail(util::sys_error("fsync", m_tmp_path.string()));
-  ::close(m_fd);
+  int closed = ::close(m_fd);
   m_fd = -1;
+  if (closed != 0) return fail(util::sys_error("close", m_tmp_path.string()));
   // link(2) never replaces an existing blob, even if another process wins the race.
   if (::link(m_tmp_path.c_str(), final_path.c_str()) != 0) {
     int err = errno;

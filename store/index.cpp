@@ -26,6 +26,7 @@ util::Result<void> exec(sqlite3* db, const char* sql) {
   if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
     std::string m = msg ? msg : sqlite3_errmsg(db);
     sqlite3_free(msg);
+    if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL) m += " (no space left on device)";
     return util::Error{"index database: " + m};
   }
   return {};

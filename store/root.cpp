@@ -72,7 +72,11 @@ util::Result<void> write_file_atomic(const fs::path& path, std::string_view byte
   }
   if (::fchmod(fd, mode) != 0) return fail("chmod");
   if (::fsync(fd) != 0) return fail("fsync");
-  ::close(fd);
+  if (::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmpl.c_str());
+    return util::sys_error("close", tmpl, err);
+  }
   if (::rename(tmpl.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmpl.c_str());
@@ -121,7 +125,7 @@ util::Result<void> copy_fd_to_file(int in, const std::string& in_name, const fs:
       return w.error();
     }
   }
-  ::close(fd);
+  if (::close(fd) != 0) return util::sys_error("close", dest.string());
   return {};
 }
 

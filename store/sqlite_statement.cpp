@@ -103,8 +103,11 @@ std::int64_t SqliteStatement::integer(int col) const { return sqlite3_column_int
 bool SqliteStatement::is_null(int col) const { return sqlite3_column_type(m_stmt, col) == SQLITE_NULL; }
 
 util::Error SqliteStatement::error(const char* what) const {
+  std::string msg = sqlite3_errmsg(m_db);
+  // SQLITE_FULL says "database or disk is full"; name the cause as the rest of the store does
+  if ((sqlite3_extended_errcode(m_db) & 0xff) == SQLITE_FULL) msg += " (no space left on device)";
   return util::Error{std::string("index database: ") + what + " \"" + (m_stmt ? sqlite3_sql(m_stmt) : "?") +
-                     "\": " + sqlite3_errmsg(m_db)};
+                     "\": " + msg};
 }
 
 }  // namespace mkimage::store

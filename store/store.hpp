@@ -59,8 +59,16 @@ struct CheckReport {
   std::vector<Digest> missing;       // in the index (or referenced by an image) but no file
   std::vector<Digest> orphaned;      // file in blobs/ that nothing in the index knows
   std::vector<std::string> repaired; // human-readable actions taken with repair
-  bool ok() const { return corrupt.empty() && missing.empty(); }
+  // CheckDepth::deep only:
+  std::int64_t snapshots_checked = 0;      // snapshot directories compared with their layer
+  std::vector<std::string> bad_snapshots;  // "<chain hex>: difference; ..." (re-made from the blob on next use)
+  std::vector<std::string> stale;          // snapshots/ entries no layer row names, leftovers, dangling records
+  bool ok() const { return corrupt.empty() && missing.empty() && bad_snapshots.empty(); }
 };
+
+// blobs: re-hash every blob. deep: also compare every snapshot directory with
+// its layer blob (store/layer_apply.hpp verify_snapshot) and look for stale ones.
+enum class CheckDepth { blobs, deep };
 
 enum class Force { no, yes };
 enum class Repair { no, yes };
@@ -130,10 +138,14 @@ public:
   // Rewrites ROOT/index.json from the tags table (atomic, under ROOT/lock).
   util::Result<void> write_index_json();
 
-  // Re-hashes every blob; reports corrupt, missing and orphaned blobs. With
-  // Repair::yes drops index rows (images, tags, layers, blobs, cache entries)
-  // whose blobs are gone, and rewrites index.json.
-  util::Result<CheckReport> check(Repair repair);
+  // Re-hashes every blob; reports corrupt, missing and orphaned blobs (and with
+  // CheckDepth::deep corrupt and stale snapshots). With Repair::yes drops index
+  // rows (images, tags, layers, blobs, cache entries) whose blobs are gone,
+  // rewrites index.json, removes orphaned blobs older than k_orphan_grace_seconds
+  // (a younger one may be a running build's, its row not written yet), corrupt
+  // snapshots (re-made from the blob on next use) and stale snapshot entries.
+  util::Result<CheckReport> check(Repair repair, CheckDepth depth = CheckDepth::blobs);
+  static constexpr std::int64_t k_orphan_grace_seconds = 600;
 
 private:
   Store(Root root, std::unique_ptr<Index> index)
