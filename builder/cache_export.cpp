@@ -5,6 +5,7 @@
 // it is built FROM), mode=max every stage's steps.
 #include <set>
 
+#include "util/json_text.hpp"
 #include "builder/build_internal.hpp"
 #include "registry/config.hpp"
 #include "registry/credentials.hpp"
@@ -58,7 +59,7 @@ void adopt_remote_hits(BuildSession& s) {
     result["created"] = c.record.created;
     store::CacheRecord rec;
     rec.key = c.record.key;
-    rec.result = result.dump();
+    rec.result = util::json_text(result);
     if (d) rec.refs.push_back(d->digest);
     auto t = store::Timestamp::parse(c.record.created);
     rec.created = t.ok() ? t->seconds : store::Timestamp::now().seconds;

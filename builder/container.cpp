@@ -1,5 +1,7 @@
 #include "builder/container.hpp"
 
+#include "util/json_text.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -130,7 +132,7 @@ std::string settings_to_json(const ContainerSettings& s) {
             {"user", s.user},       {"network", std::string(to_string(s.network))},
             {"ports", ports},       {"volumes", vols},    {"remove", s.remove},
             {"interactive", s.interactive}, {"tty", s.tty}, {"stop_signal", s.stop_signal}};
-  return j.dump();
+  return util::json_text(j);
 }
 
 Result<ContainerSettings> settings_from_json(const std::string& text) {

@@ -2,6 +2,7 @@
 // values, OCI manifest, tags), then every --output.
 #include <nlohmann/json.hpp>
 
+#include "util/json_text.hpp"
 #include "builder/build_internal.hpp"
 #include "registry/config.hpp"
 #include "registry/credentials.hpp"
@@ -58,7 +59,7 @@ util::Result<store::Image> put_final_image(BuildSession& s, const StageState& fi
   if (!records) return s.store->put_image(config, layers);
   nlohmann::json j = store::to_json(config);
   j[std::string(remote_cache::k_inline_config_key)] = nlohmann::json::parse(remote_cache::serialize(*records));
-  return s.store->put_image_raw(j.dump(), layers);
+  return s.store->put_image_raw(util::json_text(j), layers);
 }
 
 }  // namespace

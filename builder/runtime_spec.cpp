@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "util/json_text.hpp"
 #include "builder/runtime.hpp"
 
 namespace mkimage::builder {
@@ -145,7 +146,7 @@ std::string make_runtime_config(const ContainerSpec& spec, const fs::path& bundl
       {"mounts", mounts},
       {"linux", linux_},
   };
-  return config.dump(2);
+  return util::json_text(config, 2);
 }
 
 Result<void> write_bundle(const ContainerSpec& spec, const fs::path& bundle_dir) {

@@ -5,6 +5,7 @@
 #include <deque>
 #include <sstream>
 
+#include "util/json_text.hpp"
 #include "builder/build_internal.hpp"
 #include "builder/interrupt.hpp"
 
@@ -223,7 +224,7 @@ util::Result<void> run_fs_step(BuildSession& s, const parser::Stage& stage, Stag
   result["created"] = created.str();
   store::CacheRecord rec;
   rec.key = key.str();
-  rec.result = result.dump();
+  rec.result = util::json_text(result);
   if (*layer) rec.refs.push_back((*layer)->blob);
   rec.created = created.seconds;
   rec.last_used = created.seconds;

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json_text.hpp"
 #include "mkimage/cli.hpp"
 #include "mkimage/output_format.hpp"
 #include "store/store.hpp"
@@ -106,7 +107,7 @@ void run_inspect(const GlobalOptions& global, const std::vector<std::string>& na
     out.push_back(inspect_json(*s, *found));
   }
   if (format.empty()) {
-    std::cout << out.dump(4) << '\n';
+    std::cout << util::json_text(out, 4) << '\n';
   } else {
     for (const auto& v : out) std::cout << format_or_fail(format, v) << '\n';
   }
@@ -180,7 +181,7 @@ void run_images(const GlobalOptions& global, const ImagesOptions& o) {
                 {"Tag", r.tag},
                 {"UniqueSize", "N/A"},
                 {"VirtualSize", human_size(r.img->record.size)}};
-      std::cout << (o.format == "json" ? j.dump() : format_or_fail(o.format, j)) << '\n';
+      std::cout << (o.format == "json" ? util::json_text(j) : format_or_fail(o.format, j)) << '\n';
     }
     return;
   }
@@ -290,7 +291,7 @@ void run_history(const GlobalOptions& global, const std::string& name, const His
     return;
   }
   if (!o.format.empty()) {
-    for (const auto& r : rows) std::cout << (o.format == "json" ? r.j.dump() : format_or_fail(o.format, r.j)) << '\n';
+    for (const auto& r : rows) std::cout << (o.format == "json" ? util::json_text(r.j) : format_or_fail(o.format, r.j)) << '\n';
     return;
   }
   std::vector<std::vector<std::string>> table = {{"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"}};

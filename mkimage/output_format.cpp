@@ -1,5 +1,7 @@
 #include "mkimage/output_format.hpp"
 
+#include "util/json_text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -45,7 +47,7 @@ std::string go_print(const nlohmann::json& v) {
   if (v.is_null()) return "<no value>";
   if (v.is_string()) return v.get<std::string>();
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-  if (v.is_number()) return v.dump();
+  if (v.is_number()) return util::json_text(v);
   if (v.is_array()) {
     std::string out = "[";
     bool first = true;
@@ -124,7 +126,7 @@ bool apply_go_template(std::string_view format, const nlohmann::json& value, std
       if (fn.empty()) {
         out += go_print(v);
       } else if (fn == "json") {
-        out += v.dump();
+        out += util::json_text(v);
       } else if (fn == "upper" || fn == "lower") {
         std::string s = go_print(v);
         for (char& c : s) c = static_cast<char>(fn == "upper" ? std::toupper(static_cast<unsigned char>(c))

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json_text.hpp"
 #include "mkimage/progress.hpp"
 
 namespace mkimage::cli {
@@ -83,7 +84,7 @@ public:
 
 private:
   void emit(const json& j) {
-    std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string line = util::json_text(j);
     std::fprintf(m_out, "%s\n", line.c_str());
     std::fflush(m_out);
   }

@@ -2,6 +2,7 @@
 // docs/plan-json.md).
 #include <nlohmann/json.hpp>
 
+#include "util/json_text.hpp"
 #include "parser/plan.hpp"
 
 namespace mkimage::parser {
@@ -142,7 +143,7 @@ ordered_json range_json(const SourceRange& r) {
   return {{"start_line", r.start_line}, {"start_col", r.start_col}, {"end_line", r.end_line}, {"end_col", r.end_col}};
 }
 
-std::string json_array_text(const std::vector<std::string>& v) { return ordered_json(v).dump(); }
+std::string json_array_text(const std::vector<std::string>& v) { return util::json_text(ordered_json(v)); }
 
 }  // namespace
 
@@ -200,7 +201,7 @@ std::string format_plan_json(const Plan& plan) {
   ordered_json warnings = ordered_json::array();
   for (const auto& w : plan.warnings) warnings.push_back({{"line", w.line}, {"rule", w.rule}, {"message", w.message}});
   j["warnings"] = warnings;
-  return j.dump(2) + "\n";
+  return util::json_text(j, 2) + "\n";
 }
 
 std::string format_plan_text(const Plan& plan) {

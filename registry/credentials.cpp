@@ -1,5 +1,7 @@
 #include "registry/credentials.hpp"
 
+#include "util/json_text.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -116,7 +118,7 @@ Result<void> write_config(const fs::path& link, const nlohmann::json& j) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return util::sys_error("create", tmp);
   ::fchmod(fd, mode);
-  std::string text = j.dump(1, '\t') + "\n";
+  std::string text = util::json_text(j, 1, '\t') + "\n";
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   int err = errno;
   ok = (::close(fd) == 0) && ok;
@@ -293,7 +295,7 @@ Result<bool> CredentialStore::store(const std::string& domain, const Credentials
   std::string server = credential_server(domain);
   if (std::string helper = helper_for(j, domain); !helper.empty()) {
     nlohmann::json in = {{"ServerURL", server}, {"Username", c.username}, {"Secret", c.password}};
-    MKIMAGE_TRY(auto r, run_helper(helper, "store", in.dump()));
+    MKIMAGE_TRY(auto r, run_helper(helper, "store", util::json_text(in)));
     if (r.status != 0) return Error{"credential helper docker-credential-" + helper + " store: " + printable(r.out)};
     // docker keeps an empty entry in auths so `docker logout` knows the server.
     j["auths"][server] = nlohmann::json::object();

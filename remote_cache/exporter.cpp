@@ -1,5 +1,7 @@
 #include "remote_cache/exporter.hpp"
 
+#include "util/json_text.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -341,7 +343,7 @@ Result<ExportReport> export_to_layout(store::Store& st, const fs::path& dir, con
                                             {"size", manifest.size()},
                                             {"annotations", {{store::annotations::ref_name, "latest"}}}}})}};
   if (auto w = write_atomic(dir / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})"); !w.ok()) return fail(w.error());
-  if (auto w = write_atomic(dir / "index.json", index.dump()); !w.ok()) return fail(w.error());
+  if (auto w = write_atomic(dir / "index.json", util::json_text(index)); !w.ok()) return fail(w.error());
   return report;
 }
 

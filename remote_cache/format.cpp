@@ -1,5 +1,7 @@
 #include "remote_cache/format.hpp"
 
+#include "util/json_text.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -78,7 +80,7 @@ std::string serialize(const RecordSet& set) {
     j["mounts"] = json::array();
     for (const auto& m : set.mounts) j["mounts"].push_back({{"id", m.id}, {"layer", m.layer}});
   }
-  return j.dump();
+  return util::json_text(j);
 }
 
 Result<RecordSet> parse_record_set(std::string_view text) {
@@ -130,7 +132,7 @@ std::string manifest_json(const RecordSet& set, const std::string& config_bytes)
   m["config"] = store::descriptor_to_json(config);
   m["layers"] = json::array();
   for (const auto& l : set.layers) m["layers"].push_back(store::descriptor_to_json(l.blob));
-  return m.dump();
+  return util::json_text(m);
 }
 
 Result<store::Descriptor> cache_manifest_config(std::string_view bytes) {

@@ -1,5 +1,7 @@
 #include "remote_cache/source.hpp"
 
+#include "util/json_text.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -164,7 +166,7 @@ Result<std::optional<RecordSet>> inline_records(Source& source, const json& mani
   json c = json::parse(bytes, nullptr, false);
   if (!c.is_object() || !c.contains(k_inline_config_key))
     return Error{"the image has no cache records (build it with --cache-to type=inline)"};
-  MKIMAGE_TRY(RecordSet set, parse_record_set(c[k_inline_config_key].dump()));
+  MKIMAGE_TRY(RecordSet set, parse_record_set(util::json_text(c[k_inline_config_key])));
   MKIMAGE_TRY(store::ImageConfig image, store::parse_image_config(bytes));
   if (!manifest.contains("layers") || !manifest["layers"].is_array() || manifest["layers"].size() != image.diff_ids.size())
     return Error{"the image's manifest and config list different numbers of layers"};

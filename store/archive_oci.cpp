@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "util/json_text.hpp"
 #include "store/archive.hpp"
 #include "store/image.hpp"
 
@@ -249,7 +250,7 @@ Result<void> save_images(Store& store, const std::vector<ArchiveImage>& images, 
   }
   MKIMAGE_TRY_VOID(tar.bytes("index.json", serialize(index)));
   if (options.format == ArchiveFormat::docker_archive) {
-    MKIMAGE_TRY_VOID(tar.bytes("manifest.json", docker_manifest.dump()));
+    MKIMAGE_TRY_VOID(tar.bytes("manifest.json", util::json_text(docker_manifest)));
   }
   MKIMAGE_TRY_VOID(tar.bytes("oci-layout", R"({"imageLayoutVersion":"1.0.0"})"));
   return tar.finish();

@@ -1,5 +1,7 @@
 #include "store/image.hpp"
 
+#include "util/json_text.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -318,7 +320,7 @@ util::Result<ImageConfig> image_config_from_json(const json& j) {
   return c;
 }
 
-std::string serialize(const ImageConfig& c) { return to_json(c).dump(); }
+std::string serialize(const ImageConfig& c) { return util::json_text(to_json(c)); }
 
 util::Result<ImageConfig> parse_image_config(std::string_view bytes) {
   auto j = json::parse(bytes, nullptr, false);
@@ -340,7 +342,7 @@ json to_json(const Manifest& m) {
   return j;
 }
 
-std::string serialize(const Manifest& m) { return to_json(m).dump(); }
+std::string serialize(const Manifest& m) { return util::json_text(to_json(m)); }
 
 util::Result<Manifest> parse_manifest(std::string_view bytes) {
   auto j = json::parse(bytes, nullptr, false);
@@ -379,7 +381,7 @@ json to_json(const ImageIndex& i) {
   return j;
 }
 
-std::string serialize(const ImageIndex& i) { return to_json(i).dump(); }
+std::string serialize(const ImageIndex& i) { return util::json_text(to_json(i)); }
 
 util::Result<ImageIndex> parse_image_index(std::string_view bytes) {
   auto j = json::parse(bytes, nullptr, false);

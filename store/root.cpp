@@ -1,5 +1,7 @@
 #include "store/root.hpp"
 
+#include "util/json_text.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -166,14 +168,14 @@ util::Result<Root> Root::open(const fs::path& dir) {
     }
   } else {
     nlohmann::json j = {{"imageLayoutVersion", media_types::oci_layout_version}};
-    MKIMAGE_TRY_VOID(create_file_exclusive(r.oci_layout(), j.dump()));
+    MKIMAGE_TRY_VOID(create_file_exclusive(r.oci_layout(), util::json_text(j)));
   }
   if (!fs::exists(r.index_json(), ec)) {
     nlohmann::json j = {{"schemaVersion", 2},
                         {"mediaType", media_types::oci_index},
                         {"manifests", nlohmann::json::array()}};
     // Exclusive: a concurrent opener may already have written a tagged index.json.
-    MKIMAGE_TRY_VOID(create_file_exclusive(r.index_json(), j.dump()));
+    MKIMAGE_TRY_VOID(create_file_exclusive(r.index_json(), util::json_text(j)));
   }
   return r;
 }
