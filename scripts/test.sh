@@ -13,7 +13,37 @@ if [ "${1:-}" = --sanitize ]; then
 fi
 bash scripts/deps.sh
 bash scripts/build.sh "${mode[@]}"
-(cd "$dir" && ctest --output-on-failure -j "$(nproc)" "$@")
+# report_skips: the tests ctest reported as skipped (exit 77: something this
+# host lacks), by name, each with the "skipped: <why>" lines of its output.
+ctest_out=$(mktemp /tmp/mkimage-ctest.XXXXXX)
+report_skips() {
+  local names
+  names=$(sed -n 's/^[[:space:]]*[0-9]* - \(.*\) (Skipped)$/\1/p' "$ctest_out")
+  rm -f "$ctest_out"
+  echo
+  if [ -z "$names" ]; then
+    echo "skipped tests: none"
+    return
+  fi
+  echo "skipped tests ($(wc -l <<<"$names")), not run here:"
+  awk -v names="$names" '
+    BEGIN { n = split(names, a, "\n"); for (i = 1; i <= n; i++) want[a[i]] = 1 }
+    /^[0-9]+\/[0-9]+ Testing: / { name = $3; out = 0; k = 0; next }
+    /^Output:$/ { getline; out = 1; next }
+    /^<end of output>$/ {
+      if (want[name] && k == 0) print "  " name ": (no reason printed)"
+      if (k > 5) print "  " name ": ... " k - 5 " more"
+      out = 0; next
+    }
+    out && want[name] && /^([A-Za-z0-9_.-]+: )?skipped: / { if (++k <= 5) print "  " name ": " $0 }
+  ' "$dir/Testing/Temporary/LastTest.log"
+}
+ctest_status=0
+(cd "$dir" && ctest --output-on-failure -j "$(nproc)" "$@") 2>&1 | tee "$ctest_out" || ctest_status=$?
+# The list comes last, after the demo too, whatever their outcome; the exit
+# status stays ctest's (or the demo's).
+trap report_skips EXIT
+[ "$ctest_status" = 0 ] || exit "$ctest_status"
 # The bundled example end to end (needs apt's mirror and the npm registry; about
 # 3 minutes the first time, under a minute once the base images exist). It runs
 # after the whole suite, not when ctest arguments select a subset, and

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 
+#include "../skip.hpp"
 #include "builder/runtime.hpp"
 #include "builder/snapshotter.hpp"
 
@@ -28,14 +29,10 @@ inline std::string missing_privileges() {
   return "";
 }
 
-#define EXEC_TEST_REQUIRE_PRIVILEGES()                          \
-  do {                                                          \
-    auto why_ = exec_test::missing_privileges();                \
-    if (!why_.empty()) {                                        \
-      MESSAGE("skipped: " << why_);                             \
-      return;                                                   \
-    }                                                           \
-  } while (0)
+// The first statement of a PRIVILEGED_TEST_CASE that runs containers: the
+// case is skipped (and its unit.<module>.privileged test reported as skipped,
+// see tests/skip.hpp) when root, busybox or runc is missing.
+#define EXEC_TEST_REQUIRE_PRIVILEGES() SKIP_IF_MISSING(exec_test::missing_privileges())
 
 // A temp dir, removed at the end unless MKIMAGE_KEEP_TEST_DIRS is set.
 class TempDir {

@@ -3,13 +3,15 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include "../skip.hpp"
 #include "copy_fixture.hpp"
 
 using namespace mkimage;
 using namespace mkimage::testing;
 namespace fs = std::filesystem;
 
-TEST_CASE("COPY: several sources need a directory destination ending in / (case 07)") {
+PRIVILEGED_TEST_CASE("COPY: several sources need a directory destination ending in / (case 07)") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   write_file(f.ctx / "one.txt", "one\n");
   write_file(f.ctx / "two.txt", "two\n");
@@ -37,7 +39,8 @@ TEST_CASE("COPY: several sources need a directory destination ending in / (case 
   CHECK(meta(f.rootfs / "dir-a") == "0:0 755");
 }
 
-TEST_CASE("COPY: a wildcard matching nothing is allowed; a missing plain source is an error") {
+PRIVILEGED_TEST_CASE("COPY: a wildcard matching nothing is allowed; a missing plain source is an error") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   write_file(f.ctx / "a.txt", "a");
   CHECK(f.run(copy_op({"*.nomatch"}, "/out/")) == "");
@@ -49,7 +52,8 @@ TEST_CASE("COPY: a wildcard matching nothing is allowed; a missing plain source 
   CHECK(read_file(f.rootfs / "x/a.txt") == "a");
 }
 
-TEST_CASE("COPY: wildcards follow Go filepath.Match") {
+PRIVILEGED_TEST_CASE("COPY: wildcards follow Go filepath.Match") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   for (auto n : {"a1.txt", "a2.txt", "b1.txt", "ab.md", "[x].txt"}) write_file(f.ctx / n, n);
   write_file(f.ctx / "sub/a3.txt", "a3");
@@ -64,7 +68,8 @@ TEST_CASE("COPY: wildcards follow Go filepath.Match") {
   CHECK(f.run(copy_op({"[z-a"}, "/bad/")).find("syntax error in pattern") != std::string::npos);
 }
 
-TEST_CASE("COPY: a directory source copies its contents; the destination is relative to WORKDIR") {
+PRIVILEGED_TEST_CASE("COPY: a directory source copies its contents; the destination is relative to WORKDIR") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   write_file(f.ctx / "src/x.txt", "x");
   write_file(f.ctx / "src/deep/y.txt", "y", 0600);
@@ -83,7 +88,8 @@ TEST_CASE("COPY: a directory source copies its contents; the destination is rela
   CHECK(read_file(f.rootfs / "app/z.txt") == "z");
 }
 
-TEST_CASE("COPY: sources are clamped inside the context") {
+PRIVILEGED_TEST_CASE("COPY: sources are clamped inside the context") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   write_file(f.ctx / "in.txt", "in");
   write_file(f.tmp / "outside.txt", "secret");
@@ -98,7 +104,8 @@ TEST_CASE("COPY: sources are clamped inside the context") {
   CHECK(read_file(f.rootfs / "b/in.txt") == "in");
 }
 
-TEST_CASE("COPY: named symlinks are followed, links inside directories kept byte-exact (case 09)") {
+PRIVILEGED_TEST_CASE("COPY: named symlinks are followed, links inside directories kept byte-exact (case 09)") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   write_file(f.ctx / "real.txt", "real content\n");
   write_file(f.ctx / "linkdir/data.txt", "data\n");
@@ -128,7 +135,8 @@ TEST_CASE("COPY: named symlinks are followed, links inside directories kept byte
   CHECK(read_file(f.rootfs / "fromstage/rel-link") == "data\n");
 }
 
-TEST_CASE("COPY: destinations resolve inside the rootfs") {
+PRIVILEGED_TEST_CASE("COPY: destinations resolve inside the rootfs") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   write_file(f.ctx / "a.txt", "a");
   fs::create_directories(f.rootfs / "real");
@@ -141,8 +149,8 @@ TEST_CASE("COPY: destinations resolve inside the rootfs") {
   CHECK_FALSE(fs::exists(f.tmp.path().parent_path() / "escaped"));
 }
 
-TEST_CASE("COPY: ownership and modes") {
-  REQUIRE_MESSAGE(geteuid() == 0, "ownership tests need root (chown)");
+PRIVILEGED_TEST_CASE("COPY: ownership and modes") {
+  SKIP_IF_MISSING(geteuid() == 0 ? "" : "needs root (chown)");
   CopyFixture f;
   write_file(f.ctx / "f.txt", "f", 0640);
   write_file(f.ctx / "d/g.sh", "g", 0700);
@@ -195,7 +203,8 @@ TEST_CASE("COPY: ownership and modes") {
   CHECK(meta(f.rootfs / "from/r.txt") == "5:6 600");
 }
 
-TEST_CASE("COPY: mtimes are kept, hard links stay hard links") {
+PRIVILEGED_TEST_CASE("COPY: mtimes are kept, hard links stay hard links") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   write_file(f.ctx / "d/a", "a");
   fs::create_hard_link(f.ctx / "d/a", f.ctx / "d/b");
@@ -208,7 +217,8 @@ TEST_CASE("COPY: mtimes are kept, hard links stay hard links") {
   CHECK(lstat_of(f.rootfs / "x/a").st_ino == lstat_of(f.rootfs / "x/b").st_ino);
 }
 
-TEST_CASE("COPY --parents keeps parent directories, with /./ and **") {
+PRIVILEGED_TEST_CASE("COPY --parents keeps parent directories, with /./ and **") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   write_file(f.ctx / "x/y/f.go", "f");
   write_file(f.ctx / "x/y/g.txt", "g");
@@ -235,7 +245,8 @@ TEST_CASE("COPY --parents keeps parent directories, with /./ and **") {
         "f /p4/x/y/g.txt\n");
 }
 
-TEST_CASE("COPY --exclude skips matching entries under each source") {
+PRIVILEGED_TEST_CASE("COPY --exclude skips matching entries under each source") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   write_file(f.ctx / "app/a.txt", "a");
   write_file(f.ctx / "app/b.md", "b");
@@ -258,7 +269,8 @@ TEST_CASE("COPY --exclude skips matching entries under each source") {
   CHECK(f.tree(f.rootfs / "o3") == "f /b.md\n");
 }
 
-TEST_CASE("COPY heredoc sources become 0644 files named after the delimiter (case 03)") {
+PRIVILEGED_TEST_CASE("COPY heredoc sources become 0644 files named after the delimiter (case 03)") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   auto op = copy_op({}, "/expanded.txt");
   op.heredocs = {{"EOF", "say \"hi\"\n"}};
@@ -280,7 +292,8 @@ TEST_CASE("COPY heredoc sources become 0644 files named after the delimiter (cas
   CHECK(f.run(op).find("more than one source") != std::string::npos);
 }
 
-TEST_CASE("COPY: .dockerignore applies to context sources (case 11)") {
+PRIVILEGED_TEST_CASE("COPY: .dockerignore applies to context sources (case 11)") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   for (auto p : {"top.py", "top.txt", "sub/inner.py", "sub/notes.txt", "sub/deep/deeper.py", "data/file1",
                  "data/file2", "busybox"}) {
@@ -309,7 +322,8 @@ TEST_CASE("COPY rejects URLs and --checksum") {
   CHECK(f.run(op) == "COPY does not support --checksum");
 }
 
-TEST_CASE("COPY overwrites files of lower layers and keeps existing directory metadata") {
+PRIVILEGED_TEST_CASE("COPY overwrites files of lower layers and keeps existing directory metadata") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   write_file(f.ctx / "d/a", "new");
   write_file(f.rootfs / "t/a", "old");

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "../skip.hpp"
 #include "copy_fixture.hpp"
 #include "util/sha256.hpp"
 
@@ -94,7 +95,8 @@ void make_tar(const fs::path& dir, const std::string& flags, const fs::path& out
 
 }  // namespace
 
-TEST_CASE("ADD extracts local tar archives (plain, gzip, bzip2, xz) into the destination") {
+PRIVILEGED_TEST_CASE("ADD extracts local tar archives (plain, gzip, bzip2, xz) into the destination") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   fs::path src = f.tmp / "tree";
   write_file(src / "bin/tool", "#!/bin/sh\n", 0755);
@@ -131,7 +133,8 @@ TEST_CASE("ADD extracts local tar archives (plain, gzip, bzip2, xz) into the des
   CHECK(meta(f.rootfs / "owned/etc/conf") == "7:8 640");
 }
 
-TEST_CASE("ADD archive entries cannot escape the destination") {
+PRIVILEGED_TEST_CASE("ADD archive entries cannot escape the destination") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   // An archive with a symlink to "/" followed by a file through it, and "../" names.
   fs::path src = f.tmp / "evil";
@@ -151,7 +154,8 @@ TEST_CASE("ADD archive entries cannot escape the destination") {
   CHECK_FALSE(fs::exists("/etc/pwned"));
 }
 
-TEST_CASE("ADD of an http URL: file name from the path, mode 0600, Last-Modified, --checksum") {
+PRIVILEGED_TEST_CASE("ADD of an http URL: file name from the path, mode 0600, Last-Modified, --checksum") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   HttpServer server("remote bytes\n");
   CHECK(f.run(add_op({server.url("/files/data.txt?x=1")}, "/dl/")) == "");
@@ -195,7 +199,8 @@ TEST_CASE("ADD of an http URL: file name from the path, mode 0600, Last-Modified
   CHECK(*d1 == *d2);
 }
 
-TEST_CASE("ADD of a URL with --unpack=true extracts a tar") {
+PRIVILEGED_TEST_CASE("ADD of a URL with --unpack=true extracts a tar") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
   fs::path src = f.tmp / "t";
   write_file(src / "inside.txt", "in\n");

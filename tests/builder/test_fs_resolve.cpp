@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "../skip.hpp"
 #include "builder/fs_resolve.hpp"
 #include "builder_test_util.hpp"
 
@@ -54,7 +55,8 @@ TEST_CASE("resolve_in_root keeps symlinks inside the root") {
   CHECK(e.error().message.find("Not a directory") != std::string::npos);
 }
 
-TEST_CASE("mkdir_all_in_root creates only missing directories with the given owner") {
+PRIVILEGED_TEST_CASE("mkdir_all_in_root creates only missing directories with the given owner") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the directories get owners"));
   TempDir t;
   fs::path root = t / "root";
   fs::create_directories(root / "srv");

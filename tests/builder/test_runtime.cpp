@@ -58,7 +58,7 @@ TEST_CASE("runtime config.json has the default namespaces, mounts and process") 
   CHECK(!parse_network_mode("bridge").ok());
 }
 
-TEST_CASE("RUN in an overlay: output, exit code, env, cwd, user, network none") {
+PRIVILEGED_TEST_CASE("RUN in an overlay: output, exit code, env, cwd, user, network none") {
   EXEC_TEST_REQUIRE_PRIVILEGES();
   TempDir t;
   make_busybox_lower(t / "lower");
@@ -126,7 +126,7 @@ TEST_CASE("RUN in an overlay: output, exit code, env, cwd, user, network none") 
   (void)(*snap)->finish();
 }
 
-TEST_CASE("RUN writes land in the upperdir; runtime mount points do not") {
+PRIVILEGED_TEST_CASE("RUN writes land in the upperdir; runtime mount points do not") {
   EXEC_TEST_REQUIRE_PRIVILEGES();
   TempDir t;
   make_busybox_lower(t / "lower");
@@ -159,7 +159,7 @@ TEST_CASE("RUN writes land in the upperdir; runtime mount points do not") {
   CHECK(std::find(created.begin(), created.end(), "/etc") == created.end());
 }
 
-TEST_CASE("on a scratch rootfs the runtime's /etc and mount points are removed") {
+PRIVILEGED_TEST_CASE("on a scratch rootfs the runtime's /etc and mount points are removed") {
   EXEC_TEST_REQUIRE_PRIVILEGES();
   TempDir t;
   make_busybox_lower(t / "bb");
@@ -183,7 +183,7 @@ TEST_CASE("on a scratch rootfs the runtime's /etc and mount points are removed")
   CHECK(names == std::vector<std::string>{"hi"});
 }
 
-TEST_CASE("RUN --mount: cache persists, secret never in the upperdir, tmpfs, bind") {
+PRIVILEGED_TEST_CASE("RUN --mount: cache persists, secret never in the upperdir, tmpfs, bind") {
   EXEC_TEST_REQUIRE_PRIVILEGES();
   TempDir t;
   make_busybox_lower(t / "lower");
@@ -277,7 +277,7 @@ TEST_CASE("RUN --mount: cache persists, secret never in the upperdir, tmpfs, bin
   CHECK(!has_mount_under(t.path()));
 }
 
-TEST_CASE("an interrupted run leaves no mount, container or temp dir") {
+PRIVILEGED_TEST_CASE("an interrupted run leaves no mount, container or temp dir") {
   EXEC_TEST_REQUIRE_PRIVILEGES();
   TempDir t;
   make_busybox_lower(t / "lower");

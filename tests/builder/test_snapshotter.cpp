@@ -53,7 +53,7 @@ void check_view_and_changes(Snapshotter& snapshotter, const TempDir& t) {
 
 }  // namespace
 
-TEST_CASE("overlay snapshot: stacked lowers, whiteouts, opaque dirs, upperdir changes") {
+PRIVILEGED_TEST_CASE("overlay snapshot: stacked lowers, whiteouts, opaque dirs, upperdir changes") {
   EXEC_TEST_REQUIRE_PRIVILEGES();
   TempDir t;
   make_layers(t / "bottom", t / "top");
@@ -61,7 +61,7 @@ TEST_CASE("overlay snapshot: stacked lowers, whiteouts, opaque dirs, upperdir ch
   check_view_and_changes(snapshotter, t);
 }
 
-TEST_CASE("copy fallback gives the same upperdir as overlay") {
+PRIVILEGED_TEST_CASE("copy fallback gives the same upperdir as overlay") {
   EXEC_TEST_REQUIRE_PRIVILEGES();
   TempDir t;
   make_layers(t / "bottom", t / "top");
@@ -70,7 +70,7 @@ TEST_CASE("copy fallback gives the same upperdir as overlay") {
   check_view_and_changes(snapshotter, t);
 }
 
-TEST_CASE("copy fallback: a RUN in the copied rootfs") {
+PRIVILEGED_TEST_CASE("copy fallback: a RUN in the copied rootfs") {
   EXEC_TEST_REQUIRE_PRIVILEGES();
   TempDir t;
   make_busybox_lower(t / "lower");
@@ -92,7 +92,7 @@ TEST_CASE("copy fallback: a RUN in the copied rootfs") {
   CHECK(is_whiteout(*upper / "bin/cat"));
 }
 
-TEST_CASE("overlay snapshot over 150 lowers (mount data beyond one page with long paths)") {
+PRIVILEGED_TEST_CASE("overlay snapshot over 150 lowers (mount data beyond one page with long paths)") {
   EXEC_TEST_REQUIRE_PRIVILEGES();
   TempDir t;
   std::vector<fs::path> lowers;
@@ -119,7 +119,7 @@ TEST_CASE("overlay snapshot over 150 lowers (mount data beyond one page with lon
   CHECK(!snapshotter.prepare(too_many).ok());
 }
 
-TEST_CASE("prepare_in keeps the writable layer across restarts") {
+PRIVILEGED_TEST_CASE("prepare_in keeps the writable layer across restarts") {
   EXEC_TEST_REQUIRE_PRIVILEGES();
   TempDir t;
   write_file(t / "lower/base", "b");

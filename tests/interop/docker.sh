@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# docker interop (not part of ctest: needs a docker daemon). Checks that
+# docker interop (the ctest test interop.docker runs it with DOCKER_START=1 and
+# INTEROP_GOALS=skip: the busybox part, some 6 s). Checks that
 # `docker load` accepts mkimage's docker-archive, that docker sees the same image
 # ID (config digest) and config, and that docker's own `docker save` of that image
 # loads back into mkimage with the same ID.
@@ -22,7 +23,8 @@
 #   INTEROP_GOALS=require  fail when goals:latest is absent
 #   INTEROP_GOALS=skip     leave the goals part out (said so in the output)
 #   INTEROP_PODMAN=0       leave the podman part out (said so in the output)
-# Exit 0 = ok, 1 = failure, 77 = skipped (no docker).
+# Exit 0 = ok, 1 = failure, 77 = skipped (no docker, or a dockerd that cannot
+# start; the reason is printed).
 set -euo pipefail
 : "${MKIMAGE:?MKIMAGE must name the mkimage binary}"
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,15 +38,28 @@ DOCKER=${DOCKER:-/usr/bin/docker}
 W=$(mktemp -d /tmp/mkimage-docker.XXXXXX)
 dockerd_pid=
 podman_cmd=()
+# _pids_under DIR: pids of processes whose command line names DIR
+_pids_under() {
+  local p
+  for p in /proc/[0-9]*; do
+    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "$1" && echo "${p#/proc/}"
+  done
+}
 cleanup() {
+  # no errexit here: a failing step (say, grep finding no mount) would replace
+  # the script's exit status (77 for a skip) with its own
+  set +e
   if [ ${#podman_cmd[@]} -gt 0 ]; then
     "${podman_cmd[@]}" rm -af -t 0 >/dev/null 2>&1 || true
     "${podman_cmd[@]}" rmi -af >/dev/null 2>&1 || true
   fi
   "$DOCKER" rm -f mkimage-interop-goals >/dev/null 2>&1 || true
   if [ -n "$dockerd_pid" ]; then
-    kill "$dockerd_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -TERM "$dockerd_pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$dockerd_pid" 2>/dev/null || true
+    # its containerd and shims, if dockerd could not take them down
+    for p in $(_pids_under "$W/exec") $(_pids_under "$W/docker"); do kill -KILL "$p" 2>/dev/null || true; done
   fi
   # dockerd leaves mounts (netns, overlay) under its exec-root and data-root
   grep -o " $W/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
@@ -54,11 +69,20 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [ -f "$W/dockerd.log" ] && tail -5 "$W/dockerd.log" >&2; exit 1; }
 
 if [ "${DOCKER_START:-}" = 1 ]; then
+  DOCKERD=${DOCKERD:-/usr/sbin/dockerd}
+  [ -x "$DOCKERD" ] || { echo "skipped: $DOCKERD not found"; exit 77; }
+  [ "$(id -u)" = 0 ] || { echo "skipped: starting a dockerd needs root"; exit 77; }
   export DOCKER_HOST=unix://$W/docker.sock
-  dockerd --iptables=false --bridge=none --data-root "$W/docker" --exec-root "$W/exec" \
-    --pidfile "$W/docker.pid" -H "$DOCKER_HOST" >"$W/dockerd.log" 2>&1 &
+  "$DOCKERD" --iptables=false --bridge=none --data-root "$W/docker" --exec-root "$W/exec" \
+    --pidfile "$W/docker.pid" -H "$DOCKER_HOST" </dev/null >"$W/dockerd.log" 2>&1 &
   dockerd_pid=$!
-  for _ in $(seq 100); do "$DOCKER" version >/dev/null 2>&1 && break; sleep 0.3; done
+  for _ in $(seq 120); do
+    "$DOCKER" version >/dev/null 2>&1 && break
+    kill -0 "$dockerd_pid" 2>/dev/null || break
+    sleep 0.25
+  done
+  "$DOCKER" version >/dev/null 2>&1 ||
+    { echo "skipped: the private dockerd did not start: $(tail -n 3 "$W/dockerd.log" | tr '\n' ' ')"; exit 77; }
 fi
 "$DOCKER" version >/dev/null 2>&1 || { echo "skipped: no docker daemon (set DOCKER_START=1 to start one)"; exit 77; }
 echo "docker: $("$DOCKER" version --format '{{.Server.Version}}')"

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <set>
 
+#include "../skip.hpp"
 #include "layer_test_util.hpp"
 #include "store/layer_apply.hpp"
 #include "store/layer_writer.hpp"
@@ -179,11 +180,8 @@ TEST_CASE("hardlink to a file of a lower layer (flat)") {
   CHECK(r.error().message.find("does not exist") != std::string::npos);
 }
 
-TEST_CASE("snapshot apply: OCI whiteouts become overlay whiteouts") {
-  if (!is_root()) {
-    MESSAGE("skipped: overlay whiteouts need CAP_MKNOD and CAP_SYS_ADMIN");
-    return;
-  }
+PRIVILEGED_TEST_CASE("snapshot apply: OCI whiteouts become overlay whiteouts") {
+  SKIP_IF_MISSING(is_root() ? "" : "needs root (overlay whiteouts need CAP_MKNOD and CAP_SYS_ADMIN)");
   TempDir t;
   tar_file(t / "l.tar", {{"etc/", 'd', "", 0755},
                          {"etc/.wh.gone", 'f', ""},
@@ -216,8 +214,7 @@ TEST_CASE("snapshot apply: OCI whiteouts become overlay whiteouts") {
     fs::create_directories(t / "merged");
     std::string opts = "lowerdir=" + (t / "snap").string() + ":" + (t / "lower").string();
     if (::mount("overlay", (t / "merged").c_str(), "overlay", MS_RDONLY, opts.c_str()) != 0) {
-      MESSAGE("overlay mount not possible here: " << std::strerror(errno));
-      return;
+      SKIP_IF_MISSING(std::string("needs overlay mounts (mount: ") + std::strerror(errno) + ")");
     }
     bool gone = !fs::exists(t / "merged/etc/gone");
     bool stays = fs::exists(t / "merged/etc/stays");

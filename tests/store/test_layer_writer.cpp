@@ -5,6 +5,7 @@
 #include <sys/time.h>
 #include <sys/xattr.h>
 
+#include "../skip.hpp"
 #include "layer_test_util.hpp"
 #include "store/layer_writer.hpp"
 #include "util/sha256.hpp"
@@ -165,11 +166,8 @@ TEST_CASE("SOURCE_DATE_EPOCH clamps later mtimes only") {
   CHECK(find(es, "etc/passwd").mtime == 1600000000); // earlier: kept
 }
 
-TEST_CASE("layer from an overlay upperdir: whiteouts, opaque directories, excludes") {
-  if (!is_root()) {
-    MESSAGE("skipped: overlay whiteouts (0/0 char devices, trusted.* xattrs) need root");
-    return;
-  }
+PRIVILEGED_TEST_CASE("layer from an overlay upperdir: whiteouts, opaque directories, excludes") {
+  SKIP_IF_MISSING(is_root() ? "" : "needs root (overlay whiteouts: 0/0 char devices, trusted.* xattrs)");
   TempDir t;
   fs::path up = t / "upper";
   fs::create_directories(up / "etc");
