@@ -425,9 +425,13 @@ Result<void> extract(const fs::path& layer, const std::string& root, ApplyMode m
       continue;
     }
     std::string abs = root + "/" + *name;
-    if (mode == ApplyMode::flat && archive_entry_filetype(e) != AE_IFDIR) {
+    if (mode == ApplyMode::flat) {
+      // An entry replaces what the target has at its name when the types differ
+      // (a directory by a file, a symlink or a file by a directory), as
+      // containerd's and docker's apply do; a directory over a directory merges.
+      bool entry_dir = archive_entry_filetype(e) == AE_IFDIR;
       struct stat st;
-      if (::lstat(abs.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      if (::lstat(abs.c_str(), &st) == 0 && S_ISDIR(st.st_mode) != entry_dir) {
         Fd parent(::open(fs::path(abs).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (parent.fd < 0) return util::sys_error("open", fs::path(abs).parent_path().string());
         MKIMAGE_TRY_VOID(remove_tree_at(parent.fd, base_of(*name), abs));
@@ -562,18 +566,23 @@ Result<ApplyStats> apply_layer(const fs::path& layer, const fs::path& target, Ap
       MKIMAGE_TRY_VOID(sim.run(s));
     }
     // Whiteouts first: they hide lower content only, never this layer's entries.
+    // A directory of the layer may replace a non-directory of the target (a
+    // symlink removed and a directory made at its name): the lower entry has
+    // nothing below it to hide (ENOTDIR, or ELOOP for a symlink), and the
+    // extraction replaces it.
+    auto nothing_below = [](int err) { return err == ENOENT || err == ENOTDIR || err == ELOOP; };
     for (const auto& r : s.recs) {
       if (r.type == 'o') {
         Fd d(open_dir_nofollow(rootfd.fd, r.name));
         if (d.fd < 0) {
-          if (errno == ENOENT) continue;
+          if (nothing_below(errno)) continue;
           return util::sys_error("open", (root / r.name).string());
         }
         MKIMAGE_TRY_VOID(remove_children(d.fd, (root / r.name).string()));
       } else if (r.type == 'w') {
         Fd d(open_dir_nofollow(rootfd.fd, parent_of(r.target)));
         if (d.fd < 0) {
-          if (errno == ENOENT) continue;
+          if (nothing_below(errno)) continue;
           return util::sys_error("open", (root / parent_of(r.target)).string());
         }
         MKIMAGE_TRY_VOID(remove_tree_at(d.fd, base_of(r.target), (root / r.target).string()));

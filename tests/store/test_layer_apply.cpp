@@ -167,6 +167,28 @@ TEST_CASE("flat apply refuses to write below a symlink of a lower layer, target 
   CHECK(fs::is_empty(t / "outside"));
 }
 
+TEST_CASE("flat apply: a directory replaces a lower symlink or file, with whiteouts inside it") {
+  // `RUN ln -s /x-target /x` then `RUN rm /x && mkdir /x && echo l > /x/b`: the
+  // second layer has x/ as an opaque directory (overlayfs marks a directory made
+  // where something was deleted); docker and containerd replace the symlink.
+  TempDir t;
+  fs::create_directories(t / "root");
+  fs::create_symlink("/x-target", t / "root/x");
+  write_file(t / "root/f", "a file");
+  tar_file(t / "l.tar", {{"x/", 'd', "", 0755},
+                         {"x/.wh..wh..opq", 'f', ""},
+                         {"x/b", 'f', "l\n"},
+                         {"f/", 'd', "", 0750},
+                         {"f/.wh.gone", 'f', ""},
+                         {"f/c", 'f', "c"}});
+  apply_ok(t / "l.tar", t / "root", store::ApplyMode::flat);
+  CHECK(fs::is_directory(fs::symlink_status(t / "root/x")));
+  CHECK(read_file(t / "root/x/b") == "l\n");
+  CHECK(fs::is_directory(fs::symlink_status(t / "root/f")));
+  CHECK(read_file(t / "root/f/c") == "c");
+  CHECK_FALSE(fs::exists(t / "root/f/.wh.gone"));
+}
+
 TEST_CASE("hardlink to a file of a lower layer (flat)") {
   TempDir t;
   fs::create_directories(t / "root/usr");
