@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "builder/fs_resolve.hpp"
 #include "builder/interrupt.hpp"
 #include "builder/snapshotter.hpp"
 #include "builder/snapshotter_copy.hpp"
@@ -65,17 +66,16 @@ Result<fs::path> inside_path(const std::string& path) {
   return rel;
 }
 
-// Host path of `rel` inside `root`, refusing symlinks that lead out of it.
+// Host path of `rel` inside `root` (a stage's rootfs or the build context),
+// symlinks resolved inside it as BuildKit does (an absolute link target is
+// relative to `root`, ".." stops at it; never a host path). Errors name `rel`
+// only, never a host path.
 Result<fs::path> resolve_inside(const fs::path& root, const fs::path& rel, const std::string& what) {
-  std::error_code ec;
-  fs::path real_root = fs::canonical(root, ec);
-  if (ec) return Error{what + ": \"" + root.string() + "\": " + ec.message()};
-  fs::path full = rel.empty() ? real_root : real_root / rel;
-  fs::path real = fs::canonical(full, ec);
-  if (ec) return Error{what + ": \"" + rel.string() + "\" not found"};
-  auto r = real.lexically_relative(real_root);
-  if (!r.empty() && *r.begin() == "..") return Error{what + ": \"" + rel.string() + "\" leads outside of its root"};
-  return real;
+  auto r = resolve_in_root(root, "/" + rel.string(), FollowFinal::yes);
+  if (!r) return Error{what + ": \"" + rel.string() + "\": " + r.error().message};
+  struct stat st;
+  if (::stat(r->c_str(), &st) != 0) return Error{what + ": \"" + rel.string() + "\" not found"};
+  return *r;
 }
 
 Result<void> make_owned_dir(const fs::path& dir, const RunMountSpec& spec) {

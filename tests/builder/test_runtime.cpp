@@ -277,6 +277,39 @@ PRIVILEGED_TEST_CASE("RUN --mount: cache persists, secret never in the upperdir,
   CHECK(!has_mount_under(t.path()));
 }
 
+TEST_CASE("RUN --mount=type=bind source: symlinks resolved inside the stage, never on the host") {
+  // A stage with one lower dir: nothing is mounted, the source is a path in it.
+  TempDir t;
+  fs::path tree = t / "stage";
+  write_file(tree / "img-tmp/f", "f\n");
+  fs::create_symlink("/img-tmp", tree / "canary");             // absolute: relative to the stage root
+  fs::create_symlink("../../../../img-tmp", tree / "up");      // ".." stops at the stage root
+  fs::create_symlink("/etc", tree / "hostetc");                // /etc exists on the host, not in the stage
+  RunMountContext ctx;
+  ctx.cache_root = t / "cache-mounts";
+  ctx.scratch_dir = t / "scratch";
+  ctx.resolve_from = [&](const std::string&) -> mkimage::util::Result<std::vector<fs::path>> {
+    return std::vector<fs::path>{tree};
+  };
+  RunMountSpec bind;
+  bind.type = RunMountSpec::Type::bind;
+  bind.from = "base";
+  bind.target = "/m";
+  for (const char* source : {"/canary", "up", "/canary/../canary/"}) {
+    bind.source = source;
+    auto m = prepare_run_mounts({bind}, ctx);
+    std::string why = std::string(source) + ": " + (m.ok() ? std::string() : m.error().message);
+    REQUIRE_MESSAGE(m.ok(), why);
+    REQUIRE(m->mounts.size() == 1);
+    CHECK(m->mounts[0].source == (tree / "img-tmp").string());
+  }
+  bind.source = "/hostetc";
+  auto m = prepare_run_mounts({bind}, ctx);
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.error().message.find("\"hostetc\" not found") != std::string::npos);
+  CHECK(m.error().message.find(t.path().string()) == std::string::npos);  // no host path
+}
+
 PRIVILEGED_TEST_CASE("an interrupted run leaves no mount, container or temp dir") {
   EXEC_TEST_REQUIRE_PRIVILEGES();
   TempDir t;
