@@ -187,6 +187,18 @@ private:
   }
   util::Result<void> step(const Command& c, State& st, Stage& out, int index);
 
+  // A path-like argument after expansion (COPY/ADD source and destination,
+  // WORKDIR, VOLUME, RUN --mount source and target) must not hold a NUL byte:
+  // no file system path can, and cutting it there would name another file
+  // (one .dockerignore leaves out). `raw` is the word as written: the caret
+  // points at it (up to a NUL it holds itself).
+  util::Result<void> no_nul(const Command& c, const std::string& what, const std::string& value,
+                            const std::string& raw) const {
+    if (value.find('\0') == std::string::npos) return {};
+    return m_diag.at(c.range, what + " " + go_quote(value) + " is not a valid path: it contains a NUL byte",
+                     raw.substr(0, raw.find('\0')));
+  }
+
   const PlanOptions& m_opts;
   const Diag& m_diag;
   const EnvList& m_global;
@@ -297,6 +309,8 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
       });
       if (!m.ok()) return m_diag.at(c.range, m.error().message, err_token);
       MountSpec mount = *m;
+      MKIMAGE_TRY_VOID(no_nul(c, "mount source", mount.source, err_token));
+      MKIMAGE_TRY_VOID(no_nul(c, "mount target", mount.target, err_token));
       if (mount.type == MountSpec::Type::secret) {
         if (mount.id.empty() && !mount.target.empty()) {
           mount.id = mount.target.substr(mount.target.find_last_of('/') + 1);
@@ -416,6 +430,7 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
       std::string raw = v;
       MKIMAGE_TRY(v, word(c, st, v, raw));
       if (v.empty()) return m_diag.at(c.range, "VOLUME specified can not be an empty string", raw);
+      MKIMAGE_TRY_VOID(no_nul(c, "VOLUME", v, raw));
     }
     s.created_by = "VOLUME [" + join(vol->volumes, " ") + "]";
   } else if (auto* u = std::get_if<UserInstruction>(&ins)) {
@@ -423,8 +438,10 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
     st.user = u->user;
     s.created_by = "USER " + u->user;
   } else if (auto* w = std::get_if<WorkdirInstruction>(&ins)) {
+    std::string raw_workdir = w->path;
     MKIMAGE_TRY(w->path, word(c, st, w->path));
     if (w->path.empty()) return m_diag.at(c.range, "normalizing workdir: cannot normalize nothing");
+    MKIMAGE_TRY_VOID(no_nul(c, "WORKDIR", w->path, raw_workdir));
     w->resolved = is_abs(w->path) ? w->path : path_join("/" + st.workdir, w->path);
     st.workdir = w->resolved;
     s.created_by = "WORKDIR " + w->resolved;
@@ -442,10 +459,12 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
     for (auto& src : cp->sources) {
       std::string raw = src;
       MKIMAGE_TRY(src, word(c, st, src, raw));
+      MKIMAGE_TRY_VOID(no_nul(c, kw + " source", src, raw));
     }
     {
       std::string raw = cp->dest;
       MKIMAGE_TRY(cp->dest, word(c, st, cp->dest, raw));
+      MKIMAGE_TRY_VOID(no_nul(c, kw + " destination", cp->dest, raw));
     }
     if (!cp->chown.empty()) {
       MKIMAGE_TRY(cp->chown, word(c, st, cp->chown, "--chown"));

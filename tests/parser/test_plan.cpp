@@ -291,6 +291,28 @@ TEST_CASE("COPY/ADD value checks") {
   plan_ok("FROM scratch\nWORKDIR /w\nCOPY a b ./\nCOPY a b .\n");
 }
 
+TEST_CASE("a NUL byte in a path-like argument is refused after expansion") {
+  using namespace std::string_literals;
+  // JSON "\u0000" would otherwise name "secret.txt" once cut at the NUL (a
+  // file .dockerignore leaves out); docker refuses such a Dockerfile.
+  CHECK(first_line(plan_error("FROM scratch\nCOPY [\"secret.txt\\u0000\",\"/s\"]\n")) ==
+        "Dockerfile:2:8: COPY source \"secret.txt\\x00\" is not a valid path: it contains a NUL byte");
+  CHECK(first_line(plan_error("FROM scratch\nADD [\"a\",\"/d\\u0000x\"]\n")) ==
+        "Dockerfile:2:11: ADD destination \"/d\\x00x\" is not a valid path: it contains a NUL byte");
+  // Through a variable: the NUL comes from the ARG value.
+  CHECK(first_line(plan_error("FROM scratch\nARG D=a\0b\nWORKDIR /$D\n"s)) ==
+        "Dockerfile:3:9: WORKDIR \"/a\\x00b\" is not a valid path: it contains a NUL byte");
+  CHECK(first_line(plan_error("FROM scratch\nARG D=a\0b\nCOPY x /$D\n"s)) ==
+        "Dockerfile:3:8: COPY destination \"/a\\x00b\" is not a valid path: it contains a NUL byte");
+  CHECK(first_line(plan_error("FROM scratch\nVOLUME [\"/v\\u0000\"]\n")) ==
+        "Dockerfile:2:10: VOLUME \"/v\\x00\" is not a valid path: it contains a NUL byte");
+  CHECK(first_line(plan_error("FROM scratch\nARG D=a\0b\nRUN --mount=type=bind,source=$D,target=/m true\n"s)) ==
+        "Dockerfile:3:13: mount source \"a\\x00b\" is not a valid path: it contains a NUL byte");
+  CHECK(first_line(plan_error("FROM scratch\nARG D=a\0b\nRUN --mount=type=cache,target=/$D true\n"s)) ==
+        "Dockerfile:3:13: mount target \"/a\\x00b\" is not a valid path: it contains a NUL byte");
+  plan_ok("FROM scratch\nCOPY [\"a\\u0001\",\"/s\"]\nWORKDIR /w\n");
+}
+
 TEST_CASE("COPY heredoc bodies: expanded unless the delimiter is quoted") {
   PlanOptions o;
   o.build_args = {{"NAME", "moon"}};
