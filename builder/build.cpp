@@ -362,6 +362,9 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   RuntimeOptions ro;
   ro.runtime = req.runtime.empty() ? "runc" : req.runtime;
   s.runtime = std::make_unique<Runtime>(ro);
+  // Containers of killed builds still running (their work dirs and mounts
+  // went with Store::open's sweep).
+  s.runtime->remove_orphans();
   for (const auto& sec : req.secrets) {
     SecretSource src;
     src.file = sec.src;

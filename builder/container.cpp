@@ -23,6 +23,7 @@
 #include "builder/snapshotter.hpp"
 #include "builder/snapshotter_copy.hpp"
 #include "builder/user_db.hpp"
+#include "store/owner.hpp"
 #include "store/snapshots.hpp"
 
 namespace mkimage::builder {
@@ -275,6 +276,12 @@ Result<std::optional<store::ContainerRecord>> ContainerManager::find(const std::
     rec = match;
   }
   if (rec && rec->state == "running" && !pid_alive(rec->pid)) {
+    // The monitor was killed (kill -9): undo what it would have undone — its
+    // runtime container and the rootfs mount (the writable layer stays).
+    std::string runtime_id = "mkimage-" + rec->id.substr(0, 32);
+    (void)m_runtime.kill(runtime_id, SIGKILL);
+    (void)m_runtime.remove(runtime_id);
+    (void)store::unmount_all_under(container_dir(rec->id) / "fs" / "merged");
     rec->state = "exited";
     rec->exit_code = 137;
     rec->pid = 0;

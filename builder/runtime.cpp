@@ -1,5 +1,6 @@
 #include "builder/runtime.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "builder/interrupt.hpp"
+#include "store/owner.hpp"
 
 namespace mkimage::builder {
 namespace fs = std::filesystem;
@@ -121,6 +123,28 @@ Result<void> Runtime::remove(const std::string& id) const {
   run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
   if (exists(id)) return Error{m_options.runtime + " delete -f " + id + " failed"};
   return {};
+}
+
+void Runtime::remove_orphans() const {
+  std::vector<std::string> dead;
+  if (DIR* d = ::opendir(m_options.state_dir.c_str())) {
+    while (const dirent* e = ::readdir(d)) {
+      // mkimage-<pid>-<start>-<counter>-<8 hex> (new_container_id)
+      std::string_view name = e->d_name;
+      if (!name.starts_with("mkimage-") || name.size() < 8 + 9 + 2) continue;
+      std::string_view rest = name.substr(8, name.size() - 8 - 9);  // <pid>-<start>-<counter>
+      auto counter_dash = rest.rfind('-');
+      if (counter_dash == std::string_view::npos) continue;
+      auto owner = store::parse_temp_name(std::string("mkimage-") + std::string(rest.substr(0, counter_dash)) + "-XXXXXX",
+                                          /*legacy=*/false);
+      if (owner && owner->head == "mkimage" && store::owner_is_dead(*owner)) dead.emplace_back(name);
+    }
+    ::closedir(d);
+  }
+  for (const auto& id : dead) {
+    run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "kill", id, "KILL"});
+    run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
+  }
 }
 
 bool Runtime::exists(const std::string& id) const {

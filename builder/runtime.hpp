@@ -158,6 +158,10 @@ public:
   util::Result<void> kill(const std::string& id, int signal) const;
   // `runtime delete -f ID`; a container that does not exist is not an error.
   util::Result<void> remove(const std::string& id) const;
+  // Kills and deletes runtime containers a killed build left running: ids
+  // made by new_container_id() whose owner (pid and start time) is dead.
+  // Read from the runtime's state directory; errors are ignored.
+  void remove_orphans() const;
   // True if the runtime knows a running/created container `id` (`runtime state`).
   bool exists(const std::string& id) const;
   // The host pid of the container's init process (`runtime state`), or

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "store/owner.hpp"
 #include "util/json_text.hpp"
 #include "builder/runtime.hpp"
 
@@ -46,7 +47,8 @@ std::string new_container_id() {
   static std::atomic<unsigned> counter{0};
   std::random_device rd;
   char buf[64];
-  std::snprintf(buf, sizeof buf, "mkimage-%d-%u-%08x", static_cast<int>(getpid()), counter++,
+  // the owner's pid and start time (store/owner.hpp): Runtime::remove_orphans
+  std::snprintf(buf, sizeof buf, "mkimage-%s-%u-%08x", store::owner_tag().c_str(), counter++,
                 static_cast<unsigned>(rd()));
   return buf;
 }

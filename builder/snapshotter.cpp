@@ -16,11 +16,12 @@
 #include <cstring>
 #include <iostream>
 #include <mutex>
-#include <random>
 #include <set>
 
 #include "builder/interrupt.hpp"
 #include "builder/snapshotter_copy.hpp"
+#include "store/blob_store.hpp"
+#include "store/owner.hpp"
 
 namespace mkimage::builder {
 namespace fs = std::filesystem;
@@ -30,16 +31,6 @@ using util::Result;
 namespace {
 
 constexpr size_t k_max_lowers = 500;  // overlayfs OVL_MAX_STACK
-
-std::string random_hex(int n) {
-  static std::mutex m;
-  static std::mt19937_64 rng{std::random_device{}() ^ static_cast<std::uint64_t>(getpid())};
-  std::lock_guard lock(m);
-  std::string out;
-  const char* hex = "0123456789abcdef";
-  for (int i = 0; i < n; ++i) out += hex[rng() & 15];
-  return out;
-}
 
 Result<void> make_dir(const fs::path& p, mode_t mode) {
   if (::mkdir(p.c_str(), mode) != 0 && errno != EEXIST) return util::sys_error("mkdir", p.string());
@@ -273,19 +264,21 @@ SnapshotMode Snapshotter::mode() {
   }
   std::error_code ec;
   fs::create_directories(m_temp_dir, ec);
-  fs::path probe = m_temp_dir / ("probe-" + random_hex(8));
   bool ok = false;
   {
     // One section: an interrupt between the mount and the unmount would exit
-    // with the probe still mounted.
+    // with the probe still mounted. Owner-tagged name: a kill -9 here leaves
+    // what the next Store::open sweeps (store/owner.hpp).
     UninterruptibleScope section;
-    ok = make_dir(probe, 0700).ok() && make_dir(probe / "lower", 0755).ok() && make_dir(probe / "upper", 0755).ok() &&
+    std::string tmpl = store::temp_template(m_temp_dir, "probe");
+    fs::path probe = ::mkdtemp(tmpl.data()) ? fs::path(tmpl) : fs::path();
+    ok = !probe.empty() && make_dir(probe / "lower", 0755).ok() && make_dir(probe / "upper", 0755).ok() &&
          make_dir(probe / "work", 0755).ok() && make_dir(probe / "merged", 0755).ok() &&
          mount_overlay({probe / "lower"}, probe / "upper", probe / "work", probe / "merged", probe / "l",
                        UpperDurability::discarded)
              .ok();
     if (ok) (void)unmount_path(probe / "merged");
-    remove_tree(probe);
+    if (!probe.empty()) remove_tree(probe);
   }
   int expected = -1;
   if (g_mode.compare_exchange_strong(expected, ok ? 0 : 1) && !ok) {
@@ -300,13 +293,23 @@ Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare(const std::vector<f
   fs::create_directories(m_temp_dir, ec);
   if (ec) return Error{"create directory \"" + m_temp_dir.string() + "\": " + ec.message()};
   ::chmod(m_temp_dir.c_str(), 0700);
-  fs::path dir = m_temp_dir / random_hex(16);
   // One section from the first directory to m_keep=false: an interrupt before
   // the cleanup action is registered, or before it may remove the directory,
-  // would leave the snapshot directory behind.
+  // would leave the snapshot directory behind. A kill -9 leaves it (and its
+  // merged mount) to the next Store::open: the name carries this process's
+  // pid and start time (store/owner.hpp).
   UninterruptibleScope section;
-  MKIMAGE_TRY(auto snap, prepare_in(dir, lowerdirs));
-  snap->m_keep = false;
+  std::string tmpl = store::temp_template(m_temp_dir, "snap");
+  if (!::mkdtemp(tmpl.data())) return util::sys_error("mkdtemp", tmpl);
+  fs::path dir = tmpl;
+  auto snap = prepare_in(dir, lowerdirs);
+  if (!snap) {
+    // prepare_in's snapshot is gone (unmounted); its directory is ours
+    if (!store::mounts_under(dir).empty()) return snap.error();  // never recurse into a mount
+    remove_tree(dir);
+    return snap.error();
+  }
+  (*snap)->m_keep = false;
   return snap;
 }
 

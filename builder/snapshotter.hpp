@@ -13,7 +13,9 @@
 // An ActiveSnapshot that is destroyed without finish()/discard() unmounts and
 // removes its directories (and so does an interrupt, builder/interrupt.hpp).
 //
-// Layout: each active snapshot owns TEMP/<random>/ with `upper/` (the
+// Layout: each active snapshot owns TEMP/snap-<pid>-<start>-XXXXXX/ (the
+// owner's pid and start time, store/owner.hpp: what a killed build leaves,
+// mounted or not, is removed by the next Store::open) with `upper/` (the
 // overlay upperdir), `work/` (overlay workdir), `merged/` (mount point) and
 // `l/` (short symlinks to the lowerdirs, so that 500 lowers fit the one-page
 // limit of overlay mount options: the mount is made from a child process

@@ -15,6 +15,7 @@
 #include "util/json_text.hpp"
 #include "store/archive.hpp"
 #include "store/image.hpp"
+#include "store/owner.hpp"
 
 namespace mkimage::store {
 
@@ -40,7 +41,10 @@ public:
     } else {
       m_out = out;
       fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
-      std::string tmpl = (dir / ("." + out.filename().string() + ".tmp-XXXXXX")).string();
+      // Owner-tagged (store/owner.hpp): a killed save's temp file is removed
+      // by the next save to the same directory.
+      (void)sweep_dead_save_temps(dir);
+      std::string tmpl = save_temp_template(out);
       m_fd = ::mkstemp(tmpl.data());
       if (m_fd < 0) return util::sys_error("create", tmpl);
       ::fchmod(m_fd, 0644);

@@ -10,6 +10,7 @@
 
 #include "store/archive.hpp"
 #include "store/layer_apply.hpp"
+#include "store/owner.hpp"
 #include "store/root.hpp"
 #include "store/snapshots.hpp"
 
@@ -121,7 +122,8 @@ Result<void> export_rootfs_tar(Store& store, const Image& image, const fs::path&
   std::string tmp_out;
   if (out != "-") {
     fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
-    tmp_out = (dir / ("." + out.filename().string() + ".tmp-XXXXXX")).string();
+    (void)sweep_dead_save_temps(dir);  // what a killed export left (store/owner.hpp)
+    tmp_out = save_temp_template(out);
     fd = ::mkstemp(tmp_out.data());
     if (fd < 0) return util::sys_error("create", tmp_out);
     ::fchmod(fd, 0644);

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <ctime>
 
+#include "store/owner.hpp"
 #include "store/snapshots.hpp"
 
 namespace mkimage::store {
@@ -252,24 +253,21 @@ util::Result<std::vector<Digest>> BlobStore::list() const {
 }
 
 void BlobStore::sweep_stale_tmp() const {
-  DIR* dir = ::opendir(m_root.tmp_dir().c_str());
-  if (!dir) return;
-  const pid_t self = ::getpid();
-  while (const dirent* e = ::readdir(dir)) {
-    // <prefix>-<pid>-<6 characters>, prefix lower case letters and dashes.
-    std::string_view name = e->d_name;
-    if (name.size() < 10 || name[name.size() - 7] != '-') continue;
-    std::string_view head = name.substr(0, name.size() - 7);
-    auto dash = head.rfind('-');
-    if (dash == std::string_view::npos || dash == 0 || dash + 1 == head.size()) continue;
-    std::string_view pid_text = head.substr(dash + 1);
-    if (pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string_view::npos) continue;
-    if (head.substr(0, dash).find_first_not_of("abcdefghijklmnopqrstuvwxyz-") != std::string_view::npos) continue;
-    pid_t pid = static_cast<pid_t>(std::stol(std::string(pid_text)));
-    if (pid <= 0 || pid == self || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
-    (void)remove_tree(m_root.tmp_dir() / std::string(name));
-  }
-  ::closedir(dir);
+  // ROOT/tmp/<prefix>-<pid>-<start>-XXXXXX (and the older <prefix>-<pid>-XXXXXX):
+  // blob temp files, build/load/import/save work directories (with what a
+  // killed build left mounted in them).
+  auto lower_dashes = [](std::string_view head) {
+    return head.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") == std::string_view::npos;
+  };
+  (void)sweep_dead_owners(m_root.tmp_dir(), lower_dashes);
+  // ROOT/tmp/active/snap-<pid>-<start>-XXXXXX: active snapshots (overlay
+  // merged mounts) of killed builds, and overlay probes.
+  (void)sweep_dead_owners(m_root.tmp_dir() / "active", lower_dashes, false);
+  // ROOT/snapshots/.tmp-<hex>-<pid>-<start>-XXXXXX (an unpack's staging) and
+  // .trash-<pid>-<start>-XXXXXX (a snapshot being removed).
+  (void)sweep_dead_owners(
+      m_root.snapshots_dir(),
+      [](std::string_view head) { return head.starts_with(".tmp-") || head == ".trash"; }, false);
 }
 
 util::Result<BlobInfo> hash_file(const fs::path& path) {
@@ -285,7 +283,7 @@ TempPath::~TempPath() {
 }
 
 std::string temp_template(const fs::path& dir, std::string_view prefix) {
-  return (dir / (std::string(prefix) + "-" + std::to_string(::getpid()) + "-XXXXXX")).string();
+  return (dir / (std::string(prefix) + "-" + owner_tag() + "-XXXXXX")).string();
 }
 
 util::Result<fs::path> make_temp_dir(const Root& root, std::string_view prefix) {

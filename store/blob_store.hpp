@@ -112,11 +112,12 @@ struct TempPath {
 };
 
 // The mkstemp/mkdtemp template for a temp entry of this process:
-// "<dir>/<prefix>-<pid>-XXXXXX". The process id lets BlobStore::sweep_stale_tmp
-// remove what a killed process left.
+// "<dir>/<prefix>-<pid>-<start>-XXXXXX" (store/owner.hpp: the process id and
+// start time let BlobStore::sweep_stale_tmp remove what a killed process left,
+// and never what a live one owns, even when a pid was reused).
 std::string temp_template(const std::filesystem::path& dir, std::string_view prefix);
 
-// Creates a new empty directory ROOT/tmp/<prefix>-<pid>-XXXXXX (mkdtemp: mode 0700),
+// Creates a new empty directory ROOT/tmp/<prefix>-<pid>-<start>-XXXXXX (mkdtemp: mode 0700),
 // creating ROOT/tmp first if needed; it is on the blobs' filesystem. The caller
 // removes it (hold it in a TempPath). Errors: mkdtemp failure naming the
 // template and errno.
@@ -162,10 +163,14 @@ public:
   // Every digest named by a file in blobs/sha256 (files that are not 64 hex are skipped).
   util::Result<std::vector<Digest>> list() const;
 
-  // Removes what dead processes left in ROOT/tmp (an interrupted or killed
-  // `load`, `import`, `save` or build): entries named by temp_template() whose
-  // process id no longer runs. Entries of live processes, other names and
-  // mounts (a killed build's overlays) are left alone. Store::open runs it.
+  // Removes what dead processes left (an interrupted or killed `load`,
+  // `import`, `save` or build; store/owner.hpp): in ROOT/tmp, entries named by
+  // temp_template() (and the older <prefix>-<pid>-XXXXXX); in ROOT/tmp/active,
+  // active snapshots; in ROOT/snapshots, unpack staging and trash directories.
+  // Mounts below such an entry (a killed build's overlays, read-only rootfs
+  // and bind mounts) are unmounted first, nested ones first, lazily when busy;
+  // an entry with a mount left (no privilege to unmount) stays. Entries of
+  // live processes and other names are left alone. Store::open runs it.
   void sweep_stale_tmp() const;
 
 private:

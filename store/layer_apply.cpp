@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "store/layer_writer.hpp"
+#include "store/owner.hpp"
 #include "util/sha256.hpp"
 
 namespace mkimage::store {
@@ -607,7 +608,9 @@ Result<ApplyStats> apply_layer(const fs::path& layer, const fs::path& target, Ap
       return Error{"snapshot target \"" + final_path.string() + "\" exists and is not an empty directory"};
     }
   }
-  std::string tmpl = (parent / (".tmp-" + tgt.filename().string().substr(0, 16) + "-XXXXXX")).string();
+  // owner-tagged (store/owner.hpp): what a killed unpack leaves is swept
+  std::string tmpl =
+      (parent / (".tmp-" + tgt.filename().string().substr(0, 16) + "-" + owner_tag() + "-XXXXXX")).string();
   if (!::mkdtemp(tmpl.data())) return util::sys_error("mkdtemp", tmpl);
   ::chmod(tmpl.c_str(), 0755);
   auto cleanup = [&] {

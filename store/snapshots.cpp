@@ -7,6 +7,7 @@
 #include <random>
 
 #include "store/layer_apply.hpp"
+#include "store/owner.hpp"
 #include "store/store.hpp"
 
 namespace mkimage::store {
@@ -115,7 +116,8 @@ Result<void> remove_snapshot(Store& store, const ChainId& chain) {
   fs::path path = snapshot_path(store, chain);
   std::error_code ec;
   if (fs::exists(fs::symlink_status(path, ec))) {
-    fs::path trash = store.root().snapshots_dir() / (".trash-" + random_suffix());
+    // owner-tagged (store/owner.hpp): a trash a killed process left is swept
+    fs::path trash = store.root().snapshots_dir() / (".trash-" + owner_tag() + "-" + random_suffix().substr(0, 6));
     if (::rename(path.c_str(), trash.c_str()) != 0) return util::sys_error("rename", path.string());
     MKIMAGE_TRY_VOID(remove_tree(trash));
   }

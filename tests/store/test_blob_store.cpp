@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "store/blob_store.hpp"
+#include "store/owner.hpp"
 #include "temp_dir.hpp"
 
 using namespace mkimage;
@@ -205,7 +206,7 @@ TEST_CASE("BlobSink streams into a BlobWriter") {
   CHECK(blobs.read(info->digest).value() == "hello");
 }
 
-TEST_CASE("make_temp_dir makes ROOT/tmp/<prefix>-<pid>-XXXXXX; TempPath removes it") {
+TEST_CASE("make_temp_dir makes ROOT/tmp/<prefix>-<pid>-<start>-XXXXXX; TempPath removes it") {
   test::TempDir tmp;
   auto root = Root::open(tmp.path());
   REQUIRE(root.ok());
@@ -215,9 +216,9 @@ TEST_CASE("make_temp_dir makes ROOT/tmp/<prefix>-<pid>-XXXXXX; TempPath removes 
     REQUIRE(dir.ok());
     made = *dir;
     CHECK(made.parent_path() == root->tmp_dir());
-    std::string pid = std::to_string(::getpid());
-    CHECK(made.filename().string().rfind("load-" + pid + "-", 0) == 0);
-    CHECK(made.filename().string().size() == 5 + pid.size() + 1 + 6);
+    std::string owner = owner_tag();  // <pid>-<start> (store/owner.hpp)
+    CHECK(made.filename().string().rfind("load-" + owner + "-", 0) == 0);
+    CHECK(made.filename().string().size() == 5 + owner.size() + 1 + 6);
     CHECK(fs::is_directory(made));
     TempPath guard(made);
     fs::create_directories(made / "a" / "b");
