@@ -24,10 +24,10 @@ std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)
 util::Result<void> exec(sqlite3* db, const char* sql) {
   char* msg = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
-    std::string m = msg ? msg : sqlite3_errmsg(db);
     sqlite3_free(msg);
-    if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL) m += " (no space left on device)";
-    return util::Error{"index database: " + m};
+    std::string what(sql);
+    if (what.size() > 60) what = what.substr(0, 60) + "...";
+    return index_error(db, "exec \"" + what + "\"");
   }
   return {};
 }
@@ -101,8 +101,8 @@ util::Result<std::unique_ptr<Index>> Index::open(const std::filesystem::path& db
   int rc = sqlite3_open_v2(db_path.c_str(), &idx->m_db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
-    std::string msg = idx->m_db ? sqlite3_errmsg(idx->m_db) : sqlite3_errstr(rc);
-    return util::Error{"open index database \"" + db_path.string() + "\": " + msg};
+    std::string msg = idx->m_db ? index_error(idx->m_db, "open").message : "out of memory";
+    return util::Error{"open \"" + db_path.string() + "\": " + msg};
   }
   sqlite3_busy_timeout(idx->m_db, k_busy_timeout_ms);
   idx->m_statements.attach(idx->m_db);
