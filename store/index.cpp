@@ -427,6 +427,23 @@ util::Result<std::vector<Reference>> Index::tags_of(const Digest& manifest) {
   return s.all([](Stmt& row) { return Reference::parse(row.text(0)); });
 }
 
+util::Result<std::vector<TagDescriptorRecord>> Index::list_tag_descriptors() {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_statements,
+         "SELECT t.reference, t.manifest, b.size, b.media_type FROM tags t "
+         "LEFT JOIN blobs b ON b.digest=t.manifest ORDER BY t.reference");
+  return s.all([](Stmt& row) -> util::Result<TagDescriptorRecord> {
+    TagDescriptorRecord r;
+    MKIMAGE_TRY(r.reference, Reference::parse(row.text(0)));
+    MKIMAGE_TRY(r.manifest, row.digest(1));
+    if (!row.is_null(2)) {
+      r.size = row.integer(2);
+      r.media_type = MediaType::of(row.text(3));
+    }
+    return r;
+  });
+}
+
 util::Result<std::optional<std::int64_t>> Index::last_tag_time(const Digest& manifest) {
   std::lock_guard lock(m_mutex);
   Stmt s(m_statements, "SELECT MAX(updated) FROM tags WHERE manifest=?");
@@ -563,6 +580,51 @@ util::Result<std::optional<Digest>> Index::get_stat(const StatCacheRecord& p) {
       .bind(p.ctime_ns)
       .bind(static_cast<std::int64_t>(p.mode));
   return s.one(digest_from_row);
+}
+
+// ---- leases ----
+
+util::Result<void> Index::put_lease(const LeaseRecord& l) {
+  std::lock_guard lock(m_mutex);
+  return Stmt(m_statements,
+              "INSERT INTO leases(id, pid, pid_start, boot_id, description, created) VALUES(?,?,?,?,?,?) "
+              "ON CONFLICT(id) DO UPDATE SET pid=excluded.pid, pid_start=excluded.pid_start, "
+              "boot_id=excluded.boot_id, description=excluded.description")
+      .bind(l.id)
+      .bind(l.pid)
+      .bind(l.pid_start)
+      .bind(l.boot_id)
+      .bind(l.description)
+      .bind(l.created ? l.created : now_seconds())
+      .run();
+}
+
+util::Result<void> Index::delete_lease(const std::string& id) {
+  std::lock_guard lock(m_mutex);
+  return Stmt(m_statements, "DELETE FROM leases WHERE id=?").bind(id).run();
+}
+
+util::Result<std::vector<LeaseRecord>> Index::list_leases() {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_statements, "SELECT id, pid, pid_start, boot_id, description, created FROM leases ORDER BY id");
+  return s.all([](Stmt& r) {
+    return LeaseRecord{r.text(0), r.integer(1), r.integer(2), r.text(3), r.text(4), r.integer(5)};
+  });
+}
+
+util::Result<void> Index::add_lease_refs(const std::string& id, const std::vector<Digest>& refs) {
+  return transaction([&]() -> util::Result<void> {
+    for (const auto& d : refs) {
+      MKIMAGE_TRY_VOID(Stmt(m_statements, "INSERT OR IGNORE INTO lease_refs(lease, ref) VALUES(?,?)").bind(id).bind(d).run());
+    }
+    return {};
+  });
+}
+
+util::Result<std::vector<std::pair<std::string, std::string>>> Index::list_lease_refs() {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_statements, "SELECT lease, ref FROM lease_refs ORDER BY lease, ref");
+  return s.all([](Stmt& r) { return std::make_pair(r.text(0), r.text(1)); });
 }
 
 // ---- containers ----
