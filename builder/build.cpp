@@ -308,6 +308,10 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
 
   // Store and context.
   MKIMAGE_TRY(s.store, store::Store::open_default(req.store_root.string()));
+  // Everything the build resolves or creates is held from now until the store
+  // closes with the session (a crashed build's lease is dead: store/lease.hpp),
+  // so a concurrent `image prune` or `rmi` cannot remove it.
+  MKIMAGE_TRY_VOID(s.store->begin_lease("build"));
   MKIMAGE_TRY(BuildContext ctx, BuildContext::open_directory(req.context_dir, dockerfile_path));
   s.context.emplace(std::move(ctx));
   internal_step(s, "load .dockerignore");

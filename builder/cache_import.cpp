@@ -91,6 +91,10 @@ util::Result<bool> apply_remote_hit(BuildSession& s, const parser::Stage& stage,
 
 util::Result<void> ensure_layers_local(BuildSession& s, const std::vector<LayerRef>& layers) {
   std::vector<const LayerRef*> todo;
+  std::vector<store::Digest> remote;
+  for (const auto& l : layers)
+    if (l.remote) remote.push_back(l.blob);
+  MKIMAGE_TRY_VOID(s.store->hold(remote));  // held, then checked (and fetched if missing)
   for (const auto& l : layers)
     if (l.remote && !s.store->blobs().exists(l.blob)) todo.push_back(&l);
   if (todo.empty()) return {};

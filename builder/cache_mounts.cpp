@@ -49,6 +49,7 @@ util::Result<store::DiffId> write_mount_layer(BuildSession& s, const fs::path& d
   MKIMAGE_TRY(store::BlobWriter w, s.store->blobs().writer(store::BlobHashing::caller));
   store::BlobSink sink(w);
   MKIMAGE_TRY(store::WrittenLayer written, store::write_layer_from_dir(data, sink));
+  MKIMAGE_TRY_VOID(s.store->hold({written.diff_id.digest}));  // the build's until it ends
   MKIMAGE_TRY(store::BlobInfo info, w.commit(written.diff_id.digest));
   MKIMAGE_TRY_VOID(s.store->add_blob(info, store::oci_layer_media_type(store::Compression::none)));
   return written.diff_id;

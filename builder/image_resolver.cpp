@@ -45,7 +45,8 @@ util::Result<store::Image> resolve_image(BuildSession& s, const std::string& tex
   bool re_resolve = s.request.pull && ref.ok() && !ref->digest();
   util::Result<store::Image> found = util::Error{""};
   if (!re_resolve) {
-    auto local = s.store->resolve(text);
+    // Held by the build's lease until it ends (the new image uses its layers).
+    auto local = s.store->resolve_held(text);
     if (local.ok() && *local) found = std::move(**local);
   }
   if (!found.ok()) {

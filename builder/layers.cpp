@@ -39,13 +39,18 @@ util::Result<std::optional<LayerRef>> find_layer(BuildSession& s, const std::vec
   if (!row) {
     // The same layer may be stored on another parent: register it here.
     MKIMAGE_TRY(auto other, s.store->index().find_layer_by_diff_id(diff_id));
-    if (!other || !s.store->blobs().exists(other->blob)) return std::optional<LayerRef>{};
+    if (!other) return std::optional<LayerRef>{};
+    MKIMAGE_TRY_VOID(s.store->hold({other->blob}));  // held, then checked
+    if (!s.store->blobs().exists(other->blob)) return std::optional<LayerRef>{};
     store::BlobInfo info{other->blob, other->size, true};
     std::optional<store::ChainId> parent_chain;
     if (pc) parent_chain = *pc;
     MKIMAGE_TRY(auto rec, s.store->add_layer(info, parent_chain));
     row = rec;
   }
+  // A cache hit: held by the build's lease before its blob is checked, so a
+  // prune in another process either left it or removed it before this look.
+  MKIMAGE_TRY_VOID(s.store->hold({row->blob}));
   if (!s.store->blobs().exists(row->blob)) return std::optional<LayerRef>{};
   LayerRef l;
   l.diff_id = row->diff_id;
@@ -105,6 +110,9 @@ util::Result<std::optional<LayerRef>> commit_upperdir(BuildSession& s, const fs:
     w.abort();
     return std::optional<LayerRef>{};
   }
+  // Held before the blob is committed: an equal blob a prune is deleting is
+  // either kept for this build or gone before the commit writes it again.
+  MKIMAGE_TRY_VOID(s.store->hold({written.diff_id.digest}));
   MKIMAGE_TRY(store::BlobInfo info, w.commit(written.diff_id.digest));
   std::optional<store::ChainId> parent_chain;
   if (!parent.empty()) parent_chain = parent.back().chain_id;

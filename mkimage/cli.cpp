@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "store/store.hpp"
+#include "util/debug.hpp"
 
 namespace mkimage::cli {
 
@@ -26,6 +27,8 @@ int run_cli(int argc, char** argv) {
   app.set_version_flag("--version", "mkimage 0.1.0");
   app.add_option("--root", global.root, "Store root directory (env MKIMAGE_ROOT)");
   app.add_flag("--debug", global.debug, "Print internal detail on errors");
+  // Before any command runs: errors built from here on may carry internal detail.
+  app.parse_complete_callback([&global] { util::set_debug(global.debug); });
 
   register_build_command(app, global);
   register_image_commands(app, global);

@@ -24,10 +24,10 @@ std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)
 util::Result<void> exec(sqlite3* db, const char* sql) {
   char* msg = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
-    std::string m = msg ? msg : sqlite3_errmsg(db);
     sqlite3_free(msg);
-    if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL) m += " (no space left on device)";
-    return util::Error{"index database: " + m};
+    std::string what(sql);
+    if (what.size() > 60) what = what.substr(0, 60) + "...";
+    return index_error(db, "exec \"" + what + "\"");
   }
   return {};
 }
@@ -101,8 +101,8 @@ util::Result<std::unique_ptr<Index>> Index::open(const std::filesystem::path& db
   int rc = sqlite3_open_v2(db_path.c_str(), &idx->m_db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
-    std::string msg = idx->m_db ? sqlite3_errmsg(idx->m_db) : sqlite3_errstr(rc);
-    return util::Error{"open index database \"" + db_path.string() + "\": " + msg};
+    std::string msg = idx->m_db ? index_error(idx->m_db, "open").message : "out of memory";
+    return util::Error{"open \"" + db_path.string() + "\": " + msg};
   }
   sqlite3_busy_timeout(idx->m_db, k_busy_timeout_ms);
   idx->m_statements.attach(idx->m_db);
@@ -427,6 +427,23 @@ util::Result<std::vector<Reference>> Index::tags_of(const Digest& manifest) {
   return s.all([](Stmt& row) { return Reference::parse(row.text(0)); });
 }
 
+util::Result<std::vector<TagDescriptorRecord>> Index::list_tag_descriptors() {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_statements,
+         "SELECT t.reference, t.manifest, b.size, b.media_type FROM tags t "
+         "LEFT JOIN blobs b ON b.digest=t.manifest ORDER BY t.reference");
+  return s.all([](Stmt& row) -> util::Result<TagDescriptorRecord> {
+    TagDescriptorRecord r;
+    MKIMAGE_TRY(r.reference, Reference::parse(row.text(0)));
+    MKIMAGE_TRY(r.manifest, row.digest(1));
+    if (!row.is_null(2)) {
+      r.size = row.integer(2);
+      r.media_type = MediaType::of(row.text(3));
+    }
+    return r;
+  });
+}
+
 util::Result<std::optional<std::int64_t>> Index::last_tag_time(const Digest& manifest) {
   std::lock_guard lock(m_mutex);
   Stmt s(m_statements, "SELECT MAX(updated) FROM tags WHERE manifest=?");
@@ -563,6 +580,51 @@ util::Result<std::optional<Digest>> Index::get_stat(const StatCacheRecord& p) {
       .bind(p.ctime_ns)
       .bind(static_cast<std::int64_t>(p.mode));
   return s.one(digest_from_row);
+}
+
+// ---- leases ----
+
+util::Result<void> Index::put_lease(const LeaseRecord& l) {
+  std::lock_guard lock(m_mutex);
+  return Stmt(m_statements,
+              "INSERT INTO leases(id, pid, pid_start, boot_id, description, created) VALUES(?,?,?,?,?,?) "
+              "ON CONFLICT(id) DO UPDATE SET pid=excluded.pid, pid_start=excluded.pid_start, "
+              "boot_id=excluded.boot_id, description=excluded.description")
+      .bind(l.id)
+      .bind(l.pid)
+      .bind(l.pid_start)
+      .bind(l.boot_id)
+      .bind(l.description)
+      .bind(l.created ? l.created : now_seconds())
+      .run();
+}
+
+util::Result<void> Index::delete_lease(const std::string& id) {
+  std::lock_guard lock(m_mutex);
+  return Stmt(m_statements, "DELETE FROM leases WHERE id=?").bind(id).run();
+}
+
+util::Result<std::vector<LeaseRecord>> Index::list_leases() {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_statements, "SELECT id, pid, pid_start, boot_id, description, created FROM leases ORDER BY id");
+  return s.all([](Stmt& r) {
+    return LeaseRecord{r.text(0), r.integer(1), r.integer(2), r.text(3), r.text(4), r.integer(5)};
+  });
+}
+
+util::Result<void> Index::add_lease_refs(const std::string& id, const std::vector<Digest>& refs) {
+  return transaction([&]() -> util::Result<void> {
+    for (const auto& d : refs) {
+      MKIMAGE_TRY_VOID(Stmt(m_statements, "INSERT OR IGNORE INTO lease_refs(lease, ref) VALUES(?,?)").bind(id).bind(d).run());
+    }
+    return {};
+  });
+}
+
+util::Result<std::vector<std::pair<std::string, std::string>>> Index::list_lease_refs() {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_statements, "SELECT lease, ref FROM lease_refs ORDER BY lease, ref");
+  return s.all([](Stmt& r) { return std::make_pair(r.text(0), r.text(1)); });
 }
 
 // ---- containers ----

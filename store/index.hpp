@@ -122,6 +122,29 @@ struct DistributionSource {
   DiffId diff_id;          // the layer it holds
 };
 
+// A lease (schema version 3): content a running build holds, so that a prune
+// or rmi in another process does not delete it (store/store.hpp begin_lease).
+// The owner is a process: pid, its start time (clock ticks after boot, so a
+// reused pid is another owner) and the boot it ran in. A lease whose owner is
+// gone is dead: ignored, and removed by the next prune.
+struct LeaseRecord {
+  std::string id;            // random hex
+  std::int64_t pid = 0;
+  std::int64_t pid_start = 0;
+  std::string boot_id;
+  std::string description;   // "build", for people reading the table
+  std::int64_t created = 0;  // epoch seconds
+};
+
+// A tag with what index.json needs of its manifest blob, read in one statement
+// (a consistent view while other processes delete images).
+struct TagDescriptorRecord {
+  Reference reference;
+  Digest manifest;
+  std::optional<std::int64_t> size;  // nullopt: no blob row
+  MediaType media_type;              // empty when unknown
+};
+
 class Index {
 public:
   // Opens (creating if needed) the database and runs pending migrations.
@@ -185,6 +208,8 @@ public:
   util::Result<bool> delete_tag(const Reference& ref);  // false if it did not exist
   util::Result<std::vector<TagRecord>> list_tags();  // sorted by reference
   util::Result<std::vector<Reference>> tags_of(const Digest& manifest);
+  // Every tag with its manifest blob's size and media type (one SELECT).
+  util::Result<std::vector<TagDescriptorRecord>> list_tag_descriptors();
   // When a tag was last pointed at `manifest` (epoch seconds); nullopt when untagged.
   util::Result<std::optional<std::int64_t>> last_tag_time(const Digest& manifest);
 
@@ -228,6 +253,16 @@ public:
   util::Result<std::optional<ContainerRecord>> get_container(const std::string& id_or_name);
   util::Result<std::vector<ContainerRecord>> list_containers();  // newest first
   util::Result<void> delete_container(const std::string& id);
+
+  // --- leases ---
+  util::Result<void> put_lease(const LeaseRecord& l);
+  // Deletes a lease and its refs; a missing lease is not an error.
+  util::Result<void> delete_lease(const std::string& id);
+  util::Result<std::vector<LeaseRecord>> list_leases();
+  // Adds refs (digests) to a lease; refs it has already are kept once.
+  util::Result<void> add_lease_refs(const std::string& id, const std::vector<Digest>& refs);
+  // (lease id, ref) of every lease, sorted.
+  util::Result<std::vector<std::pair<std::string, std::string>>> list_lease_refs();
 
   // Direct access for tests and `store check`.
   sqlite3* handle() { return m_db; }

@@ -26,6 +26,13 @@
 //   distribution_sources(digest TEXT = a compressed layer blob in a registry, registry TEXT "docker.io",
 //          repository TEXT "library/node", diff_id TEXT, size INTEGER, media_type TEXT, added INTEGER,
 //          PK(digest, registry, repository)): where a layer is known to be, for push (HEAD, mount)
+//
+// Version 3 (leases: what a running build holds, store/store.hpp Store::begin_lease):
+//   leases(id TEXT PK random hex, pid INTEGER owner process, pid_start INTEGER its start time in clock
+//          ticks after boot (/proc/PID/stat field 22), boot_id TEXT (/proc/sys/kernel/random/boot_id),
+//          description TEXT, created INTEGER epoch s): a lease whose owner process is gone is dead
+//   lease_refs(lease TEXT → leases ON DELETE CASCADE, ref TEXT "sha256:<hex>" a manifest or blob digest,
+//          PK(lease, ref)): content a prune or rmi must not delete while its lease lives
 #include <sqlite3.h>
 
 #include <string>
@@ -154,6 +161,24 @@ CREATE TABLE distribution_sources (
   PRIMARY KEY (digest, registry, repository)
 ) WITHOUT ROWID;
 CREATE INDEX distribution_sources_diff_id ON distribution_sources(diff_id);
+)sql",
+      // 2 → 3
+      R"sql(
+CREATE TABLE leases (
+  id TEXT PRIMARY KEY,
+  pid INTEGER NOT NULL,
+  pid_start INTEGER NOT NULL,
+  boot_id TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT '',
+  created INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE lease_refs (
+  lease TEXT NOT NULL REFERENCES leases(id) ON DELETE CASCADE,
+  ref TEXT NOT NULL,
+  PRIMARY KEY (lease, ref)
+) WITHOUT ROWID;
+CREATE INDEX lease_refs_ref ON lease_refs(ref);
 )sql",
   };
   return migrations;

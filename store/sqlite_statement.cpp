@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "util/debug.hpp"
+
 namespace mkimage::store {
 
 SqliteStatement::SqliteStatement(sqlite3* db, const char* sql) : m_db(db) {
@@ -103,11 +105,53 @@ std::int64_t SqliteStatement::integer(int col) const { return sqlite3_column_int
 bool SqliteStatement::is_null(int col) const { return sqlite3_column_type(m_stmt, col) == SQLITE_NULL; }
 
 util::Error SqliteStatement::error(const char* what) const {
-  std::string msg = sqlite3_errmsg(m_db);
-  // SQLITE_FULL says "database or disk is full"; name the cause as the rest of the store does
-  if ((sqlite3_extended_errcode(m_db) & 0xff) == SQLITE_FULL) msg += " (no space left on device)";
-  return util::Error{std::string("index database: ") + what + " \"" + (m_stmt ? sqlite3_sql(m_stmt) : "?") +
-                     "\": " + msg};
+  std::string detail = std::string(what) + " \"" + (m_stmt ? sqlite3_sql(m_stmt) : "?") + "\"";
+  return index_error(m_db, detail);
+}
+
+util::Error index_error(sqlite3* db, const std::string& detail) {
+  int code = sqlite3_extended_errcode(db);
+  std::string phrase;
+  switch (code & 0xff) {
+    case SQLITE_CONSTRAINT:
+      phrase = code == SQLITE_CONSTRAINT_FOREIGNKEY
+                   ? "a record refers to content that is not in the store (removed meanwhile by another command?)"
+                   : "a record conflicts with one already in the store";
+      break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      phrase = "busy: another mkimage process kept it locked for too long";
+      break;
+    case SQLITE_FULL:
+      phrase = "no space left on device";
+      break;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      phrase = "not writable (check the permissions of the store root)";
+      break;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      phrase = "the file is damaged";
+      break;
+    case SQLITE_IOERR:
+      phrase = "I/O error";
+      break;
+    case SQLITE_CANTOPEN:
+      phrase = "cannot open its files";
+      break;
+    case SQLITE_NOMEM:
+      phrase = "out of memory";
+      break;
+    default:
+      phrase = "unexpected failure";
+      break;
+  }
+  std::string msg = "index database: " + phrase;
+  // SQLite's own words (and the statement) only for --debug.
+  if (util::debug_enabled()) msg += " [SQLite: " + detail + ": " + sqlite3_errmsg(db) + "]";
+  else if ((code & 0xff) != SQLITE_FULL) msg += " (--debug shows SQLite's message)";
+  return util::Error{msg};
 }
 
 }  // namespace mkimage::store

@@ -7,9 +7,11 @@
 //   s.bind(ref.str());
 //   MKIMAGE_TRY(std::optional<Digest> d, s.one([](SqliteStatement& r) { return r.digest(0); }));
 //
-// Errors name the SQL text and SQLite's message:
-//   index database: step "<sql>": <sqlite3_errmsg>
-// (a failed prepare is reported as `prepare` by the first step()).
+// Errors say what went wrong in the user's terms (store/sqlite_statement.cpp
+// index_error): "index database: busy: ...", "... no space left on device";
+// SQLite's message and the SQL text are added only with --debug
+// (util/debug.hpp): "[SQLite: step "<sql>": <sqlite3_errmsg>]" (a failed
+// prepare is reported as `prepare` by the first step()).
 #pragma once
 
 #include <cstdint>
@@ -73,6 +75,11 @@ private:
   std::mutex m_mutex;
   std::unordered_map<std::string, Entry> m_entries;
 };
+
+// The error for the last failure on `db`: "index database: <what went wrong>",
+// plus `detail` (what was being done: the statement) and SQLite's message
+// under --debug.
+util::Error index_error(sqlite3* db, const std::string& detail);
 
 class SqliteStatement {
 public:

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <set>
 
+#include "store/lease.hpp"
+
 namespace mkimage::store {
 
 namespace fs = std::filesystem;
@@ -57,11 +59,111 @@ util::Result<std::unique_ptr<Store>> Store::open_default(const std::string& root
   return open(dir);
 }
 
+Store::~Store() { (void)end_lease(); }
+
+// ---- leases ----
+
+util::Result<void> Store::begin_lease(const std::string& description) {
+  if (!m_lease_id.empty()) return util::Error{"internal error: this store already has a lease"};
+  LeaseRecord l = new_lease_record(description);
+  auto put = m_index->put_lease(l);
+  if (!put) return util::Error{"cannot record the build's lease in the store index: " + put.error().message};
+  m_lease_id = l.id;
+  return {};
+}
+
+util::Result<void> Store::end_lease() {
+  if (m_lease_id.empty()) return {};
+  std::string id = std::exchange(m_lease_id, std::string());
+  {
+    std::lock_guard lock(m_lease_mutex);
+    m_held.clear();
+  }
+  // A lease left behind (the index busy for 30 s) is dead once this process ends.
+  auto r = m_index->delete_lease(id);
+  if (!r) return util::Error{"cannot end the build's lease in the store index: " + r.error().message};
+  return {};
+}
+
+std::vector<Digest> Store::image_content(const Image& img) {
+  std::vector<Digest> out{img.record.manifest, img.record.config};
+  for (const auto& l : img.manifest.layers) out.push_back(l.digest);
+  for (const auto& d : img.config.diff_ids) out.push_back(d.digest);
+  return out;
+}
+
+util::Result<void> Store::hold_locked(const std::vector<Digest>& digests) {
+  if (m_lease_id.empty()) return {};
+  std::vector<Digest> fresh;
+  {
+    std::lock_guard lock(m_lease_mutex);
+    for (const auto& d : digests)
+      if (!m_held.count(d) && std::find(fresh.begin(), fresh.end(), d) == fresh.end()) fresh.push_back(d);
+  }
+  if (fresh.empty()) return {};
+  auto r = m_index->add_lease_refs(m_lease_id, fresh);
+  if (!r) return util::Error{"cannot record what the build uses in the store index: " + r.error().message};
+  std::lock_guard lock(m_lease_mutex);
+  m_held.insert(fresh.begin(), fresh.end());
+  return {};
+}
+
+util::Result<void> Store::hold(const std::vector<Digest>& digests) {
+  if (m_lease_id.empty() || digests.empty()) return {};
+  RootLock gc(m_root.gc_lock_file(), LOCK_SH);
+  if (!gc.ok()) return util::sys_error("open", m_root.gc_lock_file().string());
+  return hold_locked(digests);
+}
+
+util::Result<std::optional<Image>> Store::resolve_held(std::string_view text) {
+  MKIMAGE_TRY(auto found, resolve(text));
+  if (m_lease_id.empty()) return found;
+  // Hold, then look again: what is found after holding stays until the lease ends.
+  for (int attempt = 0; found && attempt < 5; ++attempt) {
+    MKIMAGE_TRY_VOID(hold(image_content(*found)));
+    MKIMAGE_TRY(auto again, resolve(text));
+    if (again && again->record.manifest == found->record.manifest) return again;
+    found = std::move(again);
+  }
+  if (!found) return found;
+  return util::Error{"image \"" + std::string(text) + "\" keeps changing while it is being resolved"};
+}
+
+util::Result<std::set<std::string>> Store::live_leased_refs() {
+  MKIMAGE_TRY(auto leases, m_index->list_leases());
+  std::set<std::string> live;
+  for (const auto& l : leases) {
+    if (lease_owner_alive(l)) {
+      live.insert(l.id);
+    } else {
+      (void)m_index->delete_lease(l.id);  // a crashed build's: best effort, the next prune retries
+    }
+  }
+  std::set<std::string> refs;
+  if (live.empty()) return refs;
+  MKIMAGE_TRY(auto rows, m_index->list_lease_refs());
+  for (const auto& [lease, ref] : rows)
+    if (live.count(lease)) refs.insert(ref);
+  return refs;
+}
+
+util::Result<bool> Store::held_by_lease(const Digest& d) {
+  MKIMAGE_TRY(auto refs, live_leased_refs());
+  return refs.count(d.str()) > 0;
+}
+
 util::Result<void> Store::add_blob(const BlobInfo& info, const MediaType& media_type) {
   return m_index->put_blob(BlobRecord{info.digest, info.size, media_type});
 }
 
 util::Result<LayerRecord> Store::add_layer(const BlobInfo& layer_tar, const std::optional<ChainId>& parent) {
+  if (!m_lease_id.empty()) {
+    // Held before the rows exist: a prune cannot take the blob from under them.
+    RootLock gc(m_root.gc_lock_file(), LOCK_SH);
+    if (!gc.ok()) return util::sys_error("open", m_root.gc_lock_file().string());
+    MKIMAGE_TRY_VOID(hold_locked({layer_tar.digest}));
+    if (!m_blobs.exists(layer_tar.digest)) return util::Error{"layer blob " + layer_tar.digest.str() + " is not in the store"};
+  }
   DiffId diff_id{layer_tar.digest};
   ChainId chain = chain_id_of(parent ? &*parent : nullptr, diff_id);
   MKIMAGE_TRY(auto existing, m_index->get_layer(chain));
@@ -109,6 +211,12 @@ util::Result<Image> Store::put_image_impl(const ImageConfig& config, const std::
   m.layers = layers;
   std::string manifest_bytes = serialize(m);
   MKIMAGE_TRY(BlobInfo man, m_blobs.put(manifest_bytes));
+  {
+    // A lease holds the image from before its row exists (gc.lock is held).
+    std::vector<Digest> content{man.digest, cfg.digest};
+    for (const auto& l : layers) content.push_back(l.digest);
+    MKIMAGE_TRY_VOID(hold_locked(content));
+  }
 
   // The manifest digest covers the config and every layer: an image row that
   // exists already (a fully cached rebuild) has all its rows, so nothing is written.
@@ -155,6 +263,11 @@ util::Result<Image> Store::add_manifest(const Digest& manifest_digest) {
   if (config.diff_ids.size() != m.layers.size()) {
     return util::Error{"image " + manifest_digest.str() + ": config lists " + std::to_string(config.diff_ids.size()) +
                        " diff_ids but the manifest has " + std::to_string(m.layers.size()) + " layers"};
+  }
+  {
+    std::vector<Digest> content{manifest_digest, m.config.digest};
+    for (const auto& l : m.layers) content.push_back(l.digest);
+    MKIMAGE_TRY_VOID(hold_locked(content));
   }
   for (const auto& l : m.layers) {
     if (!m_blobs.exists(l.digest)) return util::Error{"image " + manifest_digest.str() + ": layer blob " + l.digest.str() + " is missing"};
@@ -301,11 +414,19 @@ util::Result<std::optional<Image>> Store::resolve(std::string_view text) {
   return Found{std::move(img)};
 }
 
-util::Result<void> Store::delete_image_and_blobs(const Digest& manifest, RemoveReport& report) {
+util::Result<ImageDeletion> Store::delete_image_and_blobs(const Digest& manifest, Untag untag, RemoveReport& report) {
   RootLock gc(m_root.gc_lock_file(), LOCK_EX);
   if (!gc.ok()) return util::sys_error("open", m_root.gc_lock_file().string());
-  MKIMAGE_TRY(std::vector<Digest> blobs, m_index->image_blobs(manifest));
+  // Leases are read under the lock: a build holds content under it shared, so
+  // what it holds is known here, or it holds it after these deletions and then
+  // finds it gone.
+  MKIMAGE_TRY(std::set<std::string> leased, live_leased_refs());
+  if (leased.count(manifest.str())) return ImageDeletion::held;
   MKIMAGE_TRY(auto rec, m_index->get_image(manifest));
+  if (!rec) return ImageDeletion::gone;
+  MKIMAGE_TRY(std::vector<Reference> tags, m_index->tags_of(manifest));
+  if (!tags.empty() && untag == Untag::if_untagged) return ImageDeletion::tagged;
+  MKIMAGE_TRY(std::vector<Digest> blobs, m_index->image_blobs(manifest));
   std::vector<Digest> candidates;
   candidates.push_back(manifest);
   for (const auto& b : blobs) candidates.push_back(b);
@@ -322,10 +443,12 @@ util::Result<void> Store::delete_image_and_blobs(const Digest& manifest, RemoveR
   MKIMAGE_TRY_VOID(m_index->transaction([&]() -> util::Result<void> {
     to_remove.clear();
     snapshots.clear();
+    for (const auto& t : tags) MKIMAGE_TRY_VOID(m_index->delete_tag(t));
     MKIMAGE_TRY_VOID(m_index->delete_image(manifest));
     std::set<Digest> seen;
     for (const auto& d : candidates) {
       if (!seen.insert(d).second) continue;
+      if (leased.count(d.str())) continue;  // a running build's
       MKIMAGE_TRY(bool used, m_index->blob_referenced(d));
       if (used) continue;
       for (const auto& l : layers) {
@@ -337,9 +460,10 @@ util::Result<void> Store::delete_image_and_blobs(const Digest& manifest, RemoveR
     }
     return {};
   }));
+  for (const auto& t : tags) report.untagged.push_back(t);
   // Files go after the rows: a crash in between leaves orphans (`store check`), never dangling rows.
   // docker prints the image ID (config) first.
-  std::stable_partition(to_remove.begin(), to_remove.end(), [&](const Digest& d) { return rec && d == rec->config; });
+  std::stable_partition(to_remove.begin(), to_remove.end(), [&](const Digest& d) { return d == rec->config; });
   for (const auto& d : to_remove) {
     auto sz = m_blobs.size(d);
     if (sz) report.reclaimed += *sz;
@@ -348,7 +472,7 @@ util::Result<void> Store::delete_image_and_blobs(const Digest& manifest, RemoveR
   }
   std::error_code ec;
   for (const auto& snap : snapshots) fs::remove_all(m_root.dir() / snap, ec);
-  return {};
+  return ImageDeletion::deleted;
 }
 
 util::Result<RemoveReport> Store::remove_image(std::string_view text, Force force) {
@@ -369,7 +493,9 @@ util::Result<RemoveReport> Store::remove_image(std::string_view text, Force forc
     MKIMAGE_TRY_VOID(m_index->delete_repo_digest(ref->repo_digest()));
     report.untagged.push_back(ref->repo_digest());
     if (!img.tags.empty() || img.repo_digests.size() > 1 || in_use) return report;
-    MKIMAGE_TRY_VOID(delete_image_and_blobs(img.record.manifest, report));
+    // A running build's image stays (untagged) until the build ends.
+    MKIMAGE_TRY(ImageDeletion done, delete_image_and_blobs(img.record.manifest, Untag::if_untagged, report));
+    (void)done;
     MKIMAGE_TRY_VOID(write_index_json());
     return report;
   }
@@ -382,32 +508,35 @@ util::Result<RemoveReport> Store::remove_image(std::string_view text, Force forc
                          "\" (must force) - container " + user->id.substr(0, 12) + " is using its referenced image " +
                          img.record.config.short_id()};
     }
-    MKIMAGE_TRY_VOID(m_index->delete_tag(*ref));
+    MKIMAGE_TRY(bool untagged, m_index->delete_tag(*ref));
+    if (!untagged) return util::Error{"No such image: " + std::string(text)};  // another rmi was first
     report.untagged.push_back(*ref);
-    if (img.tags.size() > 1) {
-      MKIMAGE_TRY_VOID(write_index_json());
-      return report;
-    }
-    if (in_use) {
+    if (img.tags.size() > 1 || in_use) {
       // docker keeps an untagged image that a container still uses.
       MKIMAGE_TRY_VOID(write_index_json());
       return report;
     }
-  } else {
-    if (force == Force::no && img.tags.size() > 1) {
-      return util::Error{"conflict: unable to delete " + img.record.config.short_id() +
-                         " (must be forced) - image is referenced in multiple repositories"};
-    }
-    if (force == Force::no && in_use) {
-      return util::Error{"conflict: unable to delete " + img.record.config.short_id() +
-                         " (must be forced) - image is being used by a container"};
-    }
-    for (const auto& t : img.tags) {
-      MKIMAGE_TRY_VOID(m_index->delete_tag(t));
-      report.untagged.push_back(t);
-    }
+    // The image goes unless it was tagged again meanwhile or a running build
+    // holds it (then it stays untagged, for a later prune).
+    MKIMAGE_TRY(ImageDeletion done, delete_image_and_blobs(img.record.manifest, Untag::if_untagged, report));
+    (void)done;
+    MKIMAGE_TRY_VOID(write_index_json());
+    return report;
   }
-  MKIMAGE_TRY_VOID(delete_image_and_blobs(img.record.manifest, report));
+  if (force == Force::no && img.tags.size() > 1) {
+    return util::Error{"conflict: unable to delete " + img.record.config.short_id() +
+                       " (must be forced) - image is referenced in multiple repositories"};
+  }
+  if (force == Force::no && in_use) {
+    return util::Error{"conflict: unable to delete " + img.record.config.short_id() +
+                       " (must be forced) - image is being used by a container"};
+  }
+  MKIMAGE_TRY(ImageDeletion done, delete_image_and_blobs(img.record.manifest, Untag::all, report));
+  if (done == ImageDeletion::held) {
+    return util::Error{"conflict: unable to delete " + img.record.config.short_id() +
+                       " (cannot be forced) - image is being used by a running build"};
+  }
+  if (done == ImageDeletion::gone) return util::Error{"No such image: " + std::string(text)};
   MKIMAGE_TRY_VOID(write_index_json());
   return report;
 }
@@ -420,13 +549,11 @@ util::Result<RemoveReport> Store::prune(PruneScope scope) {
     bool in_use = std::any_of(containers.begin(), containers.end(),
                               [&](const ContainerRecord& c) { return c.image == r.manifest; });
     if (in_use) continue;
-    MKIMAGE_TRY(auto tags, m_index->tags_of(r.manifest));
-    if (scope == PruneScope::dangling && !tags.empty()) continue;
-    for (const auto& t : tags) {
-      MKIMAGE_TRY_VOID(m_index->delete_tag(t));
-      report.untagged.push_back(t);
-    }
-    MKIMAGE_TRY_VOID(delete_image_and_blobs(r.manifest, report));
+    // Tags and leases are read again under gc.lock: an image tagged or held by
+    // a build since the listing stays.
+    MKIMAGE_TRY(ImageDeletion done, delete_image_and_blobs(
+                                        r.manifest, scope == PruneScope::dangling ? Untag::if_untagged : Untag::all, report));
+    (void)done;
   }
   MKIMAGE_TRY_VOID(write_index_json());
   return report;
@@ -435,18 +562,21 @@ util::Result<RemoveReport> Store::prune(PruneScope scope) {
 util::Result<void> Store::write_index_json() {
   RootLock lock(m_root.lock_file());
   if (!lock.ok()) return util::sys_error("open", m_root.lock_file().string());
-  // Read under the lock so the last writer always writes the latest tags.
-  MKIMAGE_TRY(auto tags, m_index->list_tags());
+  // Read under the lock so the last writer always writes the latest tags, in
+  // one statement: tags and their manifests' blob rows as of one moment, while
+  // other processes may be deleting images.
+  MKIMAGE_TRY(auto tags, m_index->list_tag_descriptors());
   ImageIndex index;
   for (const auto& t : tags) {
-    MKIMAGE_TRY(auto blob, m_index->get_blob(t.manifest));
     Descriptor d;
-    d.media_type = blob && !blob->media_type.empty() ? blob->media_type : MediaType::of(media_types::oci_manifest);
+    d.media_type = !t.media_type.empty() ? t.media_type : MediaType::of(media_types::oci_manifest);
     d.digest = t.manifest;
-    if (blob) {
-      d.size = blob->size;
+    if (t.size) {
+      d.size = *t.size;
     } else {
-      MKIMAGE_TRY(d.size, m_blobs.size(t.manifest));
+      auto size = m_blobs.size(t.manifest);
+      if (!size) continue;  // not in the store (any more): not listed
+      d.size = *size;
     }
     // ref.name is "name:tag" in familiar form, which is what
     // `skopeo inspect oci:ROOT:goals:latest` and `umoci --image ROOT:goals:latest` look up.

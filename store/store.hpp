@@ -10,13 +10,26 @@
 //     so `skopeo inspect oci:ROOT:goals:latest` and
 //     `umoci unpack --image ROOT:goals:latest DIR` work on the root;
 //   - a blob is deleted only when an image deletion leaves it unreferenced
-//     (no other image, cache entry or container needs it).
+//     (no other image, cache entry or container needs it) and no live lease
+//     holds it;
+//   - an image a live lease holds is neither untagged by prune nor deleted by
+//     prune or rmi (rmi of one of its names only untags).
+//
+// Leases (containerd's idea, for a build racing `image prune` / `rmi` in another
+// process): a Store with a lease (begin_lease) holds every manifest and blob it
+// records, and what hold() is given (a base image it resolved), until
+// end_lease() or its destruction. Holding takes ROOT/gc.lock shared, deleting
+// takes it exclusive and reads the live leases inside, so content is either
+// held before a deletion looks or gone before the holder looks: hold first,
+// then check that the content is there (resolve_held does this for images).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +57,9 @@ struct Image {
   // docker's image ID: "sha256:<config hex>".
   std::string id() const { return record.config.str(); }
 };
+
+// What delete_image_and_blobs did with one image.
+enum class ImageDeletion { deleted, held, tagged, gone };
 
 // What rmi / prune did, in docker's output order.
 struct RemoveReport {
@@ -80,6 +96,31 @@ public:
   static util::Result<std::unique_ptr<Store>> open(const std::filesystem::path& dir);
   // Opens the default root (store/root.hpp default_root) or `root_option` if not empty.
   static util::Result<std::unique_ptr<Store>> open_default(const std::string& root_option);
+  ~Store();  // ends the lease, if any
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // --- leases ---
+  // Starts this Store's lease (at most one; a second call is an error): from
+  // now on every image, layer and blob it records is held. `description` says
+  // who holds ("build"). Errors: index errors.
+  util::Result<void> begin_lease(const std::string& description);
+  // Ends the lease: its content may be pruned from now on. Idempotent.
+  util::Result<void> end_lease();
+  bool has_lease() const { return !m_lease_id.empty(); }
+  // Holds `digests` (manifests, configs, layer blobs) for this Store's lease,
+  // under ROOT/gc.lock shared. No lease: does nothing. Holding does not check
+  // that the content exists: check after holding (a deletion that finished
+  // before is not undone). Errors: index errors.
+  util::Result<void> hold(const std::vector<Digest>& digests);
+  // The digests an image needs: manifest, config, layer blobs and diff_ids.
+  static std::vector<Digest> image_content(const Image& img);
+  // resolve(), and with a lease the image found is held: it is resolved again
+  // after holding until the same image is found twice, so an image a prune or
+  // rmi removed meanwhile is not returned. Errors: resolve()'s.
+  util::Result<std::optional<Image>> resolve_held(std::string_view text);
+  // True when a live lease (of any process) holds the manifest or blob `d`.
+  util::Result<bool> held_by_lease(const Digest& d);
 
   const Root& root() const { return m_root; }
   const BlobStore& blobs() const { return m_blobs; }
@@ -152,11 +193,25 @@ private:
       : m_root(root), m_blobs(root), m_index(std::move(index)) {}
   util::Result<Image> put_image_impl(const ImageConfig& config, const std::string& config_bytes,
                                      const std::vector<Descriptor>& layers);
-  util::Result<void> delete_image_and_blobs(const Digest& manifest, RemoveReport& report);
+  // How delete_image_and_blobs treats the image's tags, read under the lock.
+  enum class Untag { if_untagged, all };
+  // Under ROOT/gc.lock exclusive: unless a live lease holds the image (held),
+  // or it has tags and `untag` is if_untagged (tagged), or it is gone, deletes
+  // the image (untagging it with Untag::all), its blobs no image, cache entry
+  // or live lease uses and their snapshots.
+  util::Result<ImageDeletion> delete_image_and_blobs(const Digest& manifest, Untag untag, RemoveReport& report);
+  // Refs of live leases; leases of dead owners are removed. Call under
+  // ROOT/gc.lock exclusive.
+  util::Result<std::set<std::string>> live_leased_refs();
+  // hold() with ROOT/gc.lock already held by the caller.
+  util::Result<void> hold_locked(const std::vector<Digest>& digests);
 
   Root m_root;
   BlobStore m_blobs;
   std::unique_ptr<Index> m_index;
+  std::string m_lease_id;         // empty: no lease
+  std::mutex m_lease_mutex;       // guards m_held
+  std::set<Digest> m_held;        // digests this lease holds already
 };
 
 }  // namespace mkimage::store

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -9,8 +10,10 @@
 #include <future>
 #include <nlohmann/json.hpp>
 
+#include "store/lease.hpp"
 #include "store/store.hpp"
 #include "temp_dir.hpp"
+#include "util/debug.hpp"
 #include "tiny_tar.hpp"
 
 using namespace mkimage;
@@ -331,4 +334,117 @@ TEST_CASE("Store: recording an image waits for a blob deletion in progress and t
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("not in the store") != std::string::npos);
   CHECK(s.list_images().value().empty());
+}
+
+TEST_CASE("Store leases: prune and rmi keep what a live lease holds, and ignore a dead owner's lease") {
+  test::TempDir tmp;
+  auto builder_store = Store::open(tmp.path());  // "the build"
+  auto other_store = Store::open(tmp.path());    // "prune / rmi in another process"
+  REQUIRE(builder_store.ok());
+  REQUIRE(other_store.ok());
+  Store& b = **builder_store;
+  Store& p = **other_store;
+
+  Image base = make_image(p, {"base"}, "sh");
+  REQUIRE(p.tag(ref("base:1"), base.record.manifest).ok());
+  REQUIRE(b.begin_lease("build").ok());
+  CHECK_FALSE(b.begin_lease("build").ok());  // one lease per store
+
+  // The build resolves its base image: held, found again after holding.
+  auto resolved = b.resolve_held("base:1");
+  REQUIRE(resolved.ok());
+  REQUIRE(resolved->has_value());
+  // ... and records its own image: held from its creation.
+  Image built = make_image(b, {"base", "own"}, "run");
+  REQUIRE(b.tag(ref("built:1"), built.record.manifest).ok());
+  CHECK(p.held_by_lease(built.record.manifest).value());
+  CHECK(p.held_by_lease(base.record.manifest).value());
+
+  auto pruned = p.prune(PruneScope::all_unused);
+  REQUIRE(pruned.ok());
+  CHECK(pruned->deleted.empty());
+  CHECK(pruned->untagged.empty());
+  CHECK(p.resolve("built:1").value().has_value());
+  CHECK(p.resolve("base:1").value().has_value());
+
+  // rmi by ID is refused even with force; by name it only untags.
+  auto by_id = p.remove_image(built.id(), Force::yes);
+  REQUIRE_FALSE(by_id.ok());
+  CHECK(by_id.error().message.find("running build") != std::string::npos);
+  auto by_name = p.remove_image("built:1", Force::no);
+  REQUIRE(by_name.ok());
+  CHECK(by_name->untagged.size() == 1);
+  CHECK(by_name->deleted.empty());
+  CHECK(p.load(built.record.manifest).ok());
+  for (const auto& l : built.manifest.layers) CHECK(p.blobs().exists(l.digest));
+
+  // The lease ends: the next prune removes both images and every blob.
+  REQUIRE(b.end_lease().ok());
+  CHECK_FALSE(p.held_by_lease(built.record.manifest).value());
+  auto after = p.prune(PruneScope::all_unused);
+  REQUIRE(after.ok());
+  CHECK(p.list_images().value().empty());
+  for (const auto& l : built.manifest.layers) CHECK_FALSE(p.blobs().exists(l.digest));
+
+  // A lease whose owner is gone (a killed build) holds nothing and is removed.
+  Image again = make_image(p, {"again"}, "x");
+  LeaseRecord dead = new_lease_record("build");
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  REQUIRE(child > 0);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  dead.pid = child;  // exited and reaped
+  REQUIRE(p.index().put_lease(dead).ok());
+  REQUIRE(p.index().add_lease_refs(dead.id, {again.record.manifest}).ok());
+  LeaseRecord reused = new_lease_record("build");  // this pid, but another start time: pid reuse
+  reused.pid_start += 1;
+  CHECK_FALSE(lease_owner_alive(reused));
+  CHECK(lease_owner_alive(new_lease_record("build")));
+  CHECK_FALSE(p.held_by_lease(again.record.manifest).value());
+  CHECK(p.index().list_leases().value().empty());
+  REQUIRE(p.prune(PruneScope::all_unused).ok());
+  CHECK(p.list_images().value().empty());
+}
+
+TEST_CASE("Store leases: a hold waits for a deletion in progress; content deleted before the hold is seen gone") {
+  test::TempDir tmp;
+  auto opened = Store::open(tmp.path());
+  REQUIRE(opened.ok());
+  Store& s = **opened;
+  Image img = make_image(s, {"x"}, "sh");
+  REQUIRE(s.tag(ref("x:1"), img.record.manifest).ok());
+  REQUIRE(s.begin_lease("build").ok());
+  int fd = ::open(s.root().gc_lock_file().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_EX) == 0);  // "a prune is deleting x:1"
+  auto pending = std::async(std::launch::async, [&] { return s.resolve_held("x:1"); });
+  CHECK(pending.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);  // the hold waits
+  {
+    auto other = Store::open(tmp.path());
+    REQUIRE(other.ok());
+    REQUIRE((*other)->index().delete_image(img.record.manifest).ok());  // the prune's rows
+  }
+  ::close(fd);
+  auto r = pending.get();
+  REQUIRE(r.ok());
+  CHECK_FALSE(r->has_value());  // resolved again after holding: gone, not half there
+}
+
+TEST_CASE("Index errors say what failed without SQLite's text (kept for --debug)") {
+  test::TempDir tmp;
+  auto opened = Store::open(tmp.path());
+  REQUIRE(opened.ok());
+  Store& s = **opened;
+  // A tag for an image that is not there: a foreign key failure.
+  auto r = s.index().put_tag(ref("nothing:1"), Digest::sha256_of("none"));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("index database: a record refers to content that is not in the store") == 0);
+  CHECK(r.error().message.find("FOREIGN KEY") == std::string::npos);
+  CHECK(r.error().message.find("INSERT") == std::string::npos);
+  util::set_debug(true);
+  auto d = s.index().put_tag(ref("nothing:1"), Digest::sha256_of("none"));
+  util::set_debug(false);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().message.find("FOREIGN KEY constraint failed") != std::string::npos);
 }
