@@ -96,7 +96,9 @@ util::Result<BuildContext> BuildContext::open_directory(const fs::path& dir, con
   BuildContext c;
   c.m_root = fs::absolute(dir, ec);
   if (ec) c.m_root = dir;
-  MKIMAGE_TRY(auto ignore, parser::load_dockerignore(c.m_root, dockerfile.value_or(fs::path())));
+  auto loaded = parser::load_dockerignore(c.m_root, dockerfile.value_or(fs::path()));
+  if (!loaded.ok()) return util::Error{"failed to read .dockerignore: " + loaded.error().message};
+  auto ignore = std::move(*loaded);
   c.m_ignore_lines = ignore.patterns;
   MKIMAGE_TRY(c.m_filter, make_filter(ignore.patterns));
   return c;

@@ -157,7 +157,8 @@ private:
 };
 
 util::Result<std::optional<std::string>> read_if_exists(const std::filesystem::path& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO planted in the context must not wait for a writer.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return std::optional<std::string>();
     return util::sys_error("open", path.string());
@@ -166,6 +167,10 @@ util::Result<std::optional<std::string>> read_if_exists(const std::filesystem::p
   if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
     close(fd);
     return util::sys_error("read", path.string(), EISDIR);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return util::Error{"read \"" + path.string() + "\": not a regular file"};
   }
   std::string data;
   char buf[65536];

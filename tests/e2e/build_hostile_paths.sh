@@ -82,4 +82,12 @@ EOF
 b_fails host -f links/Dockerfile.host links
 log_has host '"hostonly" not found'
 grep -qF -- "$W" log.host && fail "the error names a host path: $(grep -F -- "$W" log.host | head -n 3)"
+# A FIFO named .dockerignore is refused at once (opening it used to wait forever
+# for a writer).
+mkdir -p fifo && mkfifo fifo/.dockerignore && printf 'FROM scratch\nLABEL a=b\n' >fifo/Dockerfile
+timeout 20 "$MKIMAGE" build --progress plain fifo >log.fifo 2>&1
+rc=$?
+[ $rc = 124 ] && fail "a FIFO .dockerignore hangs the build"
+[ $rc != 0 ] || fail "a FIFO .dockerignore was accepted"
+log_has fifo "failed to read .dockerignore"
 pass
