@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "mkimage/build.hpp"
+#include "store/reference.hpp"
 #include "util/result.hpp"
 
 namespace mkimage {
@@ -71,6 +72,7 @@ util::Result<CacheSpec> parse_cache_spec(std::string_view text, bool for_export)
   if (s.find('=') == std::string::npos) {  // `--cache-from REF`
     if (s.empty()) return util::Error{flag + " needs a value"};
     c.ref = s;
+    if (auto r = store::Reference::parse(c.ref); !r.ok()) return util::Error{flag + ": " + r.error().message};
     return c;
   }
   std::string type, field;
@@ -91,6 +93,10 @@ util::Result<CacheSpec> parse_cache_spec(std::string_view text, bool for_export)
   else if (type == "inline") c.type = CacheType::inline_records;
   else return util::Error{flag + ": unsupported cache type \"" + type + "\" (want registry, local or inline)"};
   if (c.type == CacheType::registry && c.ref.empty()) return util::Error{flag + ": type=registry needs ref=REF"};
+  if (c.type == CacheType::registry) {
+    // A malformed ref fails now, not after every step has run.
+    if (auto r = store::Reference::parse(c.ref); !r.ok()) return util::Error{flag + ": " + r.error().message};
+  }
   if (c.type == CacheType::local && c.dir.empty())
     return util::Error{flag + ": type=local needs " + (for_export ? "dest=DIR" : "src=DIR")};
   if (c.type == CacheType::inline_records && !for_export)

@@ -282,7 +282,7 @@ void register_build_command(CLI::App& app, GlobalOptions& global) {
       ->allow_extra_args(false);
   cmd->add_option("--cache-to", flags->cache_to,
                   "Cache export: type=registry,ref=REF | type=local,dest=DIR | type=inline "
-                  "[,mode=min|max][,compression=gzip|zstd][,ignore-error=true][,mounts=true]; repeatable")
+                  "[,mode=min|max][,compression=gzip|zstd][,ignore-error=true][,mounts=true][,mounts-max-size=SIZE]; repeatable")
       ->allow_extra_args(false);
   cmd->add_option("--label", flags->labels, "Image label K=V; repeatable")->allow_extra_args(false);
   cmd->add_option("--network", flags->network, "Network for RUN: default, none or host");

@@ -334,6 +334,10 @@ Result<ExportReport> export_to_layout(store::Store& st, const fs::path& dir, con
     fs::path p = blobs / store::Digest::sha256_of(*bytes).hex();
     if (fs::exists(p, ec)) continue;
     if (auto w = write_atomic(p, *bytes); !w.ok()) return fail(w.error());
+    if (bytes == &config_bytes) {  // counted as the registry export counts it
+      ++report.uploaded;
+      report.bytes_uploaded += static_cast<std::int64_t>(config_bytes.size());
+    }
   }
   json index = {{"schemaVersion", 2},
                 {"mediaType", store::media_types::oci_index},

@@ -89,3 +89,9 @@ TEST_CASE("cache spec: options and their errors") {
   // buildx options mkimage accepts and ignores
   CHECK(parse_cache_spec("type=registry,ref=r/a,oci-mediatypes=true,image-manifest=true", true).ok());
 }
+
+TEST_CASE("cache spec: a malformed registry ref is refused before the build") {
+  CHECK(mentions(parse_cache_spec("type=registry,ref=UPPER::bad//ref", true), "--cache-to: invalid reference"));
+  CHECK(mentions(parse_cache_spec("UPPER::bad//ref", false), "--cache-from: invalid reference"));
+  CHECK(parse_cache_spec("type=registry,ref=127.0.0.1:5000/app:cache", true).ok());
+}
