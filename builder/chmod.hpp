@@ -1,7 +1,7 @@
 // `COPY/ADD --chmod` values: an octal mode up to 07777, or a symbolic mode as in
 // chmod(1): comma-separated clauses `[ugoa]*([-+=]([rwxXst]*|[ugo]))+`
-// (e.g. `u+x`, `a=rX`, `go-w,u=rwx`). Spec: ../shared/reference/buildkit-features.md
-// "COPY and ADD (shared)".
+// (e.g. `u+x`, `a=rX`, `go-w,u=rwx`). Spec: the Dockerfile
+// reference, COPY/ADD `--chmod`.
 #pragma once
 
 #include <sys/types.h>

@@ -26,7 +26,7 @@ namespace mkimage::builder {
 
 // What identifies a file's bytes without reading them: if all five fields are
 // unchanged, the bytes are assumed unchanged. ctime catches the "same size, mtime
-// restored" edit (../shared/cases/12-cache-copy-key build 6): any write or
+// restored" edit (testdata/handed/cases/12-cache-copy-key build 6): any write or
 // utimensat moves ctime, and user space cannot set it.
 struct StatKey {
   std::uint64_t dev = 0;

@@ -5,7 +5,7 @@
 // over `<context>/.dockerignore`; patterns use parser/dockerignore (last match
 // wins, `!` exceptions, `**`), and an excluded directory is still walked when an
 // exception could re-include something below it (fsutil's walker,
-// ../shared/cases/11-dockerignore-exceptions).
+// testdata/handed/cases/11-dockerignore-exceptions).
 #pragma once
 
 #include <filesystem>

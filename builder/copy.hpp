@@ -1,5 +1,5 @@
-// The COPY and ADD operations (issue 4 "Execution", ../shared/reference/
-// buildkit-features.md "COPY and ADD"). Three phases, so a cache key can be
+// The COPY and ADD operations (issue 4 "Execution"; the Dockerfile reference,
+// "COPY" and "ADD"). Three phases, so a cache key can be
 // computed before anything is written:
 //
 //   CopyOp op{...};                                  // from the typed instruction

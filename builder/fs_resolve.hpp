@@ -48,7 +48,7 @@ struct DirAttrs {
 // mkdir -p of `path` inside `root` (resolved like resolve_in_root, symlinks
 // followed). Creates only the missing directories, each with `attrs`; existing
 // directories keep their owner, mode and mtime (BuildKit's WORKDIR and COPY
-// destination semantics, ../shared/cases/16-workdir-user). Returns the host path
+// destination semantics, testdata/handed/cases/16-workdir-user). Returns the host path
 // of the final directory. Errors: a component exists and is not a directory
 // ("mkdir \"/a/b\": Not a directory"), I/O errors naming the path and errno.
 util::Result<std::filesystem::path> mkdir_all_in_root(const std::filesystem::path& root,

@@ -1,6 +1,6 @@
 // The Dockerfile AST: the output of the syntax parser (parser/parser.cpp), before
 // any expansion or typing. It mirrors BuildKit's parser.Node closely enough to
-// print BuildKit's AST dump byte for byte (../shared/conformance/README.md §1).
+// print BuildKit's AST dump byte for byte (testdata/handed/conformance/README.md §1).
 #pragma once
 
 #include <memory>
@@ -62,7 +62,7 @@ struct Ast {
 
 // Parses Dockerfile text (BOM, CRLF, directives, continuations, heredocs, JSON
 // form, flags) the way BuildKit's frontend/dockerfile/parser does
-// (../shared/conformance/README.md §1-§3). Unknown instructions are kept (their
+// (testdata/handed/conformance/README.md §1-§3). Unknown instructions are kept (their
 // args are {""}); typed validation happens later. `file` is only used for
 // diagnostics. Error locations: the directive's line, the long line, or the
 // instruction's first line and keyword column; "file with no instructions" has

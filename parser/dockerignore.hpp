@@ -3,7 +3,7 @@
 // `<context>/.dockerignore`, as BuildKit's dockerui does), and walking a build context
 // the way BuildKit sends it (tonistiigi/fsutil filter.go walk + patternmatcher).
 // Pattern language: parser/path_match.hpp (PatternMatcher).
-// Conformance: ../shared/conformance/dockerignore/cases.tsv (README §5).
+// Conformance: testdata/handed/conformance/dockerignore/cases.tsv (README §5).
 //
 // The Dockerfile and the .dockerignore are not special: patterns exclude them like any
 // other file (they are read by the builder, not taken from the walk).

@@ -1,4 +1,4 @@
-// BuildKit's AST dump (../shared/conformance/README.md §1).
+// BuildKit's AST dump (testdata/handed/conformance/README.md §1).
 #include "parser/syntax_internal.hpp"
 #include "parser/text.hpp"
 

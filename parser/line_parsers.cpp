@@ -1,5 +1,5 @@
 // One logical line → one Node: keyword, flags and BuildKit's per-instruction
-// argument splitting (../shared/conformance/README.md §1 "How each
+// argument splitting (testdata/handed/conformance/README.md §1 "How each
 // instruction's arguments are split").
 #include <array>
 

@@ -5,7 +5,7 @@
 // (p is a glob: `?` one character, `*` any run, `\*` `\?` `\\` literal), positional
 // ($1, ${10}) and special parameters ($@ $* $# $? $- $$ $! $0), which are never set,
 // and word splitting (expand_words).
-// Conformance: ../shared/conformance/shell-lexer/{envVarTest,wordsTest}; design notes
+// Conformance: testdata/handed/conformance/shell-lexer/{envVarTest,wordsTest}; design notes
 // and the exact quirks we copy from BuildKit are at the top of shell_lexer.cpp.
 #pragma once
 

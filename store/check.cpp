@@ -11,6 +11,7 @@
 #include <set>
 
 #include "store/layer_apply.hpp"
+#include "store/snapshot_verify.hpp"
 #include "store/snapshots.hpp"
 #include "store/store.hpp"
 

@@ -20,6 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "store/layer_tar.hpp"
 #include "store/layer_writer.hpp"
 #include "store/owner.hpp"
 #include "util/sha256.hpp"
@@ -32,40 +33,7 @@ using util::Result;
 
 namespace {
 
-constexpr std::size_t k_max_name = 4096;       // bytes of a name or link target
-constexpr std::size_t k_max_component = 255;   // bytes of one path component
-constexpr int k_max_xattrs = 1024;             // per entry
-constexpr std::size_t k_max_xattr_value = 64 * 1024;  // bytes
-constexpr la_int64_t k_max_id = 4294967294;    // uid/gid
-constexpr const char* k_opaque = ".wh..wh..opq";
-
-struct ArchiveReadDeleter {
-  void operator()(archive* a) const { archive_read_free(a); }
-};
-struct ArchiveWriteDeleter {
-  void operator()(archive* a) const { archive_write_free(a); }
-};
-using ReadArchive = std::unique_ptr<archive, ArchiveReadDeleter>;
-
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd = o.fd;
-      o.fd = -1;
-    }
-    return *this;
-  }
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-};
+using namespace layer_tar;
 
 // One tar entry as pass 1 saw it.
 struct Rec {
@@ -74,50 +42,6 @@ struct Rec {
   std::string link;  // hardlink: normalised target; symlink: as in the tar
   std::string target;  // whiteout: the path it deletes
 };
-
-Result<ReadArchive> open_archive(const fs::path& layer) {
-  ReadArchive a(archive_read_new());
-  archive_read_support_filter_all(a.get());
-  archive_read_support_format_tar(a.get());
-  archive_read_support_format_empty(a.get());
-  if (archive_read_open_filename(a.get(), layer.c_str(), 1 << 20) != ARCHIVE_OK) {
-    return Error{"layer \"" + layer.string() + "\": " + archive_error_string(a.get())};
-  }
-  return a;
-}
-
-std::string parent_of(const std::string& p) {
-  auto s = p.rfind('/');
-  return s == std::string::npos ? std::string() : p.substr(0, s);
-}
-std::string base_of(const std::string& p) {
-  auto s = p.rfind('/');
-  return s == std::string::npos ? p : p.substr(s + 1);
-}
-std::string join(const std::string& dir, const std::string& name) { return dir.empty() ? name : dir + "/" + name; }
-
-// Normalises a tar name. Errors: absolute, "..", too long.
-Result<std::string> normalize(const char* raw, const char* what) {
-  if (!raw) return Error{std::string(what) + " is not readable"};
-  std::string_view s(raw);
-  if (s.size() > k_max_name) return Error{std::string(what) + " longer than 4096 bytes"};
-  if (s.empty()) return Error{std::string(what) + " is empty"};
-  if (s.front() == '/') return Error{std::string(what) + " is an absolute path"};
-  std::string out;
-  std::size_t i = 0;
-  while (i <= s.size()) {
-    std::size_t j = s.find('/', i);
-    if (j == std::string_view::npos) j = s.size();
-    std::string_view c = s.substr(i, j - i);
-    i = j + 1;
-    if (c.empty() || c == ".") continue;
-    if (c == "..") return Error{std::string(what) + " has a \"..\" component"};
-    if (c.size() > k_max_component) return Error{std::string(what) + " has a component longer than 255 bytes"};
-    if (!out.empty()) out += '/';
-    out += c;
-  }
-  return out;
-}
 
 struct Scan {
   std::vector<Rec> recs;
@@ -415,12 +339,10 @@ Result<void> extract(const fs::path& layer, const std::string& root, ApplyMode m
   archive_write_disk_set_options(disk.get(), flags);
   const std::string where = "layer \"" + layer.string() + "\"";
   for (;;) {
-    archive_entry* e = nullptr;
-    int r = archive_read_next_header(a.get(), &e);
-    if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return Error{where + ": " + archive_error_string(a.get())};
-    auto name = normalize(archive_entry_pathname(e), "name");
-    if (!name) return Error{where + ": " + name.error().message};
+    MKIMAGE_TRY(auto entry, next_entry(a.get(), where));
+    if (!entry) break;
+    archive_entry* e = entry->first;
+    const std::string* name = &entry->second;
     if (name->empty() || base_of(*name).starts_with(".wh.")) {
       archive_read_data_skip(a.get());
       continue;
@@ -457,7 +379,7 @@ Result<void> extract(const fs::path& layer, const std::string& root, ApplyMode m
       archive_entry_xattr_clear(e);
       for (auto& [k, v] : keep) archive_entry_xattr_add_entry(e, k.c_str(), v.data(), v.size());
     }
-    r = archive_write_header(disk.get(), e);
+    int r = archive_write_header(disk.get(), e);
     if (r < ARCHIVE_WARN || (r == ARCHIVE_WARN && disk_failure(disk.get()))) {
       return Error{where + ": extract \"" + *name + "\": " + archive_message(disk.get())};
     }
@@ -633,255 +555,6 @@ Result<ApplyStats> apply_layer(const fs::path& layer, const fs::path& target, Ap
     return done.error();
   }
   return s.stats;
-}
-
-namespace {
-
-// What the tar says a path of the snapshot must be.
-struct Expect {
-  char type = 'f';    // f d l h c b p
-  unsigned perm = 0;  // 0777 bits
-  la_int64_t uid = 0, gid = 0;
-  la_int64_t size = 0;
-  std::string sha;   // regular file: SHA-256 of the content (hex)
-  std::string link;  // symlink target; hardlink: the normalised path it names
-};
-
-Result<std::string> hash_file(int dirfd, const std::string& rel, const std::string& shown) {
-  Fd fd(::openat(dirfd, rel.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (fd.fd < 0) return util::sys_error("open", shown);
-  util::Sha256 h;
-  std::vector<char> buf(1 << 20);
-  for (;;) {
-    ssize_t n = ::read(fd.fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return util::sys_error("read", shown);
-    if (n == 0) break;
-    h.update(buf.data(), static_cast<std::size_t>(n));
-  }
-  return h.finish_hex();
-}
-
-char type_char(mode_t m) {
-  return S_ISREG(m) ? 'f' : S_ISDIR(m) ? 'd' : S_ISLNK(m) ? 'l' : S_ISCHR(m) ? 'c' : S_ISBLK(m) ? 'b'
-         : S_ISFIFO(m) ? 'p' : S_ISSOCK(m) ? 's' : '?';
-}
-
-const char* type_name(char t) {
-  switch (t) {
-    case 'f': return "a regular file";
-    case 'd': return "a directory";
-    case 'l': return "a symlink";
-    case 'c': return "a character device";
-    case 'b': return "a block device";
-    case 'p': return "a fifo";
-    case 's': return "a socket";
-    default: return "something else";
-  }
-}
-
-bool is_whiteout_node(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0); }
-
-}  // namespace
-
-Result<std::vector<std::string>> verify_snapshot(const fs::path& layer, const fs::path& dir, std::size_t max_problems) {
-  std::vector<std::string> problems;
-  auto report = [&](const std::string& rel, const std::string& why) {
-    if (problems.size() < max_problems) problems.push_back("\"/" + rel + "\": " + why);
-  };
-  Fd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (root.fd < 0) {
-    problems.push_back(util::sys_error("open", dir.string()).message);
-    return problems;
-  }
-
-  // The tar's final state: later entries of a path replace earlier ones.
-  std::map<std::string, Expect> want;
-  std::set<std::string> whiteouts, opaque;
-  {
-    MKIMAGE_TRY(ReadArchive a, open_archive(layer));
-    const std::string where = "layer \"" + layer.string() + "\"";
-    std::vector<char> sink;
-    for (;;) {
-      archive_entry* e = nullptr;
-      int r = archive_read_next_header(a.get(), &e);
-      if (r == ARCHIVE_EOF) break;
-      if (r < ARCHIVE_WARN) return Error{where + ": " + archive_error_string(a.get())};
-      auto name = normalize(archive_entry_pathname(e), "name");
-      if (!name) return Error{where + ": " + name.error().message};
-      std::string base = base_of(*name);
-      if (base == k_opaque) {
-        opaque.insert(parent_of(*name));
-        continue;
-      }
-      if (base.starts_with(".wh.")) {
-        whiteouts.insert(join(parent_of(*name), base.substr(4)));
-        continue;
-      }
-      if (name->empty()) continue;  // the root keeps the snapshot directory's own metadata
-      Expect x;
-      x.perm = archive_entry_perm(e) & 0777;
-      x.uid = archive_entry_uid(e);
-      x.gid = archive_entry_gid(e);
-      if (const char* hl = archive_entry_hardlink(e)) {
-        auto link = normalize(hl, "hardlink target");
-        if (!link) return Error{where + ": " + link.error().message};
-        x.type = 'h';
-        x.link = *link;
-      } else {
-        x.type = type_char(archive_entry_filetype(e));
-        if (x.type == 'l') x.link = archive_entry_symlink(e) ? archive_entry_symlink(e) : "";
-      }
-      if (x.type == 'f') {
-        x.size = archive_entry_size(e);
-        util::Sha256 h;
-        const void* buf;
-        size_t size;
-        la_int64_t off;
-        la_int64_t at = 0;
-        for (;;) {
-          int rr = archive_read_data_block(a.get(), &buf, &size, &off);
-          if (rr == ARCHIVE_EOF) break;
-          if (rr < ARCHIVE_WARN) return Error{where + ": " + archive_error_string(a.get())};
-          if (off > at) {  // a sparse hole reads as zeros
-            std::vector<char> zeros(static_cast<std::size_t>(std::min<la_int64_t>(off - at, 1 << 20)), 0);
-            while (at < off) {
-              auto n = static_cast<std::size_t>(std::min<la_int64_t>(off - at, static_cast<la_int64_t>(zeros.size())));
-              h.update(zeros.data(), n);
-              at += static_cast<la_int64_t>(n);
-            }
-          }
-          h.update(buf, size);
-          at = off + static_cast<la_int64_t>(size);
-        }
-        if (at < x.size) {
-          std::vector<char> zeros(static_cast<std::size_t>(std::min<la_int64_t>(x.size - at, 1 << 20)), 0);
-          while (at < x.size) {
-            auto n = static_cast<std::size_t>(std::min<la_int64_t>(x.size - at, static_cast<la_int64_t>(zeros.size())));
-            h.update(zeros.data(), n);
-            at += static_cast<la_int64_t>(n);
-          }
-        }
-        x.sha = h.finish_hex();
-      }
-      want.insert_or_assign(*name, std::move(x));
-    }
-  }
-
-  const bool root_user = is_root_user();
-  const std::string shown_root = dir.string();
-  for (const auto& [rel, x] : want) {
-    if (problems.size() >= max_problems) break;
-    struct stat st;
-    if (::fstatat(root.fd, rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      report(rel, errno == ENOENT || errno == ENOTDIR ? std::string("missing") : std::strerror(errno));
-      continue;
-    }
-    char want_type = x.type == 'h' ? 'f' : x.type;
-    char have = type_char(st.st_mode);
-    if (have != want_type) {
-      report(rel, std::string("is ") + type_name(have) + ", the layer has " + type_name(want_type));
-      continue;
-    }
-    if (x.type == 'h') {
-      struct stat t;
-      if (::fstatat(root.fd, x.link.c_str(), &t, AT_SYMLINK_NOFOLLOW) != 0 || t.st_ino != st.st_ino ||
-          t.st_dev != st.st_dev) {
-        report(rel, "is not a hardlink of \"/" + x.link + "\"");
-      }
-      continue;
-    }
-    if (x.type != 'l' && (st.st_mode & 0777) != x.perm) {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "mode %03o, the layer has %03o", st.st_mode & 0777, x.perm);
-      report(rel, buf);
-      continue;
-    }
-    if (root_user && (st.st_uid != x.uid || st.st_gid != x.gid)) {
-      report(rel, "owner " + std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid) + ", the layer has " +
-                      std::to_string(x.uid) + ":" + std::to_string(x.gid));
-      continue;
-    }
-    if (x.type == 'f') {
-      if (st.st_size != x.size) {
-        report(rel, std::to_string(st.st_size) + " bytes, the layer has " + std::to_string(x.size));
-        continue;
-      }
-      auto sha = hash_file(root.fd, rel, shown_root + "/" + rel);
-      if (!sha) {
-        report(rel, sha.error().message);
-      } else if (*sha != x.sha) {
-        report(rel, "content differs from the layer");
-      }
-    } else if (x.type == 'l') {
-      std::string target(4097, '\0');
-      ssize_t n = ::readlinkat(root.fd, rel.c_str(), target.data(), target.size());
-      if (n < 0) {
-        report(rel, std::string("readlink: ") + std::strerror(errno));
-        continue;
-      }
-      target.resize(static_cast<std::size_t>(n));
-      if (target != x.link) report(rel, "symlink to \"" + target + "\", the layer has \"" + x.link + "\"");
-    }
-  }
-  for (const auto& w : whiteouts) {
-    if (problems.size() >= max_problems) break;
-    if (want.count(w)) continue;  // the same layer re-creates it
-    struct stat st;
-    if (::fstatat(root.fd, w.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !is_whiteout_node(st)) {
-      report(w, "the layer deletes it but the snapshot has no whiteout");
-    }
-  }
-  for (const auto& o : opaque) {
-    if (problems.size() >= max_problems) break;
-    std::string p = o.empty() ? dir.string() : dir.string() + "/" + o;
-    char v[2];
-    ssize_t n = ::lgetxattr(p.c_str(), "trusted.overlay.opaque", v, sizeof v);
-    if (n < 0) n = ::lgetxattr(p.c_str(), "user.overlay.opaque", v, sizeof v);
-    if (n == 1 && v[0] == 'y') continue;
-    if (root_user) report(o, "the layer makes it opaque but the snapshot does not");
-  }
-
-  // Extra whiteouts: walk the snapshot.
-  std::vector<std::string> todo{""};
-  while (!todo.empty() && problems.size() < max_problems) {
-    std::string d = todo.back();
-    todo.pop_back();
-    Fd dfd(d.empty() ? ::dup(root.fd) : ::openat(root.fd, d.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (dfd.fd < 0) {
-      report(d, std::string("open: ") + std::strerror(errno));
-      continue;
-    }
-    int dup = ::dup(dfd.fd);
-    DIR* dp = dup < 0 ? nullptr : ::fdopendir(dup);
-    if (!dp) {
-      report(d, std::string("opendir: ") + std::strerror(errno));
-      if (dup >= 0) ::close(dup);
-      continue;
-    }
-    std::vector<std::string> names;
-    while (dirent* de = ::readdir(dp)) {
-      const char* n = de->d_name;
-      if (n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0))) continue;
-      names.emplace_back(n);
-    }
-    ::closedir(dp);
-    for (const auto& n : names) {
-      std::string rel = join(d, n);
-      struct stat st;
-      if (::fstatat(dfd.fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-      if (S_ISDIR(st.st_mode)) todo.push_back(rel);
-      if (want.count(rel)) continue;
-      if (is_whiteout_node(st)) {
-        if (!whiteouts.count(rel)) report(rel, "a whiteout the layer does not have");
-        continue;
-      }
-      // Other extra content is no sign of damage (an unpack writes only what
-      // the tar has), and an adopted upperdir legitimately keeps what its layer
-      // leaves out: runtime-made mount points and secret targets (with content).
-    }
-  }
-  return problems;
 }
 
 }  // namespace mkimage::store

@@ -83,7 +83,7 @@ struct CheckReport {
 };
 
 // blobs: re-hash every blob. deep: also compare every snapshot directory with
-// its layer blob (store/layer_apply.hpp verify_snapshot) and look for stale ones.
+// its layer blob (store/snapshot_verify.hpp) and look for stale ones.
 enum class CheckDepth { blobs, deep };
 
 enum class Force { no, yes };

@@ -37,7 +37,7 @@ is out/args.txt $'x given\n'
 is out/secret-len.txt $'7\n'
 is out/ifaces.txt $'1\n'
 [ ! -e out/run/secrets/tok ] || fail "the secret is in the rootfs"
-python3 "$SHARED/cases/lib.py" entries img.tar >entries.txt || fail "cannot list layers"
+python3 "$HANDED/cases/lib.py" entries img.tar >entries.txt || fail "cannot list layers"
 grep -q 'run/secrets' entries.txt && fail "a layer holds run/secrets: $(grep run/secrets entries.txt)"
 grep -q 's3cr3t' img.tar && fail "the secret's bytes are in the image archive"
 b 3 --build-arg FROM_ENV=x --build-arg GIVEN=given --secret id=tok,src=secret.txt --output type=tar,dest=rootfs.tar c

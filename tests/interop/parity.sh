@@ -13,7 +13,7 @@
 set -u
 src=$(cd "$(dirname "$0")/../.." && pwd)
 mk=${1:-${MKIMAGE:-$src/build/mkimage}}
-shared=${MKIMAGE_SHARED_DIR:-$src/testdata/handed}
+handed=${MKIMAGE_HANDED_DIR:-$src/testdata/handed}
 DOCKER=${DOCKER:-/usr/bin/docker}
 DOCKERD=${DOCKERD:-/usr/sbin/dockerd}
 [ "$(id -u)" = 0 ] || { echo "parity: skipped: needs root (starts a private dockerd)"; exit 77; }
@@ -60,7 +60,7 @@ export MKIMAGE_ROOT=$W/root
 # compare NAME MK_TAR BK_TAR [PREFIX]: prints the row; fails on a difference
 # (tree paths under PREFIX that BuildKit lacks are expected ones, said so)
 compare() {
-  python3 - "$shared/cases/lib.py" "$@" <<'PY'
+  python3 - "$handed/cases/lib.py" "$@" <<'PY'
 import hashlib, importlib.util, json, os, stat, sys, tempfile
 spec = importlib.util.spec_from_file_location("lib", sys.argv[1]); lib = importlib.util.module_from_spec(spec); spec.loader.exec_module(lib)
 name, a, b = sys.argv[2:5]
@@ -121,7 +121,7 @@ setup_context() {  # setup_context NAME CONTEXT_DIR
 echo "| context | paths | file tree | config |"
 echo "| --- | --- | --- | --- |"
 rc=0
-for dir in "$src"/testdata/*/ "$shared"/cases/*/; do
+for dir in "$src"/testdata/*/ "$handed"/cases/*/; do
   for df in "$dir"Dockerfile*; do
     [ -f "$df" ] || continue
     case $df in *.dockerignore) continue;; esac

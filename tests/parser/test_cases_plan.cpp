@@ -17,8 +17,8 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string case_file(const std::string& name, const std::string& file = "Dockerfile") {
-  const char* env = std::getenv("MKIMAGE_SHARED_DIR");
-  fs::path p = fs::path(env && *env ? env : MKIMAGE_SHARED_DIR) / "cases" / name / file;
+  const char* env = std::getenv("MKIMAGE_HANDED_DIR");
+  fs::path p = fs::path(env && *env ? env : MKIMAGE_HANDED_DIR) / "cases" / name / file;
   std::ifstream in(p, std::ios::binary);
   REQUIRE_MESSAGE(in.good(), "cannot read " << p.string());
   std::ostringstream ss;

@@ -25,10 +25,10 @@ std::string read_file(const fs::path& p) {
   return ss.str();
 }
 
-// MKIMAGE_SHARED_DIR from the environment wins over the build-time default.
+// MKIMAGE_HANDED_DIR from the environment wins over the build-time default.
 fs::path conformance_dir() {
-  const char* env = std::getenv("MKIMAGE_SHARED_DIR");
-  return fs::path(env && *env ? env : MKIMAGE_SHARED_DIR) / "conformance";
+  const char* env = std::getenv("MKIMAGE_HANDED_DIR");
+  return fs::path(env && *env ? env : MKIMAGE_HANDED_DIR) / "conformance";
 }
 
 std::vector<fs::path> case_dirs(const fs::path& root) {

@@ -75,7 +75,7 @@ std::set<std::string> walk(const fs::path& root, const std::vector<std::string>&
 }  // namespace
 
 TEST_CASE("dockerignore: cases.tsv rows through the context walk and the matcher") {
-  std::string data = read_file(fs::path(MKIMAGE_SHARED_DIR) / "conformance/dockerignore/cases.tsv");
+  std::string data = read_file(fs::path(MKIMAGE_HANDED_DIR) / "conformance/dockerignore/cases.tsv");
   auto lines = split(data, '\n');
   REQUIRE(lines.size() > 1);
   CHECK(lines[0] == "patterns\tpath\texcluded\tnote");
@@ -128,8 +128,8 @@ TEST_CASE("dockerignore: cases.tsv rows through the context walk and the matcher
 }
 
 TEST_CASE("dockerignore: case 11 file set") {
-  fs::path context = fs::path(MKIMAGE_SHARED_DIR) / "cases/11-dockerignore-exceptions/context";
-  auto file = load_dockerignore(context, fs::path(MKIMAGE_SHARED_DIR) / "cases/11-dockerignore-exceptions/Dockerfile");
+  fs::path context = fs::path(MKIMAGE_HANDED_DIR) / "cases/11-dockerignore-exceptions/context";
+  auto file = load_dockerignore(context, fs::path(MKIMAGE_HANDED_DIR) / "cases/11-dockerignore-exceptions/Dockerfile");
   REQUIRE(file.ok());
   REQUIRE(file->path.has_value());
   CHECK(*file->path == context / ".dockerignore");

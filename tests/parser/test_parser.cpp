@@ -32,8 +32,8 @@ std::string parse_error(const std::string& text) {
 }
 
 std::string read_shared(const std::string& rel) {
-  const char* env = std::getenv("MKIMAGE_SHARED_DIR");
-  fs::path p = fs::path(env && *env ? env : MKIMAGE_SHARED_DIR) / rel;
+  const char* env = std::getenv("MKIMAGE_HANDED_DIR");
+  fs::path p = fs::path(env && *env ? env : MKIMAGE_HANDED_DIR) / rel;
   std::ifstream in(p, std::ios::binary);
   REQUIRE_MESSAGE(in.good(), "cannot read " << p.string());
   std::ostringstream ss;

@@ -56,7 +56,7 @@ bool fails(const std::string& word, const MapEnvironment& env, ShellLexerOptions
 
 TEST_CASE("shell lexer: envVarTest (A and U lines)") {
   MapEnvironment env(Vars{{"PWD", "/home"}, {"SHELL", "bash"}, {"KOREAN", "한국어"}, {"NULL", ""}});
-  std::string data = read_file(std::string(MKIMAGE_SHARED_DIR) + "/conformance/shell-lexer/envVarTest");
+  std::string data = read_file(std::string(MKIMAGE_HANDED_DIR) + "/conformance/shell-lexer/envVarTest");
   int checked = 0;
   for (const std::string& raw : split(data, '\n')) {
     if (!raw.empty() && raw[0] == '#') continue;
@@ -79,7 +79,7 @@ TEST_CASE("shell lexer: envVarTest (A and U lines)") {
 }
 
 TEST_CASE("shell lexer: wordsTest") {
-  std::string data = read_file(std::string(MKIMAGE_SHARED_DIR) + "/conformance/shell-lexer/wordsTest");
+  std::string data = read_file(std::string(MKIMAGE_HANDED_DIR) + "/conformance/shell-lexer/wordsTest");
   MapEnvironment env;
   int checked = 0;
   for (const std::string& line : split(data, '\n')) {

@@ -15,6 +15,7 @@
 #include "layer_test_util.hpp"
 #include "store/archive.hpp"
 #include "store/layer_apply.hpp"
+#include "store/snapshot_verify.hpp"
 #include "store/layer_writer.hpp"
 #include "store/snapshots.hpp"
 #include "store/store.hpp"
