@@ -16,6 +16,12 @@
 
 namespace mkimage::registry {
 
+namespace {
+constexpr const char* k_not_found = " not found: ";  // in get_manifest's 404 error
+}  // namespace
+
+bool Client::is_manifest_not_found(const util::Error& e) { return e.message.find(k_not_found) != std::string::npos; }
+
 namespace fs = std::filesystem;
 using util::Error;
 using util::Result;
@@ -283,7 +289,7 @@ Result<FetchedManifest> Client::get_manifest(const std::string& repository, cons
       continue;  // the next mirror, then the registry
     }
     if (!r.ok()) return Error{"manifest for " + what + ": " + r.error().message};
-    if (r->status == 404) return Error{"manifest for " + what + " not found: " + status_text(*r)};
+    if (r->status == 404) return Error{"manifest for " + what + k_not_found + status_text(*r)};
     if (r->status == 401 || r->status == 403) {
       return Error{"pull access denied for " + m_domain + "/" + repository +
                    ", repository does not exist or may require 'mkimage login': " + status_text(*r)};

@@ -69,6 +69,9 @@ public:
   // Errors (naming `repository:reference`): not found ("manifest unknown"),
   // over k_max_manifest_bytes, digest mismatch, transport/status errors.
   util::Result<FetchedManifest> get_manifest(const std::string& repository, const std::string& reference);
+  // True for get_manifest's error when the registry answered 404 (the tag or
+  // digest does not exist there), as opposed to a transport or access failure.
+  static bool is_manifest_not_found(const util::Error& e);
   // GET /v2/NAME/tags/list, following `Link: <…>; rel="next"` pages (at most
   // 100). Errors: status/transport errors, malformed JSON.
   util::Result<std::vector<std::string>> list_tags(const std::string& repository);

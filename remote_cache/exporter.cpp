@@ -166,7 +166,7 @@ Result<std::optional<Layer>> put_layer(RegistryTarget& t, const store::DiffId& d
 Result<std::optional<registry::FetchedManifest>> current_manifest(registry::Client& client, const store::Reference& ref) {
   auto m = client.get_manifest(ref.path(), ref.tag().value_or("latest"));
   if (m.ok()) return std::optional<registry::FetchedManifest>{*m};
-  if (m.error().message.find(" not found: ") != std::string::npos) return std::optional<registry::FetchedManifest>{};
+  if (registry::Client::is_manifest_not_found(m.error())) return std::optional<registry::FetchedManifest>{};
   return m.error();
 }
 

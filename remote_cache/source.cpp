@@ -44,7 +44,7 @@ public:
     std::string reference = m_ref.digest() ? m_ref.digest()->str() : m_ref.tag().value_or("latest");
     auto m = m_client->get_manifest(m_ref.path(), reference);
     if (!m.ok()) {
-      if (m.error().message.find(" not found: ") != std::string::npos) return std::optional<FetchedDocument>{};
+      if (registry::Client::is_manifest_not_found(m.error())) return std::optional<FetchedDocument>{};
       return m.error();
     }
     if (auto entry = platform_entry(m->bytes)) {
