@@ -229,9 +229,7 @@ Result<PreparedMounts> prepare_run_mounts(const std::vector<RunMountSpec>& specs
             cl->temp_paths.push_back(scratch.string() + "-empty");
             ls.push_back(scratch.string() + "-empty");
           }
-          fs::path links = scratch.string() + "-l";
-          auto r = mount_overlay(ls, upper, work, scratch, links, UpperDurability::discarded);
-          remove_tree(links);
+          auto r = mount_overlay(ls, upper, work, scratch, UpperDurability::discarded);
           if (!r) return r.error();
           cl->host_mounts.push_back(scratch);
           tree = scratch;
