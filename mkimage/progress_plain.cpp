@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "mkimage/check_output.hpp"
 #include "mkimage/progress.hpp"
 
 namespace mkimage::cli {
@@ -51,9 +52,11 @@ public:
     std::fprintf(m_out, "#%d writing image %s done\n", next_number(r), r.image_id.str().c_str());
     for (const auto& t : r.tags) std::fprintf(m_out, "#%d naming to %s done\n", next_number(r), t.c_str());
     std::fprintf(m_out, "#%d DONE 0.0s\n", next_number(r));
+    std::fputs(format_check_summary(checks()).c_str(), m_out);
     std::fflush(m_out);
   }
   void failed(const std::string& message) override {
+    std::fputs(format_check_summary(checks()).c_str(), m_out);
     std::fprintf(m_out, "%s%s", message.c_str(), message.empty() || message.back() == '\n' ? "" : "\n");
     std::fflush(m_out);
   }
