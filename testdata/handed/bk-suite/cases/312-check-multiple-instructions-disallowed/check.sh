@@ -15,7 +15,7 @@ CMD ["/myotherapp"]
 HEALTHCHECK CMD ["/myapp"]
 HEALTHCHECK CMD ["/myotherapp"]
 DF
-{ m ENTRYPOINT 3; m CMD 5; m HEALTHCHECK 7; } | both
+both <<< "$(m ENTRYPOINT 3; m CMD 5; m HEALTHCHECK 7)"
 
 # still reported with another instruction between them
 new_ctx
@@ -32,7 +32,7 @@ ENTRYPOINT ["/myotherapp"]
 CMD ["/myotherapp"]
 HEALTHCHECK CMD ["/myotherapp"]
 DF
-{ m ENTRYPOINT 3; m CMD 4; m HEALTHCHECK 5; } | both
+both <<< "$(m ENTRYPOINT 3; m CMD 4; m HEALTHCHECK 5)"
 
 # one of each per stage is fine
 new_ctx
