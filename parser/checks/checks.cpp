@@ -3,11 +3,31 @@
 #include "parser/checks/checks.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 #include "parser/checks/linter.hpp"
+#include "parser/source.hpp"
 
 namespace mkimage::parser::checks {
+
+namespace {
+
+// The line of the `# check=` directive among the directives at the top (0 = none).
+int directive_line(const std::vector<std::string>& lines) {
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    if (l.empty() || l[0] != '#') break;
+    std::size_t b = 1;
+    while (b < l.size() && (l[b] == ' ' || l[b] == '\t')) ++b;
+    std::string key;
+    while (b < l.size() && std::isalnum(static_cast<unsigned char>(l[b]))) key += static_cast<char>(std::tolower(l[b++]));
+    if (key == "check") return static_cast<int>(i) + 1;
+  }
+  return 0;
+}
+
+}  // namespace
 
 util::Result<CheckReport> run_checks(const Ast& ast, const CheckOptions& opts) {
   CheckReport report;
@@ -18,7 +38,14 @@ util::Result<CheckReport> run_checks(const Ast& ast, const CheckOptions& opts) {
     report.config = *c;
   } else {
     auto c = parse_check_options(ast.directives.check);
-    if (!c.ok()) return util::Error{"failed to parse check options: " + c.error().message};
+    if (!c.ok()) {
+      Diagnostic d;
+      d.file = opts.file;
+      d.line = directive_line(ast.source_lines);
+      d.column = 1;
+      d.message = "failed to parse check options: " + c.error().message;
+      return util::Error{format_diagnostic(d, ast.source_lines)};
+    }
     report.config = *c;
   }
   detail::Linter lint(report.config);

@@ -62,6 +62,7 @@ struct BaseImage {
 using BaseImageLookup = std::function<std::optional<BaseImage>(const std::string& ref)>;
 
 struct CheckOptions {
+  std::string file = "Dockerfile";                // name in diagnostics
   std::map<std::string, std::string> build_args;  // --build-arg (BUILDKIT_DOCKERFILE_CHECK included)
   std::string target;                             // --target ("" = the last stage)
   std::string target_platform = "linux/amd64";
@@ -84,7 +85,7 @@ struct CheckReport {
 };
 
 // Runs every rule over the parsed Dockerfile. Errors: bad check options
-// ("failed to parse check options: …" for the directive,
+// ("Dockerfile:1:1: failed to parse check options: …" for the directive, with its line,
 // "failed to parse BUILDKIT_DOCKERFILE_CHECK: …" for the build arg).
 util::Result<CheckReport> run_checks(const Ast& ast, const CheckOptions& opts);
 
