@@ -133,6 +133,9 @@ TEST_CASE("FROM rules: undeclared and invalid default args, platform flags") {
   CHECK(run("ARG IMAGE\nFROM $IMAGE\n", o) ==
         Lines{"2|InvalidDefaultArgInFrom|Default value for ARG $IMAGE results in empty or invalid base image name"});
   CHECK(run("ARG V=latest\nFROM busybox:${V}\n").empty());
+  CHECK(run("ARG R=[::1]:5000/app:1\nFROM ${R}\n").empty());
+  CHECK(run("ARG R=localhost:5000/a/b@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\nFROM ${R}\n").empty());
+  CHECK(run("ARG R=Busybox\nFROM ${R}\n").size() == 1);
   CHECK(run("FROM --platform=${TARGETPLATFORM} scratch\n") ==
         Lines{"1|RedundantTargetPlatform|Setting platform to predefined ${TARGETPLATFORM} in FROM is redundant as "
               "this is the default behavior"});
