@@ -43,6 +43,12 @@ public:
       std::fprintf(m_out, "#%d   %s: %s\n", s.number, tag.c_str(), value.c_str());
     std::fflush(m_out);
   }
+  // BuildKit's plain progress shows a check under the step that loaded the
+  // Dockerfile (always #1 here): "#1 WARN: FromAsCasing: … (line 2)".
+  void on_check_warning(const CheckWarning& w) override {
+    std::fprintf(m_out, "#1 WARN: %s\n", check_short(w).c_str());
+    std::fflush(m_out);
+  }
   void message(const std::string& m) override {
     std::fprintf(m_out, "%s\n", m.c_str());
     std::fflush(m_out);
