@@ -71,8 +71,8 @@ struct CheckOptions {
   // every stage for --check, else the stages the build runs (Dockerfile indexes).
   bool all_stages = false;
   std::set<int> stages;
-  // Only the checks of the text itself (the typed instructions failed: the
-  // checks that ran before the failing instruction still report).
+  // (An instruction that does not parse stops the checks there: those of the
+  // instructions before it still report, as BuildKit's.)
   const PatternMatcher* dockerignore = nullptr;   // CopyIgnoredFile; nullptr = no .dockerignore
   BaseImageLookup base_image;                     // may be empty: images have an empty config
 };

@@ -7,6 +7,7 @@
 
 #include "parser/checks/checks.hpp"
 #include "parser/checks/rules.hpp"
+#include "parser/plan_internal.hpp"  // EnvList
 #include "parser/source.hpp"
 
 namespace mkimage::parser::checks::detail {
@@ -65,12 +66,6 @@ void check_from(const Ast& ast, const std::vector<std::vector<std::string>>& com
 // WorkdirRelativePath, CopyIgnoredFile, ExposeProtoCasing, ExposeInvalidFormat.
 void check_stages(const Ast& ast, const std::vector<std::vector<std::string>>& comments, const CheckOptions& opts,
                   Linter& lint);
-
-}  // namespace mkimage::parser::checks::detail
-
-#include "parser/plan_internal.hpp"
-
-namespace mkimage::parser::checks::detail {
 
 // The global scope FROM lines see (BuildKit defaultArgs + buildMetaArgs): the
 // automatic platform args, then the ARGs before the first FROM with their
