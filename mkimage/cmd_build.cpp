@@ -52,6 +52,7 @@ struct BuildFlags {
   std::string runtime = "runc";
   bool explain_cache = false;
   bool check = false;
+  std::string call = "build";
 };
 
 std::string read_all(std::istream& in) { return std::string(std::istreambuf_iterator<char>(in), {}); }
@@ -184,7 +185,10 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
   req.platform = f.platform;
   req.runtime = f.runtime;
   req.explain_cache = f.explain_cache;
-  req.check = f.check;
+  if (f.call == "check") req.check = true;
+  else if (f.call != "build")
+    throw CliExit{k_exit_usage, "mkimage build: --call must be build or check, not \"" + f.call + "\""};
+  req.check = req.check || f.check;
   if (f.network != "default" && f.network != "none" && f.network != "host")
     throw CliExit{k_exit_usage, "mkimage build: --network must be default, none or host, not \"" + f.network + "\""};
   if (f.compression == "gzip") req.compression = Compression::gzip;
@@ -270,7 +274,7 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
   }
   auto printer = make_printer(f);
   auto result = build(req, *printer);
-  if (f.check) {
+  if (req.check) {
     finish_check(f, *printer, result);
     return;
   }
@@ -322,6 +326,7 @@ void register_build_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_flag("--explain-cache", flags->explain_cache, "Print every step's cache key and its tagged inputs");
   cmd->add_flag("--check", flags->check,
                 "Evaluate the build checks and build nothing (exit status 1 when a check fires)");
+  cmd->add_option("--call", flags->call, "Method for evaluating the build: build (default) or check (= --check)");
   cmd->callback([flags, &global] { run_build(*flags, global); });
 }
 

@@ -43,6 +43,10 @@ W
 [ "$(cat out.1)" = "$want" ] || fail "--check report differs: $(cat out.1)"
 "$MKIMAGE" images 2>/dev/null | grep -q '^checks ' && fail "--check built an image"
 
+"$MKIMAGE" build --call check c >out.1b 2>/dev/null && fail "--call check: status 0"
+cmp -s out.1 out.1b || fail "--call check differs from --check: $(cat out.1b)"
+"$MKIMAGE" build --call outline c >/dev/null 2>&1; [ $? = 2 ] || fail "--call outline is not a usage error"
+
 # --target: only the stages the target needs
 "$MKIMAGE" build --check --target base c >out.2 2>err.2 && fail "--check --target base: status 0 with a warning"
 grep -q 'Check complete, 1 warning has been found!' out.2 || fail "--check --target base: $(cat out.2)"
