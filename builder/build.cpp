@@ -334,8 +334,21 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
     info.shell = c.shell;
     return info;
   };
-  MKIMAGE_TRY(s.plan, parser::plan_dockerfile(text, opts));
+  MKIMAGE_TRY(parser::Ast ast, parser::parse_dockerfile(text, opts.file));
+  auto planned = parser::make_plan(ast, opts);
+  // Build checks (docs/checks.md): their warnings come before a Dockerfile error.
+  std::vector<CheckWarning> checks;
+  auto checked = run_build_checks(s, ast, text, planned, checks);
+  if (!planned.ok()) return util::Error{planned.error().message};
+  MKIMAGE_TRY_VOID(checked);
+  s.plan = std::move(*planned);
+  if (req.check) {
+    BuildResult result;
+    result.checks = std::move(checks);
+    return result;
+  }
   for (const auto& w : s.plan.warnings) {
+    if (w.rule == "NoEmptyContinuation") continue;  // a build check (reported above)
     std::string msg = "WARNING: " + (w.rule.empty() ? "" : w.rule + ": ") + w.message +
                       (w.line ? " (line " + std::to_string(w.line) + ")" : "");
     s.warnings.push_back(msg);
@@ -391,6 +404,7 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   std::sort(result.steps.begin(), result.steps.end(),
             [](const StepOutcome& a, const StepOutcome& b) { return a.step.number < b.step.number; });
   result.warnings = s.warnings;
+  result.checks = std::move(checks);
   return result;
 }
 

@@ -161,6 +161,13 @@ util::Result<StageState> wait_for_stage(BuildSession& session, int stage_index);
 // resolved image's manifest digest, never the reference text. Errors: BuildKit's
 // "failed to resolve source metadata for REF: why".
 util::Result<store::Image> resolve_image(BuildSession& session, const std::string& reference);
+// build_checks.cpp: runs the build checks (parser/checks) over `ast`: every
+// stage for BuildRequest::check, else the stages of `plan` (none when the plan
+// failed: only the checks of the text then). Each warning goes to the sink and
+// into `checks`. Errors: bad check options; "lint violation found for rules: …"
+// when `error=true` and a check fired.
+util::Result<void> run_build_checks(BuildSession& session, const parser::Ast& ast, const std::string& text,
+                                    const util::Result<parser::Plan>& plan, std::vector<CheckWarning>& checks);
 // Shows a finished "[internal] NAME" step (build.cpp).
 void internal_step(BuildSession& session, const std::string& name);
 

@@ -122,6 +122,25 @@ struct BuildRequest {
   // that cannot be read is a warning. `--cache-to` targets, written after the outputs.
   std::vector<CacheSpec> cache_from;
   std::vector<CacheSpec> cache_to;
+  // `--check`: evaluate the build checks (docs/checks.md) over every stage and
+  // build nothing: build() returns the warnings in BuildResult::checks (no image).
+  bool check = false;
+};
+
+// One build-check warning: a rule of BuildKit's Dockerfile linter that fired
+// (docs/checks.md). The checks run before every build (over the stages it
+// builds; with BuildRequest::check, over all stages); `# check=skip=…;error=true`
+// or the build arg BUILDKIT_DOCKERFILE_CHECK configure them.
+struct CheckWarning {
+  std::string rule;         // "FromAsCasing"
+  std::string description;  // the rule's description
+  std::string url;          // "https://docs.docker.com/go/dockerfile/rule/from-as-casing/" ("" for some rules)
+  std::string detail;       // the message: "'as' and 'FROM' keywords' casing do not match"
+  int line = 0;             // Dockerfile lines it points at (0 = none)
+  int end_line = 0;
+  // BuildKit's excerpt: "Dockerfile:2\n--------------------\n   1 |     …\n   2 | >>> FROM …\n…"
+  // ("" when there is no line).
+  std::string excerpt;
 };
 
 // One build step as shown to the user: FROM (of a non-scratch base), RUN, COPY, ADD,
@@ -159,6 +178,8 @@ public:
   virtual void explain(const StepInfo&, const std::vector<std::pair<std::string, std::string>>& /*fields*/) {}
   // Informational messages not tied to a step (warnings, "exporting to …").
   virtual void message(const std::string&) {}
+  // A build check fired (before any step runs; one call per warning, in line order).
+  virtual void check_warning(const CheckWarning&) {}
 };
 
 class MKIMAGE_API NullEventSink : public EventSink {};
@@ -180,10 +201,12 @@ struct BuildResult {
   std::vector<std::pair<std::string, std::string>> pushed;
   std::vector<StepOutcome> steps;  // in step-number order
   std::vector<std::string> warnings;
+  std::vector<CheckWarning> checks;  // the build checks that fired, in line order
 };
 
 // Runs the build. Errors (Result error): a Dockerfile problem (the message is the
-// formatted diagnostic "Dockerfile:LINE:COL: …"), a failed step ("failed to run
+// formatted diagnostic "Dockerfile:LINE:COL: …"), a check that fired under
+// `error=true` ("lint violation found for rules: FromAsCasing"), a failed step ("failed to run
 // step …: exit code N" plus the last output lines), I/O and store errors. A failed
 // build leaves no new image, blob or cache row for the failing step.
 MKIMAGE_API Result<BuildResult> build(const BuildRequest& request, EventSink& sink);
