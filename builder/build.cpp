@@ -135,7 +135,7 @@ void number_steps(BuildSession& s) {
     from.info.name = stage.original.empty() ? "FROM " + stage.from.image : stage.original;
     from.info.line = stage.range.start_line;
     from.end_line = stage.range.end_line;
-    from.visible = stage.base.kind == parser::StageBase::Kind::image;
+    from.visible = stage.base.kind == parser::StageBase::Kind::image || stage.base.kind == parser::StageBase::Kind::context;
     if (from.visible) {
       from.info.name = "FROM " + stage.base.image;
       from.info.number = n++;
@@ -234,9 +234,10 @@ void builder::internal_step(BuildSession& s, const std::string& name) {
   });
 }
 
-builder::InternalStep::InternalStep(BuildSession& s, const std::string& name) : m_s(s), m_t0(SteadyClock::now()) {
+builder::InternalStep::InternalStep(BuildSession& s, const std::string& name, const std::string& label)
+    : m_s(s), m_t0(SteadyClock::now()) {
   m_info.number = s.first_free_number++;
-  m_info.label = "[internal]";
+  m_info.label = label;
   m_info.name = name;
   s.sink.call([&](EventSink& k) { k.step_started(m_info); });
 }
@@ -322,11 +323,17 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   opts.target = req.target;
   opts.build_args = req.build_args;
   std::string resolve_error;
+  for (const auto& nc : req.named_contexts) s.named_contexts[nc.name] = nc;  // the last of a name counts
+  MKIMAGE_TRY_VOID(check_named_directories(s));
+  if (!s.named_contexts.empty()) {
+    opts.named_context = [&s](const std::string& ref) { return find_named_context(s, ref); };
+  }
   opts.resolve_base_image = [&s](const std::string& ref) -> std::optional<parser::BaseImageInfo> {
-    auto img = resolve_image(s, ref);  // an error is kept and reported by the FROM step
-    if (!img.ok()) return std::nullopt;
+    auto src = resolve_source(s, ref);  // an error is kept and reported by the FROM step
+    if (!src.ok()) return std::nullopt;
     parser::BaseImageInfo info;
-    const auto& c = img->config.config;
+    if (src->kind != ResolvedSource::Kind::image) return info;  // an empty config
+    const auto& c = src->image->config.config;
     info.env = c.env;
     info.onbuild = c.on_build;
     info.working_dir = c.working_dir;
@@ -374,6 +381,12 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
     src.file = sec.src;
     src.env = sec.env;
     s.secrets[sec.id] = src;
+  }
+
+  if (!req.ssh.empty()) {
+    auto agents = SshAgents::start(req.ssh);
+    if (!agents.ok()) return util::Error{"failed to set up --ssh: " + agents.error().message};
+    s.ssh_agents = std::move(*agents);
   }
 
   internal_step(s, "load build context");
