@@ -93,6 +93,7 @@ util::Result<MountSpec> parse_mount(const std::string& csv, const WordExpander& 
     std::string key = ascii_lower(field.substr(0, eq));
     const std::string type = MountSpec::type_name(m.type);
     if (eq == std::string::npos) {
+      if (!expand) continue;  // BuildKit: flags without a value are evaluated once expanded (`type` known)
       if (key == "readonly" || key == "ro") {
         m.read_only = true;
         ro_auto = false;
