@@ -163,6 +163,16 @@ void number_steps(BuildSession& s) {
   s.first_free_number = n;
 }
 
+// --ssh: the agents RUN --mount=type=ssh forwards, ready before the first step
+// (key files get an ssh-agent of the build's own, stopped with the session).
+util::Result<void> start_ssh_agents(BuildSession& s) {
+  if (s.request.ssh.empty()) return {};
+  auto agents = SshAgents::start(s.request.ssh);
+  if (!agents.ok()) return util::Error{"failed to set up --ssh: " + agents.error().message};
+  s.ssh_agents = std::move(*agents);
+  return {};
+}
+
 // The stages, then the outputs: one pass over the plan.
 util::Result<const StageState*> build_pass(BuildSession& s, BuildResult& result) {
   MKIMAGE_TRY_VOID(run_stages(s, s.request.jobs));
@@ -383,11 +393,7 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
     s.secrets[sec.id] = src;
   }
 
-  if (!req.ssh.empty()) {
-    auto agents = SshAgents::start(req.ssh);
-    if (!agents.ok()) return util::Error{"failed to set up --ssh: " + agents.error().message};
-    s.ssh_agents = std::move(*agents);
-  }
+  MKIMAGE_TRY_VOID(start_ssh_agents(s));
 
   internal_step(s, "load build context");
   number_steps(s);

@@ -18,8 +18,6 @@ namespace mkimage {
 
 namespace {
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
 // BuildKit's lookup name of a reference: its familiar form without ":latest".
 util::Result<std::string> context_name_of(std::string_view text) {
   auto ref = store::Reference::parse(text);
@@ -63,7 +61,7 @@ util::Result<NamedContext> parse_build_context(std::string_view text) {
   if (!name.ok()) return util::Error{"invalid context name " + key + ": " + name.error().message};
   nc.name = *name;
   if (value.empty()) return util::Error{"invalid context value: " + std::string(text) + ", the value is empty"};
-  if (starts_with(value, "docker-image://")) {
+  if (value.starts_with("docker-image://")) {
     nc.kind = NamedContext::Kind::image;
     nc.reference = value.substr(15);
     if (nc.reference.empty()) return util::Error{"invalid context value: " + std::string(text) + ", no image reference"};
@@ -71,11 +69,11 @@ util::Result<NamedContext> parse_build_context(std::string_view text) {
       auto ref = store::Reference::parse(nc.reference);
       if (!ref.ok()) return util::Error{"invalid context " + key + ": " + ref.error().message};
     }
-  } else if (starts_with(value, "oci-layout://")) {
+  } else if (value.starts_with("oci-layout://")) {
     nc.kind = NamedContext::Kind::oci_layout;
     MKIMAGE_TRY_VOID(parse_oci_layout(std::string_view(value).substr(13), nc));
-  } else if (starts_with(value, "http://") || starts_with(value, "https://") || starts_with(value, "git@") ||
-             starts_with(value, "git://") || starts_with(value, "target:") || starts_with(value, "input:")) {
+  } else if (value.starts_with("http://") || value.starts_with("https://") || value.starts_with("git@") ||
+             value.starts_with("git://") || value.starts_with("target:") || value.starts_with("input:")) {
     return util::Error{"unsupported context source " + value + " for " + key +
                        " (mkimage takes a directory, docker-image:// or oci-layout://)"};
   } else {
