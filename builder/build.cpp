@@ -335,6 +335,7 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   std::string resolve_error;
   for (const auto& nc : req.named_contexts) s.named_contexts[nc.name] = nc;  // the last of a name counts
   MKIMAGE_TRY_VOID(check_named_directories(s));
+  MKIMAGE_TRY_VOID(start_ssh_agents(s));  // before the plan pulls base images: a bad --ssh fails at once
   if (!s.named_contexts.empty()) {
     opts.named_context = [&s](const std::string& ref) { return find_named_context(s, ref); };
   }
@@ -392,8 +393,6 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
     src.env = sec.env;
     s.secrets[sec.id] = src;
   }
-
-  MKIMAGE_TRY_VOID(start_ssh_agents(s));
 
   internal_step(s, "load build context");
   number_steps(s);
