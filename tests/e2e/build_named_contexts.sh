@@ -57,6 +57,17 @@ cp -a extra extra-copy
 b 4 --build-context extra=extra-copy -o type=local,dest=out4 c
 cache 4 'COPY --from=extra one.txt' HIT 'RUN --mount=from=extra' HIT
 
+# ONBUILD triggers of a base image reach named contexts too.
+"$MKIMAGE" build -q -t onbuild-base - >/dev/null 2>log.ob <<'DF' || fail "onbuild-base: $(cat log.ob)"
+FROM ctxbase:v1
+ONBUILD COPY --from=extra one.txt /onbuild-copy.txt
+ONBUILD RUN --mount=from=extra,target=/m cat /m/one.txt >/onbuild-mount.txt
+DF
+printf 'FROM onbuild-base\n' >c/Dockerfile
+b ob --build-context extra=extra -o type=local,dest=outob c
+is outob/onbuild-copy.txt $'ONE\n'
+is outob/onbuild-mount.txt $'ONE\n'
+
 # An image context keys by the manifest digest it resolves to.
 cat >c/Dockerfile <<'DF'
 FROM ctxbase:v1
