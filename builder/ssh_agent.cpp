@@ -288,7 +288,6 @@ void SshForward::accept_loop() {
 }
 
 void SshForward::serve(int client) {
-  int agent = -1;
   std::vector<unsigned char> req, resp;
   while (true) {
     pollfd fds[2] = {{client, POLLIN, 0}, {m_stop[0], POLLIN, 0}};
@@ -302,11 +301,15 @@ void SshForward::serve(int client) {
       if (!write_full(client, failure, sizeof failure)) break;
       continue;
     }
-    if (agent < 0 && (agent = connect_unix(m_agent)) < 0) break;
-    if (!write_full(agent, req.data(), req.size()) || !read_message(agent, resp)) break;
-    if (!write_full(client, resp.data(), resp.size())) break;
+    // One agent connection per request, closed before the client has its
+    // answer: the protocol keeps no state between the requests that pass, and
+    // no agent connection outlives the step's use of it.
+    int agent = connect_unix(m_agent);
+    if (agent < 0) break;
+    bool ok = write_full(agent, req.data(), req.size()) && read_message(agent, resp);
+    ::close(agent);
+    if (!ok || !write_full(client, resp.data(), resp.size())) break;
   }
-  if (agent >= 0) ::close(agent);
   ::close(client);
 }
 

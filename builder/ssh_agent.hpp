@@ -7,8 +7,8 @@
 //              (`ssh-agent -D -a SOCK`, keys added with `ssh-add`), stopped
 //              when the SshAgents object is destroyed (the build's end).
 //   SshForward a new listening socket (mode, uid, gid as the mount asks) that
-//              a RUN step gets bind-mounted at its target. Each connection is
-//              proxied to the agent one request at a time: only key listing
+//              a RUN step gets bind-mounted at its target. Each request is
+//              proxied to the agent on a connection of its own: only key listing
 //              (SSH_AGENTC_REQUEST_IDENTITIES) and signing
 //              (SSH_AGENTC_SIGN_REQUEST) pass; anything else (add, remove,
 //              lock, extensions) gets SSH_AGENT_FAILURE, as BuildKit's
