@@ -39,6 +39,8 @@ struct BuildFlags {
   bool push = false;
   std::vector<std::string> no_cache_filter;
   std::vector<std::string> secrets;
+  std::vector<std::string> build_contexts;
+  std::vector<std::string> ssh;
   std::vector<std::string> cache_from;
   std::vector<std::string> cache_to;
   std::vector<std::string> labels;
@@ -226,6 +228,16 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
     if (!sec.ok()) throw CliExit{k_exit_usage, "mkimage build: --secret: " + sec.error().message};
     req.secrets.push_back(*sec);
   }
+  for (const auto& c : f.build_contexts) {
+    auto nc = parse_build_context(c);
+    if (!nc.ok()) throw CliExit{k_exit_usage, "mkimage build: --build-context: " + nc.error().message};
+    req.named_contexts.push_back(*nc);
+  }
+  for (const auto& v : f.ssh) {
+    auto ssh = parse_ssh_spec(v);
+    if (!ssh.ok()) throw CliExit{k_exit_usage, "mkimage build: --ssh: " + ssh.error().message};
+    req.ssh.push_back(*ssh);
+  }
   for (const auto& o : f.outputs) {
     auto out = parse_output_spec(o);
     if (!out.ok()) throw CliExit{k_exit_usage, "mkimage build: --output: " + out.error().message};
@@ -306,6 +318,11 @@ void register_build_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_flag("--push", flags->push, "Push the image to its registry after the build (every -t tag)");
   cmd->add_option("--no-cache-filter", flags->no_cache_filter, "Do not use the cache for these stages; repeatable")->allow_extra_args(false);
   cmd->add_option("--secret", flags->secrets, "Secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VAR")->allow_extra_args(false);
+  cmd->add_option("--build-context", flags->build_contexts,
+                  "Named context NAME=DIR|docker-image://REF|oci-layout://PATH[:TAG][@DIGEST]; repeatable")
+      ->allow_extra_args(false);
+  cmd->add_option("--ssh", flags->ssh, "SSH agent for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY]]; repeatable")
+      ->allow_extra_args(false);
   cmd->add_option("--cache-from", flags->cache_from,
                   "Cache source: type=registry,ref=REF | type=local,src=DIR (or REF); repeatable")
       ->allow_extra_args(false);

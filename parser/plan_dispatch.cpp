@@ -222,7 +222,7 @@ public:
 
 util::Result<void> Dispatcher::dispatch(const StageDraft& d, State& st, Stage& out) {
   // Base image config: PATH default, config Env into the state env, WorkingDir, User.
-  if (d.base.kind == StageBase::Kind::image && d.image_info) {
+  if ((d.base.kind == StageBase::Kind::image || d.base.kind == StageBase::Kind::context) && d.image_info) {
     st.config_env = d.image_info->env;
     st.workdir = d.image_info->working_dir;
     st.user = d.image_info->user;
@@ -345,6 +345,14 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
         }
       }
       r->mounts.push_back(mount);
+    }
+    // BuildKit's default ssh socket targets: /run/buildkit/ssh_agent.N, N the
+    // index among the step's ssh mounts.
+    int ssh_index = 0;
+    for (auto& mount : r->mounts) {
+      if (mount.type != MountSpec::Type::ssh) continue;
+      if (mount.target.empty()) mount.target = "/run/buildkit/ssh_agent." + std::to_string(ssh_index);
+      ++ssh_index;
     }
     // argv (dispatchRun): heredoc forms, then the shell.
     std::vector<std::string> args = r->command;
