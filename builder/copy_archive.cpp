@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cerrno>
 #include <memory>
 
@@ -57,9 +58,18 @@ util::Result<ExtractStats> extract(archive* a, const fs::path& dest_dir, const E
   ExtractStats stats;
   struct DirTime {
     fs::path host;
+    std::string shown;
     struct timespec times[2];
   };
   std::vector<DirTime> dir_times;
+  // The last parent resolved (rootfs path inside dest_dir, host path): entries
+  // of one directory, and a directory chain of any depth, resolve in O(1) each.
+  // Any removal forgets it (a directory on the way may have been replaced).
+  std::string memo_parent;
+  fs::path memo_host;
+  // Paths are used whole with the kernel, which takes at most PATH_MAX bytes.
+  std::size_t dest_len = dest_dir.string().size();
+  std::size_t max_rel = dest_len + 2 < PATH_MAX ? PATH_MAX - dest_len - 2 : 0;
   archive_entry* e = nullptr;
   while (true) {
     int r = archive_read_next_header(a, &e);
@@ -67,6 +77,11 @@ util::Result<ExtractStats> extract(archive* a, const fs::path& dest_dir, const E
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return archive_error(a, "read " + what);
     std::string rel = clamp_name(archive_entry_pathname(e));
     if (rel.empty()) continue;  // "./": the destination itself keeps its metadata
+    if (rel.size() > max_rel) {
+      return util::Error{what + ": entry \"" + rel.substr(0, 48) + "…\" (" + std::to_string(rel.size()) +
+                         " bytes): file name too long (paths below the destination may have at most " +
+                         std::to_string(max_rel) + " bytes)"};
+    }
     auto slash = rel.rfind('/');
     std::string parent = slash == std::string::npos ? "/" : "/" + rel.substr(0, slash);
     std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
@@ -75,8 +90,12 @@ util::Result<ExtractStats> extract(archive* a, const fs::path& dest_dir, const E
       pattrs.uid = opt.owner->uid;
       pattrs.gid = opt.owner->gid;
     }
-    MKIMAGE_TRY(fs::path parent_host, mkdir_all_in_root(dest_dir, parent, pattrs));
-    fs::path target = parent_host / name;
+    if (parent != memo_parent || memo_host.empty()) {
+      MKIMAGE_TRY(memo_host, mkdir_all_in_root(dest_dir, parent, pattrs));
+      memo_parent = parent;
+    }
+    fs::path target = memo_host / name;
+    std::string shown = "/" + rel;  // errors name the entry, never a host path
     mode_t type = archive_entry_filetype(e);
     mode_t perm = archive_entry_perm(e) & 07777;
     if (opt.chmod && type != AE_IFLNK) perm = opt.chmod->apply(perm, type == AE_IFDIR);
@@ -84,12 +103,14 @@ util::Result<ExtractStats> extract(archive* a, const fs::path& dest_dir, const E
     struct stat st;
     bool exists = lstat(target.c_str(), &st) == 0;
     if (exists && !(type == AE_IFDIR && S_ISDIR(st.st_mode))) {
+      memo_parent.clear();
+      memo_host.clear();
       if (S_ISDIR(st.st_mode)) {
         std::error_code ec;
         fs::remove_all(target, ec);
-        if (ec) return util::sys_error("remove", target.string(), ec.value());
+        if (ec) return util::sys_error("remove", shown, ec.value());
       } else if (::unlink(target.c_str()) != 0) {
-        return util::sys_error("unlink", target.string());
+        return util::sys_error("unlink", shown);
       }
       exists = false;
     }
@@ -97,22 +118,25 @@ util::Result<ExtractStats> extract(archive* a, const fs::path& dest_dir, const E
     if (hardlink) {
       std::string lrel = clamp_name(hardlink);
       MKIMAGE_TRY(fs::path src, resolve_in_root(dest_dir, "/" + lrel, FollowFinal::no));
-      if (::link(src.c_str(), target.c_str()) != 0) return util::sys_error("link", target.string());
+      if (::link(src.c_str(), target.c_str()) != 0) return util::sys_error("link", shown);
       ++stats.entries;
       continue;
     }
     switch (type) {
       case AE_IFDIR:
-        if (!exists && ::mkdir(target.c_str(), 0700) != 0) return util::sys_error("mkdir", target.string());
+        if (!exists && ::mkdir(target.c_str(), 0700) != 0) return util::sys_error("mkdir", shown);
+        // A directory just made (or found) here is the likely parent of what follows.
+        memo_parent = shown;
+        memo_host = target;
         break;
       case AE_IFLNK: {
         const char* t = archive_entry_symlink(e);
-        if (::symlink(t ? t : "", target.c_str()) != 0) return util::sys_error("symlink", target.string());
+        if (::symlink(t ? t : "", target.c_str()) != 0) return util::sys_error("symlink", shown);
         break;
       }
       case AE_IFREG: {
         int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0) return util::sys_error("create", target.string());
+        if (fd < 0) return util::sys_error("create", shown);
         const void* buf;
         size_t size;
         la_int64_t offset;
@@ -133,7 +157,7 @@ util::Result<ExtractStats> extract(archive* a, const fs::path& dest_dir, const E
             if (n < 0) {
               int err = errno;
               ::close(fd);
-              return util::sys_error("write", target.string(), err);
+              return util::sys_error("write", shown, err);
             }
             p += n;
             left -= static_cast<size_t>(n);
@@ -145,16 +169,16 @@ util::Result<ExtractStats> extract(archive* a, const fs::path& dest_dir, const E
         if (::ftruncate(fd, archive_entry_size(e)) != 0) {
           int err = errno;
           ::close(fd);
-          return util::sys_error("truncate", target.string(), err);
+          return util::sys_error("truncate", shown, err);
         }
-        if (::close(fd) != 0) return util::sys_error("close", target.string());
+        if (::close(fd) != 0) return util::sys_error("close", shown);
         break;
       }
       case AE_IFIFO:
       case AE_IFCHR:
       case AE_IFBLK:
         if (::mknod(target.c_str(), type | 0600, archive_entry_rdev(e)) != 0) {
-          return util::sys_error("mknod", target.string());
+          return util::sys_error("mknod", shown);
         }
         break;
       default:
@@ -164,9 +188,9 @@ util::Result<ExtractStats> extract(archive* a, const fs::path& dest_dir, const E
     if (opt.set_owner) {
       uid_t uid = opt.owner ? opt.owner->uid : static_cast<uid_t>(archive_entry_uid(e));
       gid_t gid = opt.owner ? opt.owner->gid : static_cast<gid_t>(archive_entry_gid(e));
-      if (::lchown(target.c_str(), uid, gid) != 0) return util::sys_error("lchown", target.string());
+      if (::lchown(target.c_str(), uid, gid) != 0) return util::sys_error("lchown", shown);
     }
-    if (type != AE_IFLNK && ::chmod(target.c_str(), perm) != 0) return util::sys_error("chmod", target.string());
+    if (type != AE_IFLNK && ::chmod(target.c_str(), perm) != 0) return util::sys_error("chmod", shown);
     // xattrs recorded in the archive (pax SCHILY.xattr / LIBARCHIVE.xattr).
     archive_entry_xattr_reset(e);
     const char* xname;
@@ -174,7 +198,7 @@ util::Result<ExtractStats> extract(archive* a, const fs::path& dest_dir, const E
     size_t xsize;
     while (archive_entry_xattr_next(e, &xname, &xvalue, &xsize) == ARCHIVE_OK) {
       if (::lsetxattr(target.c_str(), xname, xvalue, xsize, 0) != 0 && errno != ENOTSUP && errno != EPERM) {
-        return util::sys_error(std::string("lsetxattr ") + xname, target.string());
+        return util::sys_error(std::string("lsetxattr ") + xname, shown);
       }
     }
     struct timespec times[2];
@@ -184,14 +208,14 @@ util::Result<ExtractStats> extract(archive* a, const fs::path& dest_dir, const E
                    ? timespec{archive_entry_atime(e), archive_entry_atime_nsec(e)}
                    : times[1];
     if (type == AE_IFDIR) {
-      dir_times.push_back(DirTime{target, {times[0], times[1]}});
+      dir_times.push_back(DirTime{target, shown, {times[0], times[1]}});
     } else if (::utimensat(AT_FDCWD, target.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
-      return util::sys_error("utimensat", target.string());
+      return util::sys_error("utimensat", shown);
     }
   }
   for (auto it = dir_times.rbegin(); it != dir_times.rend(); ++it) {
     if (::utimensat(AT_FDCWD, it->host.c_str(), it->times, AT_SYMLINK_NOFOLLOW) != 0) {
-      return util::sys_error("utimensat", it->host.string());
+      return util::sys_error("utimensat", it->shown);
     }
   }
   return stats;

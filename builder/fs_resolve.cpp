@@ -244,7 +244,7 @@ util::Result<fs::path> mkdir_all_in_root(const fs::path& root, std::string_view 
     parent = std::move(dir);
     dir = DirFd(next);
     dir_name = comp;
-    dir_path = rootfs_of(done);
+    if (made) dir_path = rootfs_of(done);  // only for errors; building it for every component would be quadratic
     dir_made = made;
   }
   if (dir_made) MKIMAGE_TRY_VOID(set_time(parent.fd, dir_name));
