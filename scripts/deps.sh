@@ -11,8 +11,10 @@ packages=(
   # install and package: the man page (go-md2man), the .deb's shared-library
   # dependencies (dpkg-shlibdeps in dpkg-dev), `man -l` in the install test
   go-md2man dpkg-dev man-db
-  # run: OCI runtime for RUN steps and `mkimage run`
-  runc
+  # run: OCI runtime for RUN steps and `mkimage run`; the seccomp profile of
+  # RUN steps (/usr/share/containers/seccomp.json); slirp4netns, the
+  # user-space network stack of RUN steps' private networks
+  runc golang-github-containers-common slirp4netns
   # tests: static busybox base, interop peers
   busybox-static skopeo umoci python3 curl zstd file
   # tests: registry interop peers (tests start private daemons of their own)
