@@ -74,7 +74,7 @@ Result<Slirp> spawn_slirp(const fs::path& netns, int ready_w, int exit_r, int er
   const std::string ready_arg = "--ready-fd=" + std::to_string(ready_w);
   const std::string exit_arg = "--exit-fd=" + std::to_string(exit_r);
   std::vector<std::string> argv = {bin, "--configure", "--mtu=65520", "--disable-host-loopback", ready_arg, exit_arg,
-                                   "--netns-type=path", netns.string(), "tap0"};
+                                   "--netns-type=path", netns.string(), "eth0"};
   std::vector<char*> cargv;
   for (auto& x : argv) cargv.push_back(x.data());
   cargv.push_back(nullptr);

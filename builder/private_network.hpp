@@ -5,7 +5,7 @@
 // ordinary socket calls on the host (docs/design/sandbox.md says why
 // slirp4netns rather than pasta, and what it costs).
 //
-// Layout (slirp4netns's): the namespace has `lo` and `tap0` with
+// Layout (slirp4netns's): the namespace has `lo` and `eth0` (as BuildKit's steps see) with
 // 10.0.2.100/24, gateway 10.0.2.2, DNS forwarder 10.0.2.3, IPv4 only (docker's
 // default bridge has no IPv6 either), MTU 65520. slirp4netns runs with
 // --disable-host-loopback: the gateway does not lead to the host's loopback,
