@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <fstream>
 #include <thread>
 
 #include "builder/container.hpp"
@@ -106,8 +107,19 @@ PRIVILEGED_TEST_CASE("RUN in an overlay: output, exit code, env, cwd, user, netw
     std::thread th([&] {
       auto r = runtime.run(sh((*snap)->rootfs(), "sleep 100"), t / "bundle", io, id);
       code = r.ok() ? *r : -2;
+      if (!r.ok()) MESSAGE(r.error().message);
     });
-    for (int i = 0; i < 100 && !runtime.exists(id); ++i) usleep(50000);
+    // Killed once `sleep` runs (a kill while runc still starts the container
+    // is another case: runc then reports "container process is already dead").
+    auto sleeping = [&] {
+      auto pid = runtime.init_pid(id);
+      if (!pid) return false;
+      std::ifstream comm("/proc/" + std::to_string(*pid) + "/comm");
+      std::string name;
+      std::getline(comm, name);
+      return name == "sleep";
+    };
+    for (int i = 0; i < 200 && !sleeping(); ++i) usleep(25000);
     CHECK(runtime.kill(id, SIGKILL).ok());
     th.join();
     CHECK(code == 137);
