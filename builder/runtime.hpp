@@ -184,7 +184,8 @@ public:
   util::Result<void> remove(const std::string& id) const;
   // Kills and deletes runtime containers a killed build left running: ids
   // made by new_container_id() whose owner (pid and start time) is dead.
-  // Read from the runtime's state directory; errors are ignored.
+  // Read from the runtime's state directory; errors are ignored. Then removes
+  // the private networks such builds left (PrivateNetwork::remove_orphans).
   void remove_orphans() const;
   // True if the runtime knows a running/created container `id` (`runtime state`).
   bool exists(const std::string& id) const;
