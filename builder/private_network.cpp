@@ -65,7 +65,6 @@ Result<void> make_netns(const fs::path& path) {
 
 struct Slirp {
   pid_t pid = -1;
-  int exit_fd = -1;  // our end of --exit-fd
 };
 
 // fork+exec slirp4netns on `netns`; only async-signal-safe calls in the child.
@@ -103,7 +102,7 @@ Result<Slirp> spawn_slirp(const fs::path& netns, int ready_w, int exit_r, int er
     _exit(errno == ENOENT ? 127 : 126);
   }
   if (devnull >= 0) ::close(devnull);
-  return Slirp{pid, -1};
+  return Slirp{pid};
 }
 
 // Waits (up to 10 s) for slirp4netns's ready byte. On failure: its exit
