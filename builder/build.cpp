@@ -287,6 +287,8 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   }
   if (req.network != "default" && req.network != "none" && req.network != "host")
     return util::Error{"network mode \"" + req.network + "\" is not supported (want default, none or host)"};
+  for (const auto& a : req.allow)
+    if (a != "security.insecure" && a != "network.host") return util::Error{"invalid entitlement: " + a};
 
   // The Dockerfile.
   std::string text;

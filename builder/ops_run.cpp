@@ -1,6 +1,7 @@
 // RUN: the command in the OCI runtime on a snapshot of the stage's rootfs
 // (builder/runtime.hpp, snapshotter.hpp, run_mounts.hpp). Key inputs:
 // docs/cache-keys.md "RUN".
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -159,6 +160,10 @@ util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageStat
   in.workdir = step.workdir.empty() ? "/" : step.workdir;
   in.network = network_name(run.network, s.request.network);
   in.security = run.security == parser::SecurityMode::insecure ? "insecure" : "sandbox";
+  // BuildKit's entitlement check (solver/llbsolver ValidateEntitlements).
+  if (run.security == parser::SecurityMode::insecure &&
+      std::find(s.request.allow.begin(), s.request.allow.end(), "security.insecure") == s.request.allow.end())
+    return util::Error{dockerfile_excerpt(s, step.range) + "ERROR: security.insecure is not allowed"};
   for (const auto& m : run.mounts) {
     auto mk = mount_key(s, m);
     if (!mk.ok()) return util::Error{dockerfile_excerpt(s, step.range) + "ERROR: RUN --mount: " + mk.error().message};
@@ -171,7 +176,10 @@ util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageStat
   FsExecutor exec = [&](FsStepIo& io) -> util::Result<void> {
     const auto& rootfs = io.snapshot->rootfs();
     MKIMAGE_TRY(ExecUser user, resolve_exec_user(rootfs, step.user));
-    MKIMAGE_TRY(NetworkMode net, parse_network_mode(network));
+    // A build's "default" is a private network namespace with outbound
+    // access (builder/private_network.hpp), as BuildKit's steps get.
+    MKIMAGE_TRY(NetworkMode net, network == "default" ? util::Result<NetworkMode>(NetworkMode::isolated)
+                                                      : parse_network_mode(network));
 
     std::filesystem::path scratch = s.work_dir / ("run-" + new_container_id());
     std::error_code ec;
@@ -247,6 +255,8 @@ util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageStat
     spec.process.gid = user.gid;
     spec.process.additional_gids = user.additional_gids;
     spec.network = net;
+    spec.no_new_privileges = true;
+    spec.insecure = run.security == parser::SecurityMode::insecure;
     spec.mounts = mounts.mounts;
     if (run.script) {
       auto script = scratch / "script";

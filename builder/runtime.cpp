@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "builder/interrupt.hpp"
+#include "builder/private_network.hpp"
 #include "store/owner.hpp"
 
 namespace mkimage::builder {
@@ -145,6 +146,7 @@ void Runtime::remove_orphans() const {
     run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "kill", id, "KILL"});
     run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
   }
+  PrivateNetwork::remove_orphans();  // their RUN networks (after the containers in them)
 }
 
 bool Runtime::exists(const std::string& id) const {
@@ -206,7 +208,19 @@ std::optional<std::string> runtime_log_error(const fs::path& log) {
 Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, const RunIo& io, std::string id,
                          const std::function<void(int pid)>& on_started) const {
   if (id.empty()) id = new_container_id();
-  MKIMAGE_TRY_VOID(write_bundle(spec, bundle_dir));
+  // NetworkMode::isolated: the namespace and slirp4netns live until this returns
+  // (declared before the container's guard: torn down after it on interrupt).
+  std::unique_ptr<PrivateNetwork> net;
+  ContainerSpec with_net;
+  const ContainerSpec* effective = &spec;
+  if (spec.network == NetworkMode::isolated) {
+    MKIMAGE_TRY(net, PrivateNetwork::create());
+    with_net = spec;
+    with_net.netns_path = net->netns_path().string();
+    with_net.resolv_conf = net->resolv_conf();
+    effective = &with_net;
+  }
+  MKIMAGE_TRY_VOID(write_bundle(*effective, bundle_dir));
   std::error_code ec;
   fs::create_directories(m_options.state_dir, ec);
 

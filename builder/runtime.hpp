@@ -10,17 +10,25 @@
 //     /sys read-only, /sys/fs/cgroup read-only, and read-only bind mounts of
 //     a generated /etc/hosts (localhost and the hostname) and of a copy of
 //     the host's /etc/resolv.conf, both kept in the bundle directory;
-//   - docker's default capability set, noNewPrivileges false, RLIMIT_NOFILE
-//     1048576, docker's masked and read-only /proc paths; no seccomp profile.
+//   - docker's default capability set, RLIMIT_NOFILE 1048576, docker's masked
+//     and read-only /proc paths, the standard container seccomp profile
+//     (builder/seccomp_profile.hpp; docker's rules against creating user
+//     namespaces), noNewPrivileges as ContainerSpec::no_new_privileges says
+//     (true for RUN steps, false for `mkimage run` as in `docker run`);
+//   - ContainerSpec::insecure (RUN --security=insecure, allowed by
+//     `build --allow security.insecure`): all capabilities, no seccomp, no
+//     masked or read-only paths, /sys and the cgroup tree writable — docker's
+//     `--privileged` without the host devices.
 //
-// Network modes. `none`: a new network namespace; runc brings up loopback in
+// Network modes. `isolated` (RUN steps by default): a private network
+// namespace per container with outbound access through slirp4netns, a
+// user-space network stack (builder/private_network.hpp); host loopback services are
+// not reachable. `none`: a new network namespace; runc brings up loopback in
 // every new network namespace, so the container sees only `lo` (127.0.0.1).
 // `host`: no network namespace. `private`: a new namespace like `none`; it is
 // what `mkimage run -p` publishes ports into (builder/port_forward.hpp).
-// For builds, `--network=default` maps to host (parse_network_mode): a
-// daemonless tool on a machine without a bridge/CNI set up cannot give a
-// namespaced container outbound network, and the users who compare with
-// docker run `docker build --network=host` on such hosts anyway.
+// parse_network_mode maps "default" to host (`mkimage run`'s default); a
+// build's "default" is `isolated` (builder/ops_run.cpp).
 //
 // Cleanup guarantees: each run uses a fresh unique container id; when the
 // runtime exits (or fails to start), `runtime delete -f ID` always runs; the
@@ -41,13 +49,15 @@
 namespace mkimage::builder {
 
 enum class NetworkMode {
-  host,     // share the host's network namespace
-  none,     // own network namespace with loopback only
-  private_  // own network namespace with loopback only; ports published by a forwarder
+  host,      // share the host's network namespace
+  none,      // own network namespace with loopback only
+  private_,  // own network namespace with loopback only; ports published by a forwarder
+  isolated   // own network namespace, outbound access through slirp4netns (RUN's default)
 };
 
-// Parses a RUN/build `--network` value: "default" and "host" → host,
-// "none" → none, "private" → private_. Errors: any other value.
+// Parses a `mkimage run --network` value: "default" and "host" → host,
+// "none" → none, "private" → private_. Errors: any other value (also
+// "isolated": only builds use it, see builder/ops_run.cpp).
 util::Result<NetworkMode> parse_network_mode(std::string_view text);
 std::string_view to_string(NetworkMode mode);
 
@@ -85,6 +95,13 @@ struct ContainerSpec {
   std::string hostname = "buildkitsandbox";  // BuildKit's hostname for RUN
   std::vector<std::string> extra_hosts;      // extra /etc/hosts lines ("1.2.3.4 name")
   std::vector<OciMount> mounts;              // added after the default mounts (RUN --mount, -v)
+  bool no_new_privileges = false;            // process.noNewPrivileges (RUN: true)
+  bool insecure = false;                     // RUN --security=insecure (see the top of this file)
+  // Set by Runtime::run for NetworkMode::isolated: the network namespace to
+  // join (a bind-mounted nsfs file) and the /etc/resolv.conf text to show;
+  // otherwise the container gets a copy of the host's resolv.conf.
+  std::string netns_path;
+  std::optional<std::string> resolv_conf;
 };
 
 // The standard mount destinations every container gets (in this order);
@@ -115,12 +132,19 @@ struct RuntimeOptions {
 
 // Writes an OCI bundle for `spec` into `bundle_dir` (created if missing):
 // config.json, plus the hosts and resolv.conf files it bind-mounts. `root_path` in config.json is spec.rootfs (absolute).
-// Errors: I/O naming the path.
+// Errors: I/O naming the path; the seccomp profile is missing or invalid
+// (builder/seccomp_profile.hpp default_seccomp; not for an insecure spec).
 util::Result<void> write_bundle(const ContainerSpec& spec, const std::filesystem::path& bundle_dir);
 
 // The config.json document for `spec` (as text). `bundle_dir` is where the
-// generated hosts/resolv.conf files live.
-std::string make_runtime_config(const ContainerSpec& spec, const std::filesystem::path& bundle_dir);
+// generated hosts/resolv.conf files live; `seccomp_json` is the
+// `linux.seccomp` object as JSON text ("" = none).
+std::string make_runtime_config(const ContainerSpec& spec, const std::filesystem::path& bundle_dir,
+                                const std::string& seccomp_json = {});
+
+// docker's default capability set (the bounding, effective and permitted set
+// of every container that is not insecure).
+const std::vector<std::string>& default_capabilities();
 
 // docker's exit status for a container whose process could not start, from
 // the runtime's error message: 127 when the command was not found, 126 when
@@ -160,7 +184,8 @@ public:
   util::Result<void> remove(const std::string& id) const;
   // Kills and deletes runtime containers a killed build left running: ids
   // made by new_container_id() whose owner (pid and start time) is dead.
-  // Read from the runtime's state directory; errors are ignored.
+  // Read from the runtime's state directory; errors are ignored. Then removes
+  // the private networks such builds left (PrivateNetwork::remove_orphans).
   void remove_orphans() const;
   // True if the runtime knows a running/created container `id` (`runtime state`).
   bool exists(const std::string& id) const;

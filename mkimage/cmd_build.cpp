@@ -45,6 +45,7 @@ struct BuildFlags {
   std::vector<std::string> cache_to;
   std::vector<std::string> labels;
   std::string network = "default";
+  std::vector<std::string> allow;
   std::string platform;
   std::string iidfile;
   bool quiet = false;
@@ -184,6 +185,10 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
   req.push = f.push;
   req.no_cache_filter = f.no_cache_filter;
   req.network = f.network;
+  for (const auto& a : f.allow)
+    if (a != "security.insecure" && a != "network.host")
+      throw CliExit{k_exit_usage, "mkimage build: invalid entitlement: " + a + " (want security.insecure or network.host)"};
+  req.allow = f.allow;
   req.platform = f.platform;
   req.runtime = f.runtime;
   req.explain_cache = f.explain_cache;
@@ -331,7 +336,11 @@ void register_build_command(CLI::App& app, GlobalOptions& global) {
                   "[,mode=min|max][,compression=gzip|zstd][,ignore-error=true][,mounts=true][,mounts-max-size=SIZE]; repeatable")
       ->allow_extra_args(false);
   cmd->add_option("--label", flags->labels, "Image label K=V; repeatable")->allow_extra_args(false);
-  cmd->add_option("--network", flags->network, "Network for RUN: default, none or host");
+  cmd->add_option("--network", flags->network,
+                  "Network for RUN: default (a private namespace with outbound access), none or host");
+  cmd->add_option("--allow", flags->allow,
+                  "Allow an entitlement: security.insecure (RUN --security=insecure) or network.host; repeatable")
+      ->allow_extra_args(false);
   cmd->add_option("--platform", flags->platform, "Target platform (only the host's: linux/amd64)");
   cmd->add_option("--iidfile", flags->iidfile, "Write the image ID to this file");
   cmd->add_flag("-q,--quiet", flags->quiet, "Print only the image ID");

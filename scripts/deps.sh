@@ -11,9 +11,11 @@ packages=(
   # install and package: the man page (go-md2man), the .deb's shared-library
   # dependencies (dpkg-shlibdeps in dpkg-dev), `man -l` in the install test
   go-md2man dpkg-dev man-db
-  # run: OCI runtime for RUN steps and `mkimage run`; ssh-agent and ssh-add for
-  # `--ssh ID=KEYFILE` (and ssh-keygen for its tests)
-  runc openssh-client
+  # run: OCI runtime for RUN steps and `mkimage run`; the seccomp profile of
+  # RUN steps (/usr/share/containers/seccomp.json); slirp4netns, the
+  # user-space network stack of RUN steps' private networks; ssh-agent and
+  # ssh-add for `--ssh ID=KEYFILE` (and ssh-keygen for its tests)
+  runc golang-github-containers-common slirp4netns openssh-client
   # tests: static busybox base, interop peers
   busybox-static skopeo umoci python3 curl zstd file
   # tests: registry interop peers (tests start private daemons of their own)

@@ -147,6 +147,11 @@ struct BuildRequest {
   std::vector<std::string> no_cache_filter;   // stage names (or indexes) not to look up
   std::vector<BuildSecret> secrets;
   std::string network = "default";            // default | none | host
+  // `--allow`: entitlements (buildx's names). "security.insecure" lets
+  // `RUN --security=insecure` run unconfined (else the build fails with
+  // "security.insecure is not allowed"); "network.host" is accepted (host
+  // networking needs no entitlement here). Anything else is an error.
+  std::vector<std::string> allow;
   std::string platform;                       // "" or "linux/amd64"; anything else is an error
   std::vector<OutputSpec> outputs;            // empty = {image}
   Compression compression = Compression::gzip;

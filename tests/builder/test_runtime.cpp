@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <fstream>
 #include <thread>
 
 #include "builder/container.hpp"
@@ -58,6 +59,31 @@ TEST_CASE("runtime config.json has the default namespaces, mounts and process") 
   CHECK(!parse_network_mode("bridge").ok());
 }
 
+TEST_CASE("runtime config.json: seccomp, noNewPrivileges, insecure, a network namespace path") {
+  ContainerSpec spec;
+  spec.rootfs = "/some/rootfs";
+  spec.process.args = {"/bin/true"};
+  spec.no_new_privileges = true;
+  auto j = nlohmann::json::parse(make_runtime_config(spec, "/bundle", R"({"defaultAction":"SCMP_ACT_ERRNO"})"));
+  CHECK(j["process"]["noNewPrivileges"] == true);
+  CHECK(j["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_ERRNO");
+  CHECK(j["process"]["capabilities"]["bounding"].size() == default_capabilities().size());
+  CHECK(j["linux"]["maskedPaths"].size() == 10);
+
+  spec.network = NetworkMode::isolated;
+  spec.netns_path = "/run/user/0/netns/x";
+  j = nlohmann::json::parse(make_runtime_config(spec, "/bundle"));
+  CHECK(j["linux"]["namespaces"].back() == nlohmann::json{{"type", "network"}, {"path", "/run/user/0/netns/x"}});
+  CHECK(!j["linux"].contains("seccomp"));
+
+  spec.insecure = true;
+  j = nlohmann::json::parse(make_runtime_config(spec, "/bundle"));
+  CHECK(j["process"]["noNewPrivileges"] == false);
+  CHECK(j["process"]["capabilities"]["effective"].size() > default_capabilities().size());
+  CHECK(!j["linux"].contains("maskedPaths"));
+  CHECK(!j["linux"].contains("readonlyPaths"));
+}
+
 PRIVILEGED_TEST_CASE("RUN in an overlay: output, exit code, env, cwd, user, network none") {
   EXEC_TEST_REQUIRE_PRIVILEGES();
   TempDir t;
@@ -81,8 +107,19 @@ PRIVILEGED_TEST_CASE("RUN in an overlay: output, exit code, env, cwd, user, netw
     std::thread th([&] {
       auto r = runtime.run(sh((*snap)->rootfs(), "sleep 100"), t / "bundle", io, id);
       code = r.ok() ? *r : -2;
+      if (!r.ok()) MESSAGE(r.error().message);
     });
-    for (int i = 0; i < 100 && !runtime.exists(id); ++i) usleep(50000);
+    // Killed once `sleep` runs (a kill while runc still starts the container
+    // is another case: runc then reports "container process is already dead").
+    auto sleeping = [&] {
+      auto pid = runtime.init_pid(id);
+      if (!pid) return false;
+      std::ifstream comm("/proc/" + std::to_string(*pid) + "/comm");
+      std::string name;
+      std::getline(comm, name);
+      return name == "sleep";
+    };
+    for (int i = 0; i < 200 && !sleeping(); ++i) usleep(25000);
     CHECK(runtime.kill(id, SIGKILL).ok());
     th.join();
     CHECK(code == 137);

@@ -88,7 +88,7 @@ fi
 deb=$(ls "$W"/deb/mkimage_*.deb 2>/dev/null | head -n 1)
 [ -n "$deb" ] || fail "cpack made no mkimage_*.deb: $(tail -n 5 "$W/cpack.log")"
 depends=$(dpkg-deb -f "$deb" Depends)
-for d in runc libarchive13 libcurl4 libsqlite3-0 libc6; do
+for d in runc slirp4netns golang-github-containers-common libarchive13 libcurl4 libsqlite3-0 libc6; do
   echo "$depends" | grep -qw "$d" || fail ".deb Depends lacks $d: $depends"
 done
 dpkg-deb -c "$deb" | awk '{print $NF}' >"$W/deb.files"
