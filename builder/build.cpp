@@ -391,6 +391,7 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   std::sort(result.steps.begin(), result.steps.end(),
             [](const StepOutcome& a, const StepOutcome& b) { return a.step.number < b.step.number; });
   result.warnings = s.warnings;
+  bound_cache_after_build(s, result);
   return result;
 }
 

@@ -20,6 +20,7 @@
 #include "mkimage/cli.hpp"
 #include "mkimage/progress.hpp"
 #include "store/root.hpp"
+#include "util/units.hpp"
 
 namespace mkimage::cli {
 
@@ -50,6 +51,7 @@ struct BuildFlags {
   std::string compression = "gzip";
   std::string runtime = "runc";
   bool explain_cache = false;
+  std::string cache_max;  // --cache-max SIZE ("" = the configuration's cache.max-size)
 };
 
 std::string read_all(std::istream& in) { return std::string(std::istreambuf_iterator<char>(in), {}); }
@@ -196,6 +198,11 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
     if (!spec.ok()) throw CliExit{k_exit_usage, "mkimage build: " + spec.error().message};
     req.cache_to.push_back(*spec);
   }
+  if (!f.cache_max.empty()) {
+    auto bytes = util::parse_size_bytes(f.cache_max);
+    if (!bytes.ok()) throw CliExit{k_exit_usage, "mkimage build: --cache-max: " + bytes.error().message};
+    req.cache_max_size = *bytes;
+  }
   for (const auto& s : f.secrets) {
     auto sec = parse_secret_spec(s);
     if (!sec.ok()) throw CliExit{k_exit_usage, "mkimage build: --secret: " + sec.error().message};
@@ -295,6 +302,9 @@ void register_build_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--compression", flags->compression, "Layer compression for oci/docker/tar outputs: gzip or zstd");
   cmd->add_option("--runtime", flags->runtime, "OCI runtime for RUN (default runc)");
   cmd->add_flag("--explain-cache", flags->explain_cache, "Print every step's cache key and its tagged inputs");
+  cmd->add_option("--cache-max", flags->cache_max,
+                  "After the build, free least recently used cache until the store takes at most SIZE "
+                  "(e.g. 10GB; 0 = no bound; default: cache.max-size of the configuration)");
   cmd->callback([flags, &global] { run_build(*flags, global); });
 }
 

@@ -122,6 +122,11 @@ struct BuildRequest {
   // that cannot be read is a warning. `--cache-to` targets, written after the outputs.
   std::vector<CacheSpec> cache_from;
   std::vector<CacheSpec> cache_to;
+  // `--cache-max`: after the build, the cache GC frees least recently used
+  // cache entries until the store's blobs and snapshots take at most this many
+  // bytes (docs/cache.md). nullopt = the store's configuration (cache.max-size
+  // in ROOT/config.json or /etc/mkimage/config.json); 0 = no bound.
+  std::optional<std::int64_t> cache_max_size;
 };
 
 // One build step as shown to the user: FROM (of a non-scratch base), RUN, COPY, ADD,
