@@ -86,7 +86,7 @@ struct CacheRecord {
   std::vector<Digest> refs;  // blobs kept alive by this entry
   std::int64_t created = 0;  // epoch seconds
   std::int64_t last_used = 0;  // epoch seconds of the last hit (creation time until one)
-  std::string step;          // the step that made it, "[build 3/5] RUN npm ci" ("" unknown)
+  std::string step = {};     // the step that made it, "[build 3/5] RUN npm ci" ("" unknown)
   std::int64_t hits = 0;     // lookups that found it
 };
 
