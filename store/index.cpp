@@ -464,7 +464,8 @@ util::Result<void> Index::put_cache(const CacheRecord& r) {
     MKIMAGE_TRY_VOID(Stmt(m_statements,
                           "INSERT INTO cache(key, result, created, last_used, step, hits) VALUES(?,?,?,?,?,?) "
                           "ON CONFLICT(key) DO UPDATE SET result=excluded.result, created=excluded.created, "
-                          "last_used=excluded.last_used, step=excluded.step, hits=excluded.hits")
+                          "last_used=excluded.last_used, step=CASE WHEN excluded.step='' THEN cache.step ELSE excluded.step END, "
+                          "hits=MAX(cache.hits, excluded.hits)")
                          .bind(r.key)
                          .bind(r.result)
                          .bind(r.created ? r.created : now)

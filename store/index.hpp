@@ -234,7 +234,9 @@ public:
   util::Result<std::vector<DistributionSource>> distribution_sources(const DiffId& diff_id);
 
   // --- build cache ---
-  util::Result<void> put_cache(const CacheRecord& r);  // insert or replace (step and hits as given)
+  // Inserts or replaces an entry; a replaced entry keeps its hit count (the
+  // larger one) and its step text when `r` has none.
+  util::Result<void> put_cache(const CacheRecord& r);
   // A hit: sets last_used to now and counts it (hits + 1), best effort (a busy
   // index does not turn a hit into an error), and returns the updated entry.
   // The garbage collector (store/gc.hpp) frees least recently used entries first.

@@ -183,6 +183,11 @@ TEST_CASE("Index cache, stat cache and containers") {
   CHECK(listed[0].hits == 2);
   CHECK(listed[1].step == "[2/3] RUN make");
   CHECK(idx.list_cache().value()[0].hits == 2);
+  // Replacing an entry (a --no-cache rebuild) keeps its hits and, given none, its step.
+  REQUIRE(idx.put_cache({"sha256:key1", "{}", {dg("layer")}, 200, 200}).ok());
+  CHECK(idx.list_cache().value()[0].hits == 2);
+  REQUIRE(idx.put_cache({"sha256:key3", "null", {}, 300, 300}).ok());
+  CHECK(idx.list_cache().value()[1].step == "[2/3] RUN make");
   REQUIRE(idx.delete_cache("sha256:key3").ok());
   CHECK(idx.blob_referenced(dg("layer")).value());
   CHECK_FALSE(idx.get_cache("sha256:missing").value().has_value());
