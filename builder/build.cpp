@@ -425,6 +425,7 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
             [](const StepOutcome& a, const StepOutcome& b) { return a.step.number < b.step.number; });
   result.warnings = s.warnings;
   result.checks = std::move(checks);
+  bound_cache_after_build(s, result);
   return result;
 }
 

@@ -276,6 +276,12 @@ void note_cache_step(BuildSession& session, const parser::Stage& stage, const Ca
 // After the outputs: local cache rows for remote hits whose layer is now here,
 // then every --cache-to target. Errors: an export failing without ignore-error.
 util::Result<void> export_caches(BuildSession& session, const StageState& final_state);
+
+// builder/cache_gc.cpp: after a build, ends its lease and bounds the store
+// (request.cache_max_size, else cache.max-size of the store's configuration)
+// with the cache GC (store/gc.hpp). Never fails the build: a GC error is a
+// warning in `result.warnings` and on the sink.
+void bound_cache_after_build(BuildSession& session, BuildResult& result);
 // type=inline: the records to put into the final image config (nullopt when no
 // --cache-to asks for inline records).
 std::optional<remote_cache::RecordSet> inline_records(BuildSession& session, const StageState& final_state);

@@ -226,8 +226,11 @@ util::Result<void> run_fs_step(BuildSession& s, const parser::Stage& stage, Stag
   rec.key = key.str();
   rec.result = util::json_text(result);
   if (*layer) rec.refs.push_back((*layer)->blob);
-  rec.created = created.seconds;
-  rec.last_used = created.seconds;
+  // When the entry was made and last used, for `cache ls` and the GC's LRU
+  // order (the history's `created` above may be SOURCE_DATE_EPOCH).
+  rec.created = store::Timestamp::now().seconds;
+  rec.last_used = rec.created;
+  rec.step = info.label + " " + info.name;
   std::optional<LayerRef> own = *layer;
   std::optional<store::DiffId> diff_id = own ? std::optional<store::DiffId>(own->diff_id) : std::nullopt;
   std::optional<CachedResult> adopted;

@@ -35,6 +35,8 @@ int run_cli(int argc, char** argv) {
   register_run_commands(app, global);
   register_archive_commands(app, global);
   register_registry_commands(app, global);
+  register_cache_commands(app, global);
+  register_system_commands(app, global);
   register_debug_commands(app, global);
 
   try {

@@ -62,5 +62,7 @@ void register_build_command(CLI::App& app, GlobalOptions& global);   // cmd_buil
 void register_run_commands(CLI::App& app, GlobalOptions& global);    // cmd_run.cpp
 void register_archive_commands(CLI::App& app, GlobalOptions& global);  // cmd_archive.cpp: save, load, import
 void register_registry_commands(CLI::App& app, GlobalOptions& global);  // cmd_registry.cpp: pull, push, login, logout
+void register_cache_commands(CLI::App& app, GlobalOptions& global);   // cmd_cache.cpp: cache ls, du, prune
+void register_system_commands(CLI::App& app, GlobalOptions& global);  // cmd_system.cpp: system df
 
 }  // namespace mkimage::cli

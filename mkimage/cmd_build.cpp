@@ -21,6 +21,7 @@
 #include "mkimage/cli.hpp"
 #include "mkimage/progress.hpp"
 #include "store/root.hpp"
+#include "util/units.hpp"
 
 namespace mkimage::cli {
 
@@ -56,6 +57,7 @@ struct BuildFlags {
   bool explain_cache = false;
   bool check = false;
   std::string call = "build";
+  std::string cache_max;  // --cache-max SIZE ("" = the configuration's cache.max-size)
 };
 
 std::string read_all(std::istream& in) { return std::string(std::istreambuf_iterator<char>(in), {}); }
@@ -228,6 +230,11 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
     if (!spec.ok()) throw CliExit{k_exit_usage, "mkimage build: " + spec.error().message};
     req.cache_to.push_back(*spec);
   }
+  if (!f.cache_max.empty()) {
+    auto bytes = util::parse_size_bytes(f.cache_max);
+    if (!bytes.ok()) throw CliExit{k_exit_usage, "mkimage build: --cache-max: " + bytes.error().message};
+    req.cache_max_size = *bytes;
+  }
   for (const auto& s : f.secrets) {
     auto sec = parse_secret_spec(s);
     if (!sec.ok()) throw CliExit{k_exit_usage, "mkimage build: --secret: " + sec.error().message};
@@ -353,6 +360,9 @@ void register_build_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_flag("--check", flags->check,
                 "Evaluate the build checks and build nothing (exit status 1 when a check fires)");
   cmd->add_option("--call", flags->call, "Method for evaluating the build: build (default) or check (= --check)");
+  cmd->add_option("--cache-max", flags->cache_max,
+                  "After the build, free least recently used cache until the store takes at most SIZE "
+                  "(e.g. 10GB; 0 = no bound; default: cache.max-size of the configuration)");
   cmd->callback([flags, &global] { run_build(*flags, global); });
 }
 

@@ -6,6 +6,7 @@
 
 #include "parser/instructions.hpp"
 #include "parser/text.hpp"
+#include "util/units.hpp"
 
 namespace mkimage::parser {
 
@@ -95,44 +96,7 @@ std::string format_go_duration(std::int64_t ns) {
   return neg ? "-" + out : out;
 }
 
-util::Result<std::int64_t> parse_size_bytes(const std::string& text) {
-  // docker/go-units RAMInBytes: ^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$
-  std::size_t i = 0;
-  long double value = 0;
-  bool digits = false;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-    value = value * 10 + (text[i++] - '0');
-    digits = true;
-  }
-  if (digits && i < text.size() && text[i] == '.') {
-    ++i;
-    long double scale = 0.1L;
-    bool fd = false;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-      value += (text[i++] - '0') * scale;
-      scale /= 10;
-      fd = true;
-    }
-    if (!fd) digits = false;
-  }
-  if (!digits) return util::Error{"invalid size: '" + text + "'"};
-  if (i < text.size() && text[i] == ' ') ++i;
-  long double mult = 1;
-  if (i < text.size()) {
-    switch (std::tolower(static_cast<unsigned char>(text[i]))) {
-      case 'k': mult = 1024.0L; ++i; break;
-      case 'm': mult = 1024.0L * 1024; ++i; break;
-      case 'g': mult = 1024.0L * 1024 * 1024; ++i; break;
-      case 't': mult = 1024.0L * 1024 * 1024 * 1024; ++i; break;
-      case 'p': mult = 1024.0L * 1024 * 1024 * 1024 * 1024; ++i; break;
-      default: break;
-    }
-  }
-  if (i < text.size() && (text[i] == 'i' || text[i] == 'I')) ++i;
-  if (i < text.size() && (text[i] == 'b' || text[i] == 'B')) ++i;
-  if (i != text.size()) return util::Error{"invalid size: '" + text + "'"};
-  return static_cast<std::int64_t>(value * mult);
-}
+util::Result<std::int64_t> parse_size_bytes(const std::string& text) { return util::parse_size_bytes(text); }
 
 bool is_symbolic_mode(const std::string& text) {
   // chmod(1): clause[,clause...]; clause = [ugoa]* (op [rwxXst]* | op [ugo])+

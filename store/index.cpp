@@ -47,9 +47,10 @@ util::Result<LayerRecord> layer_from_row(Stmt& s) {
   MKIMAGE_TRY(l.blob, s.digest(3));
   l.size = s.integer(4);
   l.snapshot = s.opt_text(5);
+  if (!s.is_null(6)) l.snapshot_size = s.integer(6);
   return l;
 }
-constexpr const char* k_layer_cols = "chain_id, parent, diff_id, blob, size, snapshot";
+constexpr const char* k_layer_cols = "chain_id, parent, diff_id, blob, size, snapshot, snapshot_size";
 
 util::Result<CompressedLayerRecord> compressed_from_row(Stmt& s) {
   CompressedLayerRecord r;
@@ -209,10 +210,10 @@ util::Result<std::optional<BlobRecord>> Index::get_blob(const Digest& d) {
 
 util::Result<std::vector<BlobRecord>> Index::list_blobs() {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_statements, "SELECT digest, size, media_type FROM blobs ORDER BY digest");
+  Stmt s(m_statements, "SELECT digest, size, media_type, added FROM blobs ORDER BY digest");
   return s.all([](Stmt& r) -> util::Result<BlobRecord> {
     MKIMAGE_TRY(Digest d, r.digest(0));
-    return BlobRecord{d, r.integer(1), MediaType::of(r.text(2))};
+    return BlobRecord{d, r.integer(1), MediaType::of(r.text(2)), r.integer(3)};
   });
 }
 
@@ -242,7 +243,9 @@ util::Result<void> Index::put_layer(const LayerRecord& l) {
   Stmt s(m_statements,
          "INSERT INTO layers(chain_id, parent, diff_id, blob, size, snapshot, added) VALUES(?,?,?,?,?,?,?) "
          "ON CONFLICT(chain_id) DO UPDATE SET parent=excluded.parent, diff_id=excluded.diff_id, "
-         "blob=excluded.blob, size=excluded.size, snapshot=COALESCE(excluded.snapshot, layers.snapshot)");
+         "blob=excluded.blob, size=excluded.size, snapshot=COALESCE(excluded.snapshot, layers.snapshot), "
+         "snapshot_size=CASE WHEN excluded.snapshot IS NULL OR excluded.snapshot=layers.snapshot "
+         "THEN layers.snapshot_size END");
   std::optional<Digest> parent;
   if (l.parent) parent = l.parent->digest;
   return s.bind(l.chain_id.digest)
@@ -277,7 +280,7 @@ util::Result<std::vector<LayerRecord>> Index::list_layers() {
 
 util::Result<void> Index::set_snapshot(const ChainId& c, const std::optional<std::string>& snapshot) {
   std::lock_guard lock(m_mutex);
-  return Stmt(m_statements, "UPDATE layers SET snapshot=? WHERE chain_id=?").bind_opt(snapshot).bind(c.digest).run();
+  return Stmt(m_statements, "UPDATE layers SET snapshot=?, snapshot_size=NULL WHERE chain_id=?").bind_opt(snapshot).bind(c.digest).run();
 }
 
 util::Result<void> Index::delete_layer(const ChainId& c) {
@@ -459,13 +462,16 @@ util::Result<void> Index::put_cache(const CacheRecord& r) {
   return transaction([&]() -> util::Result<void> {
     std::int64_t now = now_seconds();
     MKIMAGE_TRY_VOID(Stmt(m_statements,
-                          "INSERT INTO cache(key, result, created, last_used) VALUES(?,?,?,?) "
+                          "INSERT INTO cache(key, result, created, last_used, step, hits) VALUES(?,?,?,?,?,?) "
                           "ON CONFLICT(key) DO UPDATE SET result=excluded.result, created=excluded.created, "
-                          "last_used=excluded.last_used")
+                          "last_used=excluded.last_used, step=CASE WHEN excluded.step='' THEN cache.step ELSE excluded.step END, "
+                          "hits=MAX(cache.hits, excluded.hits)")
                          .bind(r.key)
                          .bind(r.result)
                          .bind(r.created ? r.created : now)
                          .bind(r.last_used ? r.last_used : now)
+                         .bind(r.step)
+                         .bind(r.hits)
                          .run());
     MKIMAGE_TRY_VOID(Stmt(m_statements, "DELETE FROM cache_refs WHERE key=?").bind(r.key).run());
     for (const auto& d : r.refs) {
@@ -480,9 +486,11 @@ util::Result<std::optional<CacheRecord>> Index::get_cache(const std::string& key
   MKIMAGE_TRY(std::optional<CacheRecord> r, read_cache(key));
   if (!r) return r;
   std::int64_t now = now_seconds();
-  if (now - r->last_used >= k_cache_last_used_resolution_s || now < r->last_used) {
-    // Best effort: a busy database must not turn a cache hit into a failure.
-    (void)Stmt(m_statements, "UPDATE cache SET last_used=? WHERE key=?").bind(now).bind(key).run();
+  // Best effort: a busy database must not turn a cache hit into a failure.
+  auto hit = Stmt(m_statements, "UPDATE cache SET last_used=?, hits=hits+1 WHERE key=?").bind(now).bind(key).run();
+  if (hit) {
+    r->last_used = now;
+    ++r->hits;
   }
   return r;
 }
@@ -501,7 +509,7 @@ util::Result<std::optional<CacheRecord>> Index::read_cache(const std::string& ke
   std::lock_guard lock(m_mutex);
   CacheRecord r;
   {
-    Stmt s(m_statements, "SELECT key, result, created, last_used FROM cache WHERE key=?");
+    Stmt s(m_statements, "SELECT key, result, created, last_used, step, hits FROM cache WHERE key=?");
     s.bind(key);
     MKIMAGE_TRY(bool row, s.step());
     if (!row) return std::optional<CacheRecord>{};
@@ -509,6 +517,8 @@ util::Result<std::optional<CacheRecord>> Index::read_cache(const std::string& ke
     r.result = s.text(1);
     r.created = s.integer(2);
     r.last_used = s.integer(3);
+    r.step = s.text(4);
+    r.hits = s.integer(5);
   }
   {
     Stmt s(m_statements, "SELECT blob FROM cache_refs WHERE key=? ORDER BY blob");
@@ -542,7 +552,7 @@ util::Result<std::vector<CacheRecord>> Index::list_cache() {
   }
   std::vector<CacheRecord> out;
   for (const auto& k : keys) {
-    MKIMAGE_TRY(auto r, get_cache(k));
+    MKIMAGE_TRY(auto r, read_cache(k));
     if (r) out.push_back(std::move(*r));
   }
   return out;

@@ -37,6 +37,7 @@ struct BlobRecord {
   Digest digest;
   std::int64_t size = 0;  // bytes
   MediaType media_type;   // may be empty when unknown
+  std::int64_t added = 0; // when the row was written (epoch seconds); list_blobs() fills it
 };
 
 // One layer in one position of a layer stack. Layers are stored uncompressed,
@@ -48,6 +49,9 @@ struct LayerRecord {
   Digest blob;                           // the uncompressed tar blob
   std::int64_t size = 0;                 // bytes of the uncompressed tar
   std::optional<std::string> snapshot;   // unpacked directory, relative to the root ("snapshots/<hex>")
+  // Bytes of the snapshot directory as `du -sb` counts them (schema 4; set by
+  // set_snapshot_size, store/usage.hpp); nullopt = not measured since it changed.
+  std::optional<std::int64_t> snapshot_size = std::nullopt;
 };
 
 // A layer compressed for export: (diff_id, compression) → descriptor, so the
@@ -81,7 +85,9 @@ struct CacheRecord {
   std::string result;        // JSON text
   std::vector<Digest> refs;  // blobs kept alive by this entry
   std::int64_t created = 0;  // epoch seconds
-  std::int64_t last_used = 0;
+  std::int64_t last_used = 0;  // epoch seconds of the last hit (creation time until one)
+  std::string step = {};     // the step that made it, "[build 3/5] RUN npm ci" ("" unknown)
+  std::int64_t hits = 0;     // lookups that found it
 };
 
 // stat → content digest memo for hashing build-context files quickly.
@@ -228,11 +234,12 @@ public:
   util::Result<std::vector<DistributionSource>> distribution_sources(const DiffId& diff_id);
 
   // --- build cache ---
-  static constexpr std::int64_t k_cache_last_used_resolution_s = 3600;  // seconds
-  util::Result<void> put_cache(const CacheRecord& r);  // insert or replace
-  // A hit sets last_used to now when the stored value is at least an hour old
-  // (k_cache_last_used_resolution_s; relatime-like), so a warm rebuild repeated
-  // within the hour writes nothing to the index.
+  // Inserts or replaces an entry; a replaced entry keeps its hit count (the
+  // larger one) and its step text when `r` has none.
+  util::Result<void> put_cache(const CacheRecord& r);
+  // A hit: sets last_used to now and counts it (hits + 1), best effort (a busy
+  // index does not turn a hit into an error), and returns the updated entry.
+  // The garbage collector (store/gc.hpp) frees least recently used entries first.
   util::Result<std::optional<CacheRecord>> get_cache(const std::string& key);
   // Inserts `r` unless its key has an entry already; then returns that stored
   // entry (last_used untouched) and writes nothing. One transaction, so of
@@ -241,6 +248,7 @@ public:
   util::Result<void> delete_cache(const std::string& key);
   // Deletes every entry (older than `before` epoch seconds if given); returns the count.
   util::Result<std::int64_t> clear_cache(std::optional<std::int64_t> before = std::nullopt);
+  // Every entry with its refs, sorted by key; reading counts no hit.
   util::Result<std::vector<CacheRecord>> list_cache();
 
   // --- stat cache ---
@@ -263,6 +271,13 @@ public:
   util::Result<void> add_lease_refs(const std::string& id, const std::vector<Digest>& refs);
   // (lease id, ref) of every lease, sorted.
   util::Result<std::vector<std::pair<std::string, std::string>>> list_lease_refs();
+
+  // --- usage and garbage collection (index_usage.cpp) ---
+  // (manifest, digest) for every blob an image needs: its manifest, config and layers.
+  util::Result<std::vector<std::pair<Digest, Digest>>> list_image_refs();
+  util::Result<std::vector<CompressedLayerRecord>> list_compressed_layers();
+  // Records the measured size of a layer's snapshot directory (as it is now).
+  util::Result<void> set_snapshot_size(const ChainId& c, std::int64_t bytes);
 
   // Direct access for tests and `store check`.
   sqlite3* handle() { return m_db; }

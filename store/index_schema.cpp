@@ -33,6 +33,12 @@
 //          description TEXT, created INTEGER epoch s): a lease whose owner process is gone is dead
 //   lease_refs(lease TEXT → leases ON DELETE CASCADE, ref TEXT "sha256:<hex>" a manifest or blob digest,
 //          PK(lease, ref)): content a prune or rmi must not delete while its lease lives
+//
+// Version 4 (seeing and bounding the cache: `mkimage cache`, store/gc.hpp):
+//   cache.step TEXT the step that made the entry ("[build 3/5] RUN npm ci"; "" unknown, e.g. imported)
+//   cache.hits INTEGER lookups that found the entry (each hit also sets last_used)
+//   layers.snapshot_size INTEGER NULL bytes of the snapshot directory as `du -sb` counts them
+//          (NULL = not measured yet; reset whenever the snapshot changes)
 #include <sqlite3.h>
 
 #include <string>
@@ -179,6 +185,13 @@ CREATE TABLE lease_refs (
   PRIMARY KEY (lease, ref)
 ) WITHOUT ROWID;
 CREATE INDEX lease_refs_ref ON lease_refs(ref);
+)sql",
+      // 3 → 4
+      R"sql(
+ALTER TABLE cache ADD COLUMN step TEXT NOT NULL DEFAULT '';
+ALTER TABLE cache ADD COLUMN hits INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE layers ADD COLUMN snapshot_size INTEGER;
+CREATE INDEX cache_last_used ON cache(last_used);
 )sql",
   };
   return migrations;

@@ -8,35 +8,14 @@
 #include <set>
 
 #include "store/lease.hpp"
+#include "store/root_lock.hpp"
+#include "store/usage.hpp"
 
 namespace mkimage::store {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-// A flock()ed file for the duration of a scope: ROOT/lock (exclusive) serialises
-// index.json rewrites; ROOT/gc.lock keeps blob deletion (exclusive: rows, then
-// files) apart from recording images over existing blobs (shared: check the
-// files, then insert the rows), so a prune never deletes a blob an image being
-// recorded at that moment relies on.
-class RootLock {
-public:
-  explicit RootLock(const fs::path& path, int mode = LOCK_EX) {
-    m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (m_fd >= 0) {
-      while (::flock(m_fd, mode) != 0 && errno == EINTR) {
-      }
-    }
-  }
-  ~RootLock() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  bool ok() const { return m_fd >= 0; }
-
-private:
-  int m_fd = -1;
-};
 
 bool is_hex(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
@@ -438,11 +417,9 @@ util::Result<ImageDeletion> Store::delete_image_and_blobs(const Digest& manifest
     }
   }
   std::vector<Digest> to_remove;
-  std::vector<std::string> snapshots;
   MKIMAGE_TRY(auto layers, m_index->list_layers());
   MKIMAGE_TRY_VOID(m_index->transaction([&]() -> util::Result<void> {
     to_remove.clear();
-    snapshots.clear();
     for (const auto& t : tags) MKIMAGE_TRY_VOID(m_index->delete_tag(t));
     MKIMAGE_TRY_VOID(m_index->delete_image(manifest));
     std::set<Digest> seen;
@@ -451,9 +428,6 @@ util::Result<ImageDeletion> Store::delete_image_and_blobs(const Digest& manifest
       if (leased.count(d.str())) continue;  // a running build's
       MKIMAGE_TRY(bool used, m_index->blob_referenced(d));
       if (used) continue;
-      for (const auto& l : layers) {
-        if (l.blob == d && l.snapshot) snapshots.push_back(*l.snapshot);
-      }
       // Layers built on this blob (and their snapshots) go with it.
       MKIMAGE_TRY_VOID(m_index->delete_blob(d));
       to_remove.push_back(d);
@@ -470,8 +444,19 @@ util::Result<ImageDeletion> Store::delete_image_and_blobs(const Digest& manifest
     MKIMAGE_TRY_VOID(m_blobs.remove(d));
     report.deleted.push_back(d);
   }
-  std::error_code ec;
-  for (const auto& snap : snapshots) fs::remove_all(m_root.dir() / snap, ec);
+  // Snapshots of every layer row that went (the blob's stack positions and
+  // the stacks above them), counted as `du -sb` counts them.
+  MKIMAGE_TRY(auto left, m_index->list_layers());
+  std::set<Digest> remaining;
+  for (const auto& l : left) remaining.insert(l.chain_id.digest);
+  for (const auto& l : layers) {
+    if (remaining.count(l.chain_id.digest) || !l.snapshot) continue;
+    fs::path dir = m_root.dir() / *l.snapshot;
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) continue;
+    report.reclaimed += l.snapshot_size ? *l.snapshot_size : dir_bytes(dir);
+    fs::remove_all(dir, ec);
+  }
   return ImageDeletion::deleted;
 }
 

@@ -65,7 +65,7 @@ enum class ImageDeletion { deleted, held, tagged, gone };
 struct RemoveReport {
   std::vector<Reference> untagged;  // "Untagged: goals:latest"
   std::vector<Digest> deleted;      // "Deleted: sha256:..." (manifests, configs, layer blobs)
-  std::int64_t reclaimed = 0;       // bytes of deleted blobs
+  std::int64_t reclaimed = 0;       // bytes freed: deleted blobs and snapshot directories
 };
 
 // What `store check` found.
@@ -119,6 +119,9 @@ public:
   // after holding until the same image is found twice, so an image a prune or
   // rmi removed meanwhile is not returned. Errors: resolve()'s.
   util::Result<std::optional<Image>> resolve_held(std::string_view text);
+  // Refs (digests) of live leases; leases of dead owners are removed. Call
+  // under ROOT/gc.lock exclusive (store/root_lock.hpp), as deletions do.
+  util::Result<std::set<std::string>> live_leased_refs();
   // True when a live lease (of any process) holds the manifest or blob `d`.
   util::Result<bool> held_by_lease(const Digest& d);
 
@@ -200,9 +203,6 @@ private:
   // the image (untagging it with Untag::all), its blobs no image, cache entry
   // or live lease uses and their snapshots.
   util::Result<ImageDeletion> delete_image_and_blobs(const Digest& manifest, Untag untag, RemoveReport& report);
-  // Refs of live leases; leases of dead owners are removed. Call under
-  // ROOT/gc.lock exclusive.
-  util::Result<std::set<std::string>> live_leased_refs();
   // hold() with ROOT/gc.lock already held by the caller.
   util::Result<void> hold_locked(const std::vector<Digest>& digests);
 

@@ -174,6 +174,11 @@ struct BuildRequest {
   std::vector<NamedContext> named_contexts;
   // `--ssh`: the SSH agents RUN --mount=type=ssh may use, by id (unique).
   std::vector<SshSource> ssh;
+  // `--cache-max`: after the build, the cache GC frees least recently used
+  // cache entries until the store's blobs and snapshots take at most this many
+  // bytes (docs/cache.md). nullopt = the store's configuration (cache.max-size
+  // in ROOT/config.json or /etc/mkimage/config.json); 0 = no bound.
+  std::optional<std::int64_t> cache_max_size;
 };
 
 // One build-check warning: a rule of BuildKit's Dockerfile linter that fired

@@ -25,6 +25,10 @@ Digest dg(const std::string& s) { return Digest::sha256_of(s); }
 
 }  // namespace
 
+namespace mkimage::store {
+const std::vector<const char*>& index_migrations();  // store/index_schema.cpp
+}
+
 TEST_CASE("Index migrates an empty file to the latest schema, with WAL and foreign keys") {
   test::TempDir tmp;
   auto db = tmp.path() / "index.db";
@@ -168,12 +172,22 @@ TEST_CASE("Index cache, stat cache and containers") {
   CHECK(hit->result == rec.result);
   CHECK(hit->refs == rec.refs);
   CHECK(hit->created == 100);
-  std::int64_t touched = idx.get_cache("sha256:key1").value()->last_used;
-  CHECK(touched > 100);  // a hit touches an old last_used ...
-  // ... but not one younger than the resolution (a warm rebuild writes nothing).
-  REQUIRE(idx.put_cache({"sha256:key3", "null", {}, 100, touched - 10}).ok());
-  idx.get_cache("sha256:key3").value();
-  CHECK(idx.get_cache("sha256:key3").value()->last_used == touched - 10);
+  CHECK(hit->last_used > 100);  // a hit sets last_used to now ...
+  CHECK(hit->hits == 1);         // ... and counts itself
+  auto again = idx.get_cache("sha256:key1").value();
+  CHECK(again->hits == 2);
+  // Listing counts no hit; the step text is kept.
+  REQUIRE(idx.put_cache({"sha256:key3", "null", {}, 100, 100, "[2/3] RUN make", 0}).ok());
+  auto listed = idx.list_cache().value();
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0].hits == 2);
+  CHECK(listed[1].step == "[2/3] RUN make");
+  CHECK(idx.list_cache().value()[0].hits == 2);
+  // Replacing an entry (a --no-cache rebuild) keeps its hits and, given none, its step.
+  REQUIRE(idx.put_cache({"sha256:key1", "{}", {dg("layer")}, 200, 200}).ok());
+  CHECK(idx.list_cache().value()[0].hits == 2);
+  REQUIRE(idx.put_cache({"sha256:key3", "null", {}, 300, 300}).ok());
+  CHECK(idx.list_cache().value()[1].step == "[2/3] RUN make");
   REQUIRE(idx.delete_cache("sha256:key3").ok());
   CHECK(idx.blob_referenced(dg("layer")).value());
   CHECK_FALSE(idx.get_cache("sha256:missing").value().has_value());
@@ -269,4 +283,41 @@ TEST_CASE("Index: two processes write concurrently without losing rows") {
   CHECK((*idx)->list_blobs().value().size() == 2 * k_rows);
   CHECK((*idx)->list_cache().value().size() == 2 * k_rows);
   CHECK(pragma(**idx, "PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("Index migrates a schema-3 store: cache rows get step and hits, layers a snapshot size") {
+  test::TempDir tmp;
+  auto db = tmp.path() / "index.db";
+  {
+    // A store as the previous release left it: schema 3, a blob, a layer and a cache row.
+    sqlite3* h = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+    const auto& migrations = mkimage::store::index_migrations();
+    REQUIRE(migrations.size() >= 4);
+    for (int i = 0; i < 3; ++i) REQUIRE(sqlite3_exec(h, migrations[i], nullptr, nullptr, nullptr) == SQLITE_OK);
+    std::string l = dg("l").str();
+    std::string sql = "PRAGMA user_version=3;"
+                      "INSERT INTO blobs(digest, size) VALUES('" + l + "', 7);"
+                      "INSERT INTO layers(chain_id, diff_id, blob, size, snapshot) VALUES('" + l + "','" + l + "','" + l +
+                      "', 7, 'snapshots/x');"
+                      "INSERT INTO cache(key, result, created, last_used) VALUES('sha256:old', '{}', 5, 6);";
+    REQUIRE(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(h);
+  }
+  auto idx = Index::open(db);
+  REQUIRE(idx.ok());
+  CHECK((*idx)->schema_version() == Index::latest_schema_version());
+  auto old = (*idx)->list_cache().value();
+  REQUIRE(old.size() == 1);
+  CHECK(old[0].step == "");
+  CHECK(old[0].hits == 0);
+  CHECK(old[0].last_used == 6);
+  auto layer = (*idx)->get_layer(ChainId{dg("l")}).value();
+  REQUIRE(layer.has_value());
+  CHECK_FALSE(layer->snapshot_size.has_value());
+  REQUIRE((*idx)->set_snapshot_size(ChainId{dg("l")}, 4096).ok());
+  CHECK((*idx)->get_layer(ChainId{dg("l")}).value()->snapshot_size == 4096);
+  // A new snapshot path forgets the measured size.
+  REQUIRE((*idx)->set_snapshot(ChainId{dg("l")}, std::string("snapshots/y")).ok());
+  CHECK_FALSE((*idx)->get_layer(ChainId{dg("l")}).value()->snapshot_size.has_value());
 }
