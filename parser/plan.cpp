@@ -231,10 +231,8 @@ util::Result<Plan> make_plan(const Ast& ast, const PlanOptions& opts) {
   if (!opts.target.empty()) {
     auto it = names.find(ascii_lower(opts.target));
     if (it == names.end()) {
-      std::string msg = "target stage " + go_quote(opts.target) + " could not be found";
-      std::string near = nearest(opts.target, stage_names);
-      if (!near.empty()) msg += " (did you mean " + go_quote(near) + "?)";
-      return diag.whole(msg);
+      return diag.whole("target stage " + go_quote(opts.target) + " could not be found" +
+                        did_you_mean(opts.target, stage_names, true));
     }
     target = it->second;
   }
@@ -385,7 +383,7 @@ util::Result<Plan> make_plan(const Ast& ast, const PlanOptions& opts) {
       } else if (d.base.kind == StageBase::Kind::image) {
         if (opts.resolve_base_image) d.image_info = opts.resolve_base_image(d.base.image);
         if (!d.image_info && opts.resolve_base_image) {
-          std::string near = nearest(d.base.image, stage_names);
+          std::string near = nearest(d.base.image, stage_names, true);
           if (!near.empty()) {
             return diag.at(d.range,
                            "base image " + go_quote(d.base.image) + " not found (did you mean stage " + go_quote(near) +

@@ -206,7 +206,7 @@ TEST_CASE("RUN --mount values are expanded and defaulted") {
   CHECK(first_line(plan_error("FROM scratch\nRUN --mount=type=cache,target=/ true\n")) ==
         "Dockerfile:2:13: invalid mount target \"/\"");
   CHECK(first_line(plan_error("FROM scratch\nARG T=cahce\nRUN --mount=type=$T,target=/x true\n")) ==
-        "Dockerfile:3:13: unsupported mount type \"cahce\" (did you mean \"cache\"?)");
+        "Dockerfile:3:13: unsupported mount type \"cahce\" (did you mean cache?)");
 }
 
 TEST_CASE("proxy build args reach RUN but not history unless declared") {
