@@ -285,6 +285,11 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   } else {
     fs::path p = req.dockerfile_path.empty() ? req.context_dir / "Dockerfile" : req.dockerfile_path;
     auto t = read_text_file(p);
+    if (!t.ok() && p.filename() == "Dockerfile") {
+      // BuildKit (dockerui) also accepts the lowercase spelling (moby/moby#10858).
+      auto lower = read_text_file(p.parent_path() / "dockerfile");
+      if (lower.ok()) t = std::move(lower);
+    }
     if (!t.ok()) return util::Error{"failed to read the Dockerfile: " + t.error().message};
     text = std::move(*t);
     dockerfile_path = p;

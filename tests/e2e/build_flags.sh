@@ -2,7 +2,8 @@
 # `mkimage build` flags end to end: -t, -f (path and -), context -, --build-arg
 # (K=V and K from the environment), --target, --no-cache, --no-cache-filter,
 # --secret, --label, --network, --platform, --iidfile, -q, --progress json,
-# --output (image, oci, docker, tar, local), --compression zstd, --explain-cache.
+# --output (image, oci, docker, tar, local), --compression zstd, --explain-cache,
+# a lowercase `dockerfile`.
 . "$(dirname "$0")/build_helpers.inc"
 ctx c
 printf 's3cr3t\n' >secret.txt
@@ -105,5 +106,8 @@ printf 'FROM --platform=linux/arm64 scratch\nLABEL a=1\n' >fp/Dockerfile
 b_fails 15b fp
 log_has 15b 'FROM --platform=linux/arm64 scratch'
 log_has 15b 'platform "linux/arm64" is not supported'
+# a context whose Dockerfile is spelled `dockerfile` builds (BuildKit's fallback)
+mkdir -p lc && printf 'FROM scratch\nLABEL lower=1\n' >lc/dockerfile
+b 15c lc
 # --network none makes RUN see only loopback; host sees more (when the host has more)
 pass
