@@ -12,6 +12,7 @@
 
 #include "parser/instructions_internal.hpp"
 #include "parser/plan_internal.hpp"
+#include "parser/proxy_args.hpp"
 #include "parser/text.hpp"
 
 namespace mkimage::parser {
@@ -101,11 +102,6 @@ const Stage* Plan::find_stage(int index) const {
 }
 
 namespace {
-
-bool is_proxy_arg(const std::string& k) {
-  std::string l = ascii_lower(k);
-  return l == "http_proxy" || l == "https_proxy" || l == "ftp_proxy" || l == "no_proxy" || l == "all_proxy";
-}
 
 bool is_builtin_arg(const std::string& k) {
   static const std::set<std::string> names = {

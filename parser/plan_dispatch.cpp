@@ -7,6 +7,7 @@
 
 #include "parser/instructions_internal.hpp"
 #include "parser/plan_internal.hpp"
+#include "parser/proxy_args.hpp"
 #include "parser/text.hpp"
 
 namespace mkimage::parser::detail {
@@ -25,11 +26,6 @@ struct State {
   std::vector<std::string> shell;        // config Shell ([] = default)
   bool cmd_set = false;
 };
-
-bool is_proxy_arg(const std::string& k) {
-  std::string l = ascii_lower(k);
-  return l == "http_proxy" || l == "https_proxy" || l == "ftp_proxy" || l == "no_proxy" || l == "all_proxy";
-}
 
 std::string kv_key(const std::string& kv) { return kv.substr(0, kv.find('=')); }
 
@@ -365,8 +361,8 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
     r->argv = r->shell_form ? with_shell(st, args) : args;
     // Environment: state env; proxy build args not declared stay separate.
     for (const auto& [k, v] : st.env.vars()) s.env.push_back(k + "=" + v);
-    for (const auto& [k, v] : m_opts.build_args) {
-      if (is_proxy_arg(k) && !st.env.get(k)) s.proxy_env.push_back(k + "=" + v);
+    for (auto& kv : proxy_env(m_opts.build_args)) {
+      if (!st.env.get(kv_key(kv))) s.proxy_env.push_back(std::move(kv));
     }
     // runCommandString: "|N k=v ..." from the stage's build args.
     std::vector<std::string> kvs;
