@@ -113,18 +113,25 @@ bool is_fs_step(const parser::Step& step) {
          std::holds_alternative<parser::WorkdirInstruction>(step.instruction);
 }
 
-// BuildKit's step numbering: "#N [stage i/n] INSTRUCTION"; FROM is 1/n, only
-// filesystem steps count; metadata instructions have no number.
+// BuildKit's step numbering (dockerfile2llb cmdTotal / prefixCommand):
+// "#N [stage i/n] INSTRUCTION". FROM an image is 1/n (FROM scratch or another
+// stage is not a step); RUN, COPY/ADD and WORKDIR count; every ONBUILD trigger
+// counts in n, though only the filesystem ones are shown; metadata instructions
+// have no number. The index is padded to the width of n ("[ 3/12]").
 void number_steps(BuildSession& s) {
   int n = s.first_free_number;
   bool multi = s.plan.stages.size() > 1;
   for (const auto& stage : s.plan.stages) {
     std::string name = !stage.name.empty() ? stage.name : (multi || stage.index > 0 ? stage.display_name() : "");
-    int total = 1;
+    const bool from_image = stage.base.kind == parser::StageBase::Kind::image;
+    int total = from_image ? 1 : 0;
     for (const auto& step : stage.steps)
-      if (is_fs_step(step)) ++total;
+      if (is_fs_step(step) || step.from_onbuild) ++total;
+    const std::size_t width = std::to_string(total).size();
     auto label = [&](int i) {
-      return "[" + (name.empty() ? "" : name + " ") + std::to_string(i) + "/" + std::to_string(total) + "]";
+      std::string idx = std::to_string(i);
+      if (idx.size() < width) idx.insert(0, width - idx.size(), ' ');
+      return "[" + (name.empty() ? "" : name + " ") + idx + "/" + std::to_string(total) + "]";
     };
     StepSlot from;
     from.info.stage = stage.name;
@@ -135,13 +142,13 @@ void number_steps(BuildSession& s) {
     from.info.name = stage.original.empty() ? "FROM " + stage.from.image : stage.original;
     from.info.line = stage.range.start_line;
     from.end_line = stage.range.end_line;
-    from.visible = stage.base.kind == parser::StageBase::Kind::image;
+    from.visible = from_image;
     if (from.visible) {
       from.info.name = "FROM " + stage.base.image;
       from.info.number = n++;
     }
     s.slots[{stage.index, -1}] = from;
-    int i = 1;
+    int i = from_image ? 1 : 0;
     for (std::size_t k = 0; k < stage.steps.size(); ++k) {
       const auto& step = stage.steps[k];
       StepSlot slot;

@@ -27,6 +27,9 @@ FROM_ENV=from-env b 1 -t flags:one -t flags:two --label org.example.built-by=tes
   --build-arg FROM_ENV --build-arg GIVEN=given --secret id=tok,src=secret.txt \
   --output type=oci,dest=img.tar c
 grep -q 'RUN echo never' log.1 && fail "the unreachable stage 'unused' was built"
+# BuildKit's numbering: FROM scratch is no step; FROM another stage neither
+log_has 1 '[tools 1/2] COPY busybox /bin/busybox'
+log_has 1 '[final 1/3] RUN echo "$FROM_ENV $GIVEN" >/args.txt'
 [ "$(head -c 7 iid.txt)" = "sha256:" ] || fail "--iidfile holds '$(cat iid.txt)'"
 img img.tar 'cfg_digest' "\"$(cat iid.txt)\""
 img img.tar 'c.get("Labels")' '{"org.example.built-by": "test"}'
