@@ -107,10 +107,19 @@ util::Result<std::string> read_text_file(const fs::path& p) {
   return ss.str();
 }
 
+// RUN, COPY/ADD and WORKDIR: counted in a stage's step total.
 bool is_fs_step(const parser::Step& step) {
   return std::holds_alternative<parser::RunInstruction>(step.instruction) ||
          std::holds_alternative<parser::CopyInstruction>(step.instruction) ||
          std::holds_alternative<parser::WorkdirInstruction>(step.instruction);
+}
+
+// The counted steps that are shown with a number: all but WORKDIR / (no mkdir).
+bool is_shown_step(const parser::Step& step) {
+  if (const auto* w = std::get_if<parser::WorkdirInstruction>(&step.instruction)) {
+    return (w->resolved.empty() ? w->path : w->resolved) != "/";
+  }
+  return is_fs_step(step);
 }
 
 // BuildKit's step numbering (dockerfile2llb cmdTotal / prefixCommand):
@@ -158,7 +167,7 @@ void number_steps(BuildSession& s) {
       slot.info.line = step.range.start_line;
       slot.end_line = step.range.end_line;
       slot.info.count = total;
-      if (is_fs_step(step)) {
+      if (is_shown_step(step)) {
         slot.visible = true;
         slot.info.index = ++i;
         slot.info.label = label(i);

@@ -403,8 +403,13 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
                    " StartInterval:" + format_go_duration(h->start_interval_ns) +
                    " Retries:" + std::to_string(h->retries) + "}";
   } else if (auto* ex = std::get_if<ExposeInstruction>(&ins)) {
+    // BuildKit sorts the ports as written (instructions.parseExpose), then
+    // records "EXPOSE [80/tcp 53/udp]" (dispatchExpose: every port/proto in order).
+    std::vector<std::string> written = ex->ports;
+    std::sort(written.begin(), written.end());
     std::vector<std::string> ports;
-    for (const auto& p : ex->ports) {
+    std::vector<std::string> history;
+    for (const auto& p : written) {
       auto words = expand_words(p, st.env, m_lex);
       if (!words.ok()) return m_diag.at(c.range, words.error().message, p);
       ports.insert(ports.end(), words->begin(), words->end());
@@ -414,13 +419,14 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
     for (const auto& p : ports) {
       auto keys = port_keys(p);
       if (!keys.ok()) return m_diag.at(c.range, keys.error().message, p);
+      history.insert(history.end(), keys->begin(), keys->end());
       for (const auto& k : *keys) {
         if (std::find(ex->port_keys.begin(), ex->port_keys.end(), k) == ex->port_keys.end()) {
           ex->port_keys.push_back(k);
         }
       }
     }
-    s.created_by = "EXPOSE " + join(ports, " ");
+    s.created_by = "EXPOSE [" + join(history, " ") + "]";
   } else if (auto* vol = std::get_if<VolumeInstruction>(&ins)) {
     for (auto& v : vol->volumes) {
       std::string raw = v;
