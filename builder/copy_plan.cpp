@@ -367,7 +367,18 @@ struct Planner {
     const std::string& d = op.dest;
     plan.dest_is_dir = d.empty() || d.back() == '/' || d == "." || (d.size() >= 2 && d.substr(d.size() - 2) == "/.") ||
                        op.flags.parents;
-    if (plan.items.size() > 1 && !plan.dest_is_dir) {
+    // BuildKit copies every match to the destination in turn: a directory's
+    // contents and an unpacked archive land inside it, so only items that would
+    // each become the destination file itself (files, links, heredocs, URLs)
+    // need a destination ending in '/' when there are several.
+    std::size_t as_dest_file = 0;
+    for (const auto& item : plan.items) {
+      bool into_dir = (item->kind == CopyPlan::Item::Kind::path && item->is_dir) ||
+                      (item->extract && (item->kind == CopyPlan::Item::Kind::path ||
+                                         (!item->downloaded.empty() && is_tar_archive(item->downloaded))));
+      if (!into_dir) ++as_dest_file;
+    }
+    if (as_dest_file > 1 && !plan.dest_is_dir) {
       return util::Error{std::string("When using ") + verb +
                          " with more than one source file, the destination must be a directory and end with a /"};
     }

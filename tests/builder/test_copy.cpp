@@ -39,6 +39,19 @@ PRIVILEGED_TEST_CASE("COPY: several sources need a directory destination ending 
   CHECK(meta(f.rootfs / "dir-a") == "0:0 755");
 }
 
+PRIVILEGED_TEST_CASE("COPY: several matching directories merge into a destination without /, as BuildKit") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
+  CopyFixture f;
+  write_file(f.ctx / "dir1/a.txt", "a");
+  write_file(f.ctx / "dir2/b.txt", "b");
+  write_file(f.ctx / "f1.txt", "1");
+  CHECK(f.run(copy_op({"dir*"}, "/merged")) == "");
+  CHECK(f.tree() == "d /merged\nf /merged/a.txt\nf /merged/b.txt\n");
+  // directories do not count; files still do (one file: fine, it lands inside)
+  CHECK(f.run(copy_op({"dir*", "f1.txt"}, "/merged")) == "");
+  CHECK(read_file(f.rootfs / "merged/f1.txt") == "1");
+}
+
 PRIVILEGED_TEST_CASE("COPY: a wildcard matching nothing is allowed; a missing plain source is an error") {
   SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
