@@ -14,7 +14,7 @@ packages=(
   # run: OCI runtime for RUN steps and `mkimage run`
   runc
   # tests: static busybox base, interop peers
-  busybox-static skopeo umoci python3 curl zstd file
+  busybox-static skopeo umoci python3 curl zstd file jq
   # tests: registry interop peers (tests start private daemons of their own)
   docker.io podman
   # tests: registry client (throwaway registry, htpasswd, keys for token auth)
