@@ -178,7 +178,14 @@ struct Executor {
     } else if (S_ISLNK(st.st_mode)) {
       if (::symlink(w.link_target.c_str(), target.c_str()) != 0) return util::sys_error("symlink", target.string());
       ++stats.symlinks;
-    } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode)) {
+    } else if (S_ISSOCK(st.st_mode)) {
+      // A socket cannot travel in a layer: BuildKit (fsutil) turns it into an
+      // empty regular file with the socket's permissions.
+      int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd < 0) return util::sys_error("create", target.string());
+      ::close(fd);
+      ++stats.files;
+    } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
       if (::mknod(target.c_str(), (st.st_mode & S_IFMT) | 0600, st.st_rdev) != 0) {
         return util::sys_error("mknod", target.string());
       }

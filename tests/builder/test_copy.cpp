@@ -1,6 +1,12 @@
 // COPY semantics over temp dirs: sources, wildcards, destinations, symlinks,
 // ownership, modes (testdata/handed/cases/07-copy-multi-src-dest, 09-copy-symlinks).
 #include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <unistd.h>
 
 #include "../skip.hpp"
@@ -50,6 +56,25 @@ PRIVILEGED_TEST_CASE("COPY: several matching directories merge into a destinatio
   // directories do not count; files still do (one file: fine, it lands inside)
   CHECK(f.run(copy_op({"dir*", "f1.txt"}, "/merged")) == "");
   CHECK(read_file(f.rootfs / "merged/f1.txt") == "1");
+}
+
+PRIVILEGED_TEST_CASE("COPY: a socket in the context becomes an empty regular file, as BuildKit") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
+  CopyFixture f;
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = (f.ctx / "socket.sock").string();
+  REQUIRE(path.size() < sizeof(addr.sun_path));
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  ::close(fd);
+  REQUIRE(::chmod(path.c_str(), 0640) == 0);
+  CHECK(f.run(copy_op({"."}, "/out/")) == "");
+  CHECK(f.tree() == "d /out\nf /out/socket.sock\n");
+  CHECK(read_file(f.rootfs / "out/socket.sock") == "");
+  CHECK(meta(f.rootfs / "out/socket.sock") == "0:0 640");
 }
 
 PRIVILEGED_TEST_CASE("COPY: a wildcard matching nothing is allowed; a missing plain source is an error") {
