@@ -110,7 +110,10 @@ struct Executor {
       a.uid = owner->uid;
       a.gid = owner->gid;
     }
-    a.mode = 0755;
+    // Directories the copy creates on the way to its destination: 0755, or the
+    // permission bits of an octal --chmod (BuildKit's copy makes them with the
+    // copy's mode: `COPY --chmod=777 f /parent/f` gives /parent 0777).
+    a.mode = chmod && chmod->is_octal() ? (chmod->apply(0, true) & 0777) : 0755;
     return a;
   }
 

@@ -233,6 +233,21 @@ PRIVILEGED_TEST_CASE("COPY: ownership and modes") {
   op.flags.chmod = "10000";
   CHECK(f.run(op).find("invalid chmod") != std::string::npos);
 
+  // Directories created on the way get an octal --chmod's bits (BuildKit); a
+  // symbolic one leaves them 0755. Existing ones are untouched.
+  op = copy_op({"f.txt"}, "/parent/f");
+  op.flags.chmod = "777";
+  CHECK(f.run(op) == "");
+  op = copy_op({"f.txt"}, "/parent/sub/f");
+  op.flags.chmod = "770";
+  CHECK(f.run(op) == "");
+  CHECK(meta(f.rootfs / "parent") == "0:0 777");
+  CHECK(meta(f.rootfs / "parent/sub") == "0:0 770");
+  op = copy_op({"f.txt"}, "/sym/dir/");
+  op.flags.chmod = "u+x";
+  CHECK(f.run(op) == "");
+  CHECK(meta(f.rootfs / "sym/dir") == "0:0 755");
+
   // --from a rootfs keeps ownership.
   CopyFixture stage;
   write_file(stage.rootfs / "out/r.txt", "r", 0600);
