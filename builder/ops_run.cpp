@@ -62,6 +62,19 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
   return s;
 }
 
+// The content digest of `source` ("" = the whole tree) in `tree`, as COPY would
+// select it.
+util::Result<store::Digest> mounted_content_digest(BuildSession& s, const SourceTree& tree, const std::string& source) {
+  CopyOp op;
+  op.sources = {source.empty() ? "." : source};
+  op.dest = "/";
+  PlanOptions po;
+  po.scratch_dir = s.work_dir;
+  po.allow_network = false;
+  MKIMAGE_TRY(CopyPlan plan, plan_copy(op, tree, po));
+  return copy_content_digest(plan, tree.origin == SourceTree::Origin::context ? s.stat_cache.get() : nullptr);
+}
+
 // Canonical key text of one mount; a stage source is named by its key, a
 // context source by the content digest of what is mounted; secrets by id and
 // target only.
@@ -78,22 +91,24 @@ util::Result<std::string> mount_key(BuildSession& s, const parser::MountSpec& m)
   if (m.mode) k << ",mode=" << *m.mode;
   if (m.size) k << ",size=" << *m.size;
   if (m.type == parser::MountSpec::Type::bind || (m.type == parser::MountSpec::Type::cache && !m.from.empty())) {
-    if (m.from_stage >= 0) {
+    if (m.from_stage >= 0 && m.type == parser::MountSpec::Type::bind) {
+      // BuildKit keys a bind mount of a stage by the content it mounts (the
+      // mount writes nothing back), so a source stage that re-ran to the same
+      // files does not make this step miss.
+      MKIMAGE_TRY(StageState src, wait_for_stage(s, m.from_stage));
+      MKIMAGE_TRY(std::unique_ptr<ReadonlyRootfs> ro, mount_rootfs_readonly(s, src.layers));
+      MKIMAGE_TRY(store::Digest d, mounted_content_digest(s, SourceTree{ro->path, SourceTree::Origin::rootfs, nullptr},
+                                                          m.source));
+      k << ",from=stage-content:" << d.str();
+    } else if (m.from_stage >= 0) {
       MKIMAGE_TRY(StageState src, wait_for_stage(s, m.from_stage));
       k << ",from=stage:" << src.key.str();
     } else if (!m.from.empty()) {
       MKIMAGE_TRY(store::Image img, resolve_image(s, m.from));
       k << ",from=image:" << img.manifest_descriptor.digest.str();
     } else if (m.type == parser::MountSpec::Type::bind) {
-      CopyOp op;
-      op.sources = {m.source.empty() ? "." : m.source};
-      op.dest = "/";
       SourceTree src{s.context->root(), SourceTree::Origin::context, &s.context->filter()};
-      PlanOptions po;
-      po.scratch_dir = s.work_dir;
-      po.allow_network = false;
-      MKIMAGE_TRY(CopyPlan plan, plan_copy(op, src, po));
-      MKIMAGE_TRY(store::Digest d, copy_content_digest(plan, s.stat_cache.get()));
+      MKIMAGE_TRY(store::Digest d, mounted_content_digest(s, src, m.source));
       k << ",from=context:" << d.str();
     }
   }
