@@ -265,8 +265,12 @@ struct Planner {
       rest = src.substr(2);
     }
     rest = strip_root(clean_path("/" + rest));
-    if (!parser::contains_wildcards(rest)) {
-      // Must exist.
+    // As BuildKit: the part before the pivot is a source that may hold
+    // wildcards (each matching directory is copied, filtered by the pattern
+    // after the pivot; matching nothing is allowed); a path is required to
+    // exist only when neither part has a wildcard.
+    const bool base_wild = parser::contains_wildcards(base);
+    if (!base_wild && !parser::contains_wildcards(rest)) {
       std::string full = join_path(base, rest);
       MKIMAGE_TRY(fs::path host, resolve_in_root(source.root, full, FollowFinal::yes));
       struct stat st;
@@ -274,9 +278,32 @@ struct Planner {
         return util::Error{"\"" + full + "\": not found"};
       }
     }
-    MKIMAGE_TRY(fs::path host, resolve_in_root(source.root, base, FollowFinal::yes));
-    struct stat st;
-    if (lstat(host.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return util::Error{"\"" + base + "\": not found"};
+    std::optional<parser::PatternMatcher> include;
+    if (!rest.empty()) {
+      auto p = parser::PatternMatcher::create({rest});
+      if (!p.ok()) return util::Error{"invalid source pattern \"" + src + "\": " + p.error().message};
+      include = std::move(*p);
+    }
+    std::vector<std::string> bases{base};
+    if (base_wild) {
+      MKIMAGE_TRY(auto matches, glob(base));
+      bases = std::move(matches);
+    }
+    for (const auto& b : bases) {
+      MKIMAGE_TRY(fs::path host, resolve_in_root(source.root, b, FollowFinal::yes));
+      struct stat st;
+      if (lstat(host.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        if (base_wild) continue;
+        return util::Error{"\"" + b + "\": not found"};
+      }
+      MKIMAGE_TRY_VOID(add_parents_base(src, host, include ? &*include : nullptr));
+    }
+    return {};
+  }
+
+  // One directory of a --parents source: its contents the pattern selects.
+  util::Result<void> add_parents_base(const std::string& src, const fs::path& host,
+                                      const parser::PatternMatcher* include) {
     auto item = std::make_shared<CopyPlan::Item>();
     item->kind = CopyPlan::Item::Kind::path;
     item->source_text = src;
@@ -284,13 +311,7 @@ struct Planner {
     item->rel = strip_root(rootfs_path_of(source.root, host));
     item->is_dir = true;
     item->out_name = "";
-    std::optional<parser::PatternMatcher> include;
-    if (!rest.empty()) {
-      auto p = parser::PatternMatcher::create({rest});
-      if (!p.ok()) return util::Error{"invalid source pattern \"" + src + "\": " + p.error().message};
-      include = std::move(*p);
-    }
-    MKIMAGE_TRY_VOID(walk_item(*item, include ? &*include : nullptr));
+    MKIMAGE_TRY_VOID(walk_item(*item, include));
     plan.items.push_back(std::move(item));
     return {};
   }

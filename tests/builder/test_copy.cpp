@@ -298,6 +298,23 @@ PRIVILEGED_TEST_CASE("COPY --parents keeps parent directories, with /./ and **")
         "f /p4/x/y/g.txt\n");
 }
 
+PRIVILEGED_TEST_CASE("COPY --parents: wildcards before the /./ pivot select each matching directory") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
+  CopyFixture f;
+  write_file(f.ctx / "a/b/c/d/e/bay", "1");
+  write_file(f.ctx / "a/b2/c/d/e/bar", "2");
+  write_file(f.ctx / "a/b/c2/d/e/baz", "3");
+  auto op = copy_op({"a/b*/./c/**/e"}, "/o/");
+  op.flags.parents = true;
+  CHECK(f.run(op) == "");
+  CHECK(read_file(f.rootfs / "o/c/d/e/bay") == "1");
+  CHECK(read_file(f.rootfs / "o/c/d/e/bar") == "2");
+  CHECK_FALSE(std::filesystem::exists(f.rootfs / "o/c2"));
+  op = copy_op({"nomatch*/./x"}, "/o2/");  // a wildcard matching nothing is allowed
+  op.flags.parents = true;
+  CHECK(f.run(op) == "");
+}
+
 PRIVILEGED_TEST_CASE("COPY --exclude skips matching entries under each source") {
   SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
   CopyFixture f;
