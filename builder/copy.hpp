@@ -115,6 +115,8 @@ struct PlanOptions {
   std::filesystem::path scratch_dir;
   // For tests and offline builds: refuse URL sources ("network disabled").
   bool allow_network = true;
+  // Kept URL downloads revalidated by ETag (builder/url_cache.hpp); "" = none.
+  std::filesystem::path url_cache_dir;
 };
 
 // A resolved COPY/ADD: every source found, with the entries it will write.

@@ -356,7 +356,7 @@ struct Planner {
         } else {
           if (!options.allow_network) return util::Error{"ADD " + src + ": network access is disabled"};
           if (options.scratch_dir.empty()) return util::Error{"ADD " + src + ": no scratch directory for downloads"};
-          MKIMAGE_TRY(auto dl, download_url(src, options.scratch_dir));
+          MKIMAGE_TRY(auto dl, download_url(src, options.scratch_dir, options.url_cache_dir));
           item->downloaded = dl.file;
           item->content_digest = dl.digest;
           item->mtime_s = dl.mtime_s;
