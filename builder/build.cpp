@@ -132,7 +132,9 @@ void number_steps(BuildSession& s) {
   bool multi = s.plan.stages.size() > 1;
   for (const auto& stage : s.plan.stages) {
     std::string name = !stage.name.empty() ? stage.name : (multi || stage.index > 0 ? stage.display_name() : "");
-    const bool from_image = stage.base.kind == parser::StageBase::Kind::image;
+    // FROM an image or a named context is a step (BuildKit: a base that is not scratch and not a stage).
+    const bool from_image = stage.base.kind == parser::StageBase::Kind::image ||
+                            stage.base.kind == parser::StageBase::Kind::context;
     int total = from_image ? 1 : 0;
     for (const auto& step : stage.steps)
       if (is_fs_step(step) || step.from_onbuild) ++total;
@@ -177,6 +179,16 @@ void number_steps(BuildSession& s) {
     }
   }
   s.first_free_number = n;
+}
+
+// --ssh: the agents RUN --mount=type=ssh forwards, ready before the first step
+// (key files get an ssh-agent of the build's own, stopped with the session).
+util::Result<void> start_ssh_agents(BuildSession& s) {
+  if (s.request.ssh.empty()) return {};
+  auto agents = SshAgents::start(s.request.ssh);
+  if (!agents.ok()) return util::Error{"failed to set up --ssh: " + agents.error().message};
+  s.ssh_agents = std::move(*agents);
+  return {};
 }
 
 // The stages, then the outputs: one pass over the plan.
@@ -250,9 +262,10 @@ void builder::internal_step(BuildSession& s, const std::string& name) {
   });
 }
 
-builder::InternalStep::InternalStep(BuildSession& s, const std::string& name) : m_s(s), m_t0(SteadyClock::now()) {
+builder::InternalStep::InternalStep(BuildSession& s, const std::string& name, const std::string& label)
+    : m_s(s), m_t0(SteadyClock::now()) {
   m_info.number = s.first_free_number++;
-  m_info.label = "[internal]";
+  m_info.label = label;
   m_info.name = name;
   s.sink.call([&](EventSink& k) { k.step_started(m_info); });
 }
@@ -343,11 +356,18 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   opts.target = req.target;
   opts.build_args = req.build_args;
   std::string resolve_error;
+  for (const auto& nc : req.named_contexts) s.named_contexts[nc.name] = nc;  // the last of a name counts
+  MKIMAGE_TRY_VOID(check_named_directories(s));
+  MKIMAGE_TRY_VOID(start_ssh_agents(s));  // before the plan pulls base images: a bad --ssh fails at once
+  if (!s.named_contexts.empty()) {
+    opts.named_context = [&s](const std::string& ref) { return find_named_context(s, ref); };
+  }
   opts.resolve_base_image = [&s](const std::string& ref) -> std::optional<parser::BaseImageInfo> {
-    auto img = resolve_image(s, ref);  // an error is kept and reported by the FROM step
-    if (!img.ok()) return std::nullopt;
+    auto src = resolve_source(s, ref);  // an error is kept and reported by the FROM step
+    if (!src.ok()) return std::nullopt;
     parser::BaseImageInfo info;
-    const auto& c = img->config.config;
+    if (src->kind != ResolvedSource::Kind::image) return info;  // an empty config
+    const auto& c = src->image->config.config;
     info.env = c.env;
     info.onbuild = c.on_build;
     info.working_dir = c.working_dir;
@@ -355,8 +375,21 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
     info.shell = c.shell;
     return info;
   };
-  MKIMAGE_TRY(s.plan, parser::plan_dockerfile(text, opts));
+  MKIMAGE_TRY(parser::Ast ast, parser::parse_dockerfile(text, opts.file));
+  auto planned = parser::make_plan(ast, opts);
+  // Build checks (docs/checks.md): their warnings come before a Dockerfile error.
+  std::vector<CheckWarning> checks;
+  auto checked = run_build_checks(s, ast, text, planned, checks);
+  if (!planned.ok()) return util::Error{planned.error().message};
+  MKIMAGE_TRY_VOID(checked);
+  s.plan = std::move(*planned);
+  if (req.check) {
+    BuildResult result;
+    result.checks = std::move(checks);
+    return result;
+  }
   for (const auto& w : s.plan.warnings) {
+    if (w.rule == "NoEmptyContinuation") continue;  // a build check (reported above)
     std::string msg = "WARNING: " + (w.rule.empty() ? "" : w.rule + ": ") + w.message +
                       (w.line ? " (line " + std::to_string(w.line) + ")" : "");
     s.warnings.push_back(msg);
@@ -412,6 +445,7 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   std::sort(result.steps.begin(), result.steps.end(),
             [](const StepOutcome& a, const StepOutcome& b) { return a.step.number < b.step.number; });
   result.warnings = s.warnings;
+  result.checks = std::move(checks);
   return result;
 }
 

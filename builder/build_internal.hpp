@@ -22,6 +22,7 @@
 #include "builder/run_mounts.hpp"
 #include "builder/runtime.hpp"
 #include "builder/snapshotter.hpp"
+#include "builder/ssh_agent.hpp"
 #include "mkimage/build.hpp"
 #include "parser/plan.hpp"
 #include "remote_cache/exporter.hpp"
@@ -82,6 +83,16 @@ struct StepSlot {
   int end_line = 0;      // last Dockerfile line of the instruction
 };
 
+// What a reference (FROM, COPY --from, RUN --mount from=) names once named
+// contexts are taken into account (resolve_source).
+struct ResolvedSource {
+  enum class Kind { image, scratch, directory };
+  Kind kind = Kind::image;
+  std::string context;                      // the named context that answered; "" = an image reference
+  std::optional<store::Image> image;        // Kind::image
+  const BuildContext* directory = nullptr;  // Kind::directory (owned by the session)
+};
+
 struct BuildSession {
   BuildSession(const BuildRequest& r, EventSink& s) : request(r), sink(s) {}
 
@@ -100,7 +111,7 @@ struct BuildSession {
 
   // Numbered steps: key (stage index, step index); step index -1 = the FROM.
   std::map<std::pair<int, int>, StepSlot> slots;
-  int first_free_number = 1;
+  std::atomic<int> first_free_number{1};  // stages may resolve images (and show steps) at once
 
   // Images named by the build (FROM, COPY --from, RUN --mount from=), by
   // reference text, as builder/image_resolver.cpp resolved them; and why the
@@ -108,6 +119,16 @@ struct BuildSession {
   std::mutex base_images_mutex;
   std::map<std::string, store::Image> base_images;
   std::map<std::string, util::Error> image_errors;
+
+  // --build-context: the named contexts by normalised name (named_context.cpp),
+  // and what each became once a reference reached it (loaded once, under
+  // named_mutex; a failure is kept and repeated).
+  std::map<std::string, NamedContext> named_contexts;
+  std::mutex named_mutex;
+  std::map<std::string, util::Result<ResolvedSource>> named_loaded;
+  std::map<std::string, std::unique_ptr<BuildContext>> named_dirs;
+  // --ssh: the agents RUN --mount=type=ssh forwards (ssh_agent.hpp).
+  std::unique_ptr<SshAgents> ssh_agents;
 
   // Results of finished stages (Dockerfile index → state).
   std::mutex results_mutex;
@@ -161,6 +182,25 @@ util::Result<StageState> wait_for_stage(BuildSession& session, int stage_index);
 // resolved image's manifest digest, never the reference text. Errors: BuildKit's
 // "failed to resolve source metadata for REF: why".
 util::Result<store::Image> resolve_image(BuildSession& session, const std::string& reference);
+// build_checks.cpp: runs the build checks (parser/checks) over `ast`: every
+// stage for BuildRequest::check, else the stages of `plan` (none when the plan
+// failed: only the checks of the text then). Each warning goes to the sink and
+// into `checks`. Errors: bad check options; "lint violation found for rules: …"
+// when `error=true` and a check fired.
+util::Result<void> run_build_checks(BuildSession& session, const parser::Ast& ast, const std::string& text,
+                                    const util::Result<parser::Plan>& plan, std::vector<CheckWarning>& checks);
+// named_context.cpp: the named context `reference` names ("alpine",
+// "docker.io/library/alpine:latest" → "alpine"), if --build-context gave one.
+// "scratch" and "context" never name one (as in BuildKit).
+std::optional<std::string> find_named_context(const BuildSession& session, const std::string& reference);
+// named_context.cpp: loads named context `name` (once; later calls get the same answer).
+util::Result<ResolvedSource> load_named_context(BuildSession& session, const std::string& name);
+// named_context.cpp: every directory context exists (buildx checks them before
+// the build). Errors: "failed to get build context NAME: stat DIR: …".
+util::Result<void> check_named_directories(BuildSession& session);
+// image_resolver.cpp: every reference goes through here: a named context when
+// --build-context gave one for it, else resolve_image().
+util::Result<ResolvedSource> resolve_source(BuildSession& session, const std::string& reference);
 // Shows a finished "[internal] NAME" step (build.cpp).
 void internal_step(BuildSession& session, const std::string& name);
 
@@ -169,7 +209,7 @@ void internal_step(BuildSession& session, const std::string& name);
 // failed with the error's message. Unfinished at destruction = failed.
 class InternalStep {
 public:
-  InternalStep(BuildSession& session, const std::string& name);
+  InternalStep(BuildSession& session, const std::string& name, const std::string& label = "[internal]");
   ~InternalStep();
   InternalStep(const InternalStep&) = delete;
   InternalStep& operator=(const InternalStep&) = delete;
@@ -283,6 +323,11 @@ util::Result<void> op_run(BuildSession& session, const parser::Stage& stage, Sta
                            const parser::Step& step, const StepSlot& slot);
 util::Result<void> op_copy(BuildSession& session, const parser::Stage& stage, StageState& state,
                             const parser::Step& step, const StepSlot& slot);
+// A stage whose base is a directory named by --build-context: the directory's
+// files (its .dockerignore applied, owners 0:0) as one layer on the empty
+// rootfs in `state`, keyed by their content like `COPY . /`.
+util::Result<void> op_directory_base(BuildSession& session, const parser::Stage& stage, StageState& state,
+                                     const StepSlot& slot, const BuildContext& dir, const std::string& name);
 util::Result<void> op_workdir(BuildSession& session, const parser::Stage& stage, StageState& state,
                                const parser::Step& step, const StepSlot& slot);
 

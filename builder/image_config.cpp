@@ -40,7 +40,17 @@ ConfigState ConfigState::from_stage(const ConfigState& stage) {
   return c;
 }
 
-void ConfigState::set_env(const std::string& key, const std::string& value) { m_config.config.set_env(key, value); }
+void ConfigState::set_env(const std::string& key, const std::string& value) {
+  auto& env = m_config.config.env;
+  if (!m_env_indexed) {
+    m_env_at.clear();
+    for (std::size_t i = 0; i < env.size(); ++i) m_env_at.try_emplace(env[i].substr(0, env[i].find('=')), i);
+    m_env_indexed = true;
+  }
+  auto [it, added] = m_env_at.try_emplace(key, env.size());
+  if (added) env.push_back(key + "=" + value);
+  else env[it->second] = key + "=" + value;
+}
 void ConfigState::set_workdir(const std::string& p) { m_config.config.working_dir = p; }
 void ConfigState::set_user(const std::string& u) { m_config.config.user = u; }
 void ConfigState::add_label(const std::string& k, const std::string& v) { m_config.config.labels[k] = v; }

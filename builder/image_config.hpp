@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -66,6 +67,10 @@ public:
 
 private:
   store::ImageConfig m_config;
+  // Env name -> index in m_config.config.env, built on the first set_env (so a
+  // stage of N ENV instructions costs O(N), not O(N²)).
+  std::unordered_map<std::string, std::size_t> m_env_at;
+  bool m_env_indexed = false;
   std::vector<std::string> m_base_triggers;
   bool m_cmd_set_in_stage = false;
 };

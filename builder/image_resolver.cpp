@@ -1,5 +1,7 @@
-// The build's one image resolver (builder/build_internal.hpp resolve_image):
-// store first, then the registry (registry/pull.hpp).
+// The build's one image resolver (builder/build_internal.hpp resolve_source,
+// resolve_image): a named context (builder/named_context.cpp) when
+// --build-context gave one for the reference, else the store, then the
+// registry (registry/pull.hpp).
 #include "builder/build_internal.hpp"
 #include "registry/config.hpp"
 #include "registry/credentials.hpp"
@@ -65,6 +67,14 @@ util::Result<store::Image> resolve_image(BuildSession& s, const std::string& tex
   }
   s.base_images.emplace(text, *found);
   return found;
+}
+
+util::Result<ResolvedSource> resolve_source(BuildSession& s, const std::string& text) {
+  if (auto name = find_named_context(s, text)) return load_named_context(s, *name);
+  MKIMAGE_TRY(store::Image img, resolve_image(s, text));
+  ResolvedSource out;
+  out.image = std::move(img);
+  return out;
 }
 
 }  // namespace mkimage::builder

@@ -9,11 +9,17 @@ namespace mkimage::builder {
 
 namespace {
 
-util::Result<std::vector<LayerRef>> image_layers(BuildSession& s, const std::string& ref, store::Digest& manifest) {
-  auto img = resolve_image(s, ref);
-  if (!img.ok()) return util::Error{"COPY --from=" + ref + ": no stage of that name, and " + img.error().message};
-  manifest = img->manifest_descriptor.digest;
-  return image_layer_refs(*img);
+// COPY --from=REF naming no stage: an image, or a named context (an image, an
+// empty image, or a directory).
+util::Result<ResolvedSource> copy_source(BuildSession& s, const std::string& ref) {
+  auto src = resolve_source(s, ref);
+  if (!src.ok()) return util::Error{"COPY --from=" + ref + ": no stage of that name, and " + src.error().message};
+  return src;
+}
+
+// A directory (the main context or a named one) as COPY's source tree.
+SourceTree directory_tree(const BuildContext& dir) {
+  return SourceTree{dir.root(), SourceTree::Origin::context, &dir.filter()};
 }
 
 }  // namespace
@@ -56,17 +62,26 @@ util::Result<void> op_copy(BuildSession& s, const parser::Stage& stage, StageSta
     in.from = "stage:" + src.key.str();
     source_layers = src.layers;
     from_tree = true;
-  } else if (!c.from_image.empty() || !c.from.empty()) {
+  }
+  const BuildContext* directory = s.context ? &*s.context : nullptr;
+  if (c.from_stage < 0 && (!c.from_image.empty() || !c.from.empty())) {
     std::string ref = c.from_image.empty() ? c.from : c.from_image;
-    store::Digest manifest;
-    auto layers = image_layers(s, ref, manifest);
-    if (!layers.ok()) return util::Error{dockerfile_excerpt(s, step.range) + "ERROR: " + layers.error().message};
-    source_layers = std::move(*layers);
-    in.from = "image:" + manifest.str();
-    from_tree = true;
-  } else {
-    SourceTree src{s.context->root(), SourceTree::Origin::context, &s.context->filter()};
-    auto p = plan_copy(op, src, po);
+    auto src = copy_source(s, ref);
+    if (!src.ok()) return util::Error{dockerfile_excerpt(s, step.range) + "ERROR: " + src.error().message};
+    directory = src->directory;
+    if (src->kind == ResolvedSource::Kind::image) {
+      source_layers = image_layer_refs(*src->image);
+      in.from = "image:" + src->image->manifest_descriptor.digest.str();
+      from_tree = true;
+    } else if (src->kind == ResolvedSource::Kind::scratch) {
+      in.from = "image:scratch";
+      from_tree = true;
+    }
+  }
+  if (!from_tree) {
+    // The build context, or a directory named by --build-context: keyed alike,
+    // by the content of what is selected.
+    auto p = plan_copy(op, directory_tree(*directory), po);
     if (!p.ok()) return util::Error{dockerfile_excerpt(s, step.range) + "ERROR: " + p.error().message};
     plan = std::move(*p);
     MKIMAGE_TRY(store::Digest d, copy_content_digest(*plan, s.stat_cache.get()));
@@ -91,6 +106,33 @@ util::Result<void> op_copy(BuildSession& s, const parser::Stage& stage, StageSta
     return {};
   };
   return run_fs_step(s, stage, state, slot, key, h.fields(), step.created_by, exec);
+}
+
+util::Result<void> op_directory_base(BuildSession& s, const parser::Stage& stage, StageState& state,
+                                     const StepSlot& slot, const BuildContext& dir, const std::string& name) {
+  CopyOp op;
+  op.sources = {"."};
+  op.dest = "/";
+  PlanOptions po;
+  po.scratch_dir = s.work_dir;
+  po.allow_network = false;
+  auto p = plan_copy(op, directory_tree(dir), po);
+  if (!p.ok()) return util::Error{dockerfile_excerpt(s, stage.range) + "ERROR: " + p.error().message};
+  CopyPlan plan = std::move(*p);
+  MKIMAGE_TRY(store::Digest d, copy_content_digest(plan, s.stat_cache.get()));
+  CopyKeyInputs in;
+  in.dest = "/";
+  in.workdir = "/";
+  in.sources = op.sources;
+  in.sources_digest = d.str();
+  KeyHasher h;
+  CacheKey key = key_for_copy(h, state.key, in);
+  FsExecutor exec = [&](FsStepIo& io) -> util::Result<void> {
+    MKIMAGE_TRY(CopyStats stats, execute_copy(plan, DestTree{io.snapshot->rootfs(), "/", {}}));
+    (void)stats;
+    return {};
+  };
+  return run_fs_step(s, stage, state, slot, key, h.fields(), "[context " + name + "] load from client", exec);
 }
 
 util::Result<void> op_workdir(BuildSession& s, const parser::Stage& stage, StageState& state,

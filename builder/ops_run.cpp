@@ -83,6 +83,12 @@ util::Result<std::string> mount_key(BuildSession& s, const parser::MountSpec& m)
   k << "type=" << parser::MountSpec::type_name(m.type) << ",target=" << m.target;
   if (m.type == parser::MountSpec::Type::secret || m.type == parser::MountSpec::Type::ssh) {
     k << ",id=" << m.id << ",env=" << m.env << ",required=" << m.required;
+    if (m.type == parser::MountSpec::Type::ssh) {
+      // The socket's owner and mode, never the agent or its keys.
+      if (m.uid) k << ",uid=" << *m.uid;
+      if (m.gid) k << ",gid=" << *m.gid;
+      if (m.mode) k << ",mode=" << *m.mode;
+    }
     return k.str();
   }
   k << ",id=" << m.id << ",sharing=" << m.sharing << ",source=" << m.source << ",readonly=" << m.read_only;
@@ -91,6 +97,7 @@ util::Result<std::string> mount_key(BuildSession& s, const parser::MountSpec& m)
   if (m.mode) k << ",mode=" << *m.mode;
   if (m.size) k << ",size=" << *m.size;
   if (m.type == parser::MountSpec::Type::bind || (m.type == parser::MountSpec::Type::cache && !m.from.empty())) {
+    const BuildContext* dir = &*s.context;
     if (m.from_stage >= 0 && m.type == parser::MountSpec::Type::bind) {
       // BuildKit keys a bind mount of a stage by the content it mounts (the
       // mount writes nothing back), so a source stage that re-ran to the same
@@ -100,14 +107,20 @@ util::Result<std::string> mount_key(BuildSession& s, const parser::MountSpec& m)
       MKIMAGE_TRY(store::Digest d, mounted_content_digest(s, SourceTree{ro->path, SourceTree::Origin::rootfs, nullptr},
                                                           m.source));
       k << ",from=stage-content:" << d.str();
+      dir = nullptr;
     } else if (m.from_stage >= 0) {
       MKIMAGE_TRY(StageState src, wait_for_stage(s, m.from_stage));
       k << ",from=stage:" << src.key.str();
+      dir = nullptr;
     } else if (!m.from.empty()) {
-      MKIMAGE_TRY(store::Image img, resolve_image(s, m.from));
-      k << ",from=image:" << img.manifest_descriptor.digest.str();
-    } else if (m.type == parser::MountSpec::Type::bind) {
-      SourceTree src{s.context->root(), SourceTree::Origin::context, &s.context->filter()};
+      MKIMAGE_TRY(ResolvedSource src, resolve_source(s, m.from));
+      dir = src.directory;
+      if (src.kind == ResolvedSource::Kind::image) k << ",from=image:" << src.image->manifest_descriptor.digest.str();
+      else if (src.kind == ResolvedSource::Kind::scratch) k << ",from=image:scratch";
+    }
+    if (dir) {
+      // The build context or a directory context: the content of what is mounted.
+      SourceTree src{dir->root(), SourceTree::Origin::context, &dir->filter()};
       MKIMAGE_TRY(store::Digest d, mounted_content_digest(s, src, m.source));
       k << ",from=context:" << d.str();
     }
@@ -119,20 +132,25 @@ util::Result<std::string> mount_key(BuildSession& s, const parser::MountSpec& m)
 // sources copied, as COPY would copy them, into `dir` — .dockerignore applied,
 // owners 0:0, the context directory 0755 — so the command sees exactly what
 // the key hashed (the raw context would show ignored files and host owners).
-util::Result<std::filesystem::path> context_view(BuildSession& s, const std::vector<parser::MountSpec>& mounts,
+// `from` names the directory: "" = the build context, else a --build-context
+// directory (`context`), whose mounts are those with that `from`.
+util::Result<std::filesystem::path> context_view(BuildSession& s, const BuildContext& context, const std::string& from,
+                                                 const std::vector<parser::MountSpec>& mounts,
                                                  const std::filesystem::path& dir) {
   std::error_code ec;
   if (std::filesystem::exists(dir, ec)) return dir;  // made for an earlier mount of this RUN
   std::filesystem::create_directories(dir, ec);
   if (ec) return util::sys_error("mkdir", dir.string(), ec.value());
   for (const auto& m : mounts) {
-    if (m.type != parser::MountSpec::Type::bind || m.from_stage >= 0 || !m.from.empty()) continue;
+    if (m.type == parser::MountSpec::Type::cache && from.empty()) continue;
+    if (m.type != parser::MountSpec::Type::bind && m.type != parser::MountSpec::Type::cache) continue;
+    if (m.from_stage >= 0 || m.from != from) continue;
     std::string source = m.source;
     while (!source.empty() && source.front() == '/') source.erase(0, 1);
     CopyOp op;
     op.sources = {source.empty() ? "." : source};
     op.dest = "/" + source;
-    SourceTree src{s.context->root(), SourceTree::Origin::context, &s.context->filter()};
+    SourceTree src{context.root(), SourceTree::Origin::context, &context.filter()};
     PlanOptions po;
     po.scratch_dir = s.work_dir;
     po.allow_network = false;
@@ -190,12 +208,13 @@ util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageStat
     mctx.scratch_dir = scratch / "mounts";
     std::filesystem::create_directories(mctx.scratch_dir, ec);
     mctx.secrets = s.secrets;
+    mctx.ssh_agents = s.ssh_agents.get();
     mctx.on_cache_mount = [&s](const std::string& id, const std::filesystem::path& data, bool fresh) {
       return restore_cache_mount(s, id, data, fresh);
     };
     mctx.resolve_from = [&s, &run, &scratch](const std::string& from) -> util::Result<std::vector<std::filesystem::path>> {
       if (from.empty()) {
-        MKIMAGE_TRY(auto view, context_view(s, run.mounts, scratch / "context"));
+        MKIMAGE_TRY(auto view, context_view(s, *s.context, "", run.mounts, scratch / "context"));
         return std::vector<std::filesystem::path>{view};
       }
       std::vector<LayerRef> layers;
@@ -203,16 +222,14 @@ util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageStat
         MKIMAGE_TRY(StageState src, wait_for_stage(s, std::stoi(from.substr(6))));
         layers = src.layers;
       } else {
-        auto img = resolve_image(s, from);
+        auto img = resolve_source(s, from);
         if (!img.ok()) return util::Error{"RUN --mount from=" + from + ": no such stage, and " + img.error().message};
-        std::optional<store::ChainId> chain;
-        for (const auto& d : img->config.diff_ids) {
-          LayerRef l;
-          l.diff_id = d;
-          l.chain_id = store::chain_id_of(chain ? &*chain : nullptr, d);
-          chain = l.chain_id;
-          layers.push_back(l);
+        if (img->kind == ResolvedSource::Kind::directory) {
+          std::string tag = "context-" + std::to_string(std::hash<std::string>{}(from));
+          MKIMAGE_TRY(auto view, context_view(s, *img->directory, from, run.mounts, scratch / tag));
+          return std::vector<std::filesystem::path>{view};
         }
+        if (img->kind == ResolvedSource::Kind::image) layers = image_layer_refs(*img->image);
       }
       if (layers.empty()) {
         // An empty rootfs: an empty directory.
@@ -233,6 +250,14 @@ util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageStat
     spec.process.env = step.env;
     spec.process.env.insert(spec.process.env.end(), step.proxy_env.begin(), step.proxy_env.end());
     spec.process.env.insert(spec.process.env.end(), mounts.env.begin(), mounts.env.end());
+    // BuildKit: SSH_AUTH_SOCK names the first ssh mount unless the step sets it.
+    for (const auto& m : run.mounts) {
+      if (m.type != parser::MountSpec::Type::ssh) continue;
+      bool set = false;
+      for (const auto& e : spec.process.env) set |= e.rfind("SSH_AUTH_SOCK=", 0) == 0;
+      if (!set) spec.process.env.push_back("SSH_AUTH_SOCK=" + m.target);
+      break;
+    }
     spec.process.cwd = step.workdir.empty() ? "/" : step.workdir;
     spec.process.uid = user.uid;
     spec.process.gid = user.gid;

@@ -22,9 +22,11 @@ struct PreparedMounts::Cleanup {
   std::vector<fs::path> host_mounts;  // unmounted in reverse order
   std::vector<int> lock_fds;
   std::vector<fs::path> temp_paths;   // removed after unmounting
+  std::vector<std::unique_ptr<SshForward>> ssh_forwards;
   CleanupGuard guard;
 
   void run() {
+    ssh_forwards.clear();
     for (auto it = host_mounts.rbegin(); it != host_mounts.rend(); ++it) (void)unmount_path(*it);
     host_mounts.clear();
     for (int fd : lock_fds) ::close(fd);
@@ -108,8 +110,22 @@ Result<PreparedMounts> prepare_run_mounts(const std::vector<RunMountSpec>& specs
     ++n;
     fs::path scratch = ctx.scratch_dir / ("m" + std::to_string(n));
     switch (spec.type) {
-      case RunMountSpec::Type::ssh:
-        return Error{"RUN --mount=type=ssh is not supported"};
+      case RunMountSpec::Type::ssh: {
+        std::string id = spec.id.empty() ? "default" : spec.id;
+        const fs::path* agent = ctx.ssh_agents ? ctx.ssh_agents->socket(id) : nullptr;
+        if (!agent) {
+          if (spec.required) return Error{"no SSH key \"" + id + "\" forwarded from the client"};
+          break;  // optional: left out
+        }
+        fs::path sock = scratch.string() + ".sock";
+        MKIMAGE_TRY(auto fwd, SshForward::start(*agent, sock, spec.uid.value_or(0), spec.gid.value_or(0),
+                                                spec.mode.value_or(0600)));
+        cl->ssh_forwards.push_back(std::move(fwd));
+        out.mounts.push_back({spec.target, "bind", sock.string(), {"rbind", "nosuid", "nodev", "noexec"}});
+        out.secret_targets.push_back(spec.target);
+        out.ssh_targets.push_back(spec.target);
+        break;
+      }
 
       case RunMountSpec::Type::tmpfs: {
         if (spec.target.empty()) return Error{"RUN --mount=type=tmpfs needs a target"};
@@ -229,9 +245,7 @@ Result<PreparedMounts> prepare_run_mounts(const std::vector<RunMountSpec>& specs
             cl->temp_paths.push_back(scratch.string() + "-empty");
             ls.push_back(scratch.string() + "-empty");
           }
-          fs::path links = scratch.string() + "-l";
-          auto r = mount_overlay(ls, upper, work, scratch, links, UpperDurability::discarded);
-          remove_tree(links);
+          auto r = mount_overlay(ls, upper, work, scratch, UpperDurability::discarded);
           if (!r) return r.error();
           cl->host_mounts.push_back(scratch);
           tree = scratch;

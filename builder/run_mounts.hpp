@@ -20,7 +20,13 @@
 //                `from` (empty = the build context); read-only unless `rw`,
 //                and `rw` writes go to a throw-away overlay upperdir.
 //   type=tmpfs   a tmpfs at `target`, `size` bytes (0 = unlimited).
-//   type=ssh     not supported: an error.
+//   type=ssh     the --ssh agent `id` (default "default") as a socket at
+//                `target` (default /run/buildkit/ssh_agent.N, set by the
+//                planner), owned uid:gid (default 0:0), mode (default 0600):
+//                a read-only proxy to the agent (builder/ssh_agent.hpp), ended
+//                with the PreparedMounts. An id --ssh did not give is an
+//                error when required ("no SSH key \"ID\" forwarded from the
+//                client"), else the mount is left out. Never in a layer or a key.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +39,7 @@
 #include <vector>
 
 #include "builder/runtime.hpp"
+#include "builder/ssh_agent.hpp"
 #include "util/result.hpp"
 
 namespace mkimage::builder {
@@ -67,6 +74,7 @@ struct RunMountContext {
   std::filesystem::path cache_root;       // ROOT/cache-mounts
   std::filesystem::path scratch_dir;      // per-run private temp dir (created 0700; removed by the caller)
   std::map<std::string, SecretSource> secrets;  // by id
+  const SshAgents* ssh_agents = nullptr;        // --ssh; null = none given
   // Resolves a bind/cache `from` ("" = build context) to the directories of
   // that tree, top first (a context: one directory; a stage or image: its
   // snapshot lowerdirs). Errors: unknown stage/image.
@@ -92,8 +100,10 @@ public:
 
   std::vector<OciMount> mounts;   // in flag order
   std::vector<std::string> env;   // "NAME=secret" for secret env=
-  // Mount targets whose content must never reach a layer (secrets).
+  // Mount targets whose content must never reach a layer (secrets, ssh sockets).
   std::vector<std::string> secret_targets;
+  // Targets of the ssh sockets mounted, in flag order (SSH_AUTH_SOCK: the first).
+  std::vector<std::string> ssh_targets;
 
   // Internal state (host mounts to undo, lock fds, temp paths).
   struct Cleanup;
@@ -101,8 +111,8 @@ public:
 };
 
 // Turns the RUN --mount flags into mounts. Errors: unknown secret that is
-// required, missing bind source, a source escaping its tree, type=ssh,
-// mount/I/O failures.
+// required, an ssh id not given that is required, missing bind source, a
+// source escaping its tree, mount/I/O failures.
 util::Result<PreparedMounts> prepare_run_mounts(const std::vector<RunMountSpec>& specs,
                                                 const RunMountContext& context);
 

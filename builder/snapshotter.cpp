@@ -106,22 +106,26 @@ void remove_tree(const fs::path& dir) {
 }
 
 Result<void> mount_overlay(const std::vector<fs::path>& lowerdirs, const fs::path& upperdir, const fs::path& workdir,
-                           const fs::path& target, const fs::path& links_dir, UpperDurability durability) {
+                           const fs::path& target, UpperDurability durability) {
   if (lowerdirs.empty()) return Error{"overlay mount of \"" + target.string() + "\": no lowerdir"};
   if (lowerdirs.size() > k_max_lowers)
     return Error{"overlay mount of \"" + target.string() + "\": " + std::to_string(lowerdirs.size()) +
                  " lowerdirs (at most " + std::to_string(k_max_lowers) + ")"};
-  MKIMAGE_TRY_VOID(make_dir(links_dir, 0700));
+  // The lowers stay open until the mount is done; the child names them by number.
+  struct OpenLowers {
+    std::vector<int> fds;
+    ~OpenLowers() {
+      for (int fd : fds) ::close(fd);
+    }
+  } open_lowers;
   std::string lower_opt;
   for (size_t i = 0; i < lowerdirs.size(); ++i) {
-    fs::path link = links_dir / std::to_string(i);
-    ::unlink(link.c_str());
     fs::path abs = fs::absolute(lowerdirs[i]);
-    struct stat st;
-    if (::stat(abs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return util::sys_error("lowerdir", abs.string(), errno ? errno : ENOTDIR);
-    if (::symlink(abs.c_str(), link.c_str()) != 0) return util::sys_error("symlink", link.string());
+    int fd = ::open(abs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return util::sys_error("lowerdir", abs.string());
+    open_lowers.fds.push_back(fd);
     if (i) lower_opt += ':';
-    lower_opt += std::to_string(i);
+    lower_opt += std::to_string(fd);
   }
   std::string base = "lowerdir=" + lower_opt;
   if (!upperdir.empty())
@@ -134,14 +138,13 @@ Result<void> mount_overlay(const std::vector<fs::path>& lowerdirs, const fs::pat
     candidates.insert(candidates.begin(), candidates[0] + ",volatile");
   }
   std::string abs_target = fs::absolute(target).string();
-  std::string links = links_dir.string();
   int last_err = 0;
   for (const auto& data : candidates) {
     if (data.size() >= 4096) return Error{"overlay mount of \"" + target.string() + "\": mount options too long"};
     pid_t pid = fork();
     if (pid < 0) return util::sys_error("fork", "overlay mount");
     if (pid == 0) {
-      if (chdir(links.c_str()) != 0) _exit(errno);
+      if (chdir("/proc/self/fd") != 0) _exit(errno);
       if (mount("overlay", abs_target.c_str(), "overlay", 0, data.c_str()) != 0) _exit(errno);
       _exit(0);
     }
@@ -274,7 +277,7 @@ SnapshotMode Snapshotter::mode() {
     fs::path probe = ::mkdtemp(tmpl.data()) ? fs::path(tmpl) : fs::path();
     ok = !probe.empty() && make_dir(probe / "lower", 0755).ok() && make_dir(probe / "upper", 0755).ok() &&
          make_dir(probe / "work", 0755).ok() && make_dir(probe / "merged", 0755).ok() &&
-         mount_overlay({probe / "lower"}, probe / "upper", probe / "work", probe / "merged", probe / "l",
+         mount_overlay({probe / "lower"}, probe / "upper", probe / "work", probe / "merged",
                        UpperDurability::discarded)
              .ok();
     if (ok) (void)unmount_path(probe / "merged");
@@ -345,10 +348,7 @@ Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare_in(const fs::path& 
   });
   if (m == SnapshotMode::overlay) {
     MKIMAGE_TRY_VOID(make_dir(snap->m_work, 0700));
-    fs::path links = dir / "l";
-    remove_tree(links);
-    MKIMAGE_TRY_VOID(mount_overlay(lowers, snap->m_upper, snap->m_work, snap->m_merged, links));
-    remove_tree(links);
+    MKIMAGE_TRY_VOID(mount_overlay(lowers, snap->m_upper, snap->m_work, snap->m_merged));
   } else {
     MKIMAGE_TRY_VOID(copy_snapshot_prepare(snap->m_lowers, snap->m_upper, dir / "base", snap->m_merged));
   }
@@ -371,10 +371,7 @@ Result<void> Snapshotter::mount_readonly(const std::vector<fs::path>& lowerdirs,
     }
     return {};
   }
-  fs::path links = target.parent_path() / (target.filename().string() + ".l");
-  auto r = mount_overlay(lowerdirs, {}, {}, target, links);
-  remove_tree(links);
-  return r;
+  return mount_overlay(lowerdirs, {}, {}, target);
 }
 
 }  // namespace mkimage::builder

@@ -135,10 +135,11 @@ private:
 };
 
 // Mounts overlayfs at `target` with `lowerdirs` (top first, 1..500) and, when
-// `upperdir` is not empty, upperdir/workdir. Short symlinks for the lowers
-// are made in `links_dir` (created; may be removed after the mount) and the
-// mount is done from a forked child that chdir()s there, so the mount data
-// stays under one page. Errors: mount failure with errno.
+// `upperdir` is not empty, upperdir/workdir. Each lower is opened (O_PATH) and
+// named by its descriptor number from a forked child that chdir()s to
+// /proc/self/fd ("lowerdir=7:8:9"), so 500 lowers fit the one-page mount data
+// and nothing is written to disk per lower. Errors: a lower that is not a
+// directory, mount failure with errno.
 //
 // Upper directory durability: unmounting an overlay syncs the whole upper
 // filesystem (syncfs), which a layer's upperdir needs — it becomes the layer's
@@ -151,7 +152,6 @@ util::Result<void> mount_overlay(const std::vector<std::filesystem::path>& lower
                                  const std::filesystem::path& upperdir,
                                  const std::filesystem::path& workdir,
                                  const std::filesystem::path& target,
-                                 const std::filesystem::path& links_dir,
                                  UpperDurability durability = UpperDurability::kept);
 
 // Unmounts `target` (lazily, MNT_DETACH, if it is busy); not mounted is not an error.

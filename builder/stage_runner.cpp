@@ -270,15 +270,24 @@ util::Result<StageState> run_stage(BuildSession& s, const parser::Stage& stage) 
     return util::Error{dockerfile_excerpt(s, stage.range) + "ERROR: platform \"" + stage.base.platform +
                        "\" is not supported: mkimage builds only for the host (linux/amd64)"};
   }
+  const BuildContext* directory_base = nullptr;
   switch (stage.base.kind) {
     case parser::StageBase::Kind::scratch:
       st.config = ConfigState::scratch();
       st.key = key_for_from(h, "scratch", platform, s.source_date_epoch);
       break;
-    case parser::StageBase::Kind::image: {
-      auto resolved = resolve_image(s, stage.base.image);
+    case parser::StageBase::Kind::image:
+    case parser::StageBase::Kind::context: {
+      auto resolved = resolve_source(s, stage.base.image);
       if (!resolved.ok()) return util::Error{dockerfile_excerpt(s, stage.range) + "ERROR: " + resolved.error().message};
-      const store::Image img = std::move(*resolved);
+      if (resolved->kind != ResolvedSource::Kind::image) {
+        // An empty image, or a directory context's files on an empty rootfs.
+        st.config = ConfigState::scratch();
+        st.key = key_for_from(h, "scratch", platform, s.source_date_epoch);
+        if (resolved->kind == ResolvedSource::Kind::directory) directory_base = resolved->directory;
+        break;
+      }
+      const store::Image& img = *resolved->image;
       st.config = ConfigState::from_base(img.config);
       st.layers = image_layer_refs(img);
       if (img.config.created) st.last_created = *img.config.created;
@@ -294,7 +303,9 @@ util::Result<StageState> run_stage(BuildSession& s, const parser::Stage& stage) 
       break;
     }
   }
-  if (from_slot.visible) {
+  if (directory_base) {
+    MKIMAGE_TRY_VOID(op_directory_base(s, stage, st, from_slot, *directory_base, stage.base.image));
+  } else if (from_slot.visible) {
     StepInfo info = from_slot.info;
     info.cache_key = st.key.str();
     s.sink.call([&](EventSink& k) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "mkimage/build.hpp"
+#include "mkimage/check_output.hpp"
 #include "mkimage/cli.hpp"
 #include "mkimage/progress.hpp"
 #include "store/root.hpp"
@@ -38,6 +39,8 @@ struct BuildFlags {
   bool push = false;
   std::vector<std::string> no_cache_filter;
   std::vector<std::string> secrets;
+  std::vector<std::string> build_contexts;
+  std::vector<std::string> ssh;
   std::vector<std::string> cache_from;
   std::vector<std::string> cache_to;
   std::vector<std::string> labels;
@@ -50,6 +53,8 @@ struct BuildFlags {
   std::string compression = "gzip";
   std::string runtime = "runc";
   bool explain_cache = false;
+  bool check = false;
+  std::string call = "build";
 };
 
 std::string read_all(std::istream& in) { return std::string(std::istreambuf_iterator<char>(in), {}); }
@@ -151,6 +156,24 @@ std::unique_ptr<ProgressPrinter> make_printer(const BuildFlags& f) {
   throw CliExit{k_exit_usage, "mkimage build: --progress must be auto, plain, tty or json, not \"" + f.progress + "\""};
 }
 
+// `--check` (buildx --check): the report on stdout (JSON mode: the events and a
+// "check" result); exit status 1 when a check fired or the Dockerfile has an
+// error, as buildx (the lint result's status code).
+void finish_check(const BuildFlags& f, ProgressPrinter& printer, const Result<BuildResult>& result) {
+  if (f.progress == "json" && !f.quiet) {
+    if (!result.ok()) printer.failed(result.error().message);
+    else printer.finished(*result);
+  } else {
+    std::fputs(format_check_report(printer.checks(), !result.ok()).c_str(), stdout);
+    std::fflush(stdout);
+    if (!result.ok()) {
+      const std::string& m = result.error().message;
+      std::fprintf(stderr, "%s%s", m.c_str(), m.empty() || m.back() == '\n' ? "" : "\n");
+    }
+  }
+  if (!result.ok() || !printer.checks().empty()) throw CliExit{k_exit_failure, ""};
+}
+
 void run_build(const BuildFlags& f, const GlobalOptions& global) {
   BuildRequest req;
   req.store_root = global.root;
@@ -164,6 +187,10 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
   req.platform = f.platform;
   req.runtime = f.runtime;
   req.explain_cache = f.explain_cache;
+  if (f.call == "check") req.check = true;
+  else if (f.call != "build")
+    throw CliExit{k_exit_usage, "mkimage build: --call must be build or check, not \"" + f.call + "\""};
+  req.check = req.check || f.check;
   if (f.network != "default" && f.network != "none" && f.network != "host")
     throw CliExit{k_exit_usage, "mkimage build: --network must be default, none or host, not \"" + f.network + "\""};
   if (f.compression == "gzip") req.compression = Compression::gzip;
@@ -200,6 +227,16 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
     auto sec = parse_secret_spec(s);
     if (!sec.ok()) throw CliExit{k_exit_usage, "mkimage build: --secret: " + sec.error().message};
     req.secrets.push_back(*sec);
+  }
+  for (const auto& c : f.build_contexts) {
+    auto nc = parse_build_context(c);
+    if (!nc.ok()) throw CliExit{k_exit_usage, "mkimage build: --build-context: " + nc.error().message};
+    req.named_contexts.push_back(*nc);
+  }
+  for (const auto& v : f.ssh) {
+    auto ssh = parse_ssh_spec(v);
+    if (!ssh.ok()) throw CliExit{k_exit_usage, "mkimage build: --ssh: " + ssh.error().message};
+    req.ssh.push_back(*ssh);
   }
   for (const auto& o : f.outputs) {
     auto out = parse_output_spec(o);
@@ -249,6 +286,10 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
   }
   auto printer = make_printer(f);
   auto result = build(req, *printer);
+  if (req.check) {
+    finish_check(f, *printer, result);
+    return;
+  }
   if (!result.ok()) {
     printer->failed(result.error().message);
     throw CliExit{k_exit_failure, ""};
@@ -277,6 +318,11 @@ void register_build_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_flag("--push", flags->push, "Push the image to its registry after the build (every -t tag)");
   cmd->add_option("--no-cache-filter", flags->no_cache_filter, "Do not use the cache for these stages; repeatable")->allow_extra_args(false);
   cmd->add_option("--secret", flags->secrets, "Secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VAR")->allow_extra_args(false);
+  cmd->add_option("--build-context", flags->build_contexts,
+                  "Named context NAME=DIR|docker-image://REF|oci-layout://PATH[:TAG][@DIGEST]; repeatable")
+      ->allow_extra_args(false);
+  cmd->add_option("--ssh", flags->ssh, "SSH agent for RUN --mount=type=ssh: default|ID[=SOCKET|KEY[,KEY]]; repeatable")
+      ->allow_extra_args(false);
   cmd->add_option("--cache-from", flags->cache_from,
                   "Cache source: type=registry,ref=REF | type=local,src=DIR (or REF); repeatable")
       ->allow_extra_args(false);
@@ -295,6 +341,9 @@ void register_build_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--compression", flags->compression, "Layer compression for oci/docker/tar outputs: gzip or zstd");
   cmd->add_option("--runtime", flags->runtime, "OCI runtime for RUN (default runc)");
   cmd->add_flag("--explain-cache", flags->explain_cache, "Print every step's cache key and its tagged inputs");
+  cmd->add_flag("--check", flags->check,
+                "Evaluate the build checks and build nothing (exit status 1 when a check fires)");
+  cmd->add_option("--call", flags->call, "Method for evaluating the build: build (default) or check (= --check)");
   cmd->callback([flags, &global] { run_build(*flags, global); });
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mkimage/build.hpp"
 
@@ -12,10 +13,24 @@ namespace mkimage::cli {
 
 // A progress sink that can also print the build's summary (image ID, tags) and
 // its failure.
+// Every printer keeps the build-check warnings it was given (check_warning):
+// plain and tty print buildx's summary of them after the build or its failure,
+// `--check` prints its report from them.
 class ProgressPrinter : public EventSink {
 public:
   virtual void finished(const BuildResult& result) = 0;
   virtual void failed(const std::string& message) = 0;
+  void check_warning(const CheckWarning& w) override {
+    m_checks.push_back(w);
+    on_check_warning(w);
+  }
+  const std::vector<CheckWarning>& checks() const { return m_checks; }
+
+protected:
+  virtual void on_check_warning(const CheckWarning&) {}
+
+private:
+  std::vector<CheckWarning> m_checks;
 };
 
 // BuildKit's plain format on `out`: "#5 [app 3/6] RUN npm install", "#5 CACHED",

@@ -63,8 +63,18 @@ public:
     j["fields"] = f;
     emit(j);
   }
+  void on_check_warning(const CheckWarning& w) override {
+    json j{{"event", "check"}, {"time", now_s()}, {"rule", w.rule}, {"description", w.description},
+           {"url", w.url},     {"detail", w.detail}, {"line", w.line}, {"end_line", w.end_line}};
+    emit(j);
+  }
   void message(const std::string& m) override { emit(json{{"event", "message"}, {"time", now_s()}, {"text", m}}); }
   void finished(const BuildResult& r) override {
+    if (!r.image_id.valid()) {
+      // --check: no image
+      emit(json{{"event", "checked"}, {"time", now_s()}, {"warnings", r.checks.size()}});
+      return;
+    }
     json j{{"event", "result"}, {"time", now_s()}, {"image_id", r.image_id.str()},
            {"manifest_digest", r.manifest_digest.str()}, {"tags", r.tags}};
     int hits = 0, misses = 0;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "mkimage/check_output.hpp"
 #include "mkimage/progress.hpp"
 
 namespace mkimage::cli {
@@ -42,6 +43,12 @@ public:
       std::fprintf(m_out, "#%d   %s: %s\n", s.number, tag.c_str(), value.c_str());
     std::fflush(m_out);
   }
+  // BuildKit's plain progress shows a check under the step that loaded the
+  // Dockerfile (always #1 here): "#1 WARN: FromAsCasing: … (line 2)".
+  void on_check_warning(const CheckWarning& w) override {
+    std::fprintf(m_out, "#1 WARN: %s\n", check_short(w).c_str());
+    std::fflush(m_out);
+  }
   void message(const std::string& m) override {
     std::fprintf(m_out, "%s\n", m.c_str());
     std::fflush(m_out);
@@ -51,9 +58,11 @@ public:
     std::fprintf(m_out, "#%d writing image %s done\n", next_number(r), r.image_id.str().c_str());
     for (const auto& t : r.tags) std::fprintf(m_out, "#%d naming to %s done\n", next_number(r), t.c_str());
     std::fprintf(m_out, "#%d DONE 0.0s\n", next_number(r));
+    std::fputs(format_check_summary(checks()).c_str(), m_out);
     std::fflush(m_out);
   }
   void failed(const std::string& message) override {
+    std::fputs(format_check_summary(checks()).c_str(), m_out);
     std::fprintf(m_out, "%s%s", message.c_str(), message.empty() || message.back() == '\n' ? "" : "\n");
     std::fflush(m_out);
   }

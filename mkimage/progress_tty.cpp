@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "mkimage/check_output.hpp"
 #include "mkimage/progress.hpp"
 
 namespace mkimage::cli {
@@ -84,10 +85,12 @@ public:
     std::fprintf(m_out, "=> writing image %s\n", r.image_id.str().c_str());
     for (const auto& tag : r.tags) std::fprintf(m_out, "=> naming to %s\n", tag.c_str());
     std::fprintf(m_out, "[+] Building %.1fs FINISHED\n", t);
+    std::fputs(format_check_summary(checks()).c_str(), m_out);
     std::fflush(m_out);
   }
   void failed(const std::string& message) override {
     stop();
+    std::fputs(format_check_summary(checks()).c_str(), m_out);
     std::fprintf(m_out, "%s%s", message.c_str(), message.empty() || message.back() == '\n' ? "" : "\n");
     std::fflush(m_out);
   }

@@ -91,9 +91,7 @@ util::Result<MountSpec> parse_mount(const std::string& csv, const WordExpander& 
     std::string key = ascii_lower(field.substr(0, eq));
     const std::string type = MountSpec::type_name(m.type);
     if (eq == std::string::npos) {
-      // Like BuildKit, bare options wait for the expanded pass too: `required`
-      // depends on a `type=` whose value is only known once expanded.
-      if (!expand) continue;
+      if (!expand) continue;  // BuildKit: flags without a value are evaluated once expanded (`type` known)
       if (key == "readonly" || key == "ro") {
         m.read_only = true;
         ro_auto = false;
@@ -212,7 +210,7 @@ util::Result<MountSpec> parse_mount(const std::string& csv, const WordExpander& 
     }
     if (!m.source.empty() && !m.id.empty()) return util::Error{"both source and id can't be set"};
   }
-  if (m.type == T::ssh && !m.source.empty()) return util::Error{"ssh mount should not have a source"};
+  if (m.type == T::ssh && !m.source.empty()) return util::Error{"ssh does not support source"};  // dispatchSSH's words
   if (!m.env.empty() && m.type != T::secret) {
     return util::Error{"unexpected key 'env' for mount type '" + std::string(MountSpec::type_name(m.type)) + "'"};
   }

@@ -272,11 +272,22 @@ util::Result<Plan> make_plan(const Ast& ast, const PlanOptions& opts) {
     }
     d.base.platform = d.from.platform;
     auto it = earlier.find(ascii_lower(d.from.image));
-    if (it != earlier.end()) {
+    std::optional<std::string> context;
+    if (opts.named_context && !d.from.name.empty()) context = opts.named_context(d.from.name);
+    if (context) {
+      // BuildKit: a named context replaces the stage of that name entirely.
+      d.base.kind = StageBase::Kind::context;
+      d.base.image = *context;
+      d.base.replaces_stage = true;
+      d.commands.clear();
+    } else if (it != earlier.end()) {
       d.base.kind = StageBase::Kind::stage;
       d.base.stage = it->second;
     } else if (ascii_lower(d.from.image) == "scratch") {
       d.base.kind = StageBase::Kind::scratch;
+    } else if (opts.named_context && (context = opts.named_context(d.from.image))) {
+      d.base.kind = StageBase::Kind::context;
+      d.base.image = *context;
     } else {
       d.base.kind = StageBase::Kind::image;
       d.base.image = d.from.image;
@@ -376,9 +387,9 @@ util::Result<Plan> make_plan(const Ast& ast, const PlanOptions& opts) {
             triggers.push_back(std::move(t));
           }
         }
-      } else if (d.base.kind == StageBase::Kind::image) {
+      } else if (d.base.kind == StageBase::Kind::image || d.base.kind == StageBase::Kind::context) {
         if (opts.resolve_base_image) d.image_info = opts.resolve_base_image(d.base.image);
-        if (!d.image_info && opts.resolve_base_image) {
+        if (!d.image_info && opts.resolve_base_image && d.base.kind == StageBase::Kind::image) {
           std::string near = nearest(d.base.image, stage_names, true);
           if (!near.empty()) {
             return diag.at(d.range,
@@ -387,7 +398,7 @@ util::Result<Plan> make_plan(const Ast& ast, const PlanOptions& opts) {
                            d.raw_image);
           }
         }
-        if (d.image_info) {
+        if (d.image_info && !d.base.replaces_stage) {
           for (const auto& text : d.image_info->onbuild) {
             auto parsed = parse_dockerfile(text, opts.file);
             if (!parsed.ok() || parsed->instructions.size() != 1) {

@@ -47,6 +47,15 @@ struct PlanOptions {
   std::string target_platform = "linux/amd64";    // os/arch[/variant]
   std::string build_platform = "linux/amd64";
   BaseImageResolver resolve_base_image;          // may be empty: every image has an empty config
+  // `--build-context`: the name of the named context a reference names (the
+  // caller's normalisation: "docker.io/library/alpine:latest" → "alpine"), or
+  // nullopt. A stage whose `AS` name names one is replaced by it (base
+  // Kind::context, replaces_stage, its instructions dropped); a FROM that names
+  // one (and no earlier stage) starts from it, and resolve_base_image is asked
+  // for its config with the context's name. COPY --from / RUN --mount from=
+  // naming no stage keep the reference text; the builder asks the same question.
+  // Empty = no named contexts.
+  std::function<std::optional<std::string>(const std::string& reference)> named_context;
 };
 
 // The result of planning.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <unordered_map>
 
 #include "parser/instructions_internal.hpp"
 #include "parser/plan_internal.hpp"
@@ -20,6 +21,7 @@ const char* k_default_path = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr
 struct State {
   EnvList env;                           // llb state env: config Env + ARG values
   std::vector<std::string> config_env;   // image config Env
+  std::unordered_map<std::string, std::size_t> config_env_at;  // name -> index in config_env
   std::vector<ArgDeclaration> build_args;  // d.buildArgs (declared ARGs with values)
   std::string workdir;
   std::string user;
@@ -29,14 +31,14 @@ struct State {
 
 std::string kv_key(const std::string& kv) { return kv.substr(0, kv.find('=')); }
 
-void add_config_env(std::vector<std::string>& env, const std::string& k, const std::string& v) {
-  for (auto& e : env) {
-    if (kv_key(e) == k) {
-      e = k + "=" + v;
-      return;
-    }
+// Sets K=V in the config Env, replacing K in place (O(1): config_env_at).
+void add_config_env(State& st, const std::string& k, const std::string& v) {
+  auto [it, added] = st.config_env_at.try_emplace(k, st.config_env.size());
+  if (added) {
+    st.config_env.push_back(k + "=" + v);
+  } else {
+    st.config_env[it->second] = k + "=" + v;
   }
-  env.push_back(k + "=" + v);
 }
 
 std::string join(const std::vector<std::string>& v, const std::string& sep) {
@@ -214,7 +216,7 @@ public:
 
 util::Result<void> Dispatcher::dispatch(const StageDraft& d, State& st, Stage& out) {
   // Base image config: PATH default, config Env into the state env, WorkingDir, User.
-  if (d.base.kind == StageBase::Kind::image && d.image_info) {
+  if ((d.base.kind == StageBase::Kind::image || d.base.kind == StageBase::Kind::context) && d.image_info) {
     st.config_env = d.image_info->env;
     st.workdir = d.image_info->working_dir;
     st.user = d.image_info->user;
@@ -223,6 +225,8 @@ util::Result<void> Dispatcher::dispatch(const StageDraft& d, State& st, Stage& o
   bool has_path = false;
   for (const auto& e : st.config_env) has_path |= kv_key(e) == "PATH";
   if (!has_path) st.config_env.push_back(k_default_path);
+  st.config_env_at.clear();
+  for (std::size_t i = 0; i < st.config_env.size(); ++i) st.config_env_at.try_emplace(kv_key(st.config_env[i]), i);
   for (const auto& e : st.config_env) {
     auto eq = e.find('=');
     st.env.set(e.substr(0, eq), eq == std::string::npos ? "" : e.substr(eq + 1));
@@ -261,7 +265,7 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
     for (const auto& kv : e->pairs) {
       msg += " " + kv.key + "=" + kv.value;
       st.env.set(kv.key, kv.value);
-      add_config_env(st.config_env, kv.key, kv.value);
+      add_config_env(st, kv.key, kv.value);
     }
     s.created_by = msg;
   } else if (auto* l = std::get_if<LabelInstruction>(&ins)) {
@@ -335,6 +339,14 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
         }
       }
       r->mounts.push_back(mount);
+    }
+    // BuildKit's default ssh socket targets: /run/buildkit/ssh_agent.N, N the
+    // index among the step's ssh mounts.
+    int ssh_index = 0;
+    for (auto& mount : r->mounts) {
+      if (mount.type != MountSpec::Type::ssh) continue;
+      if (mount.target.empty()) mount.target = "/run/buildkit/ssh_agent." + std::to_string(ssh_index);
+      ++ssh_index;
     }
     // argv (dispatchRun): heredoc forms, then the shell.
     std::vector<std::string> args = r->command;
@@ -557,6 +569,13 @@ util::Result<void> dispatch_stages(const Ast& ast, const PlanOptions& opts, cons
                                    const EnvList& global_args, Plan& plan) {
   Dispatcher dispatcher(opts, diag, global_args, ast.directives.escape);
   dispatcher.set_stages(drafts);
+  // A stage's final state is kept only until the last stage built on it has
+  // copied it (the last one takes it): a chain of N stages holds O(1) states.
+  std::map<int, int> uses;
+  for (int index : order) {
+    const StageDraft& d = drafts[index];
+    if (d.base.kind == StageBase::Kind::stage) ++uses[d.base.stage];
+  }
   std::map<int, State> final_states;
   for (int index : order) {
     const StageDraft& d = drafts[index];
@@ -570,10 +589,17 @@ util::Result<void> dispatch_stages(const Ast& ast, const PlanOptions& opts, cons
     State st;
     if (d.base.kind == StageBase::Kind::stage) {
       auto it = final_states.find(d.base.stage);
-      if (it != final_states.end()) st = it->second;
+      if (it != final_states.end()) {
+        if (--uses[d.base.stage] == 0) {
+          st = std::move(it->second);
+          final_states.erase(it);
+        } else {
+          st = it->second;
+        }
+      }
     }
     MKIMAGE_TRY_VOID(dispatcher.dispatch(d, st, out));
-    final_states[index] = st;
+    if (uses[index] > 0) final_states[index] = std::move(st);
     plan.stages.push_back(std::move(out));
   }
   return {};

@@ -16,6 +16,7 @@ const char* base_kind(StageBase::Kind k) {
     case StageBase::Kind::scratch: return "scratch";
     case StageBase::Kind::image: return "image";
     case StageBase::Kind::stage: return "stage";
+    case StageBase::Kind::context: return "context";
   }
   return "scratch";
 }
@@ -217,6 +218,9 @@ std::string format_plan_text(const Plan& plan) {
       case StageBase::Kind::scratch: out += "scratch"; break;
       case StageBase::Kind::image: out += "image " + st.base.image; break;
       case StageBase::Kind::stage: out += stage_label(st.base.stage); break;
+      case StageBase::Kind::context:
+        out += "context " + st.base.image + (st.base.replaces_stage ? " (replaces the stage)" : "");
+        break;
     }
     if (!st.base.platform.empty()) out += " --platform=" + st.base.platform;
     out += "  [line " + std::to_string(st.range.start_line) + "]\n";

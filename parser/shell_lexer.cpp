@@ -349,6 +349,11 @@ std::string expand_template(std::string_view tmpl, std::string_view match) {
 }
 
 // ${V/p/r} and ${V//p/r}.
+util::Error expansion_too_large() {
+  return util::Error{"the expanded text is larger than " + std::to_string(k_max_expansion_bytes >> 20) +
+                     " MiB (the limit on one expansion)"};
+}
+
 util::Result<std::string> replace_pattern(std::string_view pattern, std::string_view repl,
                                           const std::string& value, bool all) {
   auto toks = compile_glob(pattern);
@@ -378,6 +383,7 @@ util::Result<std::string> replace_pattern(std::string_view pattern, std::string_
   while (search <= units.size()) {
     if (!find_from(search, &start, &end)) break;
     out += value.substr(byte_at(last_end), byte_at(start) - byte_at(last_end));
+    if (out.size() > k_max_expansion_bytes) return expansion_too_large();
     if (end > last_end || start == 0) {
       out += expand_template(repl, std::string_view(value).substr(
                                        byte_at(start), byte_at(end) - byte_at(start)));
@@ -387,6 +393,7 @@ util::Result<std::string> replace_pattern(std::string_view pattern, std::string_
     else search = end;
   }
   out += value.substr(byte_at(last_end));
+  if (out.size() > k_max_expansion_bytes) return expansion_too_large();
   return out;
 }
 
@@ -439,6 +446,7 @@ util::Result<Processed> Lexer::process_stop_on(int32_t stop, bool raw_escapes) {
                                       : ch == '\'' ? process_single_quote()
                                                    : process_double_quote();
       if (!tmp.ok()) return tmp.error();
+      if (result.size() + tmp->size() > k_max_expansion_bytes) return expansion_too_large();
       result += *tmp;
       if (ch == '$') words.add_string(*tmp);
       else words.add_raw_string(*tmp);

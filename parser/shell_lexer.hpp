@@ -9,6 +9,7 @@
 // and the exact quirks we copy from BuildKit are at the top of shell_lexer.cpp.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <set>
@@ -56,6 +57,13 @@ struct VariableRefs {
   std::set<std::string> matched;    // looked up and set (possibly to "")
   std::set<std::string> unmatched;  // looked up and unset (UndefinedVar lint candidates)
 };
+
+// The most bytes one expansion may produce (a word, a list of words, a heredoc
+// body, a ${V//p/r} result). Beyond it expansion fails with "the expanded text is
+// larger than 1 MiB": `ARG A=$A$A` repeated doubles the value each line and would
+// otherwise exhaust memory. A single argument to a process is limited to 128 KiB by
+// Linux anyway (MAX_ARG_STRLEN).
+inline constexpr std::size_t k_max_expansion_bytes = std::size_t{1} << 20;
 
 // Expands one word (ProcessWord): quotes removed, escapes applied, variables
 // substituted; whitespace is kept. Errors (message text as BuildKit's, prefixed with

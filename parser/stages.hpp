@@ -53,10 +53,14 @@ struct Step {
 
 // Where a stage starts.
 struct StageBase {
-  enum class Kind { scratch, image, stage };
+  // context: a named build context (`--build-context NAME=…`) named by the FROM
+  // reference or, replacing the whole stage, by the stage's own `AS` name.
+  enum class Kind { scratch, image, stage, context };
   Kind kind = Kind::scratch;
-  std::string image;    // Kind::image: the expanded reference, e.g. "alpine:3.19"
+  std::string image;    // Kind::image: the expanded reference, e.g. "alpine:3.19";
+                        // Kind::context: the context's name, e.g. "base"
   int stage = -1;       // Kind::stage: Dockerfile index of the base stage
+  bool replaces_stage = false;  // Kind::context named by `AS`: the stage's instructions are not run
   std::string platform; // expanded --platform, "" when not given
 };
 

@@ -11,8 +11,9 @@ packages=(
   # install and package: the man page (go-md2man), the .deb's shared-library
   # dependencies (dpkg-shlibdeps in dpkg-dev), `man -l` in the install test
   go-md2man dpkg-dev man-db
-  # run: OCI runtime for RUN steps and `mkimage run`
-  runc
+  # run: OCI runtime for RUN steps and `mkimage run`; ssh-agent and ssh-add for
+  # `--ssh ID=KEYFILE` (and ssh-keygen for its tests)
+  runc openssh-client
   # tests: static busybox base, interop peers
   busybox-static skopeo umoci python3 curl zstd file jq
   # tests: registry interop peers (tests start private daemons of their own)

@@ -75,6 +75,16 @@ util::Result<void> export_local(Store& store, const Image& image, const std::fil
 // archive of either kind, digest or diff_id mismatches, unsafe archive entries, I/O.
 util::Result<std::vector<ArchiveImage>> load_archive(Store& store, const std::filesystem::path& in);
 
+// The image an OCI image layout directory `dir` holds (a `--build-context
+// NAME=oci-layout://…`), stored untagged: `digest` ("sha256:…") names its manifest,
+// or an index whose linux/amd64 (else only) manifest is taken; without a digest,
+// the index.json entry whose org.opencontainers.image.ref.name is `tag` (or ends
+// in ":TAG"), else the layout's only entry. Layers are decompressed and checked
+// against the config's diff_ids, the config kept byte for byte. Errors: not a
+// layout, no such digest or tag (several candidates), digest mismatches, I/O.
+util::Result<Image> load_layout_image(Store& store, const std::filesystem::path& dir, const std::string& tag,
+                                      const std::string& digest);
+
 // Stores an image whose config is `config_bytes` (the exact bytes to keep) and
 // whose layers are the uncompressed layer blobs listed in the config's diff_ids
 // (already in the store): writes the OCI manifest the same way Store::put_image

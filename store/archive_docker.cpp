@@ -250,4 +250,85 @@ Result<std::vector<ArchiveImage>> load_archive(Store& store, const fs::path& in)
   return out;
 }
 
+namespace {
+
+// The index.json entry of a layout that `tag` names (see load_layout_image).
+Result<Descriptor> layout_entry_for_tag(const ImageIndex& index, const std::string& tag, const std::string& where) {
+  std::vector<const Descriptor*> exact, suffix;
+  for (const auto& d : index.manifests) {
+    auto it = d.annotations.find(annotations::ref_name);
+    if (it == d.annotations.end()) continue;
+    const std::string& n = it->second;
+    if (n == tag) exact.push_back(&d);
+    else if (n.size() > tag.size() && n.compare(n.size() - tag.size() - 1, std::string::npos, ":" + tag) == 0)
+      suffix.push_back(&d);
+  }
+  if (exact.size() == 1) return *exact[0];
+  if (exact.empty() && suffix.size() == 1) return *suffix[0];
+  if (exact.empty() && suffix.empty() && index.manifests.size() == 1) return index.manifests[0];
+  return Error{"oci-layout " + where + ": failed to resolve digest: " +
+               (exact.size() + suffix.size() > 1 ? "several manifests are tagged \"" + tag + "\""
+                                                 : "no manifest is tagged \"" + tag + "\"") +
+               " among the " + std::to_string(index.manifests.size()) + " entries of index.json"};
+}
+
+// The descriptor of blob `d` of the layout (its media type read from the blob).
+Result<Descriptor> layout_descriptor(const fs::path& root, const Digest& d) {
+  MKIMAGE_TRY(std::string bytes, read_blob(root, d));
+  nlohmann::json j = nlohmann::json::parse(bytes, nullptr, false);
+  if (!j.is_object()) return Error{"oci-layout: blob " + d.str() + " is not a manifest or an index"};
+  std::string mt = j.value("mediaType", std::string());
+  if (mt.empty()) mt = j.contains("manifests") ? media_types::oci_index : media_types::oci_manifest;
+  return Descriptor{MediaType::of(mt), d, static_cast<std::int64_t>(bytes.size()), {}, std::nullopt};
+}
+
+}  // namespace
+
+Result<Image> load_layout_image(Store& store, const fs::path& dir, const std::string& tag, const std::string& digest) {
+  std::error_code ec;
+  fs::path root = fs::canonical(dir, ec);
+  if (ec || !fs::is_directory(root, ec)) return Error{"oci-layout " + dir.string() + ": not a directory"};
+  if (!fs::exists(root / "index.json", ec)) {
+    return Error{"oci-layout " + dir.string() + ": no index.json (not an OCI image layout)"};
+  }
+  Descriptor chosen;
+  if (!digest.empty()) {
+    MKIMAGE_TRY(Digest d, Digest::parse(digest));
+    auto desc = layout_descriptor(root, d);
+    if (!desc.ok()) return Error{"oci-layout " + dir.string() + "@" + digest + ": " + desc.error().message};
+    chosen = *desc;
+  } else {
+    MKIMAGE_TRY(std::string text, read_file(root / "index.json"));
+    MKIMAGE_TRY(ImageIndex index, parse_image_index(text));
+    MKIMAGE_TRY(chosen, layout_entry_for_tag(index, tag.empty() ? "latest" : tag, dir.string()));
+  }
+  for (int depth = 0; chosen.media_type.is_index(); ++depth) {
+    if (depth > 4) return Error{"oci-layout " + dir.string() + ": image indexes nested too deeply"};
+    MKIMAGE_TRY(std::string bytes, read_blob(root, chosen.digest));
+    MKIMAGE_TRY(ImageIndex nested, parse_image_index(bytes));
+    const Descriptor* pick = nullptr;
+    for (const auto& m : nested.manifests) {
+      if (m.platform && m.platform->os == "linux" && m.platform->architecture == "amd64") {
+        pick = &m;
+        break;
+      }
+    }
+    if (!pick && nested.manifests.size() == 1) pick = &nested.manifests[0];
+    if (!pick) return Error{"oci-layout " + dir.string() + ": no linux/amd64 manifest in index " + chosen.digest.str()};
+    chosen = *pick;
+  }
+  std::vector<Found> found;
+  std::map<Digest, std::size_t> seen;
+  chosen.annotations.clear();
+  MKIMAGE_TRY_VOID(collect_oci_manifest(root, chosen, found, seen, 0));
+  const Found& f = found.at(0);
+  MKIMAGE_TRY(ImageConfig config, parse_image_config(f.config_bytes));
+  if (config.diff_ids.size() != f.layers.size()) {
+    return Error{"oci-layout " + dir.string() + ": image config lists " + std::to_string(config.diff_ids.size()) +
+                 " diff_ids but the manifest has " + std::to_string(f.layers.size()) + " layers"};
+  }
+  for (std::size_t i = 0; i < f.layers.size(); ++i) MKIMAGE_TRY_VOID(ingest_layer(store, f.layers[i], config.diff_ids[i], i));
+  return put_image_with_config_bytes(store, f.config_bytes);
+}
+
 }  // namespace mkimage::store

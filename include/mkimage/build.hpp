@@ -77,6 +77,45 @@ struct CacheSpec {
   std::int64_t mounts_max_size = std::int64_t{512} << 20;  // bytes
 };
 
+// `--build-context NAME=VALUE` (buildx's flag): a named context. Dockerfile
+// references whose name equals NAME use it instead of what they would name:
+// `FROM NAME`, `COPY --from=NAME`, `RUN --mount from=NAME`, also in ONBUILD
+// triggers; a stage `FROM … AS NAME` is replaced by it (its instructions are not
+// run); an image reference is replaced when its normalised form is NAME
+// (`docker.io/library/alpine:latest` and `alpine` both name "alpine").
+// VALUE is one of:
+//   DIR                    a directory (its own `.dockerignore` applies); as a
+//                          base image it is an empty image holding DIR's files
+//   docker-image://REF     an image (store, else pulled); `docker-image://scratch`
+//                          is an empty image
+//   oci-layout://PATH[:TAG][@DIGEST]  an image in an OCI image layout directory:
+//                          the manifest DIGEST, else the index.json entry whose
+//                          org.opencontainers.image.ref.name is TAG (default
+//                          "latest"), else the layout's only manifest
+// Cache keys follow content: a directory by the digests of the files used (as
+// the main context), an image by its manifest digest (docs/cache-keys.md).
+struct NamedContext {
+  enum class Kind { directory, image, oci_layout };
+  std::string name;              // normalised: "base", "alpine", "me/app:1.0" (":latest" dropped)
+  Kind kind = Kind::directory;
+  std::filesystem::path path;    // directory: the files; oci_layout: the layout directory
+  std::string reference;         // image: the image reference ("scratch" = empty image)
+  std::string tag;               // oci_layout: the index.json tag to look up ("" = "latest")
+  std::string digest;            // oci_layout: "sha256:…" manifest (or index) digest, "" = by tag
+};
+
+// `--ssh ID[=PATH[,PATH…]]` (docker's flag): an SSH agent that
+// `RUN --mount=type=ssh[,id=ID]` forwards into the step. No PATH (or ID
+// "default" alone) = the agent at $SSH_AUTH_SOCK. PATH is one agent socket, or
+// private key files: mkimage then starts an ssh-agent of its own holding them
+// (ssh-agent, ssh-add) for the build and stops it when the build ends. The step
+// sees a socket that answers only key listing and signing (never adds, removes
+// or locks keys); the socket and the keys are never in a layer or a cache key.
+struct SshSource {
+  std::string id = "default";
+  std::vector<std::filesystem::path> paths;  // empty = $SSH_AUTH_SOCK
+};
+
 struct BuildRequest {
   // Store root; "" = the default root (MKIMAGE_ROOT, /var/lib/mkimage as root, else
   // $XDG_DATA_HOME/mkimage).
@@ -122,6 +161,30 @@ struct BuildRequest {
   // that cannot be read is a warning. `--cache-to` targets, written after the outputs.
   std::vector<CacheSpec> cache_from;
   std::vector<CacheSpec> cache_to;
+  // `--check`: evaluate the build checks (docs/checks.md) over every stage and
+  // build nothing: build() returns the warnings in BuildResult::checks (no image).
+  bool check = false;
+  // `--build-context`: named contexts (a name given twice: the last one counts).
+  // Loaded only when the build reaches a reference to them.
+  std::vector<NamedContext> named_contexts;
+  // `--ssh`: the SSH agents RUN --mount=type=ssh may use, by id (unique).
+  std::vector<SshSource> ssh;
+};
+
+// One build-check warning: a rule of BuildKit's Dockerfile linter that fired
+// (docs/checks.md). The checks run before every build (over the stages it
+// builds; with BuildRequest::check, over all stages); `# check=skip=…;error=true`
+// or the build arg BUILDKIT_DOCKERFILE_CHECK configure them.
+struct CheckWarning {
+  std::string rule;         // "FromAsCasing"
+  std::string description;  // the rule's description
+  std::string url;          // "https://docs.docker.com/go/dockerfile/rule/from-as-casing/" ("" for some rules)
+  std::string detail;       // the message: "'as' and 'FROM' keywords' casing do not match"
+  int line = 0;             // Dockerfile lines it points at (0 = none)
+  int end_line = 0;
+  // BuildKit's excerpt: "Dockerfile:2\n--------------------\n   1 |     …\n   2 | >>> FROM …\n…"
+  // ("" when there is no line).
+  std::string excerpt;
 };
 
 // One build step as shown to the user: FROM (of a non-scratch base), RUN, COPY, ADD,
@@ -159,6 +222,8 @@ public:
   virtual void explain(const StepInfo&, const std::vector<std::pair<std::string, std::string>>& /*fields*/) {}
   // Informational messages not tied to a step (warnings, "exporting to …").
   virtual void message(const std::string&) {}
+  // A build check fired (before any step runs; one call per warning, in line order).
+  virtual void check_warning(const CheckWarning&) {}
 };
 
 class MKIMAGE_API NullEventSink : public EventSink {};
@@ -180,10 +245,12 @@ struct BuildResult {
   std::vector<std::pair<std::string, std::string>> pushed;
   std::vector<StepOutcome> steps;  // in step-number order
   std::vector<std::string> warnings;
+  std::vector<CheckWarning> checks;  // the build checks that fired, in line order
 };
 
 // Runs the build. Errors (Result error): a Dockerfile problem (the message is the
-// formatted diagnostic "Dockerfile:LINE:COL: …"), a failed step ("failed to run
+// formatted diagnostic "Dockerfile:LINE:COL: …"), a check that fired under
+// `error=true` ("lint violation found for rules: FromAsCasing"), a failed step ("failed to run
 // step …: exit code N" plus the last output lines), I/O and store errors. A failed
 // build leaves no new image, blob or cache row for the failing step.
 MKIMAGE_API Result<BuildResult> build(const BuildRequest& request, EventSink& sink);
@@ -200,5 +267,15 @@ MKIMAGE_API Result<CacheSpec> parse_cache_spec(std::string_view text, bool for_e
 
 // Parses `id=ID,src=PATH` / `id=ID,env=VAR` (also `source=`, `type=file|env`).
 MKIMAGE_API Result<BuildSecret> parse_secret_spec(std::string_view text);
+
+// Parses a --build-context value `NAME=DIR|docker-image://REF|oci-layout://PATH[:TAG][@DIGEST]`
+// (NamedContext). Errors (buildx's words): no '=' ("invalid context value: …,
+// expected key=value"), a NAME that is not a valid reference ("invalid context
+// name …"), an empty value, a bad digest. A DIR is not checked here.
+MKIMAGE_API Result<NamedContext> parse_build_context(std::string_view text);
+
+// Parses a --ssh value `default`, `ID`, `ID=PATH[,PATH…]` (SshSource). Errors: an
+// empty ID or path.
+MKIMAGE_API Result<SshSource> parse_ssh_spec(std::string_view text);
 
 }  // namespace mkimage

@@ -133,7 +133,7 @@ TEST_CASE("RUN --mount: structure at parse time, full validation with an expande
   CHECK(err("type=secret,from=x,id=a") == "secret mount should not have a from");
   CHECK(err("type=secret") == "invalid secret mount. one of source, target required");
   CHECK(err("type=secret,source=a,id=b") == "both source and id can't be set");
-  CHECK(err("type=ssh,source=a") == "ssh mount should not have a source");
+  CHECK(err("type=ssh,source=a") == "ssh does not support source");
   CHECK(err("type=bind,target=/x\"") == "failed to parse csv mounts: parse error on line 1, column 20: bare \" in non-quoted-field");
 
   // Parse time: `from` may not use variables; other values wait for expansion.
