@@ -104,16 +104,18 @@ struct Executor {
     return Owner{0, 0};
   }
 
-  DirAttrs new_dir_attrs() const {
+  // `file_parents`: the directories above a destination that names a file.
+  DirAttrs new_dir_attrs(bool file_parents = false) const {
     DirAttrs a;
     if (owner) {
       a.uid = owner->uid;
       a.gid = owner->gid;
     }
-    // Directories the copy creates on the way to its destination: 0755, or the
-    // permission bits of an octal --chmod (BuildKit's copy makes them with the
-    // copy's mode: `COPY --chmod=777 f /parent/f` gives /parent 0777).
-    a.mode = chmod && chmod->is_octal() ? (chmod->apply(0, true) & 0777) : 0755;
+    // Directories the copy creates: 0755; those above a destination file get
+    // the permission bits of an octal --chmod (BuildKit: `COPY --chmod=777 f
+    // /parent/f` gives /parent 0777). A destination directory ("dir/") stays
+    // 0755, so `COPY --chmod=640 files/ conf/` leaves conf/ traversable.
+    a.mode = file_parents && chmod && chmod->is_octal() ? (chmod->apply(0, true) & 0777) : 0755;
     return a;
   }
 
@@ -305,7 +307,7 @@ struct Executor {
         if (dir_item || !exists_dir) {
           std::string parent = d == "/" ? "/" : d.substr(0, d.rfind('/'));
           if (parent.empty()) parent = "/";
-          MKIMAGE_TRY_VOID(mkdir_all_in_root(dest.rootfs, parent, new_dir_attrs()));
+          MKIMAGE_TRY_VOID(mkdir_all_in_root(dest.rootfs, parent, new_dir_attrs(!dir_item)));
           MKIMAGE_TRY(resolved, resolve_in_root(dest.rootfs, d, FollowFinal::yes));
           target = resolved;
         } else {

@@ -104,9 +104,11 @@ util::Result<std::string> mount_key(BuildSession& s, const parser::MountSpec& m)
       // files does not make this step miss.
       MKIMAGE_TRY(StageState src, wait_for_stage(s, m.from_stage));
       MKIMAGE_TRY(std::unique_ptr<ReadonlyRootfs> ro, mount_rootfs_readonly(s, src.layers));
-      MKIMAGE_TRY(store::Digest d, mounted_content_digest(s, SourceTree{ro->path, SourceTree::Origin::rootfs, nullptr},
-                                                          m.source));
-      k << ",from=stage-content:" << d.str();
+      auto d = mounted_content_digest(s, SourceTree{ro->path, SourceTree::Origin::rootfs, nullptr}, m.source);
+      // A source that cannot be hashed (missing, a link out of the stage) keys on
+      // the stage and fails when mounted, with the mount's own error.
+      if (d.ok()) k << ",from=stage-content:" << d->str();
+      else k << ",from=stage:" << src.key.str();
       dir = nullptr;
     } else if (m.from_stage >= 0) {
       MKIMAGE_TRY(StageState src, wait_for_stage(s, m.from_stage));

@@ -233,8 +233,9 @@ PRIVILEGED_TEST_CASE("COPY: ownership and modes") {
   op.flags.chmod = "10000";
   CHECK(f.run(op).find("invalid chmod") != std::string::npos);
 
-  // Directories created on the way get an octal --chmod's bits (BuildKit); a
-  // symbolic one leaves them 0755. Existing ones are untouched.
+  // Directories created above a destination file get an octal --chmod's bits
+  // (BuildKit); a symbolic one, or a destination directory ("dir/"), 0755.
+  // Existing ones are untouched.
   op = copy_op({"f.txt"}, "/parent/f");
   op.flags.chmod = "777";
   CHECK(f.run(op) == "");
@@ -247,6 +248,10 @@ PRIVILEGED_TEST_CASE("COPY: ownership and modes") {
   op.flags.chmod = "u+x";
   CHECK(f.run(op) == "");
   CHECK(meta(f.rootfs / "sym/dir") == "0:0 755");
+  op = copy_op({"f.txt"}, "/octal/dir/");
+  op.flags.chmod = "640";
+  CHECK(f.run(op) == "");
+  CHECK(meta(f.rootfs / "octal/dir") == "0:0 755");
 
   // --from a rootfs keeps ownership.
   CopyFixture stage;
