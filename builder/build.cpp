@@ -107,24 +107,42 @@ util::Result<std::string> read_text_file(const fs::path& p) {
   return ss.str();
 }
 
+// RUN, COPY/ADD and WORKDIR: counted in a stage's step total.
 bool is_fs_step(const parser::Step& step) {
   return std::holds_alternative<parser::RunInstruction>(step.instruction) ||
          std::holds_alternative<parser::CopyInstruction>(step.instruction) ||
          std::holds_alternative<parser::WorkdirInstruction>(step.instruction);
 }
 
-// BuildKit's step numbering: "#N [stage i/n] INSTRUCTION"; FROM is 1/n, only
-// filesystem steps count; metadata instructions have no number.
+// The counted steps that are shown with a number: all but WORKDIR / (no mkdir).
+bool is_shown_step(const parser::Step& step) {
+  if (const auto* w = std::get_if<parser::WorkdirInstruction>(&step.instruction)) {
+    return (w->resolved.empty() ? w->path : w->resolved) != "/";
+  }
+  return is_fs_step(step);
+}
+
+// BuildKit's step numbering (dockerfile2llb cmdTotal / prefixCommand):
+// "#N [stage i/n] INSTRUCTION". FROM an image is 1/n (FROM scratch or another
+// stage is not a step); RUN, COPY/ADD and WORKDIR count; every ONBUILD trigger
+// counts in n, though only the filesystem ones are shown; metadata instructions
+// have no number. The index is padded to the width of n ("[ 3/12]").
 void number_steps(BuildSession& s) {
   int n = s.first_free_number;
   bool multi = s.plan.stages.size() > 1;
   for (const auto& stage : s.plan.stages) {
     std::string name = !stage.name.empty() ? stage.name : (multi || stage.index > 0 ? stage.display_name() : "");
-    int total = 1;
+    // FROM an image or a named context is a step (BuildKit: a base that is not scratch and not a stage).
+    const bool from_image = stage.base.kind == parser::StageBase::Kind::image ||
+                            stage.base.kind == parser::StageBase::Kind::context;
+    int total = from_image ? 1 : 0;
     for (const auto& step : stage.steps)
-      if (is_fs_step(step)) ++total;
+      if (is_fs_step(step) || step.from_onbuild) ++total;
+    const std::size_t width = std::to_string(total).size();
     auto label = [&](int i) {
-      return "[" + (name.empty() ? "" : name + " ") + std::to_string(i) + "/" + std::to_string(total) + "]";
+      std::string idx = std::to_string(i);
+      if (idx.size() < width) idx.insert(0, width - idx.size(), ' ');
+      return "[" + (name.empty() ? "" : name + " ") + idx + "/" + std::to_string(total) + "]";
     };
     StepSlot from;
     from.info.stage = stage.name;
@@ -135,13 +153,13 @@ void number_steps(BuildSession& s) {
     from.info.name = stage.original.empty() ? "FROM " + stage.from.image : stage.original;
     from.info.line = stage.range.start_line;
     from.end_line = stage.range.end_line;
-    from.visible = stage.base.kind == parser::StageBase::Kind::image || stage.base.kind == parser::StageBase::Kind::context;
+    from.visible = from_image;
     if (from.visible) {
       from.info.name = "FROM " + stage.base.image;
       from.info.number = n++;
     }
     s.slots[{stage.index, -1}] = from;
-    int i = 1;
+    int i = from_image ? 1 : 0;
     for (std::size_t k = 0; k < stage.steps.size(); ++k) {
       const auto& step = stage.steps[k];
       StepSlot slot;
@@ -151,7 +169,7 @@ void number_steps(BuildSession& s) {
       slot.info.line = step.range.start_line;
       slot.end_line = step.range.end_line;
       slot.info.count = total;
-      if (is_fs_step(step)) {
+      if (is_shown_step(step)) {
         slot.visible = true;
         slot.info.index = ++i;
         slot.info.label = label(i);
@@ -298,6 +316,11 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   } else {
     fs::path p = req.dockerfile_path.empty() ? req.context_dir / "Dockerfile" : req.dockerfile_path;
     auto t = read_text_file(p);
+    if (!t.ok() && p.filename() == "Dockerfile") {
+      // BuildKit (dockerui) also accepts the lowercase spelling (moby/moby#10858).
+      auto lower = read_text_file(p.parent_path() / "dockerfile");
+      if (lower.ok()) t = std::move(lower);
+    }
     if (!t.ok()) return util::Error{"failed to read the Dockerfile: " + t.error().message};
     text = std::move(*t);
     dockerfile_path = p;

@@ -295,7 +295,8 @@ std::vector<LayerRef> image_layer_refs(const store::Image& image);
 // unpacks a layer whose snapshot is missing.
 util::Result<std::vector<std::filesystem::path>> lowerdirs_for(BuildSession& session,
                                                               const std::vector<LayerRef>& layers);
-// Writes the upperdir as a layer blob (nullopt when it holds no change), registers
+// Writes the upperdir as a layer blob (an empty layer when it holds no change, as
+// BuildKit; the optional is always set), registers
 // it on top of `parent` and moves the upperdir to the layer's snapshot directory.
 util::Result<std::optional<LayerRef>> commit_upperdir(BuildSession& session, const std::filesystem::path& upperdir,
                                                       const std::vector<std::string>& excludes,

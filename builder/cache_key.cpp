@@ -100,18 +100,6 @@ CacheKey key_for_workdir(KeyHasher& h, const CacheKey& parent, std::string_view 
   return h.finish();
 }
 
-bool is_proxy_arg(std::string_view name) {
-  static constexpr std::array<std::string_view, 5> k_names = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY",
-                                                              "NO_PROXY", "ALL_PROXY"};
-  std::string upper(name);
-  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  // Either all upper case or all lower case, as BuildKit's predefined list.
-  std::string lower(name);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (name != upper && name != lower) return false;
-  return std::find(k_names.begin(), k_names.end(), upper) != k_names.end();
-}
-
 std::vector<std::string> sorted_env(const std::vector<std::pair<std::string, std::string>>& env) {
   auto copy = env;
   std::stable_sort(copy.begin(), copy.end(), [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -61,7 +61,7 @@ CacheKey key_for_metadata(KeyHasher& h, const CacheKey& parent, std::string_view
 struct RunKeyInputs {
   std::vector<std::string> argv;                  // after the shell-form wrap
   std::vector<std::string> heredocs;              // "name\0content" each
-  std::vector<std::pair<std::string, std::string>> env;  // proxy args already left out
+  std::vector<std::pair<std::string, std::string>> env;  // proxy args already left out (parser/proxy_args.hpp)
   std::string user;
   std::string workdir;
   std::string network = "default";
@@ -91,9 +91,6 @@ CacheKey key_for_copy(KeyHasher& h, const CacheKey& parent, const CopyKeyInputs&
 
 CacheKey key_for_workdir(KeyHasher& h, const CacheKey& parent, std::string_view path,
                          std::string_view user);
-
-// The predefined proxy args (either case), left out of RUN keys unless declared.
-bool is_proxy_arg(std::string_view name);
 
 // "KEY=VALUE" list sorted by key (stable for equal keys), as used by key_for_run.
 std::vector<std::string> sorted_env(const std::vector<std::pair<std::string, std::string>>& env);

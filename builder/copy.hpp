@@ -15,11 +15,14 @@
 //   inside copied directories are copied as links, byte-exact, dangling ones too.
 // - Wildcards: Go filepath.Match per path component; a wildcard matching nothing
 //   is allowed; a path without wildcards must exist ("… not found").
-// - A directory source copies its contents. Several sources (after wildcard
-//   expansion, heredocs included) need a destination ending in "/" (or "."):
-//   "When using COPY with more than one source file, the destination must be a
-//   directory and end with a /". One source into a destination without "/":
-//   the destination is the file name, unless it is an existing directory.
+// - A directory source copies its contents. Several sources that would each
+//   become the destination file (after wildcard expansion: files, links,
+//   heredocs, URLs; not directories, whose contents go inside, nor unpacked
+//   archives) need a destination ending in "/" (or "."): "When using COPY with
+//   more than one source file, the destination must be a directory and end
+//   with a /" (several matching directories or archives merge into it, as in
+//   BuildKit). One source into a destination without "/": the destination is
+//   the file name, unless it is an existing directory.
 // - The destination is relative to the WORKDIR, resolved inside the rootfs
 //   (never escaping through its symlinks), missing directories created 0755
 //   owned by the --chown owner (else 0:0).
@@ -112,6 +115,8 @@ struct PlanOptions {
   std::filesystem::path scratch_dir;
   // For tests and offline builds: refuse URL sources ("network disabled").
   bool allow_network = true;
+  // Kept URL downloads revalidated by ETag (builder/url_cache.hpp); "" = none.
+  std::filesystem::path url_cache_dir;
 };
 
 // A resolved COPY/ADD: every source found, with the entries it will write.

@@ -104,13 +104,18 @@ struct Executor {
     return Owner{0, 0};
   }
 
-  DirAttrs new_dir_attrs() const {
+  // `file_parents`: the directories above a destination that names a file.
+  DirAttrs new_dir_attrs(bool file_parents = false) const {
     DirAttrs a;
     if (owner) {
       a.uid = owner->uid;
       a.gid = owner->gid;
     }
-    a.mode = 0755;
+    // Directories the copy creates: 0755; those above a destination file get
+    // the permission bits of an octal --chmod (BuildKit: `COPY --chmod=777 f
+    // /parent/f` gives /parent 0777). A destination directory ("dir/") stays
+    // 0755, so `COPY --chmod=640 files/ conf/` leaves conf/ traversable.
+    a.mode = file_parents && chmod && chmod->is_octal() ? (chmod->apply(0, true) & 0777) : 0755;
     return a;
   }
 
@@ -178,7 +183,14 @@ struct Executor {
     } else if (S_ISLNK(st.st_mode)) {
       if (::symlink(w.link_target.c_str(), target.c_str()) != 0) return util::sys_error("symlink", target.string());
       ++stats.symlinks;
-    } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISSOCK(st.st_mode)) {
+    } else if (S_ISSOCK(st.st_mode)) {
+      // A socket cannot travel in a layer: BuildKit (fsutil) turns it into an
+      // empty regular file with the socket's permissions.
+      int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd < 0) return util::sys_error("create", target.string());
+      ::close(fd);
+      ++stats.files;
+    } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
       if (::mknod(target.c_str(), (st.st_mode & S_IFMT) | 0600, st.st_rdev) != 0) {
         return util::sys_error("mknod", target.string());
       }
@@ -295,7 +307,7 @@ struct Executor {
         if (dir_item || !exists_dir) {
           std::string parent = d == "/" ? "/" : d.substr(0, d.rfind('/'));
           if (parent.empty()) parent = "/";
-          MKIMAGE_TRY_VOID(mkdir_all_in_root(dest.rootfs, parent, new_dir_attrs()));
+          MKIMAGE_TRY_VOID(mkdir_all_in_root(dest.rootfs, parent, new_dir_attrs(!dir_item)));
           MKIMAGE_TRY(resolved, resolve_in_root(dest.rootfs, d, FollowFinal::yes));
           target = resolved;
         } else {

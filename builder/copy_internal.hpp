@@ -90,8 +90,11 @@ struct Download {
 };
 
 // Downloads `url` (http/https; redirects followed; HTTP status >= 400 is an
-// error) into `dir/<n>` and returns its digest.
-util::Result<Download> download_url(const std::string& url, const std::filesystem::path& dir);
+// error) into `dir/<n>` and returns its digest. With `cache_dir`, a download
+// kept there whose ETag the server confirms (HEAD) is reused instead, and a
+// fresh one with an ETag is kept (builder/url_cache.hpp).
+util::Result<Download> download_url(const std::string& url, const std::filesystem::path& dir,
+                                    const std::filesystem::path& cache_dir = {});
 
 // The ADD file name for a URL: the last element of its path, or "__unnamed__".
 std::string url_file_name(const std::string& url);

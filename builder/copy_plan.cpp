@@ -265,8 +265,12 @@ struct Planner {
       rest = src.substr(2);
     }
     rest = strip_root(clean_path("/" + rest));
-    if (!parser::contains_wildcards(rest)) {
-      // Must exist.
+    // As BuildKit: the part before the pivot is a source that may hold
+    // wildcards (each matching directory is copied, filtered by the pattern
+    // after the pivot; matching nothing is allowed); a path is required to
+    // exist only when neither part has a wildcard.
+    const bool base_wild = parser::contains_wildcards(base);
+    if (!base_wild && !parser::contains_wildcards(rest)) {
       std::string full = join_path(base, rest);
       MKIMAGE_TRY(fs::path host, resolve_in_root(source.root, full, FollowFinal::yes));
       struct stat st;
@@ -274,9 +278,32 @@ struct Planner {
         return util::Error{"\"" + full + "\": not found"};
       }
     }
-    MKIMAGE_TRY(fs::path host, resolve_in_root(source.root, base, FollowFinal::yes));
-    struct stat st;
-    if (lstat(host.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return util::Error{"\"" + base + "\": not found"};
+    std::optional<parser::PatternMatcher> include;
+    if (!rest.empty()) {
+      auto p = parser::PatternMatcher::create({rest});
+      if (!p.ok()) return util::Error{"invalid source pattern \"" + src + "\": " + p.error().message};
+      include = std::move(*p);
+    }
+    std::vector<std::string> bases{base};
+    if (base_wild) {
+      MKIMAGE_TRY(auto matches, glob(base));
+      bases = std::move(matches);
+    }
+    for (const auto& b : bases) {
+      MKIMAGE_TRY(fs::path host, resolve_in_root(source.root, b, FollowFinal::yes));
+      struct stat st;
+      if (lstat(host.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        if (base_wild) continue;
+        return util::Error{"\"" + b + "\": not found"};
+      }
+      MKIMAGE_TRY_VOID(add_parents_base(src, host, include ? &*include : nullptr));
+    }
+    return {};
+  }
+
+  // One directory of a --parents source: its contents the pattern selects.
+  util::Result<void> add_parents_base(const std::string& src, const fs::path& host,
+                                      const parser::PatternMatcher* include) {
     auto item = std::make_shared<CopyPlan::Item>();
     item->kind = CopyPlan::Item::Kind::path;
     item->source_text = src;
@@ -284,13 +311,7 @@ struct Planner {
     item->rel = strip_root(rootfs_path_of(source.root, host));
     item->is_dir = true;
     item->out_name = "";
-    std::optional<parser::PatternMatcher> include;
-    if (!rest.empty()) {
-      auto p = parser::PatternMatcher::create({rest});
-      if (!p.ok()) return util::Error{"invalid source pattern \"" + src + "\": " + p.error().message};
-      include = std::move(*p);
-    }
-    MKIMAGE_TRY_VOID(walk_item(*item, include ? &*include : nullptr));
+    MKIMAGE_TRY_VOID(walk_item(*item, include));
     plan.items.push_back(std::move(item));
     return {};
   }
@@ -335,7 +356,7 @@ struct Planner {
         } else {
           if (!options.allow_network) return util::Error{"ADD " + src + ": network access is disabled"};
           if (options.scratch_dir.empty()) return util::Error{"ADD " + src + ": no scratch directory for downloads"};
-          MKIMAGE_TRY(auto dl, download_url(src, options.scratch_dir));
+          MKIMAGE_TRY(auto dl, download_url(src, options.scratch_dir, options.url_cache_dir));
           item->downloaded = dl.file;
           item->content_digest = dl.digest;
           item->mtime_s = dl.mtime_s;
@@ -367,7 +388,18 @@ struct Planner {
     const std::string& d = op.dest;
     plan.dest_is_dir = d.empty() || d.back() == '/' || d == "." || (d.size() >= 2 && d.substr(d.size() - 2) == "/.") ||
                        op.flags.parents;
-    if (plan.items.size() > 1 && !plan.dest_is_dir) {
+    // BuildKit copies every match to the destination in turn: a directory's
+    // contents and an unpacked archive land inside it, so only items that would
+    // each become the destination file itself (files, links, heredocs, URLs)
+    // need a destination ending in '/' when there are several.
+    std::size_t as_dest_file = 0;
+    for (const auto& item : plan.items) {
+      bool into_dir = (item->kind == CopyPlan::Item::Kind::path && item->is_dir) ||
+                      (item->extract && (item->kind == CopyPlan::Item::Kind::path ||
+                                         (!item->downloaded.empty() && is_tar_archive(item->downloaded))));
+      if (!into_dir) ++as_dest_file;
+    }
+    if (as_dest_file > 1 && !plan.dest_is_dir) {
       return util::Error{std::string("When using ") + verb +
                          " with more than one source file, the destination must be a directory and end with a /"};
     }

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "builder/copy_internal.hpp"
+#include "builder/url_cache.hpp"
 #include "net/http.hpp"
 #include "util/sha256.hpp"
 
@@ -35,11 +36,24 @@ std::string url_file_name(const std::string& url) {
   return base;
 }
 
-util::Result<Download> download_url(const std::string& url, const fs::path& dir) {
+util::Result<Download> download_url(const std::string& url, const fs::path& dir, const fs::path& cache_dir) {
   if (dir.empty()) return util::Error{"download \"" + url + "\": no scratch directory"};
   std::error_code ec;
   fs::create_directories(dir, ec);  // created on first use: cached steps never need it
   fs::path file = dir / ("download-" + std::to_string(::getpid()) + "-" + std::to_string(g_download_seq++));
+  if (auto kept = url_cache_revalidate(cache_dir, url)) {
+    // A link (else a copy) of the kept bytes: the plan owns its file, and a
+    // later re-keep of this URL never changes it underneath.
+    fs::create_hard_link(kept->file, file, ec);
+    if (ec) {
+      ec.clear();
+      fs::copy_file(kept->file, file, ec);
+    }
+    if (!ec) {
+      kept->file = file;
+      return *kept;
+    }
+  }
   std::FILE* out = std::fopen(file.c_str(), "wbx");
   if (!out) return util::sys_error("create", file.string());
   util::Sha256 hash;
@@ -64,6 +78,7 @@ util::Result<Download> download_url(const std::string& url, const fs::path& dir)
   d.file = file;
   d.digest = store::Digest::from_bytes(hash.finish());
   d.mtime_s = got->mtime_s;
+  if (auto etag = got->header("etag")) url_cache_keep(cache_dir, url, *etag, d);
   return d;
 }
 

@@ -105,11 +105,9 @@ util::Result<std::optional<LayerRef>> commit_upperdir(BuildSession& s, const fs:
   store::BlobSink sink(w);
   store::LayerWriteOptions opts;
   opts.source_date_epoch = s.source_date_epoch;
+  // A step that changes nothing still gets its (empty) layer, as BuildKit's:
+  // RUN, COPY/ADD and WORKDIR always add a layer and a non-empty history entry.
   MKIMAGE_TRY(store::WrittenLayer written, store::write_layer_from_upperdir(upperdir, excludes, sink, opts));
-  if (written.entries == 0) {
-    w.abort();
-    return std::optional<LayerRef>{};
-  }
   // Held before the blob is committed: an equal blob a prune is deleting is
   // either kept for this build or gone before the commit writes it again.
   MKIMAGE_TRY_VOID(s.store->hold({written.diff_id.digest}));

@@ -45,6 +45,7 @@ util::Result<void> op_copy(BuildSession& s, const parser::Stage& stage, StageSta
 
   PlanOptions po;
   po.scratch_dir = s.work_dir / ("copy-" + new_container_id());  // made by the first download
+  po.url_cache_dir = s.store->root().dir() / "url-cache";
   struct RemoveDir {
     std::filesystem::path p;
     ~RemoveDir() {
@@ -141,6 +142,14 @@ util::Result<void> op_workdir(BuildSession& s, const parser::Stage& stage, Stage
   state.config.set_workdir(path);
   KeyHasher h;
   CacheKey key = key_for_workdir(h, state.key, path, step.user);
+  if (path == "/") {
+    // BuildKit makes no mkdir (and no layer) for "/": a metadata step.
+    state.key = key;
+    std::optional<store::Timestamp> created = state.last_created;
+    if (s.source_date_epoch) created = created_time(s.source_date_epoch);
+    state.config.add_history(step.created_by, created, std::nullopt);
+    return {};
+  }
   FsExecutor exec = [&](FsStepIo& io) -> util::Result<void> {
     const auto& rootfs = io.snapshot->rootfs();
     MKIMAGE_TRY(Owner owner, resolve_owner(rootfs, step.user));

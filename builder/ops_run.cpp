@@ -63,6 +63,19 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
   return s;
 }
 
+// The content digest of `source` ("" = the whole tree) in `tree`, as COPY would
+// select it.
+util::Result<store::Digest> mounted_content_digest(BuildSession& s, const SourceTree& tree, const std::string& source) {
+  CopyOp op;
+  op.sources = {source.empty() ? "." : source};
+  op.dest = "/";
+  PlanOptions po;
+  po.scratch_dir = s.work_dir;
+  po.allow_network = false;
+  MKIMAGE_TRY(CopyPlan plan, plan_copy(op, tree, po));
+  return copy_content_digest(plan, tree.origin == SourceTree::Origin::context ? s.stat_cache.get() : nullptr);
+}
+
 // Canonical key text of one mount; a stage source is named by its key, a
 // context source by the content digest of what is mounted; secrets by id and
 // target only.
@@ -86,7 +99,19 @@ util::Result<std::string> mount_key(BuildSession& s, const parser::MountSpec& m)
   if (m.size) k << ",size=" << *m.size;
   if (m.type == parser::MountSpec::Type::bind || (m.type == parser::MountSpec::Type::cache && !m.from.empty())) {
     const BuildContext* dir = &*s.context;
-    if (m.from_stage >= 0) {
+    if (m.from_stage >= 0 && m.type == parser::MountSpec::Type::bind) {
+      // BuildKit keys a bind mount of a stage by the content it mounts (the
+      // mount writes nothing back), so a source stage that re-ran to the same
+      // files does not make this step miss.
+      MKIMAGE_TRY(StageState src, wait_for_stage(s, m.from_stage));
+      MKIMAGE_TRY(std::unique_ptr<ReadonlyRootfs> ro, mount_rootfs_readonly(s, src.layers));
+      auto d = mounted_content_digest(s, SourceTree{ro->path, SourceTree::Origin::rootfs, nullptr}, m.source);
+      // A source that cannot be hashed (missing, a link out of the stage) keys on
+      // the stage and fails when mounted, with the mount's own error.
+      if (d.ok()) k << ",from=stage-content:" << d->str();
+      else k << ",from=stage:" << src.key.str();
+      dir = nullptr;
+    } else if (m.from_stage >= 0) {
       MKIMAGE_TRY(StageState src, wait_for_stage(s, m.from_stage));
       k << ",from=stage:" << src.key.str();
       dir = nullptr;
@@ -98,15 +123,8 @@ util::Result<std::string> mount_key(BuildSession& s, const parser::MountSpec& m)
     }
     if (dir) {
       // The build context or a directory context: the content of what is mounted.
-      CopyOp op;
-      op.sources = {m.source.empty() ? "." : m.source};
-      op.dest = "/";
       SourceTree src{dir->root(), SourceTree::Origin::context, &dir->filter()};
-      PlanOptions po;
-      po.scratch_dir = s.work_dir;
-      po.allow_network = false;
-      MKIMAGE_TRY(CopyPlan plan, plan_copy(op, src, po));
-      MKIMAGE_TRY(store::Digest d, copy_content_digest(plan, s.stat_cache.get()));
+      MKIMAGE_TRY(store::Digest d, mounted_content_digest(s, src, m.source));
       k << ",from=context:" << d.str();
     }
   }

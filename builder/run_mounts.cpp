@@ -202,7 +202,7 @@ Result<PreparedMounts> prepare_run_mounts(const std::vector<RunMountSpec>& specs
           }
         }
         if (!found) {
-          if (spec.required) return Error{"secret \"" + id + "\" is required but was not provided (--secret id=" + id + ",src=PATH)"};
+          if (spec.required) return Error{"secret " + id + ": not found (required; pass --secret id=" + id + ",src=PATH)"};
           break;
         }
         if (!spec.env.empty()) out.env.push_back(spec.env + "=" + value);

@@ -1,5 +1,6 @@
 #include "builder/user_db.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <optional>
@@ -108,9 +109,8 @@ util::Error id_range_error(std::string_view what) {
   return util::Error{std::string(what) + " id out of range (0 to 2147483647)"};
 }
 
-}  // namespace
-
-util::Result<ExecUser> resolve_exec_user(const fs::path& rootfs, std::string_view spec) {
+// libcontainer GetExecUser over the rootfs's files, after BuildKit's fast path.
+util::Result<ExecUser> lookup_exec_user(const fs::path& rootfs, std::string_view spec) {
   std::string user_arg;
   std::string group_arg;
   auto colon = spec.find(':');
@@ -120,8 +120,10 @@ util::Result<ExecUser> resolve_exec_user(const fs::path& rootfs, std::string_vie
   auto gid_num = parse_id(group_arg);
 
   ExecUser out;
-  // Fast path (BuildKit ParseUIDGID): "uid:gid" needs no files.
-  if (uid_num && gid_num) {
+  // Fast path (BuildKit ParseUIDGID): "uid:gid" needs no files ("root" counts as 0).
+  if (colon != std::string_view::npos && (uid_num || user_arg == "root") && (gid_num || group_arg == "root")) {
+    if (!uid_num) uid_num = 0;
+    if (!gid_num) gid_num = 0;
     if (*uid_num > k_max_id || *gid_num > k_max_id) return id_range_error("user");
     out.uid = static_cast<std::uint32_t>(*uid_num);
     out.gid = static_cast<std::uint32_t>(*gid_num);
@@ -180,6 +182,18 @@ util::Result<ExecUser> resolve_exec_user(const fs::path& rootfs, std::string_vie
         }
       }
     }
+  }
+  return out;
+}
+
+}  // namespace
+
+util::Result<ExecUser> resolve_exec_user(const fs::path& rootfs, std::string_view spec) {
+  MKIMAGE_TRY(ExecUser out, lookup_exec_user(rootfs, spec));
+  // BuildKit's executor (ensureAdditionalGids, after containerd): the primary
+  // gid leads the supplementary groups unless it is among them already.
+  if (std::find(out.additional_gids.begin(), out.additional_gids.end(), out.gid) == out.additional_gids.end()) {
+    out.additional_gids.insert(out.additional_gids.begin(), out.gid);
   }
   return out;
 }

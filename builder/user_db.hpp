@@ -6,7 +6,7 @@
 //   GetUser → libcontainer user.GetExecUser): "uid:gid" numeric needs no files;
 //   otherwise names and ids are looked up, a numeric uid that is not in
 //   /etc/passwd is still accepted (gid 0), and supplementary groups come from
-//   /etc/group membership.
+//   /etc/group membership, led by the primary gid (BuildKit's executor adds it).
 // - resolve_owner: ownership for COPY/ADD --chown and WORKDIR mkdir (BuildKit
 //   dockerfile2llb parseUser + solver/llbsolver/file readUser): each part is a
 //   numeric id or a name; a numeric user alone gives gid = uid; a user name alone
@@ -28,7 +28,7 @@ namespace mkimage::builder {
 struct ExecUser {
   std::uint32_t uid = 0;
   std::uint32_t gid = 0;
-  std::vector<std::uint32_t> additional_gids;  // from /etc/group membership, file order
+  std::vector<std::uint32_t> additional_gids;  // the primary gid, then /etc/group membership in file order
   std::string home = "/";                      // from /etc/passwd, "/" when unknown
 };
 

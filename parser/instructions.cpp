@@ -44,7 +44,7 @@ util::Result<ParsedFlags> parse_flags(const std::vector<std::string>& words, con
   for (const auto& word : words) {
     if (word.rfind("--", 0) != 0) {
       if (token) *token = word;
-      return util::Error{"Arg should start with -- : " + word};
+      return util::Error{"arg should start with -- : " + word};
     }
     if (word == "--") break;
     std::string arg = word.substr(2);
@@ -60,30 +60,27 @@ util::Result<ParsedFlags> parse_flags(const std::vector<std::string>& words, con
     if (spec == specs.end()) {
       std::vector<std::string> names;
       for (const auto& f : specs) names.push_back(f.name);
-      std::string msg = "Unknown flag: " + arg;
-      std::string near = nearest(arg, names);
-      if (!near.empty()) msg += " (did you mean \"" + near + "\"?)";
-      return util::Error{msg};
+      return util::Error{"unknown flag: --" + arg + did_you_mean(arg, names, true)};
     }
     if (out.used.count(arg) && spec->type != FlagType::strings) {
-      return util::Error{"Duplicate flag specified: " + arg};
+      return util::Error{"duplicate flag specified: --" + arg};
     }
     out.used.insert(arg);
     switch (spec->type) {
       case FlagType::boolean: {
-        if (has_value && value.empty()) return util::Error{"Missing a value on flag: " + arg};
+        if (has_value && value.empty()) return util::Error{"missing a value on flag: --" + arg};
         std::string l = ascii_lower(value);
         if (l.empty()) out.values[arg] = "true";
         else if (l == "true" || l == "false") out.values[arg] = l;
-        else return util::Error{"Expecting boolean value for flag " + arg + ", not: " + value};
+        else return util::Error{"expecting boolean value for flag --" + arg + ", not: " + value};
         break;
       }
       case FlagType::string:
-        if (!has_value) return util::Error{"Missing a value on flag: " + arg};
+        if (!has_value) return util::Error{"missing a value on flag: --" + arg};
         out.values[arg] = value;
         break;
       case FlagType::strings:
-        if (!has_value) return util::Error{"Missing a value on flag: " + arg};
+        if (!has_value) return util::Error{"missing a value on flag: --" + arg};
         out.lists[arg].push_back(value);
         break;
     }
@@ -450,10 +447,7 @@ util::Result<Instruction> parse_instruction(const Node& node, InstructionError* 
     std::size_t end = orig.find_first_of(" \t");
     word = orig.substr(0, end);
   }
-  std::string msg = "unknown instruction " + go_quote(word);
-  std::string near = nearest(word, instruction_names());
-  if (!near.empty()) msg += " (did you mean " + go_quote(near) + "?)";
-  return fail(rq, msg);
+  return fail(rq, "unknown instruction: " + word + did_you_mean(word, instruction_names(), false));
 }
 
 }  // namespace mkimage::parser

@@ -247,9 +247,9 @@ struct InstructionError {
 
 // Parses and validates one AST node. Errors (message only, no location; the
 // caller adds the node's SourceRange), e.g.:
-//   unknown instruction "COPPY" (did you mean "COPY"?)
-//   Unknown flag: fro (did you mean "from"?)      Duplicate flag specified: from
-//   Missing a value on flag: chown                Expecting boolean value for flag link, not: yes
+//   unknown instruction: COPPY (did you mean COPY?)
+//   unknown flag: --fro (did you mean from?)      duplicate flag specified: --from
+//   missing a value on flag: --chown              expecting boolean value for flag --link, not: yes
 //   COPY requires at least two arguments, but only one was provided. Destination could not be determined
 //   FROM requires either one or three arguments   USER requires exactly one argument
 //   invalid name for build stage: "1st", name can't start with a number or contain symbols

@@ -86,8 +86,6 @@ util::Result<MountSpec> parse_mount(const std::string& csv, const WordExpander& 
   MKIMAGE_TRY(auto fields, read_csv_record(csv));
   MountSpec m;
   bool ro_auto = true;
-  bool type_seen = false;
-  (void)type_seen;
   for (const auto& field : fields) {
     auto eq = field.find('=');
     std::string key = ascii_lower(field.substr(0, eq));
@@ -130,10 +128,7 @@ util::Result<MountSpec> parse_mount(const std::string& csv, const WordExpander& 
       static const std::vector<std::string> types = {"bind", "cache", "tmpfs", "secret", "ssh"};
       auto it = std::find(types.begin(), types.end(), t);
       if (it == types.end()) {
-        std::string msg = "unsupported mount type " + go_quote(value);
-        std::string near = nearest(value, types);
-        if (!near.empty()) msg += " (did you mean " + go_quote(near) + "?)";
-        return util::Error{msg};
+        return util::Error{"unsupported mount type " + go_quote(value) + did_you_mean(value, types, true)};
       }
       m.type = static_cast<MountSpec::Type>(it - types.begin());
     } else if (key == "from") {
@@ -192,10 +187,7 @@ util::Result<MountSpec> parse_mount(const std::string& csv, const WordExpander& 
       static const std::vector<std::string> keys = {"type", "from",     "source", "target", "readonly", "id",
                                                     "sharing", "required", "mode", "uid", "gid", "src", "dst",
                                                     "destination", "ro", "rw", "readwrite", "size", "env"};
-      std::string msg = "unexpected key '" + key + "' in '" + field + "'";
-      std::string near = nearest(key, keys);
-      if (!near.empty()) msg += " (did you mean " + go_quote(near) + "?)";
-      return util::Error{msg};
+      return util::Error{"unexpected key '" + key + "' in '" + field + "'" + did_you_mean(key, keys, true)};
     }
   }
   if (!expand) return m;

@@ -12,6 +12,7 @@
 
 #include "parser/instructions_internal.hpp"
 #include "parser/plan_internal.hpp"
+#include "parser/proxy_args.hpp"
 #include "parser/text.hpp"
 
 namespace mkimage::parser {
@@ -101,11 +102,6 @@ const Stage* Plan::find_stage(int index) const {
 }
 
 namespace {
-
-bool is_proxy_arg(const std::string& k) {
-  std::string l = ascii_lower(k);
-  return l == "http_proxy" || l == "https_proxy" || l == "ftp_proxy" || l == "no_proxy" || l == "all_proxy";
-}
 
 bool is_builtin_arg(const std::string& k) {
   static const std::set<std::string> names = {
@@ -231,10 +227,8 @@ util::Result<Plan> make_plan(const Ast& ast, const PlanOptions& opts) {
   if (!opts.target.empty()) {
     auto it = names.find(ascii_lower(opts.target));
     if (it == names.end()) {
-      std::string msg = "target stage " + go_quote(opts.target) + " could not be found";
-      std::string near = nearest(opts.target, stage_names);
-      if (!near.empty()) msg += " (did you mean " + go_quote(near) + "?)";
-      return diag.whole(msg);
+      return diag.whole("target stage " + go_quote(opts.target) + " could not be found" +
+                        did_you_mean(opts.target, stage_names, true));
     }
     target = it->second;
   }
@@ -396,7 +390,7 @@ util::Result<Plan> make_plan(const Ast& ast, const PlanOptions& opts) {
       } else if (d.base.kind == StageBase::Kind::image || d.base.kind == StageBase::Kind::context) {
         if (opts.resolve_base_image) d.image_info = opts.resolve_base_image(d.base.image);
         if (!d.image_info && opts.resolve_base_image && d.base.kind == StageBase::Kind::image) {
-          std::string near = nearest(d.base.image, stage_names);
+          std::string near = nearest(d.base.image, stage_names, true);
           if (!near.empty()) {
             return diag.at(d.range,
                            "base image " + go_quote(d.base.image) + " not found (did you mean stage " + go_quote(near) +

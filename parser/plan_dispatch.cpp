@@ -8,8 +8,7 @@
 
 #include "parser/instructions_internal.hpp"
 #include "parser/plan_internal.hpp"
-
-#include <unordered_map>
+#include "parser/proxy_args.hpp"
 #include "parser/text.hpp"
 
 namespace mkimage::parser::detail {
@@ -29,11 +28,6 @@ struct State {
   std::vector<std::string> shell;        // config Shell ([] = default)
   bool cmd_set = false;
 };
-
-bool is_proxy_arg(const std::string& k) {
-  std::string l = ascii_lower(k);
-  return l == "http_proxy" || l == "https_proxy" || l == "ftp_proxy" || l == "no_proxy" || l == "all_proxy";
-}
 
 std::string kv_key(const std::string& kv) { return kv.substr(0, kv.find('=')); }
 
@@ -379,8 +373,8 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
     r->argv = r->shell_form ? with_shell(st, args) : args;
     // Environment: state env; proxy build args not declared stay separate.
     for (const auto& [k, v] : st.env.vars()) s.env.push_back(k + "=" + v);
-    for (const auto& [k, v] : m_opts.build_args) {
-      if (is_proxy_arg(k) && !st.env.get(k)) s.proxy_env.push_back(k + "=" + v);
+    for (auto& kv : proxy_env(m_opts.build_args)) {
+      if (!st.env.get(kv_key(kv))) s.proxy_env.push_back(std::move(kv));
     }
     // runCommandString: "|N k=v ..." from the stage's build args.
     std::vector<std::string> kvs;
@@ -421,8 +415,13 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
                    " StartInterval:" + format_go_duration(h->start_interval_ns) +
                    " Retries:" + std::to_string(h->retries) + "}";
   } else if (auto* ex = std::get_if<ExposeInstruction>(&ins)) {
+    // BuildKit sorts the ports as written (instructions.parseExpose), then
+    // records "EXPOSE [80/tcp 53/udp]" (dispatchExpose: every port/proto in order).
+    std::vector<std::string> written = ex->ports;
+    std::sort(written.begin(), written.end());
     std::vector<std::string> ports;
-    for (const auto& p : ex->ports) {
+    std::vector<std::string> history;
+    for (const auto& p : written) {
       auto words = expand_words(p, st.env, m_lex);
       if (!words.ok()) return m_diag.at(c.range, words.error().message, p);
       ports.insert(ports.end(), words->begin(), words->end());
@@ -432,13 +431,14 @@ util::Result<void> Dispatcher::step(const Command& c, State& st, Stage& out, int
     for (const auto& p : ports) {
       auto keys = port_keys(p);
       if (!keys.ok()) return m_diag.at(c.range, keys.error().message, p);
+      history.insert(history.end(), keys->begin(), keys->end());
       for (const auto& k : *keys) {
         if (std::find(ex->port_keys.begin(), ex->port_keys.end(), k) == ex->port_keys.end()) {
           ex->port_keys.push_back(k);
         }
       }
     }
-    s.created_by = "EXPOSE " + join(ports, " ");
+    s.created_by = "EXPOSE [" + join(history, " ") + "]";
   } else if (auto* vol = std::get_if<VolumeInstruction>(&ins)) {
     for (auto& v : vol->volumes) {
       std::string raw = v;

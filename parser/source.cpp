@@ -36,20 +36,37 @@ static std::size_t edit_distance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
-std::string nearest(const std::string& word, const std::vector<std::string>& candidates) {
-  std::string w = ascii_lower(word);
+static std::string match_case(const std::string& candidate, const std::string& orig) {
+  if (orig == ascii_lower(orig)) return ascii_lower(candidate);
+  std::string upper = orig;
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (orig == upper) {
+    std::string out = candidate;
+    for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+  }
+  return candidate;
+}
+
+std::string nearest(const std::string& word, const std::vector<std::string>& candidates, bool case_sensitive) {
+  std::string w = case_sensitive ? word : ascii_lower(word);
   std::string best;
-  std::size_t best_d = std::string::npos;
+  std::size_t best_d = 3;
   for (const auto& c : candidates) {
-    std::size_t d = edit_distance(w, ascii_lower(c));
+    std::string o = case_sensitive ? c : ascii_lower(c);
+    if (o == w) return "";
+    std::size_t d = edit_distance(w, o);
     if (d < best_d) {
       best_d = d;
-      best = c;
+      best = case_sensitive ? c : match_case(o, word);
     }
   }
-  std::size_t limit = std::max<std::size_t>(2, w.size() / 3);
-  if (best_d == 0 || best_d > limit) return "";
   return best;
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates, bool case_sensitive) {
+  std::string near = nearest(word, candidates, case_sensitive);
+  return near.empty() ? "" : " (did you mean " + near + "?)";
 }
 
 }  // namespace mkimage::parser

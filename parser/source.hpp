@@ -4,7 +4,7 @@
 // found later (typed validation, expansion, planning, building) reuse it, so a
 // problem is always reported as
 //
-//   Dockerfile:7:1: unknown instruction "COPPY" (did you mean "COPY"?)
+//   Dockerfile:7:1: unknown instruction: COPPY (did you mean COPY?)
 //    >>> 7 | COPPY out/ /app/
 //            ^
 //
@@ -48,8 +48,17 @@ struct Warning {
   std::string message;
 };
 
-// Levenshtein-nearest of `candidates` to `word` (case-insensitive), or "" when
-// nothing is close enough (distance > max(2, len/3)). Used for "did you mean".
-std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
+// BuildKit's suggestion rule (util/suggest): the first candidate at the smallest
+// Levenshtein distance below 3 from `word`, or "" when none is that close or one
+// equals `word` exactly (then the mistake is elsewhere). Case-insensitive
+// comparison returns the candidate in `word`'s case when `word` is all lower or
+// all upper case ("wrkdir" -> "workdir", "FOO" -> "FROM").
+std::string nearest(const std::string& word, const std::vector<std::string>& candidates,
+                    bool case_sensitive = false);
+
+// " (did you mean X?)" for nearest(word, candidates, case_sensitive), or "":
+// BuildKit's suffix, appended to the error it wraps.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates,
+                         bool case_sensitive);
 
 }  // namespace mkimage::parser

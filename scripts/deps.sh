@@ -17,7 +17,7 @@ packages=(
   # ssh-add for `--ssh ID=KEYFILE` (and ssh-keygen for its tests)
   runc golang-github-containers-common slirp4netns openssh-client
   # tests: static busybox base, interop peers
-  busybox-static skopeo umoci python3 curl zstd file
+  busybox-static skopeo umoci python3 curl zstd file jq
   # tests: registry interop peers (tests start private daemons of their own)
   docker.io podman
   # tests: registry client (throwaway registry, htpasswd, keys for token auth)

@@ -112,16 +112,6 @@ TEST_CASE("metadata keys chain the config change") {
   CHECK(!(k1 == k3));
 }
 
-TEST_CASE("proxy args are recognised in either case, not in mixed case") {
-  CHECK(is_proxy_arg("HTTP_PROXY"));
-  CHECK(is_proxy_arg("https_proxy"));
-  CHECK(is_proxy_arg("NO_PROXY"));
-  CHECK(is_proxy_arg("all_proxy"));
-  CHECK(is_proxy_arg("FTP_PROXY"));
-  CHECK_FALSE(is_proxy_arg("Http_Proxy"));
-  CHECK_FALSE(is_proxy_arg("PROXY"));
-}
-
 TEST_CASE("explanations abbreviate long values and escape newlines") {
   KeyHasher h;
   h.add("heredoc", std::string(300, 'x'));

@@ -1,6 +1,12 @@
 // COPY semantics over temp dirs: sources, wildcards, destinations, symlinks,
 // ownership, modes (testdata/handed/cases/07-copy-multi-src-dest, 09-copy-symlinks).
 #include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <unistd.h>
 
 #include "../skip.hpp"
@@ -37,6 +43,38 @@ PRIVILEGED_TEST_CASE("COPY: several sources need a directory destination ending 
   CHECK(read_file(f.rootfs / "dir-d/two.txt") == "two\n");
   CHECK(meta(f.rootfs / "dir-b/two.txt") == "0:0 644");
   CHECK(meta(f.rootfs / "dir-a") == "0:0 755");
+}
+
+PRIVILEGED_TEST_CASE("COPY: several matching directories merge into a destination without /, as BuildKit") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
+  CopyFixture f;
+  write_file(f.ctx / "dir1/a.txt", "a");
+  write_file(f.ctx / "dir2/b.txt", "b");
+  write_file(f.ctx / "f1.txt", "1");
+  CHECK(f.run(copy_op({"dir*"}, "/merged")) == "");
+  CHECK(f.tree() == "d /merged\nf /merged/a.txt\nf /merged/b.txt\n");
+  // directories do not count; files still do (one file: fine, it lands inside)
+  CHECK(f.run(copy_op({"dir*", "f1.txt"}, "/merged")) == "");
+  CHECK(read_file(f.rootfs / "merged/f1.txt") == "1");
+}
+
+PRIVILEGED_TEST_CASE("COPY: a socket in the context becomes an empty regular file, as BuildKit") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
+  CopyFixture f;
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::string path = (f.ctx / "socket.sock").string();
+  REQUIRE(path.size() < sizeof(addr.sun_path));
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  ::close(fd);
+  REQUIRE(::chmod(path.c_str(), 0640) == 0);
+  CHECK(f.run(copy_op({"."}, "/out/")) == "");
+  CHECK(f.tree() == "d /out\nf /out/socket.sock\n");
+  CHECK(read_file(f.rootfs / "out/socket.sock") == "");
+  CHECK(meta(f.rootfs / "out/socket.sock") == "0:0 640");
 }
 
 PRIVILEGED_TEST_CASE("COPY: a wildcard matching nothing is allowed; a missing plain source is an error") {
@@ -195,6 +233,26 @@ PRIVILEGED_TEST_CASE("COPY: ownership and modes") {
   op.flags.chmod = "10000";
   CHECK(f.run(op).find("invalid chmod") != std::string::npos);
 
+  // Directories created above a destination file get an octal --chmod's bits
+  // (BuildKit); a symbolic one, or a destination directory ("dir/"), 0755.
+  // Existing ones are untouched.
+  op = copy_op({"f.txt"}, "/parent/f");
+  op.flags.chmod = "777";
+  CHECK(f.run(op) == "");
+  op = copy_op({"f.txt"}, "/parent/sub/f");
+  op.flags.chmod = "770";
+  CHECK(f.run(op) == "");
+  CHECK(meta(f.rootfs / "parent") == "0:0 777");
+  CHECK(meta(f.rootfs / "parent/sub") == "0:0 770");
+  op = copy_op({"f.txt"}, "/sym/dir/");
+  op.flags.chmod = "u+x";
+  CHECK(f.run(op) == "");
+  CHECK(meta(f.rootfs / "sym/dir") == "0:0 755");
+  op = copy_op({"f.txt"}, "/octal/dir/");
+  op.flags.chmod = "640";
+  CHECK(f.run(op) == "");
+  CHECK(meta(f.rootfs / "octal/dir") == "0:0 755");
+
   // --from a rootfs keeps ownership.
   CopyFixture stage;
   write_file(stage.rootfs / "out/r.txt", "r", 0600);
@@ -243,6 +301,23 @@ PRIVILEGED_TEST_CASE("COPY --parents keeps parent directories, with /./ and **")
         "d /p1\nd /p1/x\nd /p1/x/y\nd /p2\nd /p2/y\nd /p3\nd /p3/x\nd /p3/x/y\nd /p3/x/z\nd /p3/x/z/deep\nd /p4\n"
         "d /p4/x\nd /p4/x/y\nf /p1/x/y/f.go\nf /p2/y/f.go\nf /p3/x/y/f.go\nf /p3/x/z/deep/h.go\nf /p4/x/y/f.go\n"
         "f /p4/x/y/g.txt\n");
+}
+
+PRIVILEGED_TEST_CASE("COPY --parents: wildcards before the /./ pivot select each matching directory") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
+  CopyFixture f;
+  write_file(f.ctx / "a/b/c/d/e/bay", "1");
+  write_file(f.ctx / "a/b2/c/d/e/bar", "2");
+  write_file(f.ctx / "a/b/c2/d/e/baz", "3");
+  auto op = copy_op({"a/b*/./c/**/e"}, "/o/");
+  op.flags.parents = true;
+  CHECK(f.run(op) == "");
+  CHECK(read_file(f.rootfs / "o/c/d/e/bay") == "1");
+  CHECK(read_file(f.rootfs / "o/c/d/e/bar") == "2");
+  CHECK_FALSE(std::filesystem::exists(f.rootfs / "o/c2"));
+  op = copy_op({"nomatch*/./x"}, "/o2/");  // a wildcard matching nothing is allowed
+  op.flags.parents = true;
+  CHECK(f.run(op) == "");
 }
 
 PRIVILEGED_TEST_CASE("COPY --exclude skips matching entries under each source") {

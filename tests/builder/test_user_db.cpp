@@ -32,17 +32,25 @@ TEST_CASE("resolve_exec_user: USER for RUN (libcontainer GetExecUser)") {
   CHECK(u->uid == 1000);
   CHECK(u->gid == 1001);
   CHECK(u->home == "/home/app");
-  CHECK(u->additional_gids == std::vector<std::uint32_t>{50, 999});
+  CHECK(u->additional_gids == std::vector<std::uint32_t>{1001, 50, 999});
   u = resolve_exec_user(t.path(), "1000");
   REQUIRE(u.ok());
   CHECK(u->gid == 1001);
   u = resolve_exec_user(t.path(), "app:staff");
   REQUIRE(u.ok());
   CHECK(u->gid == 50);
-  CHECK(u->additional_gids.empty());
+  CHECK(u->additional_gids == std::vector<std::uint32_t>{50});
   u = resolve_exec_user(t.path(), "4242");  // numeric, not in passwd
   REQUIRE(u.ok());
   CHECK(u->uid == 4242);
+  CHECK(u->gid == 0);
+  CHECK(u->additional_gids == std::vector<std::uint32_t>{0});
+  u = resolve_exec_user(t.path() / "missing", "1234:1234");  // fast path: no files read
+  REQUIRE(u.ok());
+  CHECK(u->additional_gids == std::vector<std::uint32_t>{1234});
+  u = resolve_exec_user(t.path() / "missing", "root:root");
+  REQUIRE(u.ok());
+  CHECK(u->uid == 0);
   CHECK(u->gid == 0);
   u = resolve_exec_user(t.path(), "");
   REQUIRE(u.ok());

@@ -2,7 +2,8 @@
 # `mkimage build` flags end to end: -t, -f (path and -), context -, --build-arg
 # (K=V and K from the environment), --target, --no-cache, --no-cache-filter,
 # --secret, --label, --network, --platform, --iidfile, -q, --progress json,
-# --output (image, oci, docker, tar, local), --compression zstd, --explain-cache.
+# --output (image, oci, docker, tar, local), --compression zstd, --explain-cache,
+# a lowercase `dockerfile`.
 . "$(dirname "$0")/build_helpers.inc"
 ctx c
 printf 's3cr3t\n' >secret.txt
@@ -26,6 +27,9 @@ FROM_ENV=from-env b 1 -t flags:one -t flags:two --label org.example.built-by=tes
   --build-arg FROM_ENV --build-arg GIVEN=given --secret id=tok,src=secret.txt \
   --output type=oci,dest=img.tar c
 grep -q 'RUN echo never' log.1 && fail "the unreachable stage 'unused' was built"
+# BuildKit's numbering: FROM scratch is no step; FROM another stage neither
+log_has 1 '[tools 1/2] COPY busybox /bin/busybox'
+log_has 1 '[final 1/3] RUN echo "$FROM_ENV $GIVEN" >/args.txt'
 [ "$(head -c 7 iid.txt)" = "sha256:" ] || fail "--iidfile holds '$(cat iid.txt)'"
 img img.tar 'cfg_digest' "\"$(cat iid.txt)\""
 img img.tar 'c.get("Labels")' '{"org.example.built-by": "test"}'
@@ -105,5 +109,8 @@ printf 'FROM --platform=linux/arm64 scratch\nLABEL a=1\n' >fp/Dockerfile
 b_fails 15b fp
 log_has 15b 'FROM --platform=linux/arm64 scratch'
 log_has 15b 'platform "linux/arm64" is not supported'
+# a context whose Dockerfile is spelled `dockerfile` builds (BuildKit's fallback)
+mkdir -p lc && printf 'FROM scratch\nLABEL lower=1\n' >lc/dockerfile
+b 15c lc
 # --network none makes RUN see only loopback; host sees more (when the host has more)
 pass

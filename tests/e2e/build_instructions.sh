@@ -32,6 +32,9 @@ RUN whoami >conf/whoami.txt && id -u >conf/uid.txt
 USER root
 SHELL ["/bin/sh", "-e", "-c"]
 RUN ln -s conf/a.txt link-to-a && echo "$GREETING $VERSION" >greeting.txt
+RUN true
+WORKDIR /
+WORKDIR srv/app
 EXPOSE 80 443/tcp 53/udp
 VOLUME /data
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD wget -q -O- http://localhost/ || exit 1
@@ -68,8 +71,12 @@ img img.tar 'c.get("Entrypoint")' '["/usr/local/bin/hello"]'
 img img.tar 'c.get("Cmd")' '["--help"]'
 img img.tar 'c.get("Shell")' '["/bin/sh", "-e", "-c"]'
 img img.tar 'c.get("OnBuild") or []' '[]'
-img img.tar 'len(diff_ids)' 10
-img img.tar 'len([h for h in hist if not h.get("empty_layer")])' 10
+# RUN true and WORKDIR of an existing dir change nothing and still have their
+# (empty) layers; WORKDIR / has none (BuildKit)
+img img.tar 'len(diff_ids)' 12
+img img.tar 'len([h for h in hist if not h.get("empty_layer")])' 12
+img img.tar '[h.get("empty_layer", False) for h in hist if h["created_by"].startswith(("RUN |1 VERSION=1.0 /bin/sh -e -c true", "WORKDIR "))]' '[false, false, true, false]'
+img img.tar '[h["created_by"] for h in hist if h["created_by"].startswith("EXPOSE")]' '["EXPOSE [443/tcp 53/udp 80/tcp]"]'
 img img.tar 'all(h.get("comment") == "buildkit.dockerfile.v0" for h in hist)' true
 img img.tar '[h["created_by"] for h in hist if h["created_by"].startswith("ENV")]' '["ENV APP_VERSION=1.0 GREETING=hello world"]'
 img img.tar 'any(h["created_by"].startswith("RUN |1 VERSION=1.0 /bin/sh -e -c ln -s") for h in hist)' true

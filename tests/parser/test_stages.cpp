@@ -71,7 +71,7 @@ TEST_CASE("COPY --from: stage index, image reference, variable") {
 TEST_CASE("unknown target: error with the nearest stage name") {
   const std::string df = "FROM scratch AS builder\nFROM scratch AS runtime\n";
   CHECK(plan_error(df, target("buidler")) ==
-        "Dockerfile: target stage \"buidler\" could not be found (did you mean \"builder\"?)\n");
+        "Dockerfile: target stage \"buidler\" could not be found (did you mean builder?)\n");
   CHECK(plan_error(df, target("zzz")) == "Dockerfile: target stage \"zzz\" could not be found\n");
 }
 

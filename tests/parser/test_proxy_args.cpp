@@ -1,0 +1,42 @@
+// The predefined proxy build args (parser/proxy_args.cpp), BuildKit's rule.
+#include <doctest/doctest.h>
+
+#include "parser/proxy_args.hpp"
+#include <algorithm>
+
+#include "plan_test_util.hpp"
+
+using namespace mkimage::parser;
+
+TEST_CASE("proxy args are the five names in any case") {
+  CHECK(is_proxy_arg("HTTP_PROXY"));
+  CHECK(is_proxy_arg("https_proxy"));
+  CHECK(is_proxy_arg("NO_PROXY"));
+  CHECK(is_proxy_arg("all_proxy"));
+  CHECK(is_proxy_arg("FTP_PROXY"));
+  CHECK(is_proxy_arg("Http_Proxy"));
+  CHECK_FALSE(is_proxy_arg("PROXY"));
+  CHECK_FALSE(is_proxy_arg("http_proxy_x"));
+}
+
+TEST_CASE("proxy build args give both spellings; the last name in byte order wins") {
+  CHECK(proxy_env({{"http_proxy", "hp"}, {"NO_PROXY", "np"}, {"FOO", "x"}}) ==
+        std::vector<std::string>{"HTTP_PROXY=hp", "http_proxy=hp", "NO_PROXY=np", "no_proxy=np"});
+  CHECK(proxy_env({{"HTTP_PROXY", "upper"}, {"http_proxy", "lower"}}) ==
+        std::vector<std::string>{"HTTP_PROXY=lower", "http_proxy=lower"});
+  CHECK(proxy_env({{"ALL_PROXY", ""}}).empty());
+}
+
+TEST_CASE("RUN gets undeclared proxy args outside the key; declared ones stay ARGs") {
+  PlanOptions opts;
+  opts.build_args = {{"http_proxy", "hp"}, {"FOO", "f"}};
+  auto plan = plan_test::plan_ok("FROM scratch\nARG FOO\nRUN true\n", opts);
+  const auto& run = plan.stages.back().steps.back();
+  CHECK(run.proxy_env == std::vector<std::string>{"HTTP_PROXY=hp", "http_proxy=hp"});
+  CHECK(std::find(run.env.begin(), run.env.end(), "FOO=f") != run.env.end());
+  opts.build_args = {{"HTTP_PROXY", "hp"}};
+  plan = plan_test::plan_ok("FROM scratch\nARG HTTP_PROXY\nRUN true\n", opts);
+  const auto& declared = plan.stages.back().steps.back();
+  CHECK(declared.proxy_env == std::vector<std::string>{"http_proxy=hp"});
+  CHECK(std::find(declared.env.begin(), declared.env.end(), "HTTP_PROXY=hp") != declared.env.end());
+}
