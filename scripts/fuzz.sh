@@ -40,13 +40,15 @@ max_len() {
 
 # run_one TARGET: fuzzes TARGET for $seconds; prints one summary line.
 run_one() {
-  local t=$1 corpus=$dir/corpus/$1 artifacts=$dir/artifacts/$1/ log=$dir/logs/$1.log seeds=()
+  local t=$1 corpus=$dir/corpus/$1 artifacts=$dir/artifacts/$1/ log=$dir/logs/$1.log seeds=() dict=()
   mkdir -p "$corpus" "$artifacts" "$dir/logs"
   mapfile -t seeds < <(grep -v '^$' "$dir/fuzz-seeds/$t.txt" | while read -r d; do [ -d "$d" ] && echo "$d"; done)
+  # a target's dictionary (tests/fuzz/<target>.dict: keywords, keys) when it has one
+  [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
   local status=0
   # shellcheck disable=SC2086  # FUZZ_ARGS is a list of flags
   "$dir/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 \
-    -max_len="$(max_len "$t")" -print_final_stats=1 -artifact_prefix="$artifacts" ${FUZZ_ARGS:-} \
+    -max_len="$(max_len "$t")" -print_final_stats=1 -artifact_prefix="$artifacts" "${dict[@]}" ${FUZZ_ARGS:-} \
     "$corpus" "${seeds[@]}" >"$log" 2>&1 || status=$?
   local execs
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
