@@ -6,6 +6,11 @@
 // $TMPDIR or /tmp) and emptied after every input. The target directory sits
 // three levels below the scratch root; anything that appears beside it (an
 // entry that escaped the target) aborts, so an escape is reported as a crash.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -13,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "store/layer_apply.hpp"
 
@@ -20,6 +26,8 @@ namespace fs = std::filesystem;
 using namespace mkimage::store;
 
 namespace {
+
+void remove_tree_at(int dirfd, const char* name);
 
 struct Scratch {
   fs::path root;   // <tmp>/mkimage-fuzz-layer-XXXXXX
@@ -34,11 +42,15 @@ struct Scratch {
     root = tmpl;
     depth = root / "a" / "b";
   }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
+  ~Scratch();
 };
+
+Scratch::~Scratch() {
+  int parent = ::open(root.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (parent < 0) return;
+  remove_tree_at(parent, root.filename().c_str());
+  ::close(parent);
+}
 
 Scratch& scratch() {
   static Scratch s;
@@ -64,22 +76,40 @@ void check_nothing_escaped(const Scratch& s) {
   only(s.root, {"a"});
 }
 
-// Makes every directory below `dir` writable and searchable again (a layer may
-// set mode 000 on a directory), so remove_all can empty it.
-void make_removable(const fs::path& dir) {
-  std::error_code ec;
-  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec))
-      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
+// Removes `name` below the directory `dirfd` and everything in it, by file
+// descriptors: a layer may make a tree deeper than PATH_MAX or directories of
+// mode 000, which path-based removal (std::filesystem::remove_all) cannot undo.
+void remove_tree_at(int dirfd, const char* name) {
+  int fd = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    ::unlinkat(dirfd, name, 0);
+    return;
   }
+  ::fchmod(fd, 0700);
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    ::close(fd);
+    return;
+  }
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  for (const auto& n : names) remove_tree_at(::dirfd(d), n.c_str());
+  ::closedir(d);
+  ::unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
 void reset(const Scratch& s) {
   std::error_code ec;
-  make_removable(s.root);
-  fs::remove_all(s.root / "a", ec);
+  int root = ::open(s.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) {
+    std::perror("open scratch");
+    std::abort();
+  }
+  remove_tree_at(root, "a");
+  ::close(root);
   fs::create_directories(s.depth / "flat" / "etc", ec);
   std::ofstream(s.depth / "flat" / "etc" / "passwd") << "root:x:0:0:root:/root:/bin/sh\n";
   fs::create_directories(s.depth / "flat" / "usr" / "lib", ec);
