@@ -195,7 +195,8 @@ std::optional<std::string> runtime_log_error(const fs::path& log) {
   std::optional<std::string> found;
   while (std::getline(in, line)) {
     auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_object() || j.value("level", "") != "error" || !j.contains("msg") || !j["msg"].is_string()) continue;
+    if (!j.is_object() || !j.contains("level") || j["level"] != "error" || !j.contains("msg") || !j["msg"].is_string())
+      continue;
     std::string msg = j["msg"].get<std::string>();
     for (const char* prefix : {"runc run failed: ", "runc create failed: "})
       if (msg.rfind(prefix, 0) == 0) msg.erase(0, std::strlen(prefix));

@@ -41,7 +41,7 @@ std::string response_error_text(const net::HttpResponse& r) {
   std::string out;
   for (const auto& e : errors_of(r)) {
     if (!e.is_object()) continue;
-    std::string code = e.value("code", "");
+    std::string code = e.contains("code") && e["code"].is_string() ? e["code"].get<std::string>() : "";
     for (auto& ch : code) ch = ch == '_' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     std::string msg = e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : "";
     if (!out.empty()) out += "; ";

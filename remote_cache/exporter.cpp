@@ -179,8 +179,9 @@ Result<ExportReport> registry_export(store::Store& st, registry::Client& client,
     if (m.is_object() && m.contains("layers") && m["layers"].is_array())
       for (const auto& l : m["layers"])
         if (l.is_object() && l.contains("digest") && l["digest"].is_string()) t.old_blobs.insert(l["digest"].get<std::string>());
-    if (m.is_object() && m.contains("config") && m["config"].is_object() && m["config"].contains("digest"))
-      t.old_blobs.insert(m["config"].value("digest", ""));
+    if (m.is_object() && m.contains("config") && m["config"].is_object() && m["config"].contains("digest") &&
+        m["config"]["digest"].is_string())
+      t.old_blobs.insert(m["config"]["digest"].get<std::string>());
   }
   std::vector<store::DiffId> ids = layer_ids(in);
   std::vector<std::optional<Layer>> put(ids.size());

@@ -22,6 +22,8 @@ packages=(
   docker.io podman
   # tests: registry client (throwaway registry, htpasswd, keys for token auth)
   docker-registry apache2-utils openssl
+  # tests: fuzz targets (scripts/fuzz.sh: clang with libFuzzer and the sanitizers)
+  clang libclang-rt-14-dev
 )
 if [ "${MKIMAGE_DEPS_DEMO:-}" = 1 ]; then
   packages+=(debootstrap ca-certificates)

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies (apt-get, idempotent), builds with all
-# cores and runs every test (unit, conformance, end-to-end, shared cases, interop).
+# cores and runs every test (unit, conformance, end-to-end, shared cases, interop,
+# fuzz corpus replays), then a short run of every fuzz target and the demo.
 #   scripts/test.sh              normal build in build/
-#   scripts/test.sh --sanitize   ASan+UBSan build in build-sanitize/
-# Extra arguments after the optional --sanitize go to ctest (e.g. -R parser).
+#   scripts/test.sh --sanitize   ASan+UBSan build in build-sanitize/ (no fuzzing run, no demo)
+# Extra arguments after the optional --sanitize go to ctest (e.g. -R parser) and
+# leave out the fuzzing run and the demo. docs/testing.md has the details.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=()
@@ -44,10 +46,16 @@ ctest_status=0
 # status stays ctest's (or the demo's).
 trap report_skips EXIT
 [ "$ctest_status" = 0 ] || exit "$ctest_status"
+# Every fuzz target for MKIMAGE_FUZZ_SECONDS (default 60; 0 = none), as many at
+# once as cores (scripts/fuzz.sh; a clang build in build-fuzz/): only after the
+# whole suite of the normal build.
+if [ $# -eq 0 ] && [ ${#mode[@]} -eq 0 ] && [ "${MKIMAGE_FUZZ_SECONDS:-60}" != 0 ]; then
+  bash scripts/fuzz.sh all "${MKIMAGE_FUZZ_SECONDS:-60}"
+fi
 # The bundled example end to end (needs apt's mirror and the npm registry; about
 # 3 minutes the first time, under a minute once the base images exist). It runs
 # after the whole suite, not when ctest arguments select a subset, and
 # MKIMAGE_RUN_DEMO=0 skips it.
-if [ $# -eq 0 ] && [ "${MKIMAGE_RUN_DEMO:-1}" != 0 ]; then
+if [ $# -eq 0 ] && [ ${#mode[@]} -eq 0 ] && [ "${MKIMAGE_RUN_DEMO:-1}" != 0 ]; then
   bash scripts/demo.sh
 fi

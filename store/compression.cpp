@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "store/archive_error.hpp"
 #include "store/parallel_gzip.hpp"
 #include "util/sha256.hpp"
 
@@ -146,7 +147,7 @@ Result<StreamDigest> decompress_file(const fs::path& src, ByteSink& out) {
   archive_read_support_format_raw(a);
   archive_read_support_format_empty(a);
   if (archive_read_open_filename(a, src.c_str(), k_chunk) != ARCHIVE_OK) {
-    return Error{"open \"" + src.string() + "\": " + archive_error_string(a)};
+    return Error{"open \"" + src.string() + "\": " + archive_error_text(a)};
   }
   util::Sha256 hash;
   std::int64_t size = 0;
@@ -159,14 +160,14 @@ Result<StreamDigest> decompress_file(const fs::path& src, ByteSink& out) {
     for (;;) {
       int rr = archive_read_data_block(a, &buf, &n, &off);
       if (rr == ARCHIVE_EOF) break;
-      if (rr < ARCHIVE_WARN) return Error{"decompress \"" + src.string() + "\": " + archive_error_string(a)};
+      if (rr < ARCHIVE_WARN) return Error{"decompress \"" + src.string() + "\": " + archive_error_text(a)};
       if (off != size) return Error{"decompress \"" + src.string() + "\": unexpected sparse data"};
       hash.update(buf, n);
       size += static_cast<std::int64_t>(n);
       MKIMAGE_TRY_VOID(out.write(buf, n));
     }
   } else if (r != ARCHIVE_EOF) {
-    return Error{"decompress \"" + src.string() + "\": " + archive_error_string(a)};
+    return Error{"decompress \"" + src.string() + "\": " + archive_error_text(a)};
   }
   return StreamDigest{Digest::from_bytes(hash.finish()), size};
 }

@@ -40,9 +40,18 @@ util::Result<Descriptor> descriptor_from_json(const nlohmann::json& j) {
     const auto& p = j["platform"];
     if (!p.is_object()) return bad("platform is not an object");
     Platform pl;
-    pl.architecture = p.value("architecture", "");
-    pl.os = p.value("os", "");
-    pl.variant = p.value("variant", "");
+    // each of these is a string or absent ("" then); another type is refused
+    auto field = [&](const char* key, std::string& out) {
+      out.clear();
+      if (!p.contains(key) || p[key].is_null()) return true;
+      if (!p[key].is_string()) return false;
+      out = p[key].get<std::string>();
+      return true;
+    };
+    for (auto [key, out] : {std::pair<const char*, std::string*>{"architecture", &pl.architecture},
+                            {"os", &pl.os}, {"variant", &pl.variant}}) {
+      if (!field(key, *out)) return bad(std::string("platform.") + key + " is not a string");
+    }
     d.platform = pl;
   }
   return d;

@@ -296,7 +296,8 @@ util::Result<ImageConfig> image_config_from_json(const json& j) {
   if (j.contains("config")) { MKIMAGE_TRY(c.config, container_config_from_json(j["config"])); }
   if (!j.contains("rootfs") || !j["rootfs"].is_object()) return util::Error{"invalid image config: missing rootfs"};
   const auto& rootfs = j["rootfs"];
-  if (rootfs.value("type", "") != "layers") return util::Error{"invalid image config: rootfs.type is not \"layers\""};
+  if (!rootfs.contains("type") || !rootfs["type"].is_string() || rootfs["type"].get<std::string>() != "layers")
+    return util::Error{"invalid image config: rootfs.type is not \"layers\""};
   if (rootfs.contains("diff_ids") && !rootfs["diff_ids"].is_null()) {
     MKIMAGE_TRY(auto ids, string_array(rootfs["diff_ids"], what, "rootfs.diff_ids"));
     for (const auto& s : ids) {
@@ -344,10 +345,15 @@ json to_json(const Manifest& m) {
 
 std::string serialize(const Manifest& m) { return util::json_text(to_json(m)); }
 
+// "schemaVersion": 2, an integer (a string, null or 2.5 is no version 2).
+static bool schema_version_2(const json& j) {
+  return j.contains("schemaVersion") && j["schemaVersion"].is_number_integer() && j["schemaVersion"].get<std::int64_t>() == 2;
+}
+
 util::Result<Manifest> parse_manifest(std::string_view bytes) {
   auto j = json::parse(bytes, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return util::Error{"invalid image manifest: not a JSON object"};
-  if (j.value("schemaVersion", 0) != 2) return util::Error{"invalid image manifest: schemaVersion is not 2"};
+  if (!schema_version_2(j)) return util::Error{"invalid image manifest: schemaVersion is not 2"};
   Manifest m;
   if (j.contains("mediaType") && j["mediaType"].is_string()) {
     MKIMAGE_TRY(m.media_type, MediaType::parse(j["mediaType"].get<std::string>()));
@@ -386,7 +392,7 @@ std::string serialize(const ImageIndex& i) { return util::json_text(to_json(i));
 util::Result<ImageIndex> parse_image_index(std::string_view bytes) {
   auto j = json::parse(bytes, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return util::Error{"invalid image index: not a JSON object"};
-  if (j.value("schemaVersion", 0) != 2) return util::Error{"invalid image index: schemaVersion is not 2"};
+  if (!schema_version_2(j)) return util::Error{"invalid image index: schemaVersion is not 2"};
   ImageIndex i;
   if (j.contains("mediaType") && j["mediaType"].is_string()) {
     MKIMAGE_TRY(i.media_type, MediaType::parse(j["mediaType"].get<std::string>()));

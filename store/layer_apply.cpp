@@ -20,6 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "store/archive_error.hpp"
 #include "store/layer_tar.hpp"
 #include "store/layer_writer.hpp"
 #include "store/owner.hpp"
@@ -57,7 +58,7 @@ Result<Scan> scan(const fs::path& layer, ApplyMode mode, bool allow_devices) {
     archive_entry* e = nullptr;
     int r = archive_read_next_header(a.get(), &e);
     if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return Error{where + ": " + archive_error_string(a.get())};
+    if (r < ARCHIVE_WARN) return Error{where + ": " + archive_error_text(a.get())};
     const char* raw = archive_entry_pathname(e);
     std::string shown = raw ? std::string(raw).substr(0, 200) : std::string("?");
     auto refuse = [&](const std::string& why) { return Error{where + ": entry \"" + shown + "\": " + why}; };
@@ -131,7 +132,7 @@ Result<Scan> scan(const fs::path& layer, ApplyMode mode, bool allow_devices) {
     }
     if (rec.name.empty() && rec.type != 'd') return refuse("the root is not a directory");
     out.recs.push_back(std::move(rec));
-    if (archive_read_data_skip(a.get()) < ARCHIVE_WARN) return Error{where + ": " + archive_error_string(a.get())};
+    if (archive_read_data_skip(a.get()) < ARCHIVE_WARN) return Error{where + ": " + archive_error_text(a.get())};
   }
   return out;
 }
@@ -184,6 +185,9 @@ private:
   // Lower content at `p` is gone when p or an ancestor is whited out, or an
   // ancestor (or the root) is opaque.
   bool hidden(const std::string& p) const {
+    // (most layers have no whiteouts: no walk over p's prefixes, which made a
+    // deep path cubic — testdata/fuzz/layer_apply/regressions/deep-directory.tar)
+    if (m_whiteouts.empty() && m_opaque.empty()) return false;
     if (m_opaque.count("")) return true;
     std::size_t i = 0;
     for (;;) {
@@ -321,8 +325,7 @@ bool disk_failure(archive* a) {
 }
 
 std::string archive_message(archive* a) {
-  const char* m = archive_error_string(a);
-  std::string out = m ? m : "libarchive error";
+  std::string out = archive_error_text(a);
   int err = archive_errno(a);
   // "Write failed" alone does not say why
   if (err > 0 && out.find(std::strerror(err)) == std::string::npos) out += std::string(": ") + std::strerror(err);
@@ -390,7 +393,7 @@ Result<void> extract(const fs::path& layer, const std::string& root, ApplyMode m
       for (;;) {
         int rr = archive_read_data_block(a.get(), &buf, &size, &off);
         if (rr == ARCHIVE_EOF) break;
-        if (rr < ARCHIVE_WARN) return Error{where + ": " + archive_error_string(a.get())};
+        if (rr < ARCHIVE_WARN) return Error{where + ": " + archive_error_text(a.get())};
         // ARCHIVE_WARN here is a failed write(2) (ENOSPC, EIO) or too much data
         if (archive_write_data_block(disk.get(), buf, size, off) < ARCHIVE_OK) {
           return Error{where + ": write \"" + *name + "\": " + archive_message(disk.get())};

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "store/archive_error.hpp"
 #include "util/result.hpp"
 
 namespace mkimage::store::layer_tar {
@@ -57,7 +58,7 @@ inline util::Result<ReadArchive> open_archive(const std::filesystem::path& layer
   archive_read_support_format_tar(a.get());
   archive_read_support_format_empty(a.get());
   if (archive_read_open_filename(a.get(), layer.c_str(), 1 << 20) != ARCHIVE_OK) {
-    return util::Error{"layer \"" + layer.string() + "\": " + archive_error_string(a.get())};
+    return util::Error{"layer \"" + layer.string() + "\": " + archive_error_text(a.get())};
   }
   return a;
 }
@@ -101,7 +102,7 @@ inline util::Result<std::optional<std::pair<archive_entry*, std::string>>> next_
   archive_entry* e = nullptr;
   int r = archive_read_next_header(a, &e);
   if (r == ARCHIVE_EOF) return std::optional<std::pair<archive_entry*, std::string>>{};
-  if (r < ARCHIVE_WARN) return util::Error{where + ": " + archive_error_string(a)};
+  if (r < ARCHIVE_WARN) return util::Error{where + ": " + archive_error_text(a)};
   auto name = normalize(archive_entry_pathname(e), "name");
   if (!name) return util::Error{where + ": " + name.error().message};
   return std::optional<std::pair<archive_entry*, std::string>>{std::pair{e, std::move(*name)}};

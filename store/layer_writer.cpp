@@ -19,6 +19,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "store/archive_error.hpp"
 #include "util/sha256.hpp"
 
 namespace mkimage::store {
@@ -172,7 +173,7 @@ public:
     if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
         archive_write_set_format_option(a, "pax", "xattrheader", "SCHILY") < ARCHIVE_OK ||
         archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK) {
-      return Error{std::string("layer tar: ") + archive_error_string(a)};
+      return Error{std::string("layer tar: ") + archive_error_text(a)};
     }
     if (archive_write_open(a, this, nullptr, &TarOut::write_cb, nullptr) != ARCHIVE_OK) {
       return failure("open");

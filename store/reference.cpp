@@ -124,6 +124,9 @@ util::Result<Reference> Reference::parse(std::string_view text) {
   if (r.m_domain == k_default_domain && r.m_path.find('/') == std::string::npos) {
     r.m_path = std::string(k_official_prefix) + r.m_path;
   }
+  // the limit is on the full name, as docker checks it after normalising:
+  // 250 characters of "a" are fine, but not as "docker.io/library/" + them
+  if (r.repository().size() > 255) return bad("repository name longer than 255 characters");
   if (!r.m_tag && !r.m_digest) r.m_tag = "latest";
   return r;
 }
@@ -135,6 +138,12 @@ std::string Reference::familiar_repository() const {
   std::string_view p = m_path;
   if (p.starts_with(k_official_prefix) && p.find('/', k_official_prefix.size()) == std::string_view::npos)
     return std::string(p.substr(k_official_prefix.size()));
+  // A first component that reads as a domain ("docker.io/my.org/app") would name
+  // another registry once printed short: such names keep their domain.
+  if (auto slash = p.find('/'); slash != std::string_view::npos) {
+    std::string_view first = p.substr(0, slash);
+    if (first.find_first_of(".:") != std::string_view::npos || first == "localhost") return repository();
+  }
   return m_path;
 }
 

@@ -24,9 +24,10 @@ namespace mkimage::store {
 class Reference {
 public:
   // Parses and normalises. Errors (message names the input and the reason):
-  // empty, upper case in the repository, bad characters, name longer than
-  // 255, tag longer than 128 or with bad characters, invalid digest,
-  // a 64-hex name (docker refuses those: they look like image IDs).
+  // empty, upper case in the repository, bad characters, full name longer
+  // than 255 ("docker.io/library/" counts, as docker counts it), tag longer
+  // than 128 or with bad characters, invalid digest, a 64-hex name (docker
+  // refuses those: they look like image IDs).
   static util::Result<Reference> parse(std::string_view text);
 
   const std::string& domain() const { return m_domain; }   // "docker.io", "localhost:5000"
@@ -37,7 +38,8 @@ public:
   // "docker.io/library/goals" (the full repository name).
   std::string repository() const;
   // "goals" for docker.io/library/goals, "me/app" for docker.io/me/app,
-  // "localhost:5000/app" otherwise (docker's "familiar" name).
+  // "localhost:5000/app" otherwise (docker's "familiar" name). Unlike docker,
+  // "docker.io/my.org/app" stays whole: "my.org/app" would name registry my.org.
   std::string familiar_repository() const;
   // Full form: "docker.io/library/goals:latest[@sha256:...]".
   std::string str() const;

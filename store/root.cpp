@@ -162,7 +162,8 @@ util::Result<Root> Root::open(const fs::path& dir) {
   if (fs::exists(r.oci_layout(), ec)) {
     MKIMAGE_TRY(std::string text, read_file(r.oci_layout()));
     auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || j.value("imageLayoutVersion", "") != media_types::oci_layout_version) {
+    if (j.is_discarded() || !j.is_object() || !j.contains("imageLayoutVersion") || !j["imageLayoutVersion"].is_string() ||
+        j["imageLayoutVersion"].get<std::string>() != media_types::oci_layout_version) {
       return util::Error{"store root \"" + r.m_dir.string() + "\": oci-layout is not imageLayoutVersion " +
                          std::string(media_types::oci_layout_version)};
     }

@@ -91,7 +91,7 @@ Result<std::string> hash_entry_data(archive* a, la_int64_t size, const std::stri
   for (;;) {
     int r = archive_read_data_block(a, &buf, &n, &off);
     if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return Error{where + ": " + archive_error_string(a)};
+    if (r < ARCHIVE_WARN) return Error{where + ": " + archive_error_text(a)};
     if (off > at) hash_zeros(h, off - at);
     h.update(buf, n);
     at = off + static_cast<la_int64_t>(n);

@@ -102,4 +102,9 @@ TEST_CASE("registry error documents read in docker's words") {
   r.error_body = "<html>bad gateway</html>";
   CHECK(response_error_text(r).empty());
   CHECK(status_text(r) == "unexpected status code 502 Bad Gateway");
+  // a registry's error document with a non-string code: the message stays, no exception
+  r.status = 404;
+  r.error_body = R"({"errors":[{"code":404,"message":"not here"}]})";
+  CHECK(response_error_text(r) == "not here");
+  CHECK(status_text(r) == "not here");
 }

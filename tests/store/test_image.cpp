@@ -132,3 +132,30 @@ TEST_CASE("Manifest and index JSON round trip") {
   CHECK(to_json(idx)["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] == "goals:latest");
   CHECK_FALSE(parse_image_index(R"({"schemaVersion":2})").ok());
 }
+
+// Inputs found by fuzzing (testdata/fuzz/oci_json/regressions/): a known key with
+// the wrong JSON type is an error naming the document, never an exception.
+TEST_CASE("Manifest, index and config with mistyped keys are errors, not exceptions") {
+  auto config = parse_image_config(R"({"architecture":"amd64","os":"linux","rootfs":{"type":[]}})");
+  REQUIRE_FALSE(config.ok());
+  CHECK(config.error().message == "invalid image config: rootfs.type is not \"layers\"");
+  CHECK_FALSE(parse_image_config(R"({"architecture":"amd64","os":"linux","rootfs":{"type":null}})").ok());
+  for (const char* version : {"\"2\"", "null", "2.5", "[2]", "{}"}) {
+    CAPTURE(version);
+    auto m = parse_manifest(std::string(R"({"schemaVersion":)") + version + R"(,"config":{},"layers":[]})");
+    REQUIRE_FALSE(m.ok());
+    CHECK(m.error().message == "invalid image manifest: schemaVersion is not 2");
+    auto i = parse_image_index(std::string(R"({"schemaVersion":)") + version + R"(,"manifests":[]})");
+    REQUIRE_FALSE(i.ok());
+    CHECK(i.error().message == "invalid image index: schemaVersion is not 2");
+  }
+  const std::string entry = R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+                            Digest::sha256_of("m").str() + R"(","size":1,"platform":)";
+  auto bad = parse_image_index(R"({"schemaVersion":2,"manifests":[)" + entry + R"({"architecture":7}}]})");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message == "invalid descriptor: platform.architecture is not a string");
+  auto absent = parse_image_index(R"({"schemaVersion":2,"manifests":[)" + entry + R"({"os":"linux","variant":null}}]})");
+  REQUIRE(absent.ok());
+  CHECK(absent->manifests[0].platform->architecture.empty());
+  CHECK(absent->manifests[0].platform->os == "linux");
+}

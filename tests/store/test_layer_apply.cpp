@@ -259,6 +259,21 @@ TEST_CASE("snapshot apply refuses a non-empty target and a tar holding a 0/0 dev
   CHECK(r.error().message.find("not an empty directory") != std::string::npos);
 }
 
+// Found by fuzzing: a pax header cut short leaves libarchive without an error
+// message (archive_error_string() is NULL); reading it crashed.
+TEST_CASE("a layer cut short inside a pax header is an error, not a crash") {
+  fs::path layer = fs::path(MKIMAGE_TESTDATA_DIR) / "fuzz/layer_apply/regressions/pax-header-cut-short.tar";
+  REQUIRE(fs::file_size(layer) == 32768);
+  auto c = store::check_layer(layer);
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.error().message.find(layer.string()) != std::string::npos);
+  TempDir t;
+  fs::create_directories(t / "target");
+  auto r = store::apply_layer(layer, t / "target", store::ApplyMode::flat);
+  REQUIRE_FALSE(r.ok());
+  CHECK(fs::is_empty(t / "target"));
+}
+
 TEST_CASE("hostile layers are refused with a clear error and nothing is written") {
   fs::path dir = fs::path(MKIMAGE_TESTDATA_DIR) / "hostile-layers";
   std::ifstream expected(dir / "expected-errors.txt");

@@ -31,6 +31,12 @@ TEST_CASE("Reference keeps domains, ports, paths, tags and digests") {
       {"quay.io/org/img", "quay.io/org/img:latest", "quay.io/org/img:latest"},
       {"a.b__c-d--e", "docker.io/library/a.b__c-d--e:latest", "a.b__c-d--e:latest"},
       {"Registry.Example.com/x", "Registry.Example.com/x:latest", "Registry.Example.com/x:latest"},
+      // a Docker Hub path whose first component reads as a domain keeps
+      // docker.io: the short form would name another registry
+      // (testdata/fuzz/reference/regressions/familiar-dotted-namespace)
+      {"docker.io/my.org/app:1", "docker.io/my.org/app:1", "docker.io/my.org/app:1"},
+      {"docker.io/localhost/app", "docker.io/localhost/app:latest", "docker.io/localhost/app:latest"},
+      {"docker.io/a.b", "docker.io/library/a.b:latest", "a.b:latest"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.in);
@@ -41,6 +47,9 @@ TEST_CASE("Reference keeps domains, ports, paths, tags and digests") {
     auto again = Reference::parse(r->str());
     REQUIRE(again.ok());
     CHECK(*again == *r);
+    auto short_again = Reference::parse(r->familiar());
+    REQUIRE(short_again.ok());
+    CHECK(*short_again == *r);
   }
   auto d = Reference::parse("goals@" + dg);
   REQUIRE(d.ok());
@@ -51,6 +60,21 @@ TEST_CASE("Reference keeps domains, ports, paths, tags and digests") {
   REQUIRE(td.ok());
   CHECK(td->str() == "docker.io/library/goals:v1@" + dg);
   CHECK(td->with_tag("v2").str() == "docker.io/library/goals:v2");
+}
+
+// Found by fuzzing (testdata/fuzz/reference/regressions/name-too-long-once-normalised):
+// a short name under 255 characters whose full name is longer printed as text
+// that did not parse back. Docker counts the full name, domain included.
+TEST_CASE("Reference limits the full name to 255 characters") {
+  std::string at_limit(255 - std::string("docker.io/library/").size(), 'a');
+  auto ok = Reference::parse(at_limit);
+  REQUIRE(ok.ok());
+  CHECK(ok->repository().size() == 255);
+  CHECK(Reference::parse(ok->str()).ok());
+  auto bad = Reference::parse(at_limit + "b");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("repository name longer than 255 characters") != std::string::npos);
+  CHECK_FALSE(Reference::parse("docker.io/library/" + at_limit + "b").ok());
 }
 
 TEST_CASE("Reference rejects invalid input with a reason") {
