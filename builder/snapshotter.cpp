@@ -318,7 +318,7 @@ Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare(const std::vector<f
 
 Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare_in(const fs::path& dir, const std::vector<fs::path>& lowerdirs) {
   if (lowerdirs.size() > k_max_lowers)
-    return Error{"too many layers: " + std::to_string(lowerdirs.size()) + " (overlayfs stacks at most " +
+    return Error{"max depth exceeded: too many layers: " + std::to_string(lowerdirs.size()) + " (overlayfs stacks at most " +
                  std::to_string(k_max_lowers) + ")"};
   SnapshotMode m = mode();
   std::error_code ec;

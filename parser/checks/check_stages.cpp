@@ -86,10 +86,11 @@ private:
 std::string StageWalker::word(const std::string& w, const Node& node, const CheckConfig& cfg, const WalkState& st) {
   VariableRefs refs;
   auto r = expand_word(w, st.env, m_lex, &refs);
-  std::vector<std::string> keys;
-  for (const auto& [k, v] : st.env.vars()) keys.push_back(k);
+  std::vector<std::string> keys;  // the suggestions' candidates, only when one is needed (O(env) each time)
   for (const auto& var : refs.unmatched) {
     if (std::find(st.arg_keys.begin(), st.arg_keys.end(), var) != st.arg_keys.end() || is_non_env_arg(var)) continue;
+    if (keys.empty())
+      for (const auto& [k, v] : st.env.vars()) keys.push_back(k);
     m_lint.run(cfg, "UndefinedVar", node.range, message::undefined_var(var, suggest(var, keys, true)));
   }
   return r.ok() ? *r : w;

@@ -10,7 +10,7 @@
 # confinement. Nothing is left behind: no namespace file, no slirp4netns process,
 # also after a kill -9 (the next build sweeps them).
 # Base image: FROM scratch + the host's static busybox (no registry).
-. "$(dirname "$0")/build_helpers.inc"
+. "$(dirname "$0")/../e2e/build_helpers.inc"
 command -v slirp4netns >/dev/null || skip "slirp4netns is not installed"
 [ -f /usr/share/containers/seccomp.json ] || skip "/usr/share/containers/seccomp.json (golang-github-containers-common) is missing"
 command -v python3 >/dev/null || skip "python3 is not installed"

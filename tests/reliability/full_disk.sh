@@ -6,7 +6,7 @@
 # afterwards, and once there is room again the next build gives the same image
 # ID and files as a build on a roomy store. Then `store check --deep [--repair]`
 # against a corrupt snapshot, a stale snapshot directory and an orphaned blob.
-. "$(dirname "$0")/build_helpers.inc"
+. "$(dirname "$0")/../e2e/build_helpers.inc"
 command -v mount >/dev/null || skip "mount is not installed"
 
 ROOT=$W/root # MKIMAGE_ROOT (build_helpers.inc)

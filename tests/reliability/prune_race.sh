@@ -8,7 +8,7 @@
 # has its own; a per-round build arg makes one shared step and one own step
 # miss every round, so layers are committed while images holding the same
 # layers are being deleted. Env: BUILDS (default 104, 8 per round).
-. "$(dirname "$0")/build_helpers.inc"
+. "$(dirname "$0")/../e2e/build_helpers.inc"
 BUILDS=${BUILDS:-104}
 ctx app
 printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\n' >app/Dockerfile.base

@@ -5,7 +5,7 @@
 # consistent store, and a correct build afterwards. Opening the store while
 # another build runs does not disturb that build.
 # ITERATIONS (default 50) kills; the figures are printed at the end.
-. "$(dirname "$0")/build_helpers.inc"
+. "$(dirname "$0")/../e2e/build_helpers.inc"
 ITERATIONS=${ITERATIONS:-50}
 ROOT=$MKIMAGE_ROOT
 deep=

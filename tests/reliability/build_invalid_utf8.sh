@@ -5,7 +5,7 @@
 # config, OCI runtime config, index rows, CLI output) each invalid sequence becomes
 # U+FFFD, as docker's Go encoding/json writes it; file names and layer contents
 # keep their bytes.
-source "$(dirname "$0")/build_helpers.inc"
+source "$(dirname "$0")/../e2e/build_helpers.inc"
 
 ctx c
 touch "c/name-$(printf '\xff')"

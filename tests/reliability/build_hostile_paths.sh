@@ -11,7 +11,7 @@
 #     the image resolve inside the image, as docker does; a link to a path
 #     that exists on the host only is "not found", naming no host path.
 # Env: MKIMAGE (binary). Exit 77 = skipped.
-source "$(dirname "$0")/build_helpers.inc"
+source "$(dirname "$0")/../e2e/build_helpers.inc"
 
 # --- NUL in paths --------------------------------------------------------------
 ctx nul

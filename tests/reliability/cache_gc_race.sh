@@ -11,7 +11,7 @@
 # the final images are small (base + a COPY --from of a few bytes), so the
 # images stay well under the bound and the cache is what must be bounded.
 # Env: BUILDS (default 96, 8 per round).
-. "$(dirname "$0")/build_helpers.inc"
+. "$(dirname "$0")/../e2e/build_helpers.inc"
 BUILDS=${BUILDS:-96}
 disk() { du -sb "$MKIMAGE_ROOT/blobs/sha256" "$MKIMAGE_ROOT/snapshots" 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
 
