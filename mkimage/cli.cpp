@@ -35,6 +35,7 @@ int run_cli(int argc, char** argv) {
   register_run_commands(app, global);
   register_archive_commands(app, global);
   register_registry_commands(app, global);
+  register_builds_commands(app, global);
   register_debug_commands(app, global);
 
   try {

@@ -62,5 +62,6 @@ void register_build_command(CLI::App& app, GlobalOptions& global);   // cmd_buil
 void register_run_commands(CLI::App& app, GlobalOptions& global);    // cmd_run.cpp
 void register_archive_commands(CLI::App& app, GlobalOptions& global);  // cmd_archive.cpp: save, load, import
 void register_registry_commands(CLI::App& app, GlobalOptions& global);  // cmd_registry.cpp: pull, push, login, logout
+void register_builds_commands(CLI::App& app, GlobalOptions& global);  // cmd_builds.cpp: the build history
 
 }  // namespace mkimage::cli
