@@ -92,6 +92,12 @@ for i in range(n):
     print(f'{i+1} {a[0]} {a[1]} {a[2]:.2f} {b[0]} {b[1]} {b[2]:.2f} "{msg}"')
 PY
 
+# The commit list under the plots (two lines).
+legend1= legend2=
+for i in "${!COMMITS[@]}"; do
+  item="$((i + 1)) ${COMMITS[$i]%%|*}"
+  if [ "$i" -lt $(((${#COMMITS[@]} + 1) / 2)) ]; then legend1+="${legend1:+   }$item"; else legend2+="${legend2:+   }$item"; fi
+done
 mkdir -p "$(dirname "$out")"
 gnuplot <<GP
 set terminal svg size 960,640 dynamic font "sans,12" background rgb "white"
@@ -104,7 +110,8 @@ set style fill solid 0.85 border -1
 set boxwidth 0.4
 set key outside right top
 set ylabel "steps"
-set yrange [0:*]
+set bmargin 2
+set yrange [0:7.5]
 set xrange [0.4:${#COMMITS[@]}.6]
 set xtics 1
 set grid ytics
@@ -116,9 +123,11 @@ plot "$W/data.txt" using (\$1-0.21):(\$2+\$3) with boxes lc rgb "#d62728" title 
 set title "build time per commit"
 set ylabel "seconds"
 set xlabel "commit"
-set xtics rotate by -30 left
-set xtics () 
-plot "$W/data.txt" using 1:4:xtic(8) with linespoints lw 2 pt 7 lc rgb "#d62728" title "naive", \
+set yrange [0:*]
+set bmargin 6
+set label 1 "commits: $legend1" at screen 0.02, screen 0.06 left font "sans,10"
+set label 2 "$legend2" at screen 0.02, screen 0.03 left font "sans,10"
+plot "$W/data.txt" using 1:4 with linespoints lw 2 pt 7 lc rgb "#d62728" title "naive", \
      "" using 1:7 with linespoints lw 2 pt 5 lc rgb "#1f77b4" title "ordered"
 unset multiplot
 GP
