@@ -1,6 +1,7 @@
 #include "mkimage/build_metadata.hpp"
 
 #include "store/reference.hpp"
+#include "util/json_text.hpp"
 #include "store/root.hpp"
 
 namespace mkimage::cli {
@@ -38,7 +39,7 @@ nlohmann::json build_metadata(const BuildResult& result, store::Store& store) {
 
 util::Result<void> write_build_metadata(const std::filesystem::path& path, const BuildResult& result,
                                         store::Store& store) {
-  return store::write_file_atomic(path, build_metadata(result, store).dump(2) + "\n");
+  return store::write_file_atomic(path, util::json_text(build_metadata(result, store), 2) + "\n");
 }
 
 }  // namespace mkimage::cli

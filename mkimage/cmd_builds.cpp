@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json_text.hpp"
+
 #include "mkimage/cli.hpp"
 #include "mkimage/output_format.hpp"
 #include "store/build_history.hpp"
@@ -94,7 +96,7 @@ void run_ls(const GlobalOptions& g, const std::string& format, bool no_trunc) {
   auto st = open(g);
   auto builds = must(store::list_builds(st->index()));
   if (format == "json") {
-    for (const auto& b : builds) std::cout << build_json(b, nullptr).dump() << '\n';
+    for (const auto& b : builds) std::cout << util::json_text(build_json(b, nullptr)) << '\n';
     return;
   }
   if (!format.empty() && format != "table") throw CliExit{k_exit_usage, "mkimage builds ls: --format must be table or json"};
@@ -121,7 +123,7 @@ void run_show(const GlobalOptions& g, const std::string& id, const std::string& 
   auto b = must(store::find_build(st->index(), id));
   auto steps = must(store::build_steps(st->index(), b.id));
   if (format == "json") {
-    std::cout << build_json(b, &steps).dump(2) << '\n';
+    std::cout << util::json_text(build_json(b, &steps), 2) << '\n';
     return;
   }
   if (!format.empty() && format != "pretty") throw CliExit{k_exit_usage, "mkimage builds show: --format must be pretty or json"};
@@ -226,7 +228,7 @@ void run_export(const GlobalOptions& g, const std::string& format, const std::st
                      {"label", s.label}, {"name", s.name}, {"outcome", s.outcome}, {"duration_ms", s.duration_ms},
                      {"cache_key", s.cache_key}, {"miss_reason", s.miss_reason}});
     }
-    out << arr.dump(2) << '\n';
+    out << util::json_text(arr, 2) << '\n';
   }
   if (out_path.empty() || out_path == "-") {
     std::cout << out.str();

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json_text.hpp"
+
 #include "store/sqlite_statement.hpp"
 
 namespace mkimage::store {
@@ -112,15 +114,15 @@ util::Result<void> put_build(Index& index, const BuildRecord& b) {
              "UPDATE builds SET name=?, started=?, finished=?, status=?, dockerfile=?, dockerfile_digest=?, "
              "context=?, target=?, args=?, secrets=?, tags=?, image=?, manifest=?, error=? WHERE id=?");
       u.bind(b.name).bind(b.started_ms).bind(b.finished_ms).bind(b.status).bind(b.dockerfile)
-          .bind(b.dockerfile_digest).bind(b.context).bind(b.target).bind(args.dump())
-          .bind(nlohmann::json(b.secrets).dump()).bind(nlohmann::json(b.tags).dump()).bind(b.image)
+          .bind(b.dockerfile_digest).bind(b.context).bind(b.target).bind(util::json_text(args))
+          .bind(util::json_text(nlohmann::json(b.secrets))).bind(util::json_text(nlohmann::json(b.tags))).bind(b.image)
           .bind(b.manifest).bind(b.error).bind(b.id);
       return u.run();
     }
     Stmt s(index.handle(), sql);
     s.bind(b.id).bind(b.name).bind(b.started_ms).bind(b.finished_ms).bind(b.status).bind(b.dockerfile)
-        .bind(b.dockerfile_digest).bind(b.context).bind(b.target).bind(args.dump())
-        .bind(nlohmann::json(b.secrets).dump()).bind(nlohmann::json(b.tags).dump()).bind(b.image)
+        .bind(b.dockerfile_digest).bind(b.context).bind(b.target).bind(util::json_text(args))
+        .bind(util::json_text(nlohmann::json(b.secrets))).bind(util::json_text(nlohmann::json(b.tags))).bind(b.image)
         .bind(b.manifest).bind(b.error);
     return s.run();
   });
