@@ -35,6 +35,14 @@ std::string build_name(const BuildRequest& req) {
 }  // namespace
 
 BuildHistoryRecorder::BuildHistoryRecorder(const BuildRequest& req, EventSink& next) : m_next(next) {
+  try {
+    start(req);
+  } catch (const std::exception& e) {
+    disable(e.what());
+  }
+}
+
+void BuildHistoryRecorder::start(const BuildRequest& req) {
   auto root_dir = store::default_root(req.store_root.string());
   if (!root_dir) return;  // build() reports the same error
   auto root = store::Root::open(*root_dir);
@@ -159,6 +167,14 @@ void BuildHistoryRecorder::step_error(const StepInfo& info, const std::string& m
 }
 
 void BuildHistoryRecorder::finish(const Result<BuildResult>& result) {
+  try {
+    write_outcome(result);
+  } catch (const std::exception& e) {
+    m_next.message(std::string("WARNING: the build is not recorded in the build history: ") + e.what());
+  }
+}
+
+void BuildHistoryRecorder::write_outcome(const Result<BuildResult>& result) {
   if (!m_index) return;
   for (auto& [n, f] : m_logs) std::fclose(f);
   m_logs.clear();

@@ -52,6 +52,8 @@ public:
   void check_warning(const CheckWarning& w) override { m_next.check_warning(w); }
 
 private:
+  void start(const BuildRequest& request);
+  void write_outcome(const Result<BuildResult>& result);
   void disable(const std::string& why);
   void append_log(int number, std::string_view text);
   void close_log(int number);
