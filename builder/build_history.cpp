@@ -66,12 +66,7 @@ void BuildHistoryRecorder::start(const BuildRequest& req) {
   for (const auto& s : req.secrets) m_build.secrets.push_back(s.id);  // names only, never values
   m_build.tags = req.tags;
   auto put = store::put_build(*m_index, m_build);
-  if (!put) {
-    disable(put.error().message);
-    return;
-  }
-  fs::create_directories(store::history_dir(m_root, m_build.id), ec);
-  if (ec) disable("cannot create " + store::history_dir(m_root, m_build.id).string() + ": " + ec.message());
+  if (!put) disable(put.error().message);
 }
 
 BuildHistoryRecorder::~BuildHistoryRecorder() {
@@ -100,6 +95,8 @@ void BuildHistoryRecorder::append_log(int number, std::string_view text) {
   auto it = m_logs.find(number);
   if (it == m_logs.end()) {
     fs::path p = store::history_log_path(m_root, m_build.id, number);
+    std::error_code ec;
+    fs::create_directories(p.parent_path(), ec);  // on the first output: a build without any has no directory
     std::FILE* f = std::fopen(p.c_str(), "ab");
     if (!f) {
       disable("cannot write " + p.string());
