@@ -1,4 +1,4 @@
-// Build history in the index (schema version 4, store/index_schema.cpp): one
+// Build history in the index (its migration in store/index_schema.cpp): one
 // `builds` row per build and one `build_steps` row per step. The steps' full
 // logs are files beside the index, ROOT/history/<build id>/<step number>.log
 // (history_log_path), written by the recorder (builder/build_history.cpp) as
