@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "builder/build_internal.hpp"
+#include "builder/build_history.hpp"
 #include "builder/interrupt.hpp"
 #include "builder/scheduler.hpp"
 #include "builder/stat_cache_index.hpp"
@@ -297,7 +298,9 @@ bool builder::is_host_platform(std::string_view platform) {
   return p == "linux/amd64" || p == "linux/x86_64" || p == "linux/x86-64" || p == "linux/amd64/v1";
 }
 
-util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
+namespace {
+
+util::Result<BuildResult> run_build(const BuildRequest& req, EventSink& sink) {
   install_interrupt_handlers();
   BuildSession s(req, sink);
   if (!req.platform.empty() && !is_host_platform(req.platform)) {
@@ -449,6 +452,19 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   result.warnings = s.warnings;
   result.checks = std::move(checks);
   bound_cache_after_build(s, result);
+  return result;
+}
+
+}  // namespace
+
+// Every build but a --check is recorded in the build history
+// (builder/build_history.hpp): the recorder sees every event on its way to `sink`.
+util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
+  if (req.check) return run_build(req, sink);
+  builder::BuildHistoryRecorder recorder(req, sink);
+  auto result = run_build(req, recorder);
+  recorder.finish(result);
+  if (result.ok()) result->build_ref = recorder.id();
   return result;
 }
 

@@ -37,6 +37,7 @@ int run_cli(int argc, char** argv) {
   register_registry_commands(app, global);
   register_cache_commands(app, global);
   register_system_commands(app, global);
+  register_builds_commands(app, global);
   register_debug_commands(app, global);
 
   try {

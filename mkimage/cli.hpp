@@ -64,5 +64,6 @@ void register_archive_commands(CLI::App& app, GlobalOptions& global);  // cmd_ar
 void register_registry_commands(CLI::App& app, GlobalOptions& global);  // cmd_registry.cpp: pull, push, login, logout
 void register_cache_commands(CLI::App& app, GlobalOptions& global);   // cmd_cache.cpp: cache ls, du, prune
 void register_system_commands(CLI::App& app, GlobalOptions& global);  // cmd_system.cpp: system df
+void register_builds_commands(CLI::App& app, GlobalOptions& global);  // cmd_builds.cpp: the build history
 
 }  // namespace mkimage::cli

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "mkimage/build.hpp"
+#include "mkimage/build_metadata.hpp"
 #include "mkimage/check_output.hpp"
 #include "mkimage/cli.hpp"
 #include "mkimage/progress.hpp"
@@ -49,6 +50,7 @@ struct BuildFlags {
   std::vector<std::string> allow;
   std::string platform;
   std::string iidfile;
+  std::string metadata_file;
   bool quiet = false;
   std::string progress = "auto";
   std::vector<std::string> outputs;
@@ -296,6 +298,10 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
     std::error_code ec;
     fs::remove(f.iidfile, ec);
   }
+  if (!f.metadata_file.empty()) {
+    std::error_code ec;
+    fs::remove(f.metadata_file, ec);
+  }
   auto printer = make_printer(f);
   auto result = build(req, *printer);
   if (req.check) {
@@ -311,6 +317,11 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
     // temp file, fsync, rename: a full disk fails the build instead of leaving an empty file
     auto written = store::write_file_atomic(f.iidfile, result->image_id.str());
     if (!written) throw CliExit{k_exit_failure, "mkimage build: cannot write --iidfile: " + written.error().message};
+  }
+  if (!f.metadata_file.empty()) {
+    auto st = open_store(global);
+    auto written = write_build_metadata(f.metadata_file, *result, *st);
+    if (!written) throw CliExit{k_exit_failure, "mkimage build: cannot write --metadata-file: " + written.error().message};
   }
 }
 
@@ -350,6 +361,7 @@ void register_build_command(CLI::App& app, GlobalOptions& global) {
       ->allow_extra_args(false);
   cmd->add_option("--platform", flags->platform, "Target platform (only the host's: linux/amd64)");
   cmd->add_option("--iidfile", flags->iidfile, "Write the image ID to this file");
+  cmd->add_option("--metadata-file", flags->metadata_file, "Write build result metadata (buildx's JSON) to this file");
   cmd->add_flag("-q,--quiet", flags->quiet, "Print only the image ID");
   cmd->add_option("--progress", flags->progress, "Progress output: auto, plain, tty or json");
   cmd->add_option("-o,--output", flags->outputs,

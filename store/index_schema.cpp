@@ -39,6 +39,15 @@
 //   cache.hits INTEGER lookups that found the entry (each hit also sets last_used)
 //   layers.snapshot_size INTEGER NULL bytes of the snapshot directory as `du -sb` counts them
 //          (NULL = not measured yet; reset whenever the snapshot changes)
+// Version 5 (build history, store/build_history.hpp; docs/history.md):
+//   builds(id TEXT PK short random id, name TEXT, started INTEGER / finished INTEGER epoch ms (0 = still running),
+//          status TEXT "running"|"completed"|"error", dockerfile TEXT name, dockerfile_digest TEXT,
+//          context TEXT, target TEXT, args TEXT JSON {name: value}, secrets TEXT JSON [ids] (never values),
+//          tags TEXT JSON [references], image TEXT config digest, manifest TEXT, error TEXT)
+//   build_steps(build TEXT → builds ON DELETE CASCADE, number INTEGER "#N", label TEXT, name TEXT,
+//          outcome TEXT "CACHED"|"remote-cached"|"run"|"error", started INTEGER epoch ms, duration_ms INTEGER,
+//          cache_key TEXT, miss_reason TEXT, log_bytes INTEGER, PK(build, number)); the logs are
+//          files ROOT/history/<build id>/<number>.log
 #include <sqlite3.h>
 
 #include <string>
@@ -192,6 +201,41 @@ ALTER TABLE cache ADD COLUMN step TEXT NOT NULL DEFAULT '';
 ALTER TABLE cache ADD COLUMN hits INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE layers ADD COLUMN snapshot_size INTEGER;
 CREATE INDEX cache_last_used ON cache(last_used);
+)sql",
+      // 4 → 5 (build history)
+      R"sql(
+CREATE TABLE builds (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL DEFAULT '',
+  started INTEGER NOT NULL,
+  finished INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'running',
+  dockerfile TEXT NOT NULL DEFAULT '',
+  dockerfile_digest TEXT NOT NULL DEFAULT '',
+  context TEXT NOT NULL DEFAULT '',
+  target TEXT NOT NULL DEFAULT '',
+  args TEXT NOT NULL DEFAULT '{}',
+  secrets TEXT NOT NULL DEFAULT '[]',
+  tags TEXT NOT NULL DEFAULT '[]',
+  image TEXT NOT NULL DEFAULT '',
+  manifest TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE INDEX builds_started ON builds(started);
+
+CREATE TABLE build_steps (
+  build TEXT NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+  number INTEGER NOT NULL,
+  label TEXT NOT NULL DEFAULT '',
+  name TEXT NOT NULL DEFAULT '',
+  outcome TEXT NOT NULL DEFAULT '',
+  started INTEGER NOT NULL DEFAULT 0,
+  duration_ms INTEGER NOT NULL DEFAULT 0,
+  cache_key TEXT NOT NULL DEFAULT '',
+  miss_reason TEXT NOT NULL DEFAULT '',
+  log_bytes INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (build, number)
+) WITHOUT ROWID;
 )sql",
   };
   return migrations;

@@ -7,6 +7,7 @@
 //   ROOT/tmp/                  temp files of blobs being written (same filesystem)
 //   ROOT/snapshots/<chain_id hex>/   unpacked layers (builder lowerdirs)
 //   ROOT/containers/<id>/      state of `mkimage run` containers
+//   ROOT/history/<build id>/   the build history's step logs (store/build_history.hpp)
 //   ROOT/lock                  flock()ed while index.json is rewritten
 //   ROOT/gc.lock               flock()ed: shared to record an image, exclusive to delete blobs
 #pragma once

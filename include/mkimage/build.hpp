@@ -256,6 +256,9 @@ struct BuildResult {
   std::vector<StepOutcome> steps;  // in step-number order
   std::vector<std::string> warnings;
   std::vector<CheckWarning> checks;  // the build checks that fired, in line order
+  // The build's id in the store's build history (`mkimage builds show ID`,
+  // docs/history.md); "" when it was not recorded.
+  std::string build_ref;
 };
 
 // Runs the build. Errors (Result error): a Dockerfile problem (the message is the
