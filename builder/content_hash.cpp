@@ -68,11 +68,10 @@ std::size_t MemoryStatCache::size() const {
 }
 
 util::Result<store::Digest> FileDigester::digest_file(const fs::path& host_path, const struct stat& st) {
-  return digest_file(host_path, StatKey::of(st));
+  return digest_file(host_path.native(), StatKey::of(st));
 }
 
-util::Result<store::Digest> FileDigester::digest_file(const fs::path& host_path, const StatKey& key) {
-  const std::string& path = host_path.native();
+util::Result<store::Digest> FileDigester::digest_file(const std::string& path, const StatKey& key) {
   if (m_cache) {
     MKIMAGE_TRY(auto hit, m_cache->get(path, key));
     if (hit) {
@@ -229,13 +228,13 @@ util::Result<void> SelectionHasher::add(const SelectedEntry& e) {
     if (e.content) {
       d = *e.content;
     } else if (e.stat) {
-      if (!S_ISREG(e.stat->mode)) return util::Error{"\"" + e.host_path.string() + "\": not a regular file"};
+      if (!S_ISREG(e.stat->mode)) return util::Error{"\"" + e.host_path + "\": not a regular file"};
       MKIMAGE_TRY(d, m_files.digest_file(e.host_path, *e.stat));
     } else {
       struct stat st;
-      if (lstat(e.host_path.c_str(), &st) != 0) return util::sys_error("lstat", e.host_path.string());
-      if (!S_ISREG(st.st_mode)) return util::Error{"\"" + e.host_path.string() + "\": not a regular file"};
-      MKIMAGE_TRY(d, m_files.digest_file(e.host_path, st));
+      if (lstat(e.host_path.c_str(), &st) != 0) return util::sys_error("lstat", e.host_path);
+      if (!S_ISREG(st.st_mode)) return util::Error{"\"" + e.host_path + "\": not a regular file"};
+      MKIMAGE_TRY(d, m_files.digest_file(e.host_path, StatKey::of(st)));
     }
     add_field(h, "content", d.str());
   }

@@ -87,7 +87,7 @@ public:
   // Errors: open/read failures naming the path and errno; cache errors.
   util::Result<store::Digest> digest_file(const std::filesystem::path& host_path, const struct stat& st);
   // The same, from the StatKey of the file's lstat.
-  util::Result<store::Digest> digest_file(const std::filesystem::path& host_path, const StatKey& key);
+  util::Result<store::Digest> digest_file(const std::string& host_path, const StatKey& key);
 
   std::uint64_t files_read() const { return m_files_read; }    // files whose bytes were read
   std::uint64_t cache_hits() const { return m_cache_hits; }    // files answered by the cache
@@ -112,7 +112,7 @@ struct SelectedEntry {
   std::string link_target;          // symlink target bytes; hardlink: the output path linked to
   std::vector<std::pair<std::string, std::string>> xattrs;  // sorted by name
   std::uint64_t rdev = 0;           // devices
-  std::filesystem::path host_path;  // regular files: where the bytes are read from
+  std::string host_path;            // regular files: where the bytes are read from
   std::optional<StatKey> stat;      // regular files: host_path's lstat when the walk made
                                     // it (else selection_digest lstats host_path)
   std::optional<store::Digest> content;  // regular files whose digest is already known

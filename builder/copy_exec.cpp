@@ -157,7 +157,8 @@ struct Executor {
         return {};
       }
       ++stats.dirs;
-      return apply_meta(target, st, o, mode, w.context_root ? nullptr : &w.host);
+      fs::path source(w.host);
+      return apply_meta(target, st, o, mode, w.context_root ? nullptr : &source);
     }
     MKIMAGE_TRY(bool is_dir, clear_non_dir(target));
     if (is_dir) {
@@ -183,7 +184,8 @@ struct Executor {
         return util::sys_error("mknod", target.string());
       }
     }
-    return apply_meta(target, st, o, mode, &w.host);
+    fs::path source(w.host);
+    return apply_meta(target, st, o, mode, &source);
   }
 
   // Copies a path item's walk with its root written at `root_target`.

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -27,7 +28,8 @@ namespace mkimage::builder {
 // One entry found under a resolved source.
 struct WalkEntry {
   std::string rel;                // relative to the item's root: "" = the root itself, "a/b"
-  std::filesystem::path host;     // host path (not followed)
+  std::string host;               // host path (not followed); a string, not a
+                                  // std::filesystem::path (no component list per entry)
   struct stat st {};              // lstat (the root of a followed symlink source: stat of the target)
   std::string link_target;        // symlinks
   bool context_root = false;      // the context directory itself (st: a 0755 directory)
@@ -46,7 +48,8 @@ struct CopyPlan::Item {
                                   // name, "" for directory contents (and --parents bases)
   bool is_dir = false;            // path: contents copy
   bool extract = false;           // ADD: unpack this local archive / downloaded file
-  std::vector<WalkEntry> walk;    // path: entries in pre-order (parents first), sorted by name
+  std::deque<WalkEntry> walk;     // path: entries in pre-order (parents first), sorted by name
+                                  // (a deque: a 100,000-entry walk grows without copying itself)
   // heredoc
   std::string content;
   // url

@@ -48,7 +48,7 @@ SelectedEntry archive_entry(const CopyPlan::Item& item) {
   e.path = item.out_name;
   e.type = EntryType::regular;
   e.mode = 0;
-  e.host_path = item.host;
+  e.host_path = item.host.string();
   return e;
 }
 
@@ -73,14 +73,14 @@ util::Result<std::vector<std::string>> list_dir(const fs::path& dir) {
 // The entries of directory `host` (sorted by name, without "." and ".."), each
 // lstat'ed with fstatat relative to the directory's descriptor. Entries removed
 // while reading are skipped.
-util::Result<std::vector<WalkEntry>> read_dir(const fs::path& host, const std::string& rel) {
+util::Result<std::vector<WalkEntry>> read_dir(const std::string& host, const std::string& rel) {
   int fd = ::open(host.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return util::sys_error("opendir", host.string());
+  if (fd < 0) return util::sys_error("opendir", host);
   DIR* d = fdopendir(fd);
   if (!d) {
     int err = errno;
     ::close(fd);
-    return util::sys_error("opendir", host.string(), err);
+    return util::sys_error("opendir", host, err);
   }
   std::vector<std::string> names;
   errno = 0;
@@ -98,9 +98,10 @@ util::Result<std::vector<WalkEntry>> read_dir(const fs::path& host, const std::s
       if (errno == ENOENT) continue;  // removed while walking
       int err = errno;
       closedir(d);
-      return util::sys_error("lstat", (host / name).string(), err);
+      return util::sys_error("lstat", host + "/" + name, err);
     }
-    e.host = host / name;
+    e.host.reserve(host.size() + 1 + name.size());
+    e.host.append(host).append(1, '/').append(name);
     e.rel = rel_join(rel, name);
     auto xattrs = read_xattrs_at(fd, name.c_str(), e.host);
     if (!xattrs.ok()) {
@@ -194,12 +195,12 @@ struct WalkFilter {
 
 class Walker {
 public:
-  Walker(const WalkFilter& f, std::vector<WalkEntry>& out) : m_f(f), m_out(out) {}
+  Walker(const WalkFilter& f, std::deque<WalkEntry>& out) : m_f(f), m_out(out) {}
 
   // One directory: its names are read and lstat'ed relative to its descriptor
   // (getdents64 + fstatat, no path resolution per entry), and the descriptor is
   // closed before descending, so a deep tree holds one descriptor at a time.
-  util::Result<void> walk_dir(const fs::path& host, const std::string& rel) {
+  util::Result<void> walk_dir(const std::string& host, const std::string& rel) {
     MKIMAGE_TRY(auto kids, read_dir(host, rel));
     for (auto& e : kids) {
       bool is_dir = S_ISDIR(e.st.st_mode);
@@ -225,18 +226,18 @@ public:
         // descriptor is closed by now.
         std::error_code ec;
         auto target = fs::read_symlink(e.host, ec);
-        if (ec) return util::sys_error("readlink", e.host.string(), ec.value());
+        if (ec) return util::sys_error("readlink", e.host, ec.value());
         e.link_target = target.string();
       }
       if (included) {
         flush();
         m_out.push_back(std::move(e));
         const WalkEntry& added = m_out.back();
-        if (is_dir) MKIMAGE_TRY_VOID(walk_dir(fs::path(added.host), added.rel));
+        if (is_dir) MKIMAGE_TRY_VOID(walk_dir(added.host, added.rel));
       } else {
         std::size_t depth = m_pending.size();
         m_pending.push_back(std::move(e));
-        fs::path sub = m_pending.back().host;
+        std::string sub = m_pending.back().host;
         std::string sub_rel = m_pending.back().rel;
         MKIMAGE_TRY_VOID(walk_dir(sub, sub_rel));
         if (m_pending.size() > depth) m_pending.pop_back();
@@ -254,7 +255,7 @@ private:
   }
 
   const WalkFilter& m_f;
-  std::vector<WalkEntry>& m_out;
+  std::deque<WalkEntry>& m_out;
   std::vector<WalkEntry> m_pending;
 };
 
@@ -326,7 +327,7 @@ struct Planner {
   util::Result<void> walk_item(CopyPlan::Item& item, const parser::PatternMatcher* include) {
     WalkEntry root;
     root.rel = "";
-    root.host = item.host;
+    root.host = item.host.string();
     if (lstat(item.host.c_str(), &root.st) != 0) return util::sys_error("lstat", item.host.string());
     if (source.origin == SourceTree::Origin::context && item.rel.empty() && S_ISDIR(root.st.st_mode)) {
       mark_context_root(root);
@@ -341,7 +342,7 @@ struct Planner {
     f.excludes = excludes ? &*excludes : nullptr;
     f.include = include;
     Walker w(f, item.walk);
-    return w.walk_dir(item.host, "");
+    return w.walk_dir(item.host.string(), "");
   }
 
   // A local source named by `rootfs_path` (already clamped). `name` is the file
