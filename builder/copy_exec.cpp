@@ -145,7 +145,8 @@ struct Executor {
 
   // Writes one walk entry at `target` (host path whose parent is a real directory).
   // `overwrite_dir_meta`: an existing directory gets the source's metadata.
-  util::Result<void> write_entry(const WalkEntry& w, const fs::path& target, bool overwrite_dir_meta) {
+  util::Result<void> write_entry(const WalkEntry& w, const fs::path& host, const fs::path& target,
+                                 bool overwrite_dir_meta) {
     const auto& st = w.st;
     Owner o = owner_for(st);
     mode_t mode = mode_for(st);
@@ -157,8 +158,7 @@ struct Executor {
         return {};
       }
       ++stats.dirs;
-      fs::path source(w.host);
-      return apply_meta(target, st, o, mode, w.context_root ? nullptr : &source);
+      return apply_meta(target, st, o, mode, w.context_root ? nullptr : &host);
     }
     MKIMAGE_TRY(bool is_dir, clear_non_dir(target));
     if (is_dir) {
@@ -174,7 +174,7 @@ struct Executor {
         }
         links.emplace(key, target);
       }
-      MKIMAGE_TRY_VOID(copy_bytes(w.host, target, 0600, stats.bytes));
+      MKIMAGE_TRY_VOID(copy_bytes(host, target, 0600, stats.bytes));
       ++stats.files;
     } else if (S_ISLNK(st.st_mode)) {
       if (::symlink(w.link_target.c_str(), target.c_str()) != 0) return util::sys_error("symlink", target.string());
@@ -184,8 +184,7 @@ struct Executor {
         return util::sys_error("mknod", target.string());
       }
     }
-    fs::path source(w.host);
-    return apply_meta(target, st, o, mode, &source);
+    return apply_meta(target, st, o, mode, &host);
   }
 
   // Copies a path item's walk with its root written at `root_target`.
@@ -204,7 +203,7 @@ struct Executor {
         if (it == dirs.end()) return util::Error{"internal error: parent of " + w.rel + " not written"};
         target = it->second / w.rel.substr(slash == std::string::npos ? 0 : slash + 1);
       }
-      MKIMAGE_TRY_VOID(write_entry(w, target, !w.rel.empty()));
+      MKIMAGE_TRY_VOID(write_entry(w, walk_host(item, w), target, !w.rel.empty()));
       if (S_ISDIR(w.st.st_mode)) dirs[w.rel] = target;
     }
     return {};

@@ -28,8 +28,6 @@ namespace mkimage::builder {
 // One entry found under a resolved source.
 struct WalkEntry {
   std::string rel;                // relative to the item's root: "" = the root itself, "a/b"
-  std::string host;               // host path (not followed); a string, not a
-                                  // std::filesystem::path (no component list per entry)
   struct stat st {};              // lstat (the root of a followed symlink source: stat of the target)
   std::string link_target;        // symlinks
   bool context_root = false;      // the context directory itself (st: a 0755 directory)
@@ -58,6 +56,18 @@ struct CopyPlan::Item {
   std::optional<store::Digest> content_digest;  // heredocs, downloads
   std::optional<std::int64_t> mtime_s;  // url: Last-Modified
 };
+
+// The host path of walk entry `w` of `item` (not followed): the item's host
+// path joined with w.rel. Not stored per entry: a 100,000-entry walk would
+// hold its context's directory prefix 100,000 times.
+inline std::string walk_host(const CopyPlan::Item& item, const WalkEntry& w) {
+  std::string h = item.host.native();
+  if (!w.rel.empty()) {
+    if (h.empty() || h.back() != '/') h.push_back('/');
+    h.append(w.rel);
+  }
+  return h;
+}
 
 // --- archives -----------------------------------------------------------------------
 

@@ -100,10 +100,8 @@ util::Result<std::vector<WalkEntry>> read_dir(const std::string& host, const std
       closedir(d);
       return util::sys_error("lstat", host + "/" + name, err);
     }
-    e.host.reserve(host.size() + 1 + name.size());
-    e.host.append(host).append(1, '/').append(name);
     e.rel = rel_join(rel, name);
-    auto xattrs = read_xattrs_at(fd, name.c_str(), e.host);
+    auto xattrs = read_xattrs_at(fd, name.c_str(), host + "/" + name);
     if (!xattrs.ok()) {
       closedir(d);
       return xattrs.error();
@@ -157,7 +155,11 @@ public:
     e.gid = m_keep_owner ? st.st_gid : 0;
     e.link_target = w.link_target;
     e.rdev = st.st_rdev;
-    e.host_path = w.host;
+    e.host_path.assign(item.host.native());
+    if (!w.rel.empty()) {
+      if (e.host_path.empty() || e.host_path.back() != '/') e.host_path.push_back('/');
+      e.host_path.append(w.rel);
+    }
     e.content.reset();
     e.stat.reset();
     if (e.type == EntryType::regular) e.stat = StatKey::of(st);
@@ -175,7 +177,7 @@ public:
     if (w.xattrs_read) {
       e.xattrs = w.xattrs;
     } else if (!w.context_root) {
-      MKIMAGE_TRY(e.xattrs, read_xattrs(w.host));
+      MKIMAGE_TRY(e.xattrs, read_xattrs(e.host_path));
     }
     return {};
   }
@@ -203,6 +205,9 @@ public:
   util::Result<void> walk_dir(const std::string& host, const std::string& rel) {
     MKIMAGE_TRY(auto kids, read_dir(host, rel));
     for (auto& e : kids) {
+      std::string kid_host = host;
+      if (kid_host.empty() || kid_host.back() != '/') kid_host.push_back('/');
+      kid_host.append(e.rel, rel.empty() ? 0 : rel.size() + 1);
       bool is_dir = S_ISDIR(e.st.st_mode);
       bool included = true;
       bool descend = is_dir;
@@ -225,21 +230,20 @@ public:
         // Read relative to the parent again only for symlinks (rare): the
         // descriptor is closed by now.
         std::error_code ec;
-        auto target = fs::read_symlink(e.host, ec);
-        if (ec) return util::sys_error("readlink", e.host, ec.value());
+        auto target = fs::read_symlink(kid_host, ec);
+        if (ec) return util::sys_error("readlink", kid_host, ec.value());
         e.link_target = target.string();
       }
       if (included) {
         flush();
         m_out.push_back(std::move(e));
         const WalkEntry& added = m_out.back();
-        if (is_dir) MKIMAGE_TRY_VOID(walk_dir(added.host, added.rel));
+        if (is_dir) MKIMAGE_TRY_VOID(walk_dir(kid_host, added.rel));
       } else {
         std::size_t depth = m_pending.size();
         m_pending.push_back(std::move(e));
-        std::string sub = m_pending.back().host;
         std::string sub_rel = m_pending.back().rel;
-        MKIMAGE_TRY_VOID(walk_dir(sub, sub_rel));
+        MKIMAGE_TRY_VOID(walk_dir(kid_host, sub_rel));
         if (m_pending.size() > depth) m_pending.pop_back();
       }
     }
@@ -327,7 +331,6 @@ struct Planner {
   util::Result<void> walk_item(CopyPlan::Item& item, const parser::PatternMatcher* include) {
     WalkEntry root;
     root.rel = "";
-    root.host = item.host.string();
     if (lstat(item.host.c_str(), &root.st) != 0) return util::sys_error("lstat", item.host.string());
     if (source.origin == SourceTree::Origin::context && item.rel.empty() && S_ISDIR(root.st.st_mode)) {
       mark_context_root(root);
