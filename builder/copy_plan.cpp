@@ -227,8 +227,8 @@ public:
       }
       if (!included && !descend) continue;
       if (S_ISLNK(e.st.st_mode)) {
-        // Read relative to the parent again only for symlinks (rare): the
-        // descriptor is closed by now.
+        // Symlinks (rare) are read by full path: the directory's descriptor
+        // is closed by now.
         std::error_code ec;
         auto target = fs::read_symlink(kid_host, ec);
         if (ec) return util::sys_error("readlink", kid_host, ec.value());

@@ -193,9 +193,11 @@ TEST_CASE("FileDigester does not cache files changed in the last 2 seconds") {
   CHECK(cache.size() == 0);
 }
 
-TEST_CASE("IndexStatCache: one-pass preload; a rebuild with nothing changed reads and writes nothing; an edit rehashes one file") {
+TEST_CASE("IndexStatCache: one-pass preload; nothing changed reads and writes nothing; an edit rehashes one file") {
   CopyFixture f;
-  for (int i = 0; i < 50; ++i) write_file(f.ctx / ("d" + std::to_string(i % 5)) / ("f" + std::to_string(i)), "x" + std::to_string(i));
+  for (int i = 0; i < 50; ++i) {
+    write_file(f.ctx / ("d" + std::to_string(i % 5)) / ("f" + std::to_string(i)), "x" + std::to_string(i));
+  }
   age_ctimes();
   auto opened = store::Index::open(f.tmp / "index.db");
   REQUIRE(opened.ok());
