@@ -1,10 +1,12 @@
 #include "builder/content_hash.hpp"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <ctime>
 #include <cstring>
@@ -66,8 +68,10 @@ std::size_t MemoryStatCache::size() const {
 }
 
 util::Result<store::Digest> FileDigester::digest_file(const fs::path& host_path, const struct stat& st) {
-  StatKey key = StatKey::of(st);
-  std::string path = host_path.string();
+  return digest_file(host_path.native(), StatKey::of(st));
+}
+
+util::Result<store::Digest> FileDigester::digest_file(const std::string& path, const StatKey& key) {
   if (m_cache) {
     MKIMAGE_TRY(auto hit, m_cache->get(path, key));
     if (hit) {
@@ -126,6 +130,39 @@ bool image_xattr(std::string_view name) {
   return name.starts_with("user.") || name.starts_with("security.") || name.starts_with("trusted.");
 }
 
+util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs_at(int dir_fd, const char* name,
+                                                                               const fs::path& host_path) {
+#ifdef __x86_64__
+  // listxattrat(dfd, path, at_flags, list, size); not in Debian 12's headers yet.
+  constexpr long k_sys_listxattrat = 465;
+  static std::atomic<bool> unsupported{false};
+  if (!unsupported.load(std::memory_order_relaxed)) {
+    char probe[256];
+    long n = ::syscall(k_sys_listxattrat, dir_fd, name, AT_SYMLINK_NOFOLLOW, probe, sizeof probe);
+    if (n == 0) return std::vector<std::pair<std::string, std::string>>{};
+    if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
+      unsupported.store(true, std::memory_order_relaxed);  // seccomp filters may answer EPERM
+    } else if (n < 0 && errno == ENOTSUP) {
+      return std::vector<std::pair<std::string, std::string>>{};
+    } else if (n > 0) {
+      // Something is there: only image_xattr() names need the full read.
+      bool any = false;
+      for (long pos = 0; pos < n;) {
+        std::string_view x(probe + pos);
+        any = any || image_xattr(x);
+        pos += static_cast<long>(x.size()) + 1;
+      }
+      if (!any) return std::vector<std::pair<std::string, std::string>>{};
+    }
+    // ERANGE (a long list) and names to read: the path-based read below.
+  }
+#else
+  (void)dir_fd;
+  (void)name;
+#endif
+  return read_xattrs(host_path);
+}
+
 util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const fs::path& host_path) {
   std::vector<std::pair<std::string, std::string>> out;
   std::string path = host_path.string();
@@ -159,43 +196,58 @@ util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const
   return out;
 }
 
-util::Result<store::Digest> selection_digest(const std::vector<SelectedEntry>& entries, FileDigester& files,
-                                             std::string_view extra) {
-  util::Sha256 h;
-  add_field(h, "format", k_selection_format);
-  add_field(h, "extra", extra);
-  add_field(h, "count", std::to_string(entries.size()));
-  for (const auto& e : entries) {
-    add_field(h, "path", e.path);
-    add_field(h, "type", entry_type_name(e.type));
-    char mode[16];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(e.mode & 07777));
-    add_field(h, "mode", mode);
-    add_field(h, "uid", std::to_string(e.uid));
-    add_field(h, "gid", std::to_string(e.gid));
-    if (e.type == EntryType::symlink || e.type == EntryType::hardlink) add_field(h, "link", e.link_target);
-    if (e.type == EntryType::char_device || e.type == EntryType::block_device) {
-      add_field(h, "rdev", std::to_string(e.rdev));
-    }
-    add_field(h, "xattrs", std::to_string(e.xattrs.size()));
-    for (const auto& [name, value] : e.xattrs) {
-      add_field(h, "xattr.name", name);
-      add_field(h, "xattr.value", value);
-    }
-    if (e.type == EntryType::regular) {
-      store::Digest d;
-      if (e.content) {
-        d = *e.content;
-      } else {
-        struct stat st;
-        if (lstat(e.host_path.c_str(), &st) != 0) return util::sys_error("lstat", e.host_path.string());
-        if (!S_ISREG(st.st_mode)) return util::Error{"\"" + e.host_path.string() + "\": not a regular file"};
-        MKIMAGE_TRY(d, files.digest_file(e.host_path, st));
-      }
-      add_field(h, "content", d.str());
-    }
+SelectionHasher::SelectionHasher(FileDigester& files, std::string_view extra, std::size_t count)
+    : m_files(files), m_hash(std::make_unique<util::Sha256>()) {
+  add_field(*m_hash, "format", k_selection_format);
+  add_field(*m_hash, "extra", extra);
+  add_field(*m_hash, "count", std::to_string(count));
+}
+
+SelectionHasher::~SelectionHasher() = default;
+
+util::Result<void> SelectionHasher::add(const SelectedEntry& e) {
+  util::Sha256& h = *m_hash;
+  add_field(h, "path", e.path);
+  add_field(h, "type", entry_type_name(e.type));
+  char mode[16];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(e.mode & 07777));
+  add_field(h, "mode", mode);
+  add_field(h, "uid", std::to_string(e.uid));
+  add_field(h, "gid", std::to_string(e.gid));
+  if (e.type == EntryType::symlink || e.type == EntryType::hardlink) add_field(h, "link", e.link_target);
+  if (e.type == EntryType::char_device || e.type == EntryType::block_device) {
+    add_field(h, "rdev", std::to_string(e.rdev));
   }
-  return store::Digest::from_bytes(h.finish());
+  add_field(h, "xattrs", std::to_string(e.xattrs.size()));
+  for (const auto& [name, value] : e.xattrs) {
+    add_field(h, "xattr.name", name);
+    add_field(h, "xattr.value", value);
+  }
+  if (e.type == EntryType::regular) {
+    store::Digest d;
+    if (e.content) {
+      d = *e.content;
+    } else if (e.stat) {
+      if (!S_ISREG(e.stat->mode)) return util::Error{"\"" + e.host_path + "\": not a regular file"};
+      MKIMAGE_TRY(d, m_files.digest_file(e.host_path, *e.stat));
+    } else {
+      struct stat st;
+      if (lstat(e.host_path.c_str(), &st) != 0) return util::sys_error("lstat", e.host_path);
+      if (!S_ISREG(st.st_mode)) return util::Error{"\"" + e.host_path + "\": not a regular file"};
+      MKIMAGE_TRY(d, m_files.digest_file(e.host_path, StatKey::of(st)));
+    }
+    add_field(h, "content", d.str());
+  }
+  return {};
+}
+
+store::Digest SelectionHasher::finish() { return store::Digest::from_bytes(m_hash->finish()); }
+
+util::Result<store::Digest> selection_digest(std::span<const SelectedEntry> entries, FileDigester& files,
+                                             std::string_view extra) {
+  SelectionHasher h(files, extra, entries.size());
+  for (const auto& e : entries) MKIMAGE_TRY_VOID(h.add(e));
+  return h.finish();
 }
 
 }  // namespace mkimage::builder

@@ -12,8 +12,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +23,10 @@
 
 #include "store/digest.hpp"
 #include "util/result.hpp"
+
+namespace mkimage::util {
+class Sha256;
+}
 
 namespace mkimage::builder {
 
@@ -49,6 +55,14 @@ public:
   virtual ~StatCache() = default;
   virtual util::Result<std::optional<store::Digest>> get(const std::string& path, const StatKey& key) = 0;
   virtual util::Result<void> put(const std::string& path, const StatKey& key, const store::Digest& digest) = 0;
+  // Hint: the records of files under `dir` ("/abs/dir", no trailing "/") are
+  // about to be asked for; an implementation may read them in one pass.
+  virtual util::Result<void> preload(const std::string& dir) {
+    (void)dir;
+    return {};
+  }
+  // Makes earlier put()s durable (an implementation may buffer them until then).
+  virtual util::Result<void> flush() { return {}; }
 };
 
 class MemoryStatCache : public StatCache {
@@ -72,6 +86,8 @@ public:
   // sha256 of the bytes of the regular file at `host_path`, whose lstat is `st`.
   // Errors: open/read failures naming the path and errno; cache errors.
   util::Result<store::Digest> digest_file(const std::filesystem::path& host_path, const struct stat& st);
+  // The same, from the StatKey of the file's lstat.
+  util::Result<store::Digest> digest_file(const std::string& host_path, const StatKey& key);
 
   std::uint64_t files_read() const { return m_files_read; }    // files whose bytes were read
   std::uint64_t cache_hits() const { return m_cache_hits; }    // files answered by the cache
@@ -96,7 +112,9 @@ struct SelectedEntry {
   std::string link_target;          // symlink target bytes; hardlink: the output path linked to
   std::vector<std::pair<std::string, std::string>> xattrs;  // sorted by name
   std::uint64_t rdev = 0;           // devices
-  std::filesystem::path host_path;  // regular files: where the bytes are read from
+  std::string host_path;            // regular files: where the bytes are read from
+  std::optional<StatKey> stat;      // regular files: host_path's lstat when the walk made
+                                    // it (else selection_digest lstats host_path)
   std::optional<store::Digest> content;  // regular files whose digest is already known
                                          // (heredocs, downloads); else read from host_path
 };
@@ -111,11 +129,35 @@ bool image_xattr(std::string_view name);
 // support give none.
 util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const std::filesystem::path& host_path);
 
+// read_xattrs for the entry `name` of the open directory `dir_fd` (whose host
+// path is `host_path`): the names are listed relative to the descriptor
+// (listxattrat, Linux 6.13+; older kernels: llistxattr of host_path), values
+// are read only when there are names.
+util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs_at(int dir_fd, const char* name,
+                                                                               const std::filesystem::path& host_path);
+
 // sha256 over a tagged, versioned serialisation of `entries` (in the given
 // order: callers list them in the order they are written) and, for regular
 // files, the digest of their bytes. `extra` is hashed first (e.g. a tag naming
 // the selection kind). Never includes mtime, atime, inode or host paths.
-util::Result<store::Digest> selection_digest(const std::vector<SelectedEntry>& entries, FileDigester& files,
+util::Result<store::Digest> selection_digest(std::span<const SelectedEntry> entries, FileDigester& files,
                                              std::string_view extra = {});
+
+// selection_digest one entry at a time, for selections too large to hold as
+// SelectedEntry values: `count` entries must be add()ed, in order, before finish().
+class SelectionHasher {
+public:
+  SelectionHasher(FileDigester& files, std::string_view extra, std::size_t count);
+  ~SelectionHasher();
+  SelectionHasher(const SelectionHasher&) = delete;
+  SelectionHasher& operator=(const SelectionHasher&) = delete;
+  // Errors: reading a regular file's bytes (FileDigester).
+  util::Result<void> add(const SelectedEntry& e);
+  store::Digest finish();
+
+private:
+  FileDigester& m_files;
+  std::unique_ptr<util::Sha256> m_hash;
+};
 
 }  // namespace mkimage::builder

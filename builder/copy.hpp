@@ -128,8 +128,8 @@ struct CopyPlan {
   std::vector<std::shared_ptr<Item>> items;
   bool dest_is_dir = false;  // destination must be a directory (trailing "/", several sources, …)
   std::filesystem::path scratch_dir;  // PlanOptions::scratch_dir (downloads)
-  // The selection, as written relative to the destination, for the cache key.
-  std::vector<SelectedEntry> entries;
+  // The selection's entries (SelectedEntry) are made from the items' walks one
+  // at a time by copy_content_digest, never held all at once.
 };
 
 // Resolves the sources of `op` in `source` (wildcards, .dockerignore,
@@ -144,7 +144,8 @@ util::Result<CopyPlan> plan_copy(const CopyOp& op, const SourceTree& source, con
 // cache key: each entry's output path, type, mode after --chmod, owner (with
 // --chown: the --chown text, whose resolution the parent key fixes), symlink
 // target, xattrs and bytes; a URL with --checksum contributes the checksum.
-// File bytes go through `stat_cache` (may be null).
+// File bytes go through `stat_cache` (may be null), which is asked to preload
+// the context directory's records and flushed at the end.
 util::Result<store::Digest> copy_content_digest(const CopyPlan& plan, StatCache* stat_cache,
                                                 FileDigester* digester = nullptr);
 

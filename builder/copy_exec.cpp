@@ -150,7 +150,8 @@ struct Executor {
 
   // Writes one walk entry at `target` (host path whose parent is a real directory).
   // `overwrite_dir_meta`: an existing directory gets the source's metadata.
-  util::Result<void> write_entry(const WalkEntry& w, const fs::path& target, bool overwrite_dir_meta) {
+  util::Result<void> write_entry(const WalkEntry& w, const fs::path& host, const fs::path& target,
+                                 bool overwrite_dir_meta) {
     const auto& st = w.st;
     Owner o = owner_for(st);
     mode_t mode = mode_for(st);
@@ -162,7 +163,7 @@ struct Executor {
         return {};
       }
       ++stats.dirs;
-      return apply_meta(target, st, o, mode, w.context_root ? nullptr : &w.host);
+      return apply_meta(target, st, o, mode, w.context_root ? nullptr : &host);
     }
     MKIMAGE_TRY(bool is_dir, clear_non_dir(target));
     if (is_dir) {
@@ -178,7 +179,7 @@ struct Executor {
         }
         links.emplace(key, target);
       }
-      MKIMAGE_TRY_VOID(copy_bytes(w.host, target, 0600, stats.bytes));
+      MKIMAGE_TRY_VOID(copy_bytes(host, target, 0600, stats.bytes));
       ++stats.files;
     } else if (S_ISLNK(st.st_mode)) {
       if (::symlink(w.link_target.c_str(), target.c_str()) != 0) return util::sys_error("symlink", target.string());
@@ -195,7 +196,7 @@ struct Executor {
         return util::sys_error("mknod", target.string());
       }
     }
-    return apply_meta(target, st, o, mode, &w.host);
+    return apply_meta(target, st, o, mode, &host);
   }
 
   // Copies a path item's walk with its root written at `root_target`.
@@ -214,7 +215,7 @@ struct Executor {
         if (it == dirs.end()) return util::Error{"internal error: parent of " + w.rel + " not written"};
         target = it->second / w.rel.substr(slash == std::string::npos ? 0 : slash + 1);
       }
-      MKIMAGE_TRY_VOID(write_entry(w, target, !w.rel.empty()));
+      MKIMAGE_TRY_VOID(write_entry(w, walk_host(item, w), target, !w.rel.empty()));
       if (S_ISDIR(w.st.st_mode)) dirs[w.rel] = target;
     }
     return {};

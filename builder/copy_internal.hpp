@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -27,10 +28,11 @@ namespace mkimage::builder {
 // One entry found under a resolved source.
 struct WalkEntry {
   std::string rel;                // relative to the item's root: "" = the root itself, "a/b"
-  std::filesystem::path host;     // host path (not followed)
   struct stat st {};              // lstat (the root of a followed symlink source: stat of the target)
   std::string link_target;        // symlinks
   bool context_root = false;      // the context directory itself (st: a 0755 directory)
+  bool xattrs_read = false;       // `xattrs` were read by the walk
+  std::vector<std::pair<std::string, std::string>> xattrs;  // image_xattr()s, sorted (when xattrs_read)
 };
 
 // --- items ------------------------------------------------------------------------
@@ -44,7 +46,8 @@ struct CopyPlan::Item {
                                   // name, "" for directory contents (and --parents bases)
   bool is_dir = false;            // path: contents copy
   bool extract = false;           // ADD: unpack this local archive / downloaded file
-  std::vector<WalkEntry> walk;    // path: entries in pre-order (parents first), sorted by name
+  std::deque<WalkEntry> walk;     // path: entries in pre-order (parents first), sorted by name
+                                  // (a deque: a 100,000-entry walk grows without copying itself)
   // heredoc
   std::string content;
   // url
@@ -53,6 +56,18 @@ struct CopyPlan::Item {
   std::optional<store::Digest> content_digest;  // heredocs, downloads
   std::optional<std::int64_t> mtime_s;  // url: Last-Modified
 };
+
+// The host path of walk entry `w` of `item` (not followed): the item's host
+// path joined with w.rel. Not stored per entry: a 100,000-entry walk would
+// hold its context's directory prefix 100,000 times.
+inline std::string walk_host(const CopyPlan::Item& item, const WalkEntry& w) {
+  std::string h = item.host.native();
+  if (!w.rel.empty()) {
+    if (h.empty() || h.back() != '/') h.push_back('/');
+    h.append(w.rel);
+  }
+  return h;
+}
 
 // --- archives -----------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 // --parents, heredocs, archives, URLs) into items with their walks, and the
 // content digest of the selection for the cache key.
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -46,7 +48,7 @@ SelectedEntry archive_entry(const CopyPlan::Item& item) {
   e.path = item.out_name;
   e.type = EntryType::regular;
   e.mode = 0;
-  e.host_path = item.host;
+  e.host_path = item.host.string();
   return e;
 }
 
@@ -68,6 +70,124 @@ util::Result<std::vector<std::string>> list_dir(const fs::path& dir) {
   return names;
 }
 
+// The entries of directory `host` (sorted by name, without "." and ".."), each
+// lstat'ed with fstatat relative to the directory's descriptor. Entries removed
+// while reading are skipped.
+util::Result<std::vector<WalkEntry>> read_dir(const std::string& host, const std::string& rel) {
+  int fd = ::open(host.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return util::sys_error("opendir", host);
+  DIR* d = fdopendir(fd);
+  if (!d) {
+    int err = errno;
+    ::close(fd);
+    return util::sys_error("opendir", host, err);
+  }
+  std::vector<std::string> names;
+  errno = 0;
+  while (auto* e = readdir(d)) {
+    std::string_view n = e->d_name;
+    if (n == "." || n == "..") continue;
+    names.emplace_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<WalkEntry> out;
+  out.reserve(names.size());
+  for (auto& name : names) {
+    WalkEntry e;
+    if (fstatat(fd, name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // removed while walking
+      int err = errno;
+      closedir(d);
+      return util::sys_error("lstat", host + "/" + name, err);
+    }
+    e.rel = rel_join(rel, name);
+    auto xattrs = read_xattrs_at(fd, name.c_str(), host + "/" + name);
+    if (!xattrs.ok()) {
+      closedir(d);
+      return xattrs.error();
+    }
+    e.xattrs = std::move(*xattrs);
+    e.xattrs_read = true;
+    out.push_back(std::move(e));
+  }
+  closedir(d);
+  return out;
+}
+
+// The selection as written relative to the destination (the cache key's
+// input), made one entry at a time in plan order so a large context is never
+// held twice: ownership, --chmod, hard links (by plan order) and xattrs.
+class EntryMaker {
+public:
+  explicit EntryMaker(const CopyPlan& plan)
+      : m_keep_owner(plan.source.origin == SourceTree::Origin::rootfs && !plan.op.flags.chown) {
+    if (plan.op.flags.chmod) m_chmod = *ChmodSpec::parse(*plan.op.flags.chmod);
+  }
+
+  // Entries of an item that is not a walked path (heredoc, URL, unpacked archive).
+  SelectedEntry whole_item(const CopyPlan::Item& item) const {
+    if (item.extract && item.kind == CopyPlan::Item::Kind::path) return archive_entry(item);
+    SelectedEntry e;
+    e.path = item.out_name;
+    e.type = EntryType::regular;
+    mode_t base = item.kind == CopyPlan::Item::Kind::url ? 0600 : 0644;
+    e.mode = m_chmod ? m_chmod->apply(base, false) : base;
+    e.content = item.content_digest;
+    return e;
+  }
+
+  // Fills `e` for walk entry `w` of a path item (reusing its buffers).
+  util::Result<void> walked(const CopyPlan::Item& item, const WalkEntry& w, SelectedEntry& e) {
+    if (item.out_name.empty()) e.path = w.rel;
+    else e.path = rel_join(item.out_name, w.rel);
+    const auto& st = w.st;
+    bool dir = S_ISDIR(st.st_mode);
+    e.type = dir                        ? EntryType::directory
+             : S_ISLNK(st.st_mode)      ? EntryType::symlink
+             : S_ISFIFO(st.st_mode)     ? EntryType::fifo
+             : S_ISCHR(st.st_mode)      ? EntryType::char_device
+             : S_ISBLK(st.st_mode)      ? EntryType::block_device
+             : S_ISSOCK(st.st_mode)     ? EntryType::socket
+                                        : EntryType::regular;
+    e.mode = st.st_mode & 07777;
+    if (m_chmod && e.type != EntryType::symlink) e.mode = m_chmod->apply(e.mode, dir);
+    e.uid = m_keep_owner ? st.st_uid : 0;
+    e.gid = m_keep_owner ? st.st_gid : 0;
+    e.link_target = w.link_target;
+    e.rdev = st.st_rdev;
+    e.host_path.assign(item.host.native());
+    if (!w.rel.empty()) {
+      if (e.host_path.empty() || e.host_path.back() != '/') e.host_path.push_back('/');
+      e.host_path.append(w.rel);
+    }
+    e.content.reset();
+    e.stat.reset();
+    if (e.type == EntryType::regular) e.stat = StatKey::of(st);
+    if (e.type == EntryType::regular && st.st_nlink > 1) {
+      auto key = std::make_pair(st.st_dev, st.st_ino);
+      auto it = m_links.find(key);
+      if (it != m_links.end()) {
+        e.type = EntryType::hardlink;
+        e.link_target = it->second;
+      } else {
+        m_links.emplace(key, e.path);
+      }
+    }
+    e.xattrs.clear();
+    if (w.xattrs_read) {
+      e.xattrs = w.xattrs;
+    } else if (!w.context_root) {
+      MKIMAGE_TRY(e.xattrs, read_xattrs(e.host_path));
+    }
+    return {};
+  }
+
+private:
+  std::optional<ChmodSpec> m_chmod;
+  bool m_keep_owner;
+  std::map<std::pair<dev_t, ino_t>, std::string> m_links;
+};
+
 struct WalkFilter {
   const PathFilter* ctx = nullptr;  // .dockerignore; paths are ctx_prefix + rel
   std::string ctx_prefix;
@@ -77,18 +197,17 @@ struct WalkFilter {
 
 class Walker {
 public:
-  Walker(const WalkFilter& f, std::vector<WalkEntry>& out) : m_f(f), m_out(out) {}
+  Walker(const WalkFilter& f, std::deque<WalkEntry>& out) : m_f(f), m_out(out) {}
 
-  util::Result<void> walk_dir(const fs::path& host, const std::string& rel) {
-    MKIMAGE_TRY(auto names, list_dir(host));
-    for (const auto& name : names) {
-      WalkEntry e;
-      e.rel = rel_join(rel, name);
-      e.host = host / name;
-      if (lstat(e.host.c_str(), &e.st) != 0) {
-        if (errno == ENOENT) continue;  // removed while walking
-        return util::sys_error("lstat", e.host.string());
-      }
+  // One directory: its names are read and lstat'ed relative to its descriptor
+  // (getdents64 + fstatat, no path resolution per entry), and the descriptor is
+  // closed before descending, so a deep tree holds one descriptor at a time.
+  util::Result<void> walk_dir(const std::string& host, const std::string& rel) {
+    MKIMAGE_TRY(auto kids, read_dir(host, rel));
+    for (auto& e : kids) {
+      std::string kid_host = host;
+      if (kid_host.empty() || kid_host.back() != '/') kid_host.push_back('/');
+      kid_host.append(e.rel, rel.empty() ? 0 : rel.size() + 1);
       bool is_dir = S_ISDIR(e.st.st_mode);
       bool included = true;
       bool descend = is_dir;
@@ -108,19 +227,23 @@ public:
       }
       if (!included && !descend) continue;
       if (S_ISLNK(e.st.st_mode)) {
+        // Symlinks (rare) are read by full path: the directory's descriptor
+        // is closed by now.
         std::error_code ec;
-        auto target = fs::read_symlink(e.host, ec);
-        if (ec) return util::sys_error("readlink", e.host.string(), ec.value());
+        auto target = fs::read_symlink(kid_host, ec);
+        if (ec) return util::sys_error("readlink", kid_host, ec.value());
         e.link_target = target.string();
       }
       if (included) {
         flush();
-        m_out.push_back(e);
-        if (is_dir) MKIMAGE_TRY_VOID(walk_dir(e.host, e.rel));
+        m_out.push_back(std::move(e));
+        const WalkEntry& added = m_out.back();
+        if (is_dir) MKIMAGE_TRY_VOID(walk_dir(kid_host, added.rel));
       } else {
         std::size_t depth = m_pending.size();
-        m_pending.push_back(e);
-        MKIMAGE_TRY_VOID(walk_dir(e.host, e.rel));
+        m_pending.push_back(std::move(e));
+        std::string sub_rel = m_pending.back().rel;
+        MKIMAGE_TRY_VOID(walk_dir(kid_host, sub_rel));
         if (m_pending.size() > depth) m_pending.pop_back();
       }
     }
@@ -136,7 +259,7 @@ private:
   }
 
   const WalkFilter& m_f;
-  std::vector<WalkEntry>& m_out;
+  std::deque<WalkEntry>& m_out;
   std::vector<WalkEntry> m_pending;
 };
 
@@ -208,7 +331,6 @@ struct Planner {
   util::Result<void> walk_item(CopyPlan::Item& item, const parser::PatternMatcher* include) {
     WalkEntry root;
     root.rel = "";
-    root.host = item.host;
     if (lstat(item.host.c_str(), &root.st) != 0) return util::sys_error("lstat", item.host.string());
     if (source.origin == SourceTree::Origin::context && item.rel.empty() && S_ISDIR(root.st.st_mode)) {
       mark_context_root(root);
@@ -223,7 +345,7 @@ struct Planner {
     f.excludes = excludes ? &*excludes : nullptr;
     f.include = include;
     Walker w(f, item.walk);
-    return w.walk_dir(item.host, "");
+    return w.walk_dir(item.host.string(), "");
   }
 
   // A local source named by `rootfs_path` (already clamped). `name` is the file
@@ -403,68 +525,6 @@ struct Planner {
       return util::Error{std::string("When using ") + verb +
                          " with more than one source file, the destination must be a directory and end with a /"};
     }
-    MKIMAGE_TRY_VOID(build_entries());
-    return {};
-  }
-
-  // The flattened selection (plan.entries), item by item.
-  util::Result<void> build_entries() {
-    std::optional<ChmodSpec> chmod;
-    if (op.flags.chmod) chmod = *ChmodSpec::parse(*op.flags.chmod);
-    bool keep_owner = source.origin == SourceTree::Origin::rootfs && !op.flags.chown;
-    std::map<std::pair<dev_t, ino_t>, std::string> links;
-    for (const auto& item : plan.items) {
-      if (item->kind != CopyPlan::Item::Kind::path) {
-        SelectedEntry e;
-        e.path = item->out_name;
-        e.type = EntryType::regular;
-        mode_t base = item->kind == CopyPlan::Item::Kind::url ? 0600 : 0644;
-        e.mode = chmod ? chmod->apply(base, false) : base;
-        e.content = item->content_digest;
-        plan.entries.push_back(std::move(e));
-        continue;
-      }
-      if (item->extract) {
-        plan.entries.push_back(archive_entry(*item));
-        continue;
-      }
-      for (const auto& w : item->walk) {
-        SelectedEntry e;
-        e.path = item->out_name.empty() ? w.rel : rel_join(item->out_name, w.rel);
-        const auto& st = w.st;
-        bool dir = S_ISDIR(st.st_mode);
-        e.type = dir                        ? EntryType::directory
-                 : S_ISLNK(st.st_mode)      ? EntryType::symlink
-                 : S_ISFIFO(st.st_mode)     ? EntryType::fifo
-                 : S_ISCHR(st.st_mode)      ? EntryType::char_device
-                 : S_ISBLK(st.st_mode)      ? EntryType::block_device
-                 : S_ISSOCK(st.st_mode)     ? EntryType::socket
-                                            : EntryType::regular;
-        e.mode = st.st_mode & 07777;
-        if (chmod && e.type != EntryType::symlink) e.mode = chmod->apply(e.mode, dir);
-        if (keep_owner) {
-          e.uid = st.st_uid;
-          e.gid = st.st_gid;
-        }
-        e.link_target = w.link_target;
-        e.rdev = st.st_rdev;
-        e.host_path = w.host;
-        if (e.type == EntryType::regular && st.st_nlink > 1) {
-          auto key = std::make_pair(st.st_dev, st.st_ino);
-          auto it = links.find(key);
-          if (it != links.end()) {
-            e.type = EntryType::hardlink;
-            e.link_target = it->second;
-          } else {
-            links.emplace(key, e.path);
-          }
-        }
-        if (!w.context_root) {
-          MKIMAGE_TRY(e.xattrs, read_xattrs(w.host));
-        }
-        plan.entries.push_back(std::move(e));
-      }
-    }
     return {};
   }
 };
@@ -496,25 +556,38 @@ util::Result<CopyPlan> plan_copy(const CopyOp& op, const SourceTree& source, con
 util::Result<store::Digest> copy_content_digest(const CopyPlan& plan, StatCache* stat_cache, FileDigester* digester) {
   FileDigester local(stat_cache);
   FileDigester& files = digester ? *digester : local;
+  if (stat_cache && plan.source.origin == SourceTree::Origin::context) {
+    MKIMAGE_TRY_VOID(stat_cache->preload(plan.source.root.string()));
+  }
   // Per item: its kind, where it lands and whether it is unpacked, then its entries.
   util::Sha256 h;
   h.update("mkimage.copy-content.v1\n");
   h.update("origin=" + std::string(plan.source.origin == SourceTree::Origin::context ? "context" : "rootfs") + "\n");
   h.update("chown=" + plan.op.flags.chown.value_or("") + "\n");
-  std::size_t next = 0;
+  EntryMaker maker(plan);
+  SelectedEntry e;
   for (const auto& item : plan.items) {
+    bool walked = item->kind == CopyPlan::Item::Kind::path && !item->extract;
     std::size_t count = item->kind == CopyPlan::Item::Kind::path ? item->walk.size() : 1;
-    std::vector<SelectedEntry> entries(plan.entries.begin() + static_cast<std::ptrdiff_t>(next),
-                                       plan.entries.begin() + static_cast<std::ptrdiff_t>(next + count));
-    next += count;
+    if (item->extract) count = 1;
     const char* kind = item->kind == CopyPlan::Item::Kind::path      ? "path"
                        : item->kind == CopyPlan::Item::Kind::heredoc ? "heredoc"
                                                                      : "url";
     std::string extra = std::string(kind) + "\n" + item->out_name + "\n" + (item->is_dir ? "dir" : "file") +
                         "\n" + (item->extract ? "extract" : "copy");
-    MKIMAGE_TRY(auto d, selection_digest(entries, files, extra));
-    h.update(d.str() + "\n");
+    SelectionHasher sel(files, extra, count);
+    if (walked) {
+      for (const auto& w : item->walk) {
+        MKIMAGE_TRY_VOID(maker.walked(*item, w, e));
+        MKIMAGE_TRY_VOID(sel.add(e));
+      }
+    } else {
+      MKIMAGE_TRY_VOID(sel.add(maker.whole_item(*item)));
+    }
+    h.update(sel.finish().str() + "\n");
   }
+  // The digests learnt here are written in one transaction (none when nothing changed).
+  if (stat_cache) MKIMAGE_TRY_VOID(stat_cache->flush());
   return store::Digest::from_bytes(h.finish());
 }
 

@@ -592,6 +592,48 @@ util::Result<std::optional<Digest>> Index::get_stat(const StatCacheRecord& p) {
   return s.one(digest_from_row);
 }
 
+util::Result<void> Index::for_each_stat(const std::string& prefix,
+                                        const std::function<void(const StatCacheRecord&)>& fn) {
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_statements,
+         "SELECT path, dev, ino, size, mtime_ns, ctime_ns, mode, digest FROM stat_cache WHERE path>=? AND path<? "
+         "ORDER BY path");
+  // [prefix, prefix with its last byte incremented): every path starting with prefix.
+  std::string upper = prefix;
+  while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();
+  if (upper.empty()) {
+    s.bind(prefix).bind(std::string(1, '\x7f') + "\xff\xff\xff");
+  } else {
+    upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+    s.bind(prefix).bind(upper);
+  }
+  StatCacheRecord r;
+  while (true) {
+    MKIMAGE_TRY(bool row, s.step());
+    if (!row) break;
+    r.path = s.text(0);
+    r.dev = static_cast<std::uint64_t>(s.integer(1));
+    r.ino = static_cast<std::uint64_t>(s.integer(2));
+    r.size = s.integer(3);
+    r.mtime_ns = s.integer(4);
+    r.ctime_ns = s.integer(5);
+    r.mode = static_cast<std::uint32_t>(s.integer(6));
+    auto d = s.digest(7);
+    if (!d.ok()) continue;  // a damaged record is a miss
+    r.digest = *d;
+    fn(r);
+  }
+  return {};
+}
+
+util::Result<void> Index::put_stats(const std::vector<StatCacheRecord>& records) {
+  if (records.empty()) return {};
+  return transaction([&]() -> util::Result<void> {
+    for (const auto& r : records) MKIMAGE_TRY_VOID(put_stat(r));
+    return {};
+  });
+}
+
 // ---- leases ----
 
 util::Result<void> Index::put_lease(const LeaseRecord& l) {

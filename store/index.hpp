@@ -255,6 +255,12 @@ public:
   util::Result<void> put_stat(const StatCacheRecord& r);
   // Returns the digest only if dev, ino, size, mtime_ns, ctime_ns and mode all match.
   util::Result<std::optional<Digest>> get_stat(const StatCacheRecord& probe);
+  // Calls `fn` for every record whose path starts with `prefix` (e.g.
+  // "/src/ctx/"), in path order, with one statement (a range scan of the
+  // primary key): a build context's records are read in one pass.
+  util::Result<void> for_each_stat(const std::string& prefix, const std::function<void(const StatCacheRecord&)>& fn);
+  // Inserts or replaces `records` in one transaction.
+  util::Result<void> put_stats(const std::vector<StatCacheRecord>& records);
 
   // --- containers ---
   util::Result<void> put_container(const ContainerRecord& c);  // insert or replace

@@ -2,12 +2,14 @@
 // testdata/handed/cases/12-cache-copy-key and 14-cache-copy-from.
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <thread>
 
 #include "builder/content_hash.hpp"
+#include "builder/stat_cache_index.hpp"
 #include "copy_fixture.hpp"
 
 using namespace mkimage;
@@ -189,4 +191,53 @@ TEST_CASE("FileDigester does not cache files changed in the last 2 seconds") {
   REQUIRE(d.ok());
   CHECK(*d == store::Digest::sha256_of("fresh"));
   CHECK(cache.size() == 0);
+}
+
+TEST_CASE("IndexStatCache: one-pass preload; nothing changed reads and writes nothing; an edit rehashes one file") {
+  CopyFixture f;
+  for (int i = 0; i < 50; ++i) {
+    write_file(f.ctx / ("d" + std::to_string(i % 5)) / ("f" + std::to_string(i)), "x" + std::to_string(i));
+  }
+  age_ctimes();
+  auto opened = store::Index::open(f.tmp / "index.db");
+  REQUIRE(opened.ok());
+  auto& index = **opened;
+  auto op = copy_op({"."}, "/ctx/");
+
+  // Build 1: every file is read; their digests are written at flush, in one transaction.
+  store::Digest d1;
+  {
+    builder::IndexStatCache cache(index);
+    builder::FileDigester files(&cache);
+    d1 = Digests{f, &cache, &files}.of(op);
+    CHECK(files.files_read() == 50);
+  }
+  int rows = 0;
+  REQUIRE(index.for_each_stat(f.ctx.string() + "/", [&](const store::StatCacheRecord&) { ++rows; }).ok());
+  CHECK(rows == 50);
+  // Build 2 (a new process): answered from the preloaded records; the index is not written.
+  int changes_before = sqlite3_total_changes(index.handle());
+  {
+    builder::IndexStatCache cache(index);
+    builder::FileDigester files(&cache);
+    CHECK(Digests{f, &cache, &files}.of(op) == d1);
+    CHECK(files.files_read() == 0);
+    CHECK(files.cache_hits() == 50);
+  }
+  CHECK(sqlite3_total_changes(index.handle()) == changes_before);
+  // Build 3: one file edited: only it is read, and the key changes.
+  write_file(f.ctx / "d3" / "f13", "edited");
+  {
+    builder::IndexStatCache cache(index);
+    builder::FileDigester files(&cache);
+    CHECK(Digests{f, &cache, &files}.of(op) != d1);
+    CHECK(files.files_read() == 1);
+    CHECK(files.cache_hits() == 49);
+  }
+  // A path outside the preloaded directory still finds its record (one lookup).
+  builder::IndexStatCache cache(index);
+  auto st = lstat_of(f.ctx / "d0" / "f0");
+  auto hit = cache.get((f.ctx / "d0" / "f0").string(), builder::StatKey::of(st));
+  REQUIRE(hit.ok());
+  CHECK(hit->has_value());
 }

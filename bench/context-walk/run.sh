@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# bench/context-walk: warm rebuild of a 100,000-file build context (issue 15,
+# "Context re-check at stat speed"). `FROM scratch` + `COPY . /ctx`, nothing
+# changed, against the physical limit measured in the same run: a bare stat walk
+# of the same context (`find CTX -printf '%s %T@\n'`). Also runs an edit of one
+# file (the COPY must rebuild, only that file rehashed) and prints the ratios
+# (docs/performance.md keeps the last results).
+#
+#   bench/context-walk/run.sh [MKIMAGE_BINARY]   (default build/mkimage; root needed)
+#   RUNS=N      warm rebuilds and stat walks, interleaved (median reported; default 5)
+#   FILES=N     files in the context (default 100000)
+#   BENCH_DIR   where the context and the store live (default /var/tmp/mkimage-bench-ctxwalk;
+#               kept between runs: deleting 100k files slows file creation on some VMs
+#               for minutes, so the context is generated once and reused)
+#   COLD=1      start from an empty store (the old one is moved aside and removed
+#               after the measurements); otherwise a cold build runs only when the
+#               store does not exist yet
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+mk=${1:-$src/build/mkimage}
+RUNS=${RUNS:-5}
+FILES=${FILES:-100000}
+W=${BENCH_DIR:-/var/tmp/mkimage-bench-ctxwalk}
+[ "$(id -u)" = 0 ] || { echo "bench/context-walk: needs root" >&2; exit 1; }
+[ -x "$mk" ] || { echo "bench/context-walk: $mk is not built" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "bench/context-walk: needs GNU time (/usr/bin/time)" >&2; exit 1; }
+mkdir -p "$W"
+ctx=$W/ctx-$FILES
+root=$W/root-$FILES
+df=$W/Dockerfile
+
+if [ ! -f "$ctx.complete" ]; then
+  rm -rf "$ctx"
+  echo "bench/context-walk: generating $FILES files in $ctx ..." >&2
+  python3 - "$ctx" "$FILES" <<'PY'
+import os, random, sys
+root, n = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(15)
+# 100 files per directory, 50 directories per top-level directory: a source tree's shape.
+per_dir, dirs_per_top = 100, 50
+i = 0
+while i < n:
+    d = os.path.join(root, f"top{i // (per_dir * dirs_per_top):03d}", f"dir{(i // per_dir) % dirs_per_top:02d}")
+    os.makedirs(d, exist_ok=True)
+    for _ in range(min(per_dir, n - i)):
+        with open(os.path.join(d, f"file{i:06d}.txt"), "wb") as f:
+            f.write(os.urandom(rnd.randint(0, 1024)))
+        i += 1
+PY
+  touch "$ctx.complete"
+fi
+printf 'FROM scratch\nCOPY . /ctx\n' >"$df"
+
+trash=
+if [ -n "${COLD:-}" ] && [ -d "$root" ]; then
+  trash=$W/trash.$$
+  mv "$root" "$trash"
+fi
+cleanup() {
+  grep -o " $root/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  [ -n "$trash" ] && rm -rf "$trash"
+}
+trap cleanup EXIT
+
+median() { python3 -c "import sys,statistics; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.3f}')" "$@"; }
+maxof() { python3 -c "import sys; print(max(int(x) for x in sys.argv[1:]))" "$@"; }
+# timed OUTFILE CMD...: runs CMD under GNU time; prints "<seconds> <max RSS KiB>"
+timed() {
+  local out=$1; shift
+  /usr/bin/time -f '%e %M' -o "$W/time.txt" "$@" >"$out" 2>&1
+  local rc=$?
+  cat "$W/time.txt" | tail -1
+  return $rc
+}
+build() { timed "$W/log.build" "$mk" --root "$root" build --progress plain -f "$df" -t ctxwalk:latest "$ctx"; }
+
+echo "bench/context-walk: $(git -C "$src" log -1 --format='%h %s' 2>/dev/null | cut -c1-100)"
+echo "bench/context-walk: build type $(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$mk")/CMakeCache.txt" 2>/dev/null)"
+echo "bench/context-walk: $(find "$ctx" -type f | wc -l) files, $(find "$ctx" -type d | wc -l) directories, $(du -sh "$ctx" | cut -f1) in $ctx"
+echo "bench/context-walk: load at start:$(uptime | sed 's/.*load average:/ /')"
+
+if [ ! -d "$root" ]; then
+  r=$(build) || { echo "bench/context-walk: cold build failed:" >&2; tail -20 "$W/log.build" >&2; exit 1; }
+  echo "bench/context-walk: cold build: ${r% *} s, ${r#* } KiB peak RSS"
+fi
+# Warm the dentry/inode caches once for both sides.
+find "$ctx" -printf '%s %T@\n' >/dev/null
+build >/dev/null
+
+warm_s=() warm_kb=() walk_s=()
+for _ in $(seq 1 "$RUNS"); do
+  r=$(build) || { echo "bench/context-walk: warm build failed:" >&2; tail -20 "$W/log.build" >&2; exit 1; }
+  warm_s+=("${r% *}") warm_kb+=("${r#* }")
+  grep -q '^#[0-9]* CACHED' "$W/log.build" || { echo "bench/context-walk: warm rebuild was not cached:" >&2; tail -20 "$W/log.build" >&2; exit 1; }
+  r=$(timed /dev/null find "$ctx" -printf '%s %T@\n')
+  walk_s+=("${r% *}")
+done
+W_S=$(median "${warm_s[@]}")
+W_KB=$(maxof "${warm_kb[@]}")
+F_S=$(median "${walk_s[@]}")
+echo "bench/context-walk: warm rebuild samples: ${warm_s[*]} s; peak RSS ${warm_kb[*]} KiB"
+echo "bench/context-walk: stat walk samples:    ${walk_s[*]} s"
+
+# Edit one file: the COPY step must run again (not CACHED), and a second
+# rebuild is cached again.
+edited=$(find "$ctx" -name 'file000042.txt' | head -1)
+printf 'edit %s\n' "$RANDOM$RANDOM" >>"$edited"
+r=$(build) || { echo "bench/context-walk: edit rebuild failed:" >&2; tail -20 "$W/log.build" >&2; exit 1; }
+E_S=${r% *}
+if grep -q '^#[0-9]* CACHED' "$W/log.build"; then
+  echo "bench/context-walk: FAIL: the edit of $edited was not seen (COPY cached)" >&2
+  exit 1
+fi
+r=$(build)
+grep -q '^#[0-9]* CACHED' "$W/log.build" || { echo "bench/context-walk: FAIL: rebuild after the edit not cached" >&2; exit 1; }
+echo "bench/context-walk: edit-one-file rebuild: $E_S s (COPY re-run); next rebuild cached in ${r% *} s"
+echo "bench/context-walk: load at end:$(uptime | sed 's/.*load average:/ /')"
+
+printf '%-34s %10s %12s\n' scenario seconds peak_RSS_MB
+printf '%-34s %10s %12s\n' "warm rebuild (median of $RUNS)" "$W_S" "$((W_KB / 1024))"
+printf '%-34s %10s %12s\n' "stat walk: find -printf (median)" "$F_S" "-"
+python3 -c "import sys; w,f=map(float,sys.argv[1:]); print(f'warm rebuild / stat walk: {w/f:.2f}x (target <= 1.25x); peak RSS target < 64 MB')" "$W_S" "$F_S"
