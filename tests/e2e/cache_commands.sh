@@ -38,7 +38,9 @@ size=$(entry Size 'RUN dd if=/dev/urandom of=/big1')
 head -n 1 log.ls | grep -q '^CACHE ID *SIZE *CREATED *LAST USED *HITS *SHARED *STEP' || { cat log.ls; fail "cache ls header"; }
 grep -qF '[3/3] RUN echo one' log.ls || { cat log.ls; fail "cache ls lacks the step text"; }
 
-# A rebuild counts hits.
+# A rebuild counts hits. Last use is kept in seconds: the rebuilds come a second
+# after 'two' was built, so 'one' is the more recently used below.
+sleep 1.1
 b one-again -t one -f app/Dockerfile.one app
 cache one-again 'RUN echo one' HIT
 [ "$(entry UsageCount 'RUN echo one')" = 1 ] || fail "hits after one rebuild: $(entry UsageCount 'RUN echo one')"
