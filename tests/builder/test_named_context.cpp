@@ -14,11 +14,11 @@ bool mentions(const mkimage::Result<NamedContext>& r, const std::string& text) {
 }  // namespace
 
 TEST_CASE("build context: a directory, an image, an OCI layout") {
-  auto d = parse_build_context("base=../shared/dir");
+  auto d = parse_build_context("base=../assets/dir");
   REQUIRE(d.ok());
   CHECK(d->name == "base");
   CHECK(d->kind == NamedContext::Kind::directory);
-  CHECK(d->path == "../shared/dir");
+  CHECK(d->path == "../assets/dir");
 
   auto i = parse_build_context("busybox=docker-image://alpine:3.19");
   REQUIRE(i.ok());
