@@ -21,11 +21,6 @@ using builder::ContainerManager;
 
 namespace {
 
-// "5 minutes" since the Unix time t (seconds), like docker's ps columns.
-std::string ago(std::int64_t t) {
-  return human_duration(std::max<std::int64_t>(0, static_cast<std::int64_t>(std::time(nullptr)) - t));
-}
-
 struct RunFlags {
   builder::RunRequest req;
   std::vector<std::string> env, ports, volumes;
@@ -144,10 +139,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
       }
       if (command.size() > 20) command = command.substr(0, 19) + "…";
       command = "\"" + command + "\"";
-      std::string status = c.state == "running" ? "Up " + ago(c.started)
-                           : c.state == "exited" ? "Exited (" + std::to_string(c.exit_code) + ") " + ago(c.finished) + " ago"
+      std::string status = c.state == "running" ? "Up " + time_since(c.started)
+                           : c.state == "exited" ? "Exited (" + std::to_string(c.exit_code) + ") " + time_since(c.finished) + " ago"
                                                  : "Created";
-      table.push_back({c.id.substr(0, 12), c.image_ref, command, ago(c.created) + " ago", status, ports, c.name});
+      table.push_back({c.id.substr(0, 12), c.image_ref, command, time_since(c.created) + " ago", status, ports, c.name});
     }
     if (!*ps_quiet) print_table(table);
   });
