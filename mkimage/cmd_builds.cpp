@@ -162,11 +162,33 @@ void print_log(const fs::path& p, const std::string& prefix) {
   while (std::getline(in, line)) std::cout << prefix << line << '\n';
 }
 
+// The steps of `b` with a log; a build whose process died wrote no step rows,
+// so its log files alone name the steps it got to (number only).
+std::vector<BuildStepRecord> steps_with_logs(store::Index& index, const fs::path& root, const BuildRecord& b) {
+  auto steps = must(store::build_steps(index, b.id));
+  if (!steps.empty() || b.error != store::k_interrupted_error) return steps;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(store::history_dir(root, b.id), ec)) {
+    const std::string name = e.path().filename().string();
+    if (!name.ends_with(".log")) continue;
+    BuildStepRecord s;
+    s.build = b.id;
+    try {
+      s.number = std::stoi(name);
+    } catch (...) {
+      continue;
+    }
+    steps.push_back(s);
+  }
+  std::sort(steps.begin(), steps.end(), [](const auto& x, const auto& y) { return x.number < y.number; });
+  return steps;
+}
+
 void run_logs(const GlobalOptions& g, const std::string& id, int step) {
   auto st = open(g);
   auto b = must(store::find_build(st->index(), id));
-  auto steps = must(store::build_steps(st->index(), b.id));
   fs::path root = st->root().dir();
+  auto steps = steps_with_logs(st->index(), root, b);
   if (step > 0) {
     auto it = std::find_if(steps.begin(), steps.end(), [&](const BuildStepRecord& s) { return s.number == step; });
     if (it == steps.end())
@@ -177,7 +199,7 @@ void run_logs(const GlobalOptions& g, const std::string& id, int step) {
   // Every step, as `--progress plain` prints it.
   for (const auto& s : steps) {
     std::string n = "#" + std::to_string(s.number) + " ";
-    std::cout << n << (s.label.empty() ? "" : s.label + " ") << s.name << '\n';
+    if (!s.name.empty()) std::cout << n << (s.label.empty() ? "" : s.label + " ") << s.name << '\n';
     print_log(store::history_log_path(root, b.id, s.number), n);
     if (s.outcome == "CACHED" || s.outcome == "remote-cached") std::cout << n << "CACHED\n";
     else if (s.outcome == "error") std::cout << n << "ERROR\n";
