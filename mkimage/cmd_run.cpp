@@ -44,7 +44,8 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
   run->add_option("-e,--env", flags->env, "Set an environment variable (K=V, or K for the host's value)")->allow_extra_args(false);
   run->add_option("-w,--workdir", flags->req.workdir, "Working directory inside the container");
   run->add_option("-u,--user", flags->req.user, "User (name|uid[:group|gid])");
-  run->add_option("--network", flags->network, "host | none | private (default: host, private with -p)");
+  run->add_option("--network", flags->network,
+                  "bridge (default: own network namespace with outbound access) | host | none | private (loopback only)");
   run->add_option("-p,--publish", flags->ports, "Publish HOSTPORT:CONTAINERPORT on the host's loopback")->allow_extra_args(false);
   run->add_option("-v,--volume", flags->volumes, "Bind mount HOSTDIR:CTRDIR[:ro]")->allow_extra_args(false);
   run->add_option("--entrypoint", flags->entrypoint, "Override the image's entrypoint")->each([flags](const std::string&) {
@@ -62,8 +63,8 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     if (flags->entrypoint_set) req.entrypoint = flags->entrypoint;
     if (!flags->network.empty()) {
       auto m = builder::parse_network_mode(flags->network);
-      if (!m.ok() || flags->network == "default")
-        throw CliExit{k_exit_usage, "mkimage run: --network must be host, none or private"};
+      if (!m.ok() || flags->network == "isolated")
+        throw CliExit{k_exit_usage, "mkimage run: --network must be bridge, host, none or private"};
       req.network = *m;
     }
     for (auto& p : flags->ports) {
