@@ -28,6 +28,8 @@
 
 namespace mkimage::builder {
 namespace fs = std::filesystem;
+
+std::string runtime_container_id(const std::string& id) { return "mkimage-" + id.substr(0, 32); }
 using nlohmann::json;
 using util::Error;
 using util::Result;
@@ -278,7 +280,7 @@ Result<std::optional<store::ContainerRecord>> ContainerManager::find(const std::
   if (rec && rec->state == "running" && !pid_alive(rec->pid)) {
     // The monitor was killed (kill -9): undo what it would have undone — its
     // runtime container and the rootfs mount (the writable layer stays).
-    std::string runtime_id = "mkimage-" + rec->id.substr(0, 32);
+    std::string runtime_id = runtime_container_id(rec->id);
     (void)m_runtime.kill(runtime_id, SIGKILL);
     (void)m_runtime.remove(runtime_id);
     (void)store::unmount_all_under(container_dir(rec->id) / "fs" / "merged");
@@ -388,7 +390,7 @@ Result<int> ContainerManager::run_monitor_steps(const std::string& id, bool atta
   rec.finished = 0;
   MKIMAGE_TRY_VOID(m_store.index().put_container(rec));
 
-  std::string runtime_id = "mkimage-" + rec.id.substr(0, 32);
+  std::string runtime_id = runtime_container_id(rec.id);
   RunIo io;
   if (spec.process.terminal) {
     io.own_process_group = false;  // the pty needs the terminal's foreground group
@@ -483,7 +485,7 @@ Result<void> ContainerManager::start_detached(const std::string& id) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   // Give the runtime a moment to have the container process up.
-  std::string runtime_id = "mkimage-" + cid.substr(0, 32);
+  std::string runtime_id = runtime_container_id(cid);
   for (int i = 0; i < 200; ++i) {
     MKIMAGE_TRY(auto rec, m_store.index().get_container(cid));
     if (!rec || rec->state != "running" || m_runtime.init_pid(runtime_id)) break;
@@ -497,7 +499,7 @@ Result<void> ContainerManager::stop(const std::string& id, int timeout_s) {
   if (!found) return Error{"No such container: " + id};
   if (found->state != "running") return {};
   MKIMAGE_TRY(auto settings, settings_from_json(found->config));
-  std::string runtime_id = "mkimage-" + found->id.substr(0, 32);
+  std::string runtime_id = runtime_container_id(found->id);
   (void)m_runtime.kill(runtime_id, signal_number(settings.stop_signal));
   auto wait_exit = [&](int seconds) -> Result<bool> {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
@@ -522,7 +524,7 @@ Result<void> ContainerManager::remove(const std::string& id_or_name, bool force)
   if (!found) return Error{"No such container: " + id_or_name};
   if (found->state == "running") {
     if (!force) return Error{"cannot remove running container " + found->name + ": stop it first or use rm -f"};
-    std::string runtime_id = "mkimage-" + found->id.substr(0, 32);
+    std::string runtime_id = runtime_container_id(found->id);
     (void)m_runtime.kill(runtime_id, SIGKILL);
     if (found->pid != getpid()) {
       for (int i = 0; i < 200; ++i) {

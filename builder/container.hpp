@@ -66,6 +66,17 @@ struct RunRequest {
   bool detach = false;                    // -d
 };
 
+// What `mkimage exec` asked for.
+struct ExecRequest {
+  std::vector<std::string> command;  // at least one element
+  std::vector<std::string> env;      // -e K=V or K (the host's value)
+  std::string workdir;               // -w ("" = the container's)
+  std::string user;                  // -u ("" = the container's user)
+  bool interactive = false;          // -i: our stdin, else /dev/null
+  bool tty = false;                  // -t
+  bool detach = false;               // -d
+};
+
 // The container's settings as stored in ContainerRecord::config (JSON).
 struct ContainerSettings {
   std::vector<std::string> args;
@@ -86,6 +97,9 @@ util::Result<ContainerSettings> settings_from_json(const std::string& text);
 // The process and settings for `request` on `image` (docker's merge rules).
 // Errors: no command (neither image nor request has one), bad -e.
 util::Result<ContainerSettings> make_settings(const RunRequest& request, const store::Image& image);
+
+// The runtime's id of container `id` (64 hex): "mkimage-" + its first 32 characters.
+std::string runtime_container_id(const std::string& id);
 
 // docker's container name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (two characters at least).
 bool valid_container_name(std::string_view name);
@@ -121,6 +135,13 @@ public:
   // Removes a container (its writable layer and record). A running one is
   // an error unless `force` (then it is killed first).
   util::Result<void> remove(const std::string& id_or_name, bool force);
+
+  // `mkimage exec`: runs `request.command` in the running container
+  // `id_or_name` (builder/container_exec.cpp). Returns its exit code (0 at
+  // once with `detach`). Errors: no such container, "Container ID is not
+  // running" (docker's words), an unknown -u user, bad -e, the runtime's
+  // "OCI runtime: ..." when the process cannot start.
+  util::Result<int> exec(const std::string& id_or_name, const ExecRequest& request);
 
   // The record, with a dead monitor's "running" turned into "exited".
   // nullopt if unknown (id, id prefix or name).

@@ -337,4 +337,36 @@ Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, 
   return finish(code);
 }
 
+Result<int> Runtime::exec(const std::string& id, const ProcessSpec& process, int stdin_fd, bool detach,
+                          const fs::path& log) const {
+  std::vector<std::string> argv = {m_options.runtime, "--root", m_options.state_dir.string(),
+                                   "--log", log.string(), "--log-format", "json", "exec"};
+  if (process.terminal) argv.push_back("--tty");
+  if (detach) argv.push_back("--detach");
+  if (!process.cwd.empty()) argv.insert(argv.end(), {"--cwd", process.cwd});
+  for (const auto& e : process.env) argv.insert(argv.end(), {"--env", e});
+  argv.insert(argv.end(), {"--user", std::to_string(process.uid) + ":" + std::to_string(process.gid)});
+  for (auto g : process.additional_gids) argv.insert(argv.end(), {"--additional-gids", std::to_string(g)});
+  argv.push_back(id);
+  argv.insert(argv.end(), process.args.begin(), process.args.end());
+
+  std::error_code ec;
+  fs::remove(log, ec);
+  SpawnIo sio;
+  sio.in = stdin_fd;
+  sio.own_group = !process.terminal;  // a pty needs the terminal's foreground group
+  Result<pid_t> pid = Error{"the runtime was not started"};
+  {
+    UninterruptibleScope section;
+    pid = spawn(argv, sio);
+  }
+  if (!pid) return pid.error();
+  // On an interrupt the runtime gets SIGTERM, which it passes on to the process.
+  CleanupGuard guard([p = *pid] { ::kill(p, SIGTERM); });
+  int code = wait_exit_code(*pid);
+  if (code != 0)
+    if (auto e = runtime_log_error(log)) return Error{"OCI runtime: " + *e};
+  return code;
+}
+
 }  // namespace mkimage::builder

@@ -179,6 +179,20 @@ public:
                         const RunIo& io, std::string id = {},
                         const std::function<void(int pid)>& on_started = {}) const;
 
+  // Runs another process in the running container `id` (`runtime exec`, as
+  // `docker exec`): the container's process settings (capabilities, seccomp,
+  // no_new_privileges, rlimits, env) with `process.args`, `process.env`
+  // appended to the container's env, `process.cwd` ("" = the container's),
+  // the uid/gid/additional_gids given, and a pty when `process.terminal`
+  // (our stdin is the console). stdio: `io.stdin_fd` (-1 = ours, -2 =
+  // /dev/null), stdout/stderr ours. `detach`: returns 0 once the process is
+  // started. `log` is the runtime's log file (its errors are read from it).
+  // Returns the process's exit code (128+N when killed by signal N).
+  // Errors: the runtime could not start the process ("OCI runtime: ...",
+  // see start_failure_exit_code), the runtime cannot be started.
+  util::Result<int> exec(const std::string& id, const ProcessSpec& process, int stdin_fd, bool detach,
+                         const std::filesystem::path& log) const;
+
   // `runtime kill ID SIGNAL` (signal number). Errors: the runtime failed.
   util::Result<void> kill(const std::string& id, int signal) const;
   // `runtime delete -f ID`; a container that does not exist is not an error.

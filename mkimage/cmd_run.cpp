@@ -100,6 +100,35 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     if (*code != 0) throw CliExit{*code, ""};
   });
 
+  // --- exec ---
+  auto exec_req = std::make_shared<builder::ExecRequest>();
+  auto* exec = app.add_subcommand("exec", "Run a command in a running container");
+  exec->prefix_command();  // options stop at CONTAINER: the rest is the command
+  exec->fallthrough(false);
+  exec->add_flag("-d,--detach", exec_req->detach, "Detached mode: run the command in the background");
+  exec->add_flag("-i,--interactive", exec_req->interactive, "Keep stdin open");
+  exec->add_flag("-t,--tty", exec_req->tty, "Allocate a pseudo-terminal");
+  exec->add_option("-e,--env", exec_req->env, "Set an environment variable (K=V, or K for the host's value)")
+      ->allow_extra_args(false);
+  exec->add_option("-u,--user", exec_req->user, "User (name|uid[:group|gid])");
+  exec->add_option("-w,--workdir", exec_req->workdir, "Working directory inside the container");
+  exec->callback([exec, exec_req, &global] {
+    auto rest = exec->remaining();
+    if (rest.empty() && exec->get_parent()) rest = exec->get_parent()->remaining();
+    if (rest.size() < 2) throw CliExit{k_exit_usage, "mkimage exec: a CONTAINER and a COMMAND are required"};
+    exec_req->command.assign(rest.begin() + 1, rest.end());
+    auto store = open_store(global);
+    ContainerManager mgr(*store);
+    builder::install_interrupt_handlers();
+    auto code = mgr.exec(rest[0], *exec_req);
+    if (!code.ok()) {
+      const std::string& m = code.error().message;
+      int status = m.starts_with("OCI runtime:") ? builder::start_failure_exit_code(m) : k_exit_failure;
+      throw CliExit{status, "mkimage: " + m};
+    }
+    if (*code != 0) throw CliExit{*code, ""};
+  });
+
   // --- __monitor (hidden): owns a detached container ---
   auto monitor_id = std::make_shared<std::string>();
   auto* monitor = app.add_subcommand("__monitor", "");
