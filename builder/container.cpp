@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -30,6 +32,25 @@ namespace mkimage::builder {
 namespace fs = std::filesystem;
 
 std::string runtime_container_id(const std::string& id) { return "mkimage-" + id.substr(0, 32); }
+
+std::optional<int> parse_signal(const std::string& name) {
+  std::string n = name;
+  for (auto& c : n) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (n.rfind("SIG", 0) == 0) n = n.substr(3);
+  if (n.empty()) return std::nullopt;
+  if (std::all_of(n.begin(), n.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    int v = std::atoi(n.c_str());
+    if (v < 1 || v > 64) return std::nullopt;
+    return v;
+  }
+  static const std::pair<const char*, int> table[] = {
+      {"TERM", SIGTERM}, {"INT", SIGINT},   {"KILL", SIGKILL}, {"HUP", SIGHUP},   {"QUIT", SIGQUIT},
+      {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"WINCH", SIGWINCH}, {"STOP", SIGSTOP}, {"CONT", SIGCONT},
+      {"ALRM", SIGALRM}, {"PIPE", SIGPIPE}, {"ABRT", SIGABRT}};
+  for (auto& [k, v] : table)
+    if (n == k) return v;
+  return std::nullopt;
+}
 using nlohmann::json;
 using util::Error;
 using util::Result;
@@ -74,16 +95,8 @@ std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 bool pid_alive(std::int64_t pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
 
 int signal_number(const std::string& name) {
-  std::string n = name;
-  if (n.rfind("SIG", 0) == 0) n = n.substr(3);
-  if (n.empty()) return SIGTERM;
-  if (std::isdigit(static_cast<unsigned char>(n[0]))) return std::atoi(n.c_str());
-  static const std::pair<const char*, int> table[] = {{"TERM", SIGTERM}, {"INT", SIGINT},   {"KILL", SIGKILL},
-                                                      {"HUP", SIGHUP},   {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
-                                                      {"USR2", SIGUSR2}, {"WINCH", SIGWINCH}};
-  for (auto& [k, v] : table)
-    if (n == k) return v;
-  return SIGTERM;
+  if (name.empty()) return SIGTERM;
+  return parse_signal(name).value_or(SIGTERM);
 }
 
 }  // namespace
@@ -488,7 +501,7 @@ Result<void> ContainerManager::start_detached(const std::string& id) {
   std::string runtime_id = runtime_container_id(cid);
   for (int i = 0; i < 200; ++i) {
     MKIMAGE_TRY(auto rec, m_store.index().get_container(cid));
-    if (!rec || rec->state != "running" || m_runtime.init_pid(runtime_id)) break;
+    if (!rec || rec->state != "running" || m_runtime.init_pid(runtime_id, /*started=*/true)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   return {};
@@ -517,6 +530,13 @@ Result<void> ContainerManager::stop(const std::string& id, int timeout_s) {
     if (!done) return Error{"container " + found->name + " did not stop"};
   }
   return {};
+}
+
+Result<void> ContainerManager::kill(const std::string& id_or_name, int signal) {
+  MKIMAGE_TRY(auto found, find(id_or_name));
+  if (!found) return Error{"No such container: " + id_or_name};
+  if (found->state != "running") return Error{"Container " + found->id + " is not running"};
+  return m_runtime.kill(runtime_container_id(found->id), signal);
 }
 
 Result<void> ContainerManager::remove(const std::string& id_or_name, bool force) {

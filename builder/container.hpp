@@ -101,6 +101,10 @@ util::Result<ContainerSettings> make_settings(const RunRequest& request, const s
 // The runtime's id of container `id` (64 hex): "mkimage-" + its first 32 characters.
 std::string runtime_container_id(const std::string& id);
 
+// A signal as `docker kill -s` takes it: a name with or without SIG (any
+// case: "KILL", "SIGTERM", "hup") or a number 1..64. nullopt: not a signal.
+std::optional<int> parse_signal(const std::string& name);
+
 // docker's container name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (two characters at least).
 bool valid_container_name(std::string_view name);
 
@@ -131,6 +135,10 @@ public:
   // Sends the stop signal, waits `timeout_s` seconds, then SIGKILL; waits
   // for the monitor to record the exit. Stopping a stopped one is a no-op.
   util::Result<void> stop(const std::string& id, int timeout_s = 10);
+
+  // `mkimage kill`: sends `signal` to the container's process. Errors: no
+  // such container, "Container ID is not running", the runtime failed.
+  util::Result<void> kill(const std::string& id_or_name, int signal);
 
   // Removes a container (its writable layer and record). A running one is
   // an error unless `force` (then it is killed first).

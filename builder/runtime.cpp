@@ -153,7 +153,7 @@ bool Runtime::exists(const std::string& id) const {
   return run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "state", id}) == 0;
 }
 
-std::optional<int> Runtime::init_pid(const std::string& id) const {
+std::optional<int> Runtime::init_pid(const std::string& id, bool started) const {
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) return std::nullopt;
   SpawnIo io;
@@ -175,6 +175,7 @@ std::optional<int> Runtime::init_pid(const std::string& id) const {
   if (j.is_discarded() || !j.contains("pid") || !j["pid"].is_number_integer()) return std::nullopt;
   int v = j["pid"].get<int>();
   if (v <= 0) return std::nullopt;
+  if (started && j.value("status", "") != "running") return std::nullopt;  // "created": not exec'd yet
   return v;
 }
 

@@ -205,8 +205,10 @@ public:
   // True if the runtime knows a running/created container `id` (`runtime state`).
   bool exists(const std::string& id) const;
   // The host pid of the container's init process (`runtime state`), or
-  // nullopt when the container does not exist or has no process yet.
-  std::optional<int> init_pid(const std::string& id) const;
+  // nullopt when the container does not exist or has no process yet; with
+  // `started`, also nullopt until the runtime has started the container's
+  // program (state "running", not "created").
+  std::optional<int> init_pid(const std::string& id, bool started = false) const;
 
 private:
   RuntimeOptions m_options;

@@ -1,11 +1,14 @@
-// run, ps, logs, stop, start, rm, cp (issue 5 "mkimage run"), plus the hidden
+// run, exec, attach, ps, logs, stop, kill, start, rm, cp (issue 5 "mkimage run"), plus the hidden
 // `__monitor ID` that owns a detached container (builder/container.hpp).
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <chrono>
 #include <ctime>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -14,12 +17,45 @@
 #include "mkimage/cli.hpp"
 #include "mkimage/output_format.hpp"
 #include "store/store.hpp"
+#include "util/fd.hpp"
 
 namespace mkimage::cli {
 namespace fs = std::filesystem;
 using builder::ContainerManager;
 
 namespace {
+
+// Copies the container's log (ROOT/containers/<id>/log) to stdout: all of it,
+// or with `from_end` only what is written from now on; with `follow` until
+// the container has exited, calling `tick` between reads (every 100 ms).
+void stream_log(ContainerManager& mgr, const store::ContainerRecord& rec, bool from_end, bool follow,
+                const std::function<void()>& tick = {}) {
+  util::Fd fd(::open(mgr.log_path(rec.id).c_str(), O_RDONLY | O_CLOEXEC));
+  if (from_end && fd.fd >= 0) ::lseek(fd.fd, 0, SEEK_END);
+  char buf[65536];
+  auto drain = [&] {
+    if (fd.fd < 0) fd.reset(::open(mgr.log_path(rec.id).c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.fd < 0) return;
+    ssize_t n;
+    while ((n = ::read(fd.fd, buf, sizeof buf)) > 0) std::cout.write(buf, n);
+    std::cout.flush();
+  };
+  drain();
+  while (follow) {
+    auto now = must(mgr.find(rec.id));
+    if (!now || now->state == "exited") {  // "created": the monitor is still starting it
+      drain();
+      break;
+    }
+    if (tick) tick();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    drain();
+  }
+}
+
+// The last signal `attach` received (its sig-proxy passes it on), 0 = none.
+std::atomic<int> g_attach_signal{0};
+extern "C" void note_attach_signal(int sig) { g_attach_signal = sig; }
 
 struct RunFlags {
   builder::RunRequest req;
@@ -188,28 +224,57 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     ContainerManager mgr(*store);
     auto rec = must(mgr.find(*logs_name));
     if (!rec) throw CliExit{k_exit_failure, "mkimage: No such container: " + *logs_name};
-    int fd = ::open(mgr.log_path(rec->id).c_str(), O_RDONLY | O_CLOEXEC);
-    char buf[65536];
-    auto drain = [&] {
-      if (fd < 0) fd = ::open(mgr.log_path(rec->id).c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return;
-      ssize_t n;
-      while ((n = ::read(fd, buf, sizeof buf)) > 0) {
-        std::cout.write(buf, n);
-      }
-      std::cout.flush();
-    };
-    drain();
-    while (*logs_follow) {
-      auto now = must(mgr.find(rec->id));
-      if (!now || now->state == "exited") {  // "created": the monitor is still starting it
-        drain();
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      drain();
+    stream_log(mgr, *rec, false, *logs_follow);
+  });
+
+  // --- attach ---
+  auto attach_name = std::make_shared<std::string>();
+  auto attach_no_stdin = std::make_shared<bool>(false);
+  auto attach_sig_proxy = std::make_shared<bool>(true);
+  auto* attach = app.add_subcommand("attach", "Attach to a running container's output");
+  attach->add_flag("--no-stdin", *attach_no_stdin, "Do not attach STDIN (stdin is never attached: the default)");
+  attach->add_flag("--sig-proxy,!--no-sig-proxy", *attach_sig_proxy, "Proxy received signals to the process (default true)");
+  attach->add_option("container", *attach_name)->required();
+  attach->callback([attach_name, attach_sig_proxy, &global] {
+    auto store = open_store(global);
+    ContainerManager mgr(*store);
+    auto rec = must(mgr.find(*attach_name));
+    if (!rec) throw CliExit{k_exit_failure, "mkimage: No such container: " + *attach_name};
+    if (rec->state != "running")
+      throw CliExit{k_exit_failure, "mkimage: You cannot attach to a stopped container, start it first"};
+    if (*attach_sig_proxy) {
+      struct sigaction sa{};
+      sa.sa_handler = note_attach_signal;
+      for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
     }
-    if (fd >= 0) ::close(fd);
+    stream_log(mgr, *rec, true, true, [&] {
+      if (int sig = g_attach_signal.exchange(0)) (void)mgr.kill(rec->id, sig);
+    });
+    auto done = must(mgr.find(rec->id));  // gone: removed by --rm
+    if (done && done->exit_code != 0) throw CliExit{static_cast<int>(done->exit_code), ""};
+  });
+
+  // --- kill ---
+  auto kill_names = std::make_shared<std::vector<std::string>>();
+  auto kill_signal = std::make_shared<std::string>("KILL");
+  auto* kill = app.add_subcommand("kill", "Kill one or more running containers");
+  kill->add_option("-s,--signal", *kill_signal, "Signal to send to the container (default KILL)");
+  kill->add_option("containers", *kill_names)->required();
+  kill->callback([kill_names, kill_signal, &global] {
+    auto sig = builder::parse_signal(*kill_signal);
+    if (!sig) throw CliExit{k_exit_usage, "mkimage kill: Invalid signal: " + *kill_signal};
+    auto store = open_store(global);
+    ContainerManager mgr(*store);
+    int failed = 0;
+    for (auto& n : *kill_names) {
+      if (auto r = mgr.kill(n, *sig); !r) {
+        std::cerr << "mkimage: " << r.error().message << '\n';
+        ++failed;
+        continue;
+      }
+      std::cout << n << "\n";
+    }
+    if (failed) throw CliExit{k_exit_failure, ""};
   });
 
   // --- stop ---
