@@ -99,6 +99,9 @@ util::Result<std::vector<fs::path>> lowerdirs_for(BuildSession& s, const std::ve
 util::Result<std::optional<LayerRef>> commit_upperdir(BuildSession& s, const fs::path& upperdir,
                                                       const std::vector<std::string>& excludes,
                                                       const std::vector<LayerRef>& parent) {
+  // Tar + sha256 of the upperdir: CPU-bound, one of the cores' units
+  // (builder/scheduler.hpp), held until the layer is registered.
+  auto cpu = acquire_from(s.cpu_limit.get());
   // The layer writer's diff_id is the digest of exactly the bytes the blob gets
   // (an uncompressed layer), so the blob writer does not hash them again.
   MKIMAGE_TRY(store::BlobWriter w, s.store->blobs().writer(store::BlobHashing::caller));

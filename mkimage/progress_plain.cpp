@@ -15,29 +15,37 @@ public:
 
   void step_started(const StepInfo& s) override {
     m_max = std::max(m_max, s.number);
-    std::fprintf(m_out, "\n#%d %s %s\n", s.number, s.label.c_str(), s.name.c_str());
+    enter(s);
     std::fflush(m_out);
   }
   void step_cached(const StepInfo& s) override {
+    enter(s);
     if (s.cache_source.empty()) std::fprintf(m_out, "#%d CACHED\n", s.number);
     else std::fprintf(m_out, "#%d CACHED (remote %s)\n", s.number, s.cache_source.c_str());
+    m_current = 0;
     std::fflush(m_out);
   }
   void step_output(const StepInfo& s, std::string_view text, double t) override {
+    enter(s);
     std::fprintf(m_out, "#%d %.3f %.*s\n", s.number, t, static_cast<int>(text.size()), text.data());
     std::fflush(m_out);
   }
   void step_done(const StepInfo& s, double t) override {
+    enter(s);
     std::fprintf(m_out, "#%d DONE %.1fs\n", s.number, t);
+    m_current = 0;
     std::fflush(m_out);
   }
   void step_error(const StepInfo& s, const std::string& message, double t) override {
+    enter(s);
     std::string first = message.substr(0, message.find('\n'));
     std::fprintf(m_out, "#%d ERROR: %s\n", s.number, first.c_str());
     (void)t;
+    m_current = 0;
     std::fflush(m_out);
   }
   void explain(const StepInfo& s, const std::vector<std::pair<std::string, std::string>>& fields) override {
+    enter(s);
     std::fprintf(m_out, "#%d cache key %s\n", s.number, s.cache_key.c_str());
     for (const auto& [tag, value] : fields)
       std::fprintf(m_out, "#%d   %s: %s\n", s.number, tag.c_str(), value.c_str());
@@ -68,6 +76,16 @@ public:
   }
 
 private:
+  // Steps running at once interleave as in BuildKit's plain printer: when
+  // another step than the last one shown (and not finished) has something to
+  // say, the last one gets "#N ..." and the new one its header again, so every
+  // block of lines sits under the name of its step.
+  void enter(const StepInfo& s) {
+    if (s.number == m_current) return;
+    if (m_current) std::fprintf(m_out, "#%d ...\n", m_current);
+    std::fprintf(m_out, "\n#%d %s %s\n", s.number, s.label.c_str(), s.name.c_str());
+    m_current = s.number;
+  }
   int next_number(const BuildResult& r) const {
     int n = m_max;
     for (const auto& s : r.steps) n = std::max(n, s.step.number);
@@ -75,6 +93,7 @@ private:
   }
   std::FILE* m_out;
   int m_max = 0;
+  int m_current = 0;  // the step whose header was printed last, while it runs (0 = none)
 };
 
 class QuietPrinter : public ProgressPrinter {
