@@ -99,9 +99,6 @@ util::Result<std::vector<fs::path>> lowerdirs_for(BuildSession& s, const std::ve
 util::Result<std::optional<LayerRef>> commit_upperdir(BuildSession& s, const fs::path& upperdir,
                                                       const std::vector<std::string>& excludes,
                                                       const std::vector<LayerRef>& parent) {
-  // Tar + sha256 of the upperdir: CPU-bound, one of the cores' units
-  // (builder/scheduler.hpp), held until the layer is registered.
-  auto cpu = acquire_from(s.cpu_limit.get());
   // The layer writer's diff_id is the digest of exactly the bytes the blob gets
   // (an uncompressed layer), so the blob writer does not hash them again.
   MKIMAGE_TRY(store::BlobWriter w, s.store->blobs().writer(store::BlobHashing::caller));
@@ -110,7 +107,11 @@ util::Result<std::optional<LayerRef>> commit_upperdir(BuildSession& s, const fs:
   opts.source_date_epoch = s.source_date_epoch;
   // A step that changes nothing still gets its (empty) layer, as BuildKit's:
   // RUN, COPY/ADD and WORKDIR always add a layer and a non-empty history entry.
+  // Tar + sha256 of the upperdir: CPU-bound, one of the cores' units
+  // (builder/scheduler.hpp); the syncs and the index writes after it are not.
+  auto cpu = acquire_from(s.cpu_limit.get());
   MKIMAGE_TRY(store::WrittenLayer written, store::write_layer_from_upperdir(upperdir, excludes, sink, opts));
+  cpu.release();
   // Held before the blob is committed: an equal blob a prune is deleting is
   // either kept for this build or gone before the commit writes it again.
   MKIMAGE_TRY_VOID(s.store->hold({written.diff_id.digest}));
