@@ -331,18 +331,25 @@ scenario_bigctx() {
   rm -f "$W/bigctx.tar"
 }
 
-echo "bench/build: $(git -C "$src" log -1 --format='%h %s' 2>/dev/null | cut -c1-100)"
-for l in "${MKS[@]}"; do
-  echo "bench/build: $l = ${MK[$l]} ($(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "${MK[$l]}")/CMakeCache.txt" 2>/dev/null))"
-done
-echo "bench/build: builders: ${ALL[*]}; scenarios: $SCENARIOS; RUNS=$RUNS SLOW_RUNS=$SLOW_RUNS"
-echo "bench/build: $(nproc) cores; load at start:$(uptime | sed 's/.*load average:/ /')"
-for s in $SCENARIOS; do
-  declare -F "scenario_$s" >/dev/null || { echo "bench/build: unknown scenario $s" >&2; exit 1; }
-  echo "bench/build: --- $s (load:$(uptime | sed 's/.*load average://'))"
-  "scenario_$s"
-done
-echo "bench/build: load at end:$(uptime | sed 's/.*load average:/ /')"
-python3 "$here/table.py" "$RES" "${MKS[@]}"
-cp "$RES" "${RESULTS:-$BENCH_DIR/last-samples.tsv}"
-echo "bench/build: samples kept in ${RESULTS:-$BENCH_DIR/last-samples.tsv}"
+# The run, as one function: bash has read all of it before it starts, so the
+# script can be edited while a run is going.
+main() {
+  for s in $SCENARIOS; do
+    declare -F "scenario_$s" >/dev/null || { echo "bench/build: unknown scenario $s (want: tiny cache-order sleeps gib bigctx)" >&2; return 1; }
+  done
+  echo "bench/build: $(git -C "$src" log -1 --format='%h %s' 2>/dev/null | cut -c1-100)"
+  for l in "${MKS[@]}"; do
+    echo "bench/build: $l = ${MK[$l]} ($(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "${MK[$l]}")/CMakeCache.txt" 2>/dev/null))"
+  done
+  echo "bench/build: builders: ${ALL[*]}; scenarios: $SCENARIOS; RUNS=$RUNS SLOW_RUNS=$SLOW_RUNS"
+  echo "bench/build: $(nproc) cores; load at start:$(uptime | sed 's/.*load average:/ /')"
+  for s in $SCENARIOS; do
+    echo "bench/build: --- $s (load:$(uptime | sed 's/.*load average://'))"
+    "scenario_$s"
+  done
+  echo "bench/build: load at end:$(uptime | sed 's/.*load average:/ /')"
+  python3 "$here/table.py" "$RES" "${MKS[@]}"
+  cp "$RES" "${RESULTS:-$BENCH_DIR/last-samples.tsv}"
+  echo "bench/build: samples kept in ${RESULTS:-$BENCH_DIR/last-samples.tsv}"
+}
+main; exit $?

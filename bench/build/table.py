@@ -60,7 +60,8 @@ if refs:
     print("| scenario | reference | seconds | n |")
     print("| --- | --- | --- | --- |")
     for (scen, metric), w in refs:
-        print(f"| {scen} {metric} | {w[4:]} | {fmt(med(scen, metric, w))} | {len(samples[(scen, metric)][w])} |")
+        name = w[4:].replace("|", "\\|")  # a pipe inside a markdown cell
+        print(f"| {scen} {metric} | `{name}` | {fmt(med(scen, metric, w))} | {len(samples[(scen, metric)][w])} |")
 
 print("\nRatios (mkimage / other; below 1 = mkimage faster):\n")
 others = [b for b in ("buildkit", "buildah") if b in present]
