@@ -12,6 +12,7 @@
 #include "builder/interrupt.hpp"
 #include "builder/scheduler.hpp"
 #include "builder/stat_cache_index.hpp"
+#include "store/store_config.hpp"
 #include "parser/text.hpp"
 
 namespace mkimage {
@@ -192,9 +193,25 @@ util::Result<void> start_ssh_agents(BuildSession& s) {
   return {};
 }
 
+// The bounds of concurrent work (builder/scheduler.hpp): CPU-bound steps by
+// BuildRequest::jobs (the cores), RUN steps by max-parallelism: the request's,
+// else the store configuration's builder.max-parallelism, else the default. A
+// configuration that cannot be read is a warning here (the cache GC after the
+// build reports it too).
+void set_limits(BuildSession& s) {
+  s.cpu_limit = std::make_unique<ResourceLimit>(cpu_bound(s.request.jobs));
+  unsigned runs = s.request.max_parallelism;
+  if (!runs) {
+    auto config = store::load_store_config(s.store->root().dir());
+    if (config.ok() && config->max_parallelism) runs = *config->max_parallelism;
+    if (!config.ok()) s.warn(config.error().message + " (max-parallelism: the default is used)");
+  }
+  s.run_limit = std::make_unique<ResourceLimit>(run_bound(runs));
+}
+
 // The stages, then the outputs: one pass over the plan.
 util::Result<const StageState*> build_pass(BuildSession& s, BuildResult& result) {
-  MKIMAGE_TRY_VOID(run_stages(s, s.request.jobs));
+  MKIMAGE_TRY_VOID(run_stages(s));
   if (interrupted()) return util::Error{"interrupted"};
   auto final_it = s.stage_results.find(s.plan.target);
   if (final_it == s.stage_results.end()) {
@@ -438,6 +455,7 @@ util::Result<BuildResult> run_build(const BuildRequest& req, EventSink& sink) {
   internal_step(s, "load build context");
   number_steps(s);
   for (const auto& w : s.warnings) s.sink.call([&](EventSink& k) { k.message(w); });
+  set_limits(s);
 
   import_caches(s);
   BuildResult result;

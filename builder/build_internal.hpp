@@ -21,6 +21,7 @@
 #include "builder/image_config.hpp"
 #include "builder/run_mounts.hpp"
 #include "builder/runtime.hpp"
+#include "builder/scheduler.hpp"
 #include "builder/snapshotter.hpp"
 #include "builder/ssh_agent.hpp"
 #include "mkimage/build.hpp"
@@ -135,6 +136,11 @@ struct BuildSession {
   std::condition_variable results_cv;
   std::map<int, StageState> stage_results;
   std::atomic<bool> cancelled{false};
+  // What bounds concurrent work (builder/scheduler.hpp): CPU-bound hashing and
+  // layer commits by the cores (BuildRequest::jobs), RUN processes by
+  // max-parallelism. Null = no bound.
+  std::unique_ptr<ResourceLimit> cpu_limit;
+  std::unique_ptr<ResourceLimit> run_limit;
 
   // --cache-from: the imported records (null without sources); --cache-to:
   // every filesystem step's result, in completion order; the cache mount ids RUN used.
@@ -166,9 +172,10 @@ inline double seconds_since(SteadyClock::time_point t) {
 // and its spellings ("linux/x86_64", "linux/amd64/v1"; case-insensitive).
 bool is_host_platform(std::string_view platform);
 
-// scheduler.cpp: runs every stage of the plan (dependencies first, independent
-// stages in parallel on `jobs` threads). Returns the first error.
-util::Result<void> run_stages(BuildSession& session, unsigned jobs);
+// scheduler.cpp: runs every stage of the plan, each as soon as its base stage
+// is built (independent stages at once; steps bounded by session.cpu_limit and
+// session.run_limit). Returns the first error.
+util::Result<void> run_stages(BuildSession& session);
 
 // stage_runner.cpp: runs one stage; its result goes to session.stage_results.
 util::Result<StageState> run_stage(BuildSession& session, const parser::Stage& stage);

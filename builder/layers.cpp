@@ -107,7 +107,11 @@ util::Result<std::optional<LayerRef>> commit_upperdir(BuildSession& s, const fs:
   opts.source_date_epoch = s.source_date_epoch;
   // A step that changes nothing still gets its (empty) layer, as BuildKit's:
   // RUN, COPY/ADD and WORKDIR always add a layer and a non-empty history entry.
+  // Tar + sha256 of the upperdir: CPU-bound, one of the cores' units
+  // (builder/scheduler.hpp); the syncs and the index writes after it are not.
+  auto cpu = acquire_from(s.cpu_limit.get());
   MKIMAGE_TRY(store::WrittenLayer written, store::write_layer_from_upperdir(upperdir, excludes, sink, opts));
+  cpu.release();
   // Held before the blob is committed: an equal blob a prune is deleting is
   // either kept for this build or gone before the commit writes it again.
   MKIMAGE_TRY_VOID(s.store->hold({written.diff_id.digest}));

@@ -81,10 +81,13 @@ util::Result<void> op_copy(BuildSession& s, const parser::Stage& stage, StageSta
   if (!from_tree) {
     // The build context, or a directory named by --build-context: keyed alike,
     // by the content of what is selected.
+    // The walk and the content digest are CPU-bound: one of the cores' units.
+    auto cpu = acquire_from(s.cpu_limit.get());
     auto p = plan_copy(op, directory_tree(*directory), po);
     if (!p.ok()) return util::Error{dockerfile_excerpt(s, step.range) + "ERROR: " + p.error().message};
     plan = std::move(*p);
     MKIMAGE_TRY(store::Digest d, copy_content_digest(*plan, s.stat_cache.get()));
+    cpu.release();
     in.sources_digest = d.str();
   }
   KeyHasher h;
@@ -116,10 +119,12 @@ util::Result<void> op_directory_base(BuildSession& s, const parser::Stage& stage
   PlanOptions po;
   po.scratch_dir = s.work_dir;
   po.allow_network = false;
+  auto cpu = acquire_from(s.cpu_limit.get());  // walk + content digest
   auto p = plan_copy(op, directory_tree(dir), po);
   if (!p.ok()) return util::Error{dockerfile_excerpt(s, stage.range) + "ERROR: " + p.error().message};
   CopyPlan plan = std::move(*p);
   MKIMAGE_TRY(store::Digest d, copy_content_digest(plan, s.stat_cache.get()));
+  cpu.release();
   CopyKeyInputs in;
   in.dest = "/";
   in.workdir = "/";

@@ -72,6 +72,7 @@ util::Result<store::Digest> mounted_content_digest(BuildSession& s, const Source
   PlanOptions po;
   po.scratch_dir = s.work_dir;
   po.allow_network = false;
+  auto cpu = acquire_from(s.cpu_limit.get());  // the walk and the hashing: CPU-bound
   MKIMAGE_TRY(CopyPlan plan, plan_copy(op, tree, po));
   return copy_content_digest(plan, tree.origin == SourceTree::Origin::context ? s.stat_cache.get() : nullptr);
 }
@@ -292,7 +293,11 @@ util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageStat
 
     RunIo rio;
     rio.on_output = [&](std::string_view chunk, bool) { io.output(chunk); };
+    // One of max-parallelism RUN processes (builder/scheduler.hpp), held while
+    // the process runs: a process that sleeps or waits holds no core.
+    auto slot = acquire_from(s.run_limit.get());
     MKIMAGE_TRY(int code, s.runtime->run(spec, scratch / "bundle", rio));
+    slot.release();
     if (code != 0) {
       return util::Error{"process \"" + join(run.argv, " ") +
                          "\" did not complete successfully: exit code: " + std::to_string(code)};

@@ -18,6 +18,16 @@ util::Result<StoreConfig> parse_store_config(const std::string& text, const fs::
   if (!j.is_object()) return bad("not a JSON object");
   StoreConfig c;
   c.source = source;
+  if (j.contains("builder")) {
+    const json& builder = j["builder"];
+    if (!builder.is_object()) return bad("\"builder\" must be an object");
+    for (const auto& [k, v] : builder.items()) {
+      if (k != "max-parallelism") return bad("unknown key \"builder." + k + "\"");
+      if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 4096)
+        return bad("builder.max-parallelism must be a number from 1 to 4096");
+      c.max_parallelism = static_cast<unsigned>(v.get<std::int64_t>());
+    }
+  }
   if (!j.contains("cache")) return c;
   const json& cache = j["cache"];
   if (!cache.is_object()) return bad("\"cache\" must be an object");

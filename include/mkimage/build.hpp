@@ -160,8 +160,13 @@ struct BuildRequest {
   // SOURCE_DATE_EPOCH (epoch seconds): created times and layer mtime clamp.
   // nullopt = taken from build arg SOURCE_DATE_EPOCH if given, else unset.
   std::optional<std::int64_t> source_date_epoch;
-  // Parallel stages; 0 = the number of cores.
+  // Independent stages always run at once, each step as soon as its inputs are
+  // ready. `jobs` bounds the CPU-bound work running at once (content hashing,
+  // layer commits); 0 = the number of cores.
   unsigned jobs = 0;
+  // RUN steps running at once (BuildKit's max-parallelism); 0 = the store
+  // configuration's builder.max-parallelism, else four per core and at least 8.
+  unsigned max_parallelism = 0;
   // `--cache-from` sources, all consulted (after the store's own cache); a source
   // that cannot be read is a warning. `--cache-to` targets, written after the outputs.
   std::vector<CacheSpec> cache_from;

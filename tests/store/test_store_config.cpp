@@ -22,16 +22,30 @@ TEST_CASE("store configuration: cache.max-size in docker's units, bytes, or abse
   CHECK_FALSE(c->cache_max_size.has_value());
 }
 
+TEST_CASE("store configuration: builder.max-parallelism bounds RUN steps, absent = the default") {
+  auto c = parse_store_config(R"({"builder": {"max-parallelism": 3}})", "config.json");
+  REQUIRE(c.ok());
+  CHECK(c->max_parallelism == 3u);
+  CHECK_FALSE(c->cache_max_size.has_value());
+  c = parse_store_config(R"({"cache": {"max-size": "1GB"}})", "config.json");
+  REQUIRE(c.ok());
+  CHECK_FALSE(c->max_parallelism.has_value());
+}
+
 TEST_CASE("store configuration: mistakes are errors naming the file") {
   for (const char* bad : {"{", "[]", R"({"cache": 1})", R"({"cache": {"max-size": "lots"}})",
                           R"({"cache": {"maxsize": "1GB"}})", R"({"cache": {"max-size": -1}})",
-                          R"({"cache": {"max-size": true}})"}) {
+                          R"({"cache": {"max-size": true}})", R"({"builder": 4})",
+                          R"({"builder": {"max-parallelism": 0}})", R"({"builder": {"max-parallelism": "4"}})",
+                          R"({"builder": {"maxparallelism": 4}})"}) {
     auto c = parse_store_config(bad, "/etc/mkimage/config.json");
     REQUIRE_MESSAGE(!c.ok(), bad);
     CHECK(c.error().message.find("/etc/mkimage/config.json") != std::string::npos);
   }
   CHECK(parse_store_config(R"({"cache": {"maxsize": "1GB"}})", "f").error().message.find("cache.maxsize") !=
         std::string::npos);
+  CHECK(parse_store_config(R"({"builder": {"max-parallelism": -2}})", "f").error().message.find(
+            "builder.max-parallelism") != std::string::npos);
 }
 
 TEST_CASE("store configuration: ROOT/config.json is read") {
