@@ -31,8 +31,6 @@ struct WalkEntry {
   struct stat st {};              // lstat (the root of a followed symlink source: stat of the target)
   std::string link_target;        // symlinks
   bool context_root = false;      // the context directory itself (st: a 0755 directory)
-  bool xattrs_read = false;       // `xattrs` were read by the walk
-  std::vector<std::pair<std::string, std::string>> xattrs;  // image_xattr()s, sorted (when xattrs_read)
 };
 
 // --- items ------------------------------------------------------------------------

@@ -72,7 +72,7 @@ util::Result<std::vector<std::string>> list_dir(const fs::path& dir) {
 
 // The entries of directory `host` (sorted by name, without "." and ".."), each
 // lstat'ed with fstatat relative to the directory's descriptor. Entries removed
-// while reading are skipped.
+// while reading are skipped. No xattr is read here (EntryMaker::walked).
 util::Result<std::vector<WalkEntry>> read_dir(const std::string& host, const std::string& rel) {
   int fd = ::open(host.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return util::sys_error("opendir", host);
@@ -101,13 +101,6 @@ util::Result<std::vector<WalkEntry>> read_dir(const std::string& host, const std
       return util::sys_error("lstat", host + "/" + name, err);
     }
     e.rel = rel_join(rel, name);
-    auto xattrs = read_xattrs_at(fd, name.c_str(), host + "/" + name);
-    if (!xattrs.ok()) {
-      closedir(d);
-      return xattrs.error();
-    }
-    e.xattrs = std::move(*xattrs);
-    e.xattrs_read = true;
     out.push_back(std::move(e));
   }
   closedir(d);
@@ -173,10 +166,11 @@ public:
         m_links.emplace(key, e.path);
       }
     }
+    // xattrs are not read by the walk: a regular file's come with its
+    // content (FileDigester::resolve_regular, skipped when its stat-cache
+    // record proves it still has none); other entries' are read here.
     e.xattrs.clear();
-    if (w.xattrs_read) {
-      e.xattrs = w.xattrs;
-    } else if (!w.context_root) {
+    if (e.type != EntryType::regular && !w.context_root) {
       MKIMAGE_TRY(e.xattrs, read_xattrs(e.host_path));
     }
     return {};
@@ -579,6 +573,7 @@ util::Result<store::Digest> copy_content_digest(const CopyPlan& plan, StatCache*
     if (walked) {
       for (const auto& w : item->walk) {
         MKIMAGE_TRY_VOID(maker.walked(*item, w, e));
+        if (e.type == EntryType::regular) MKIMAGE_TRY_VOID(files.resolve_regular(e));
         MKIMAGE_TRY_VOID(sel.add(e));
       }
     } else {
