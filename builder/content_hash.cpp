@@ -127,8 +127,15 @@ util::Result<void> FileDigester::resolve_regular(SelectedEntry& e) {
       e.content = hit->digest;
       // The record matches ctime: no xattr was set or removed since it was made.
       if (hit->no_xattrs) return {};
+      struct timespec now;
+      clock_gettime(CLOCK_REALTIME, &now);
       ++m_xattr_reads;
       MKIMAGE_TRY(e.xattrs, read_xattrs(e.host_path));
+      // A record made before xattrs were recorded (or when the file was too
+      // new to tell) learns "none" once, so the next rebuild lists nothing.
+      if (e.xattrs.empty() && ns_of(now) - key.ctime_ns >= 2000000000LL) {
+        MKIMAGE_TRY_VOID(m_cache->record(e.host_path, key, StatCacheEntry{hit->digest, true}));
+      }
       return {};
     }
   }
