@@ -102,12 +102,14 @@ util::Result<std::vector<WalkEntry>> read_dir(const std::string& host, const std
   for (const auto& n : names) {
     WalkEntry e;
     const char* name = buf.data() + n.first;
-    if (fstatat(fd, name, &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
+    struct stat st;
+    if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) continue;  // removed while walking
       int err = errno;
       closedir(d);
       return util::sys_error("lstat", host + "/" + name, err);
     }
+    e.st = WalkStat(st);
     e.rel.reserve(rel.size() + 1 + n.second);
     if (!rel.empty()) {
       e.rel.append(rel);
@@ -168,7 +170,7 @@ public:
     }
     e.content.reset();
     e.stat.reset();
-    if (e.type == EntryType::regular) e.stat = StatKey::of(st);
+    if (e.type == EntryType::regular) e.stat = st.key();
     if (e.type == EntryType::regular && st.st_nlink > 1) {
       auto key = std::make_pair(st.st_dev, st.st_ino);
       auto it = m_links.find(key);
@@ -350,7 +352,9 @@ struct Planner {
   util::Result<void> walk_item(CopyPlan::Item& item, const parser::PatternMatcher* include) {
     WalkEntry root;
     root.rel = "";
-    if (lstat(item.host.c_str(), &root.st) != 0) return util::sys_error("lstat", item.host.string());
+    struct stat st;
+    if (lstat(item.host.c_str(), &st) != 0) return util::sys_error("lstat", item.host.string());
+    root.st = WalkStat(st);
     if (source.origin == SourceTree::Origin::context && item.rel.empty() && S_ISDIR(root.st.st_mode)) {
       mark_context_root(root);
     }

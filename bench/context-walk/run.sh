@@ -12,6 +12,8 @@
 #   BENCH_DIR   where the context and the store live (default /var/tmp/mkimage-bench-ctxwalk;
 #               kept between runs: deleting 100k files slows file creation on some VMs
 #               for minutes, so the context is generated once and reused)
+#   STORE=DIR   the store (--root) to use (default $BENCH_DIR/root-$FILES): e.g. one per
+#               binary when comparing two whose index schemas differ
 #   EDIT=0      skip the edit-one-file check (each one adds a 100,000-file layer to the store)
 #   COLD=1      start from an empty store (the old one is moved aside and removed
 #               after the measurements); otherwise a cold build runs only when the
@@ -27,7 +29,7 @@ W=${BENCH_DIR:-/var/tmp/mkimage-bench-ctxwalk}
 [ -x "$mk" ] || { echo "bench/context-walk: $mk is not built" >&2; exit 1; }
 mkdir -p "$W"
 ctx=$W/ctx-$FILES
-root=$W/root-$FILES
+root=${STORE:-$W/root-$FILES}
 df=$W/Dockerfile
 
 if [ ! -f "$ctx.complete" ]; then
@@ -107,7 +109,7 @@ fi
 find "$ctx" -printf '%s %T@\n' >/dev/null
 build >/dev/null
 
-tiny_build() { timed "$W/log.tiny" "$mk" --root "$W/root-tiny" build --progress plain -f "$df" -t ctxwalk-tiny:latest "$tiny"; }
+tiny_build() { timed "$W/log.tiny" "$mk" --root "$root-tiny" build --progress plain -f "$df" -t ctxwalk-tiny:latest "$tiny"; }
 tiny_build >/dev/null || { echo "bench/context-walk: tiny build failed:" >&2; tail -20 "$W/log.tiny" >&2; exit 1; }
 
 warm_s=() warm_kb=() walk_s=() tiny_s=() warm_c=() walk_c=() tiny_c=()
