@@ -374,3 +374,27 @@ PRIVILEGED_TEST_CASE("xattr changes move ctime (what a stat-cache record's \"no 
   auto removed = lstat_of(t / "f");
   CHECK((removed.st_ctim.tv_sec != set.st_ctim.tv_sec || removed.st_ctim.tv_nsec != set.st_ctim.tv_nsec));
 }
+
+TEST_CASE("IndexStatCache: a record made without the no-xattrs mark learns it once, then no xattr is listed") {
+  CopyFixture f;
+  write_file(f.ctx / "a", "a");
+  age_ctimes();
+  auto opened = store::Index::open(f.tmp / "index.db");
+  REQUIRE(opened.ok());
+  auto& index = **opened;
+  {
+    // As a schema-5 store left it: the digest only.
+    builder::IndexStatCache cache(index);
+    REQUIRE(cache.put((f.ctx / "a").string(), builder::StatKey::of(lstat_of(f.ctx / "a")), store::Digest::sha256_of("a")).ok());
+    REQUIRE(cache.flush().ok());
+  }
+  auto op = copy_op({"."}, "/ctx/");
+  auto first = indexed_build(f, index, op);
+  CHECK(first.files_read == 0);
+  CHECK(first.xattr_reads == 1);
+  auto second = indexed_build(f, index, op);
+  CHECK(second.digest == first.digest);
+  CHECK(second.files_read == 0);
+  CHECK(second.xattr_reads == 0);
+  CHECK(second.digest == uncached(f, op));
+}
