@@ -1,12 +1,11 @@
 #include "builder/content_hash.hpp"
 
 #include <fcntl.h>
-#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
+#include <charconv>
 #include <cerrno>
 #include <ctime>
 #include <cstring>
@@ -49,16 +48,22 @@ StatKey StatKey::of(const struct stat& st) {
   return k;
 }
 
-util::Result<std::optional<store::Digest>> MemoryStatCache::get(const std::string& path, const StatKey& key) {
-  std::lock_guard lock(m_mutex);
-  auto it = m_entries.find(path);
-  if (it == m_entries.end() || it->second.first != key) return std::optional<store::Digest>{};
-  return std::optional<store::Digest>{it->second.second};
+util::Result<std::optional<store::Digest>> StatCache::get(const std::string& path, const StatKey& key) {
+  MKIMAGE_TRY(auto hit, lookup(path, key));
+  if (!hit) return std::optional<store::Digest>{};
+  return std::optional<store::Digest>{hit->digest};
 }
 
-util::Result<void> MemoryStatCache::put(const std::string& path, const StatKey& key, const store::Digest& digest) {
+util::Result<std::optional<StatCacheEntry>> MemoryStatCache::lookup(const std::string& path, const StatKey& key) {
   std::lock_guard lock(m_mutex);
-  m_entries[path] = {key, digest};
+  auto it = m_entries.find(path);
+  if (it == m_entries.end() || it->second.first != key) return std::optional<StatCacheEntry>{};
+  return std::optional<StatCacheEntry>{it->second.second};
+}
+
+util::Result<void> MemoryStatCache::record(const std::string& path, const StatKey& key, const StatCacheEntry& entry) {
+  std::lock_guard lock(m_mutex);
+  m_entries[path] = {key, entry};
   return {};
 }
 
@@ -71,12 +76,12 @@ util::Result<store::Digest> FileDigester::digest_file(const fs::path& host_path,
   return digest_file(host_path.native(), StatKey::of(st));
 }
 
-util::Result<store::Digest> FileDigester::digest_file(const std::string& path, const StatKey& key) {
+util::Result<store::Digest> FileDigester::digest_file(const std::string& path, const StatKey& key, bool no_xattrs) {
   if (m_cache) {
-    MKIMAGE_TRY(auto hit, m_cache->get(path, key));
+    MKIMAGE_TRY(auto hit, m_cache->lookup(path, key));
     if (hit) {
       ++m_cache_hits;
-      return *hit;
+      return hit->digest;
     }
   }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -105,10 +110,46 @@ util::Result<store::Digest> FileDigester::digest_file(const std::string& path, c
     clock_gettime(CLOCK_REALTIME, &now);
     // Racy-clean guard: a write in the same timestamp tick would not move ctime.
     if (ns_of(now) - key.ctime_ns >= 2000000000LL) {
-      MKIMAGE_TRY_VOID(m_cache->put(path, key, digest));
+      MKIMAGE_TRY_VOID(m_cache->record(path, key, StatCacheEntry{digest, no_xattrs}));
     }
   }
   return digest;
+}
+
+util::Result<void> FileDigester::resolve_regular(SelectedEntry& e) {
+  const StatKey& key = *e.stat;
+  e.content.reset();
+  e.xattrs.clear();
+  if (m_cache) {
+    MKIMAGE_TRY(auto hit, m_cache->lookup(e.host_path, key));
+    if (hit) {
+      ++m_cache_hits;
+      e.content = hit->digest;
+      // The record matches ctime: no xattr was set or removed since it was made.
+      if (hit->no_xattrs) return {};
+      struct timespec now;
+      clock_gettime(CLOCK_REALTIME, &now);
+      ++m_xattr_reads;
+      MKIMAGE_TRY(e.xattrs, read_xattrs(e.host_path));
+      // A record made before xattrs were recorded (or when the file was too
+      // new to tell) learns "none" once, so the next rebuild lists nothing.
+      if (e.xattrs.empty() && ns_of(now) - key.ctime_ns >= 2000000000LL) {
+        MKIMAGE_TRY_VOID(m_cache->record(e.host_path, key, StatCacheEntry{hit->digest, true}));
+      }
+      return {};
+    }
+  }
+  // The clock is read before the xattrs: a record may claim "none" only when
+  // any later xattr change must land at least 2 s past the recorded ctime (a
+  // tick no filesystem's ctime is coarser than), so it moves ctime.
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  ++m_xattr_reads;
+  MKIMAGE_TRY(e.xattrs, read_xattrs(e.host_path));
+  bool no_xattrs = e.xattrs.empty() && ns_of(now) - key.ctime_ns >= 2000000000LL;
+  MKIMAGE_TRY(auto d, digest_file(e.host_path, key, no_xattrs));
+  e.content = d;
+  return {};
 }
 
 const char* entry_type_name(EntryType t) {
@@ -130,42 +171,12 @@ bool image_xattr(std::string_view name) {
   return name.starts_with("user.") || name.starts_with("security.") || name.starts_with("trusted.");
 }
 
-util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs_at(int dir_fd, const char* name,
-                                                                               const fs::path& host_path) {
-#ifdef __x86_64__
-  // listxattrat(dfd, path, at_flags, list, size); not in Debian 12's headers yet.
-  constexpr long k_sys_listxattrat = 465;
-  static std::atomic<bool> unsupported{false};
-  if (!unsupported.load(std::memory_order_relaxed)) {
-    char probe[256];
-    long n = ::syscall(k_sys_listxattrat, dir_fd, name, AT_SYMLINK_NOFOLLOW, probe, sizeof probe);
-    if (n == 0) return std::vector<std::pair<std::string, std::string>>{};
-    if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
-      unsupported.store(true, std::memory_order_relaxed);  // seccomp filters may answer EPERM
-    } else if (n < 0 && errno == ENOTSUP) {
-      return std::vector<std::pair<std::string, std::string>>{};
-    } else if (n > 0) {
-      // Something is there: only image_xattr() names need the full read.
-      bool any = false;
-      for (long pos = 0; pos < n;) {
-        std::string_view x(probe + pos);
-        any = any || image_xattr(x);
-        pos += static_cast<long>(x.size()) + 1;
-      }
-      if (!any) return std::vector<std::pair<std::string, std::string>>{};
-    }
-    // ERANGE (a long list) and names to read: the path-based read below.
-  }
-#else
-  (void)dir_fd;
-  (void)name;
-#endif
-  return read_xattrs(host_path);
+util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const fs::path& host_path) {
+  return read_xattrs(host_path.native());
 }
 
-util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const fs::path& host_path) {
+util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const std::string& path) {
   std::vector<std::pair<std::string, std::string>> out;
-  std::string path = host_path.string();
   ssize_t n = llistxattr(path.c_str(), nullptr, 0);
   if (n < 0) {
     if (errno == ENOTSUP || errno == ENOENT) return out;
@@ -206,22 +217,38 @@ SelectionHasher::SelectionHasher(FileDigester& files, std::string_view extra, st
 SelectionHasher::~SelectionHasher() = default;
 
 util::Result<void> SelectionHasher::add(const SelectedEntry& e) {
-  util::Sha256& h = *m_hash;
-  add_field(h, "path", e.path);
-  add_field(h, "type", entry_type_name(e.type));
+  // The fields are serialised into one reused buffer and hashed with one
+  // update (the same bytes as add_field() per field, without an allocation
+  // per number).
+  std::string& b = m_buf;
+  b.clear();
+  auto field = [&b](std::string_view tag, std::string_view value) {
+    b.append(tag);
+    b.push_back('\0');
+    char len[24];
+    auto r = std::to_chars(len, len + sizeof len, value.size());
+    b.append(len, r.ptr);
+    b.push_back('\0');
+    b.append(value);
+  };
+  auto number = [&field](std::string_view tag, std::uint64_t v) {
+    char num[24];
+    auto r = std::to_chars(num, num + sizeof num, v);
+    field(tag, std::string_view(num, static_cast<std::size_t>(r.ptr - num)));
+  };
+  field("path", e.path);
+  field("type", entry_type_name(e.type));
   char mode[16];
   std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(e.mode & 07777));
-  add_field(h, "mode", mode);
-  add_field(h, "uid", std::to_string(e.uid));
-  add_field(h, "gid", std::to_string(e.gid));
-  if (e.type == EntryType::symlink || e.type == EntryType::hardlink) add_field(h, "link", e.link_target);
-  if (e.type == EntryType::char_device || e.type == EntryType::block_device) {
-    add_field(h, "rdev", std::to_string(e.rdev));
-  }
-  add_field(h, "xattrs", std::to_string(e.xattrs.size()));
+  field("mode", mode);
+  number("uid", e.uid);
+  number("gid", e.gid);
+  if (e.type == EntryType::symlink || e.type == EntryType::hardlink) field("link", e.link_target);
+  if (e.type == EntryType::char_device || e.type == EntryType::block_device) number("rdev", e.rdev);
+  number("xattrs", e.xattrs.size());
   for (const auto& [name, value] : e.xattrs) {
-    add_field(h, "xattr.name", name);
-    add_field(h, "xattr.value", value);
+    field("xattr.name", name);
+    field("xattr.value", value);
   }
   if (e.type == EntryType::regular) {
     store::Digest d;
@@ -236,8 +263,13 @@ util::Result<void> SelectionHasher::add(const SelectedEntry& e) {
       if (!S_ISREG(st.st_mode)) return util::Error{"\"" + e.host_path + "\": not a regular file"};
       MKIMAGE_TRY(d, m_files.digest_file(e.host_path, StatKey::of(st)));
     }
-    add_field(h, "content", d.str());
+    std::string hex = d.hex();
+    char text[7 + 64];
+    std::memcpy(text, "sha256:", 7);
+    std::memcpy(text + 7, hex.data(), std::min<std::size_t>(hex.size(), 64));
+    field("content", std::string_view(text, sizeof text));
   }
+  m_hash->update(b);
   return {};
 }
 

@@ -45,36 +45,55 @@ struct StatKey {
   static StatKey of(const struct stat& st);
 };
 
-// (host path, StatKey) → sha256 of the file's bytes. Implementations:
-// MemoryStatCache (tests, one build) and IndexStatCache over the store's
-// stat_cache table (builder/stat_cache_index.hpp). `path` is the absolute host
-// path (a record's name; a hit needs path and every StatKey field equal).
-// get() returning nullopt is a miss. Implementations must be thread-safe.
+// What a stat-cache record answers: the sha256 of the file's bytes and whether
+// the file had no image_xattr()s when the record was made. `no_xattrs` is set
+// only when the xattrs were read at least 2 s after the file's ctime: every
+// xattr change moves ctime (setxattr/removexattr update it on ext4, xfs, btrfs,
+// tmpfs and overlayfs, and user space cannot set ctime), so a record whose
+// StatKey (ctime included) still matches proves the file still has none, and
+// a warm rebuild skips its listxattr (docs/cache-keys.md "Stat cache").
+struct StatCacheEntry {
+  store::Digest digest;
+  bool no_xattrs = false;
+};
+
+// (host path, StatKey) → StatCacheEntry. Implementations: MemoryStatCache
+// (tests, one build) and IndexStatCache over the store's stat_cache table
+// (builder/stat_cache_index.hpp). `path` is the absolute host path (a record's
+// name; a hit needs path and every StatKey field equal). lookup() returning
+// nullopt is a miss. Implementations must be thread-safe.
 class StatCache {
 public:
   virtual ~StatCache() = default;
-  virtual util::Result<std::optional<store::Digest>> get(const std::string& path, const StatKey& key) = 0;
-  virtual util::Result<void> put(const std::string& path, const StatKey& key, const store::Digest& digest) = 0;
+  virtual util::Result<std::optional<StatCacheEntry>> lookup(const std::string& path, const StatKey& key) = 0;
+  virtual util::Result<void> record(const std::string& path, const StatKey& key, const StatCacheEntry& entry) = 0;
+  // lookup()/record() for the digest alone (a record made by put() claims nothing about xattrs).
+  util::Result<std::optional<store::Digest>> get(const std::string& path, const StatKey& key);
+  util::Result<void> put(const std::string& path, const StatKey& key, const store::Digest& digest) {
+    return record(path, key, StatCacheEntry{digest, false});
+  }
   // Hint: the records of files under `dir` ("/abs/dir", no trailing "/") are
   // about to be asked for; an implementation may read them in one pass.
   virtual util::Result<void> preload(const std::string& dir) {
     (void)dir;
     return {};
   }
-  // Makes earlier put()s durable (an implementation may buffer them until then).
+  // Makes earlier record()s durable (an implementation may buffer them until then).
   virtual util::Result<void> flush() { return {}; }
 };
 
 class MemoryStatCache : public StatCache {
 public:
-  util::Result<std::optional<store::Digest>> get(const std::string& path, const StatKey& key) override;
-  util::Result<void> put(const std::string& path, const StatKey& key, const store::Digest& digest) override;
+  util::Result<std::optional<StatCacheEntry>> lookup(const std::string& path, const StatKey& key) override;
+  util::Result<void> record(const std::string& path, const StatKey& key, const StatCacheEntry& entry) override;
   std::size_t size() const;
 
 private:
   mutable std::mutex m_mutex;
-  std::map<std::string, std::pair<StatKey, store::Digest>> m_entries;
+  std::map<std::string, std::pair<StatKey, StatCacheEntry>> m_entries;
 };
+
+struct SelectedEntry;
 
 // Hashes file bytes, through an optional StatCache. Files whose ctime is less
 // than 2 s old are hashed but not cached: a write within the filesystem's
@@ -86,8 +105,16 @@ public:
   // sha256 of the bytes of the regular file at `host_path`, whose lstat is `st`.
   // Errors: open/read failures naming the path and errno; cache errors.
   util::Result<store::Digest> digest_file(const std::filesystem::path& host_path, const struct stat& st);
-  // The same, from the StatKey of the file's lstat.
-  util::Result<store::Digest> digest_file(const std::string& host_path, const StatKey& key);
+  // The same, from the StatKey of the file's lstat. `no_xattrs`: what a new
+  // cache record says about the file's xattrs (see StatCacheEntry).
+  util::Result<store::Digest> digest_file(const std::string& host_path, const StatKey& key, bool no_xattrs = false);
+
+  // Fills e.content and e.xattrs of a walked regular file (e.stat and
+  // e.host_path set): from the cache when its record matches e.stat (no file
+  // opened, and no xattr read when the record says the file had none), else
+  // reads the xattrs and hashes the bytes, recording both.
+  util::Result<void> resolve_regular(SelectedEntry& e);
+  std::uint64_t xattr_reads() const { return m_xattr_reads; }  // files whose xattrs were listed
 
   std::uint64_t files_read() const { return m_files_read; }    // files whose bytes were read
   std::uint64_t cache_hits() const { return m_cache_hits; }    // files answered by the cache
@@ -96,6 +123,7 @@ private:
   StatCache* m_cache;
   std::uint64_t m_files_read = 0;
   std::uint64_t m_cache_hits = 0;
+  std::uint64_t m_xattr_reads = 0;
 };
 
 enum class EntryType { regular, directory, symlink, hardlink, fifo, char_device, block_device, socket };
@@ -128,13 +156,7 @@ bool image_xattr(std::string_view name);
 // name: the key and the copy see the same ones. Filesystems without xattr
 // support give none.
 util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const std::filesystem::path& host_path);
-
-// read_xattrs for the entry `name` of the open directory `dir_fd` (whose host
-// path is `host_path`): the names are listed relative to the descriptor
-// (listxattrat, Linux 6.13+; older kernels: llistxattr of host_path), values
-// are read only when there are names.
-util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs_at(int dir_fd, const char* name,
-                                                                               const std::filesystem::path& host_path);
+util::Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const std::string& host_path);
 
 // sha256 over a tagged, versioned serialisation of `entries` (in the given
 // order: callers list them in the order they are written) and, for regular
@@ -158,6 +180,7 @@ public:
 private:
   FileDigester& m_files;
   std::unique_ptr<util::Sha256> m_hash;
+  std::string m_buf;  // one entry's serialisation
 };
 
 }  // namespace mkimage::builder

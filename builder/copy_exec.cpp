@@ -98,7 +98,7 @@ struct Executor {
   };
   std::vector<DirTimes> dir_times;  // applied last, so writing children does not move them
 
-  Owner owner_for(const struct stat& st) const {
+  Owner owner_for(const WalkStat& st) const {
     if (owner) return *owner;
     if (plan.source.origin == SourceTree::Origin::rootfs) return Owner{st.st_uid, st.st_gid};
     return Owner{0, 0};
@@ -119,7 +119,7 @@ struct Executor {
     return a;
   }
 
-  util::Result<void> apply_meta(const fs::path& target, const struct stat& st, const Owner& o, mode_t mode,
+  util::Result<void> apply_meta(const fs::path& target, const WalkStat& st, const Owner& o, mode_t mode,
                                 const fs::path* xattr_source) {
     bool link = S_ISLNK(st.st_mode);
     if (::lchown(target.c_str(), o.uid, o.gid) != 0) return util::sys_error("lchown", target.string());
@@ -142,7 +142,7 @@ struct Executor {
     return {};
   }
 
-  mode_t mode_for(const struct stat& st) const {
+  mode_t mode_for(const WalkStat& st) const {
     mode_t m = st.st_mode & 07777;
     if (chmod && !S_ISLNK(st.st_mode)) m = chmod->apply(m, S_ISDIR(st.st_mode));
     return m;

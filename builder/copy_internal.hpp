@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "builder/content_hash.hpp"
 #include "builder/copy.hpp"
 #include "builder/user_db.hpp"
 #include "parser/path_match.hpp"
@@ -25,14 +26,45 @@ namespace mkimage::builder {
 
 // --- walk -----------------------------------------------------------------------
 
+// The lstat fields a walk keeps, under struct stat's names: what the cache
+// key and the copy use (a struct stat is 144 bytes; this is 96, for each of a
+// context's 100,000 entries).
+struct WalkStat {
+  std::uint32_t st_mode = 0;
+  std::uint32_t st_uid = 0;
+  std::uint32_t st_gid = 0;
+  std::uint32_t st_nlink = 0;
+  std::int64_t st_size = 0;
+  std::uint64_t st_dev = 0;
+  std::uint64_t st_ino = 0;
+  std::uint64_t st_rdev = 0;
+  struct timespec st_atim {};
+  struct timespec st_mtim {};
+  struct timespec st_ctim {};
+  WalkStat() = default;
+  explicit WalkStat(const struct stat& s)
+      : st_mode(s.st_mode), st_uid(s.st_uid), st_gid(s.st_gid), st_nlink(static_cast<std::uint32_t>(s.st_nlink)),
+        st_size(s.st_size), st_dev(s.st_dev), st_ino(s.st_ino), st_rdev(s.st_rdev), st_atim(s.st_atim),
+        st_mtim(s.st_mtim), st_ctim(s.st_ctim) {}
+  // The stat-cache key (StatKey::of a struct stat with these fields).
+  StatKey key() const {
+    StatKey k;
+    k.dev = st_dev;
+    k.ino = st_ino;
+    k.size = st_size;
+    k.mtime_ns = static_cast<std::int64_t>(st_mtim.tv_sec) * 1000000000LL + st_mtim.tv_nsec;
+    k.ctime_ns = static_cast<std::int64_t>(st_ctim.tv_sec) * 1000000000LL + st_ctim.tv_nsec;
+    k.mode = st_mode;
+    return k;
+  }
+};
+
 // One entry found under a resolved source.
 struct WalkEntry {
   std::string rel;                // relative to the item's root: "" = the root itself, "a/b"
-  struct stat st {};              // lstat (the root of a followed symlink source: stat of the target)
+  WalkStat st;                    // lstat (the root of a followed symlink source: stat of the target)
   std::string link_target;        // symlinks
   bool context_root = false;      // the context directory itself (st: a 0755 directory)
-  bool xattrs_read = false;       // `xattrs` were read by the walk
-  std::vector<std::pair<std::string, std::string>> xattrs;  // image_xattr()s, sorted (when xattrs_read)
 };
 
 // --- items ------------------------------------------------------------------------

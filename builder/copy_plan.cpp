@@ -72,7 +72,7 @@ util::Result<std::vector<std::string>> list_dir(const fs::path& dir) {
 
 // The entries of directory `host` (sorted by name, without "." and ".."), each
 // lstat'ed with fstatat relative to the directory's descriptor. Entries removed
-// while reading are skipped.
+// while reading are skipped. No xattr is read here (EntryMaker::walked).
 util::Result<std::vector<WalkEntry>> read_dir(const std::string& host, const std::string& rel) {
   int fd = ::open(host.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return util::sys_error("opendir", host);
@@ -82,32 +82,40 @@ util::Result<std::vector<WalkEntry>> read_dir(const std::string& host, const std
     ::close(fd);
     return util::sys_error("opendir", host, err);
   }
-  std::vector<std::string> names;
+  // The names, NUL-terminated, back to back in one buffer (no allocation per name).
+  std::string buf;
+  std::vector<std::pair<std::size_t, std::size_t>> names;  // offset, size in buf
   errno = 0;
   while (auto* e = readdir(d)) {
     std::string_view n = e->d_name;
     if (n == "." || n == "..") continue;
-    names.emplace_back(n);
+    names.emplace_back(buf.size(), n.size());
+    buf.append(n);
+    buf.push_back('\0');
   }
-  std::sort(names.begin(), names.end());
+  auto name_of = [&buf](const std::pair<std::size_t, std::size_t>& n) {
+    return std::string_view(buf.data() + n.first, n.second);
+  };
+  std::sort(names.begin(), names.end(), [&](const auto& a, const auto& b) { return name_of(a) < name_of(b); });
   std::vector<WalkEntry> out;
   out.reserve(names.size());
-  for (auto& name : names) {
+  for (const auto& n : names) {
     WalkEntry e;
-    if (fstatat(fd, name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
+    const char* name = buf.data() + n.first;
+    struct stat st;
+    if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) continue;  // removed while walking
       int err = errno;
       closedir(d);
       return util::sys_error("lstat", host + "/" + name, err);
     }
-    e.rel = rel_join(rel, name);
-    auto xattrs = read_xattrs_at(fd, name.c_str(), host + "/" + name);
-    if (!xattrs.ok()) {
-      closedir(d);
-      return xattrs.error();
+    e.st = WalkStat(st);
+    e.rel.reserve(rel.size() + 1 + n.second);
+    if (!rel.empty()) {
+      e.rel.append(rel);
+      e.rel.push_back('/');
     }
-    e.xattrs = std::move(*xattrs);
-    e.xattrs_read = true;
+    e.rel.append(name_of(n));
     out.push_back(std::move(e));
   }
   closedir(d);
@@ -162,7 +170,7 @@ public:
     }
     e.content.reset();
     e.stat.reset();
-    if (e.type == EntryType::regular) e.stat = StatKey::of(st);
+    if (e.type == EntryType::regular) e.stat = st.key();
     if (e.type == EntryType::regular && st.st_nlink > 1) {
       auto key = std::make_pair(st.st_dev, st.st_ino);
       auto it = m_links.find(key);
@@ -173,10 +181,11 @@ public:
         m_links.emplace(key, e.path);
       }
     }
+    // xattrs are not read by the walk: a regular file's come with its
+    // content (FileDigester::resolve_regular, skipped when its stat-cache
+    // record proves it still has none); other entries' are read here.
     e.xattrs.clear();
-    if (w.xattrs_read) {
-      e.xattrs = w.xattrs;
-    } else if (!w.context_root) {
+    if (e.type != EntryType::regular && !w.context_root) {
       MKIMAGE_TRY(e.xattrs, read_xattrs(e.host_path));
     }
     return {};
@@ -204,18 +213,28 @@ public:
   // closed before descending, so a deep tree holds one descriptor at a time.
   util::Result<void> walk_dir(const std::string& host, const std::string& rel) {
     MKIMAGE_TRY(auto kids, read_dir(host, rel));
+    std::string crel;
     for (auto& e : kids) {
-      std::string kid_host = host;
-      if (kid_host.empty() || kid_host.back() != '/') kid_host.push_back('/');
-      kid_host.append(e.rel, rel.empty() ? 0 : rel.size() + 1);
+      // The host path is made only for what needs it (directories, symlinks).
+      auto kid_host = [&] {
+        std::string h = host;
+        if (h.empty() || h.back() != '/') h.push_back('/');
+        h.append(e.rel, rel.empty() ? 0 : rel.size() + 1);
+        return h;
+      };
       bool is_dir = S_ISDIR(e.st.st_mode);
       bool included = true;
       bool descend = is_dir;
       if (m_f.ctx) {
-        std::string crel = rel_join(m_f.ctx_prefix, e.rel);
-        if (m_f.ctx->excluded(crel)) {
+        if (!m_f.ctx_prefix.empty()) {
+          crel.assign(m_f.ctx_prefix);
+          crel.push_back('/');
+          crel.append(e.rel);
+        }
+        const std::string& ctx_rel = m_f.ctx_prefix.empty() ? e.rel : crel;
+        if (m_f.ctx->excluded(ctx_rel)) {
           included = false;
-          descend = is_dir && m_f.ctx->may_reinclude_below(crel);
+          descend = is_dir && m_f.ctx->may_reinclude_below(ctx_rel);
         }
       }
       if ((included || descend) && m_f.excludes && m_f.excludes->matches_or_parent_matches(e.rel)) {
@@ -230,20 +249,22 @@ public:
         // Symlinks (rare) are read by full path: the directory's descriptor
         // is closed by now.
         std::error_code ec;
-        auto target = fs::read_symlink(kid_host, ec);
-        if (ec) return util::sys_error("readlink", kid_host, ec.value());
+        auto target = fs::read_symlink(kid_host(), ec);
+        if (ec) return util::sys_error("readlink", kid_host(), ec.value());
         e.link_target = target.string();
       }
+      // Made before `e` is moved away.
+      std::string dir_host = is_dir ? kid_host() : std::string();
       if (included) {
         flush();
         m_out.push_back(std::move(e));
         const WalkEntry& added = m_out.back();
-        if (is_dir) MKIMAGE_TRY_VOID(walk_dir(kid_host, added.rel));
+        if (is_dir) MKIMAGE_TRY_VOID(walk_dir(dir_host, added.rel));
       } else {
         std::size_t depth = m_pending.size();
         m_pending.push_back(std::move(e));
         std::string sub_rel = m_pending.back().rel;
-        MKIMAGE_TRY_VOID(walk_dir(kid_host, sub_rel));
+        MKIMAGE_TRY_VOID(walk_dir(dir_host, sub_rel));
         if (m_pending.size() > depth) m_pending.pop_back();
       }
     }
@@ -331,7 +352,9 @@ struct Planner {
   util::Result<void> walk_item(CopyPlan::Item& item, const parser::PatternMatcher* include) {
     WalkEntry root;
     root.rel = "";
-    if (lstat(item.host.c_str(), &root.st) != 0) return util::sys_error("lstat", item.host.string());
+    struct stat st;
+    if (lstat(item.host.c_str(), &st) != 0) return util::sys_error("lstat", item.host.string());
+    root.st = WalkStat(st);
     if (source.origin == SourceTree::Origin::context && item.rel.empty() && S_ISDIR(root.st.st_mode)) {
       mark_context_root(root);
     }
@@ -579,6 +602,7 @@ util::Result<store::Digest> copy_content_digest(const CopyPlan& plan, StatCache*
     if (walked) {
       for (const auto& w : item->walk) {
         MKIMAGE_TRY_VOID(maker.walked(*item, w, e));
+        if (e.type == EntryType::regular) MKIMAGE_TRY_VOID(files.resolve_regular(e));
         MKIMAGE_TRY_VOID(sel.add(e));
       }
     } else {

@@ -1,10 +1,13 @@
 #include "builder/stat_cache_index.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace mkimage::builder {
 
 namespace {
+
+constexpr std::size_t k_block = 1 << 20;
 
 store::StatCacheRecord record_of(const std::string& path, const StatKey& key) {
   store::StatCacheRecord r;
@@ -33,52 +36,74 @@ StatKey key_of(const store::StatCacheRecord& r) {
 
 IndexStatCache::~IndexStatCache() { (void)flush(); }
 
-bool IndexStatCache::preloaded(std::string_view path) const {
-  for (const auto& d : m_dirs) {
-    if (path.starts_with(d)) return true;
+const char* IndexStatCache::intern(std::string_view s) {
+  if (s.size() > m_arena_left) {
+    std::size_t n = std::max(k_block, s.size());
+    m_arena.push_back(std::make_unique_for_overwrite<char[]>(n));
+    m_arena_at = m_arena.back().get();
+    m_arena_left = n;
   }
-  return false;
+  char* p = m_arena_at;
+  std::memcpy(p, s.data(), s.size());
+  m_arena_at += s.size();
+  m_arena_left -= s.size();
+  return p;
 }
 
 util::Result<void> IndexStatCache::preload(const std::string& dir) {
   std::lock_guard lock(m_mutex);
   std::string prefix = dir.empty() || dir.back() != '/' ? dir + "/" : dir;
-  if (preloaded(prefix)) return {};
-  std::size_t before = m_loaded.size();
-  MKIMAGE_TRY_VOID(m_index.for_each_stat(prefix, [&](const store::StatCacheRecord& r) {
-    m_loaded.push_back(Loaded{m_arena.size(), static_cast<std::uint32_t>(r.path.size()), key_of(r), r.digest});
-    m_arena += r.path;
-  }));
-  // Each scan comes sorted; a second directory's records are merged in.
-  if (before > 0 && m_loaded.size() > before) {
-    auto less = [&](const Loaded& a, const Loaded& b) { return path_of(a) < path_of(b); };
-    std::inplace_merge(m_loaded.begin(), m_loaded.begin() + static_cast<std::ptrdiff_t>(before), m_loaded.end(), less);
+  for (const auto& d : m_dirs) {
+    if (prefix.starts_with(d.prefix)) return {};
   }
-  m_dirs.push_back(std::move(prefix));
+  Dir d;
+  d.prefix = prefix;
+  // One range scan, in path order: the rows are appended as they come.
+  MKIMAGE_TRY_VOID(m_index.for_each_stat(prefix, [&](const store::StatCacheRecord& r) {
+    std::string_view rel = std::string_view(r.path).substr(prefix.size());
+    d.rows.push_back(Loaded{intern(rel), static_cast<std::uint32_t>(rel.size()), r.no_xattrs, key_of(r), r.digest});
+  }));
+  m_dirs.push_back(std::move(d));
   return {};
 }
 
-util::Result<std::optional<store::Digest>> IndexStatCache::get(const std::string& path, const StatKey& key) {
+std::optional<StatCacheEntry> IndexStatCache::find(Dir& d, std::string_view rel, const StatKey& key) {
+  std::size_t i = d.next;
+  if (i >= d.rows.size() || d.rows[i].rel_path() != rel) {
+    auto it = std::lower_bound(d.rows.begin(), d.rows.end(), rel,
+                               [](const Loaded& l, std::string_view p) { return l.rel_path() < p; });
+    if (it == d.rows.end() || it->rel_path() != rel) return std::nullopt;
+    i = static_cast<std::size_t>(it - d.rows.begin());
+  }
+  d.next = i + 1;
+  const Loaded& l = d.rows[i];
+  if (!(l.key == key)) return std::nullopt;
+  return StatCacheEntry{l.digest, l.no_xattrs};
+}
+
+util::Result<std::optional<StatCacheEntry>> IndexStatCache::lookup(const std::string& path, const StatKey& key) {
   std::lock_guard lock(m_mutex);
   if (!m_put.empty()) {
     auto it = m_put.find(path);
     if (it != m_put.end()) {
-      if (it->second.key == key) return std::optional<store::Digest>{it->second.digest};
-      return std::optional<store::Digest>{};
+      if (it->second.key == key) return std::optional<StatCacheEntry>{it->second.entry};
+      return std::optional<StatCacheEntry>{};
     }
   }
-  if (!preloaded(path)) return m_index.get_stat(record_of(path, key));
-  auto it = std::lower_bound(m_loaded.begin(), m_loaded.end(), std::string_view(path),
-                             [&](const Loaded& l, std::string_view p) { return path_of(l) < p; });
-  if (it == m_loaded.end() || path_of(*it) != path || !(it->key == key)) return std::optional<store::Digest>{};
-  return std::optional<store::Digest>{it->digest};
+  for (auto& d : m_dirs) {
+    if (path.starts_with(d.prefix)) return find(d, std::string_view(path).substr(d.prefix.size()), key);
+  }
+  // Not preloaded: one indexed lookup (it claims nothing about xattrs).
+  MKIMAGE_TRY(auto digest, m_index.get_stat(record_of(path, key)));
+  if (!digest) return std::optional<StatCacheEntry>{};
+  return std::optional<StatCacheEntry>{StatCacheEntry{*digest, false}};
 }
 
-util::Result<void> IndexStatCache::put(const std::string& path, const StatKey& key, const store::Digest& digest) {
+util::Result<void> IndexStatCache::record(const std::string& path, const StatKey& key, const StatCacheEntry& entry) {
   std::lock_guard lock(m_mutex);
   auto& p = m_put[path];
-  if (p.written || !p.digest.valid()) ++m_unwritten;
-  p = Put{key, digest, false};
+  if (p.written || !p.entry.digest.valid()) ++m_unwritten;
+  p = Put{key, entry, false};
   return {};
 }
 
@@ -90,7 +115,8 @@ util::Result<void> IndexStatCache::flush() {
   for (const auto& [path, p] : m_put) {
     if (p.written) continue;
     auto r = record_of(path, p.key);
-    r.digest = p.digest;
+    r.digest = p.entry.digest;
+    r.no_xattrs = p.entry.no_xattrs;
     records.push_back(std::move(r));
   }
   MKIMAGE_TRY_VOID(m_index.put_stats(records));

@@ -1,23 +1,34 @@
 #include "store/digest.hpp"
 
+#include <array>
+#include <cstdint>
+
 #include "util/sha256.hpp"
 
 namespace mkimage {
+
+namespace {
+
+// Value of a lowercase hex digit, or -1 (upper case is not accepted).
+constexpr std::array<std::int8_t, 256> hex_values() {
+  std::array<std::int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - 'a' + 10);
+  return t;
+}
+constexpr auto k_hex_values = hex_values();
+
+}  // namespace
 
 Result<Digest> Digest::from_hex(std::string_view hex) {
   if (hex.size() != 64) return Error{"invalid sha256 digest \"" + std::string(hex) + "\": want 64 hex characters"};
   Digest d;
   for (std::size_t i = 0; i < 32; ++i) {
-    int v = 0;
-    for (int k = 0; k < 2; ++k) {
-      char c = hex[2 * i + k];
-      int x;
-      if (c >= '0' && c <= '9') x = c - '0';
-      else if (c >= 'a' && c <= 'f') x = c - 'a' + 10;
-      else return Error{"invalid sha256 digest \"" + std::string(hex) + "\": not lowercase hex"};
-      v = v * 16 + x;
-    }
-    d.m_bytes[i] = static_cast<std::uint8_t>(v);
+    int hi = k_hex_values[static_cast<unsigned char>(hex[2 * i])];
+    int lo = k_hex_values[static_cast<unsigned char>(hex[2 * i + 1])];
+    if ((hi | lo) < 0) return Error{"invalid sha256 digest \"" + std::string(hex) + "\": not lowercase hex"};
+    d.m_bytes[i] = static_cast<std::uint8_t>(hi << 4 | lo);
   }
   d.m_valid = true;
   return d;

@@ -563,9 +563,11 @@ util::Result<std::vector<CacheRecord>> Index::list_cache() {
 util::Result<void> Index::put_stat(const StatCacheRecord& r) {
   std::lock_guard lock(m_mutex);
   return Stmt(m_statements,
-              "INSERT INTO stat_cache(path, dev, ino, size, mtime_ns, ctime_ns, mode, digest) VALUES(?,?,?,?,?,?,?,?) "
+              "INSERT INTO stat_cache(path, dev, ino, size, mtime_ns, ctime_ns, mode, digest, no_xattrs) "
+              "VALUES(?,?,?,?,?,?,?,?,?) "
               "ON CONFLICT(path) DO UPDATE SET dev=excluded.dev, ino=excluded.ino, size=excluded.size, "
-              "mtime_ns=excluded.mtime_ns, ctime_ns=excluded.ctime_ns, mode=excluded.mode, digest=excluded.digest")
+              "mtime_ns=excluded.mtime_ns, ctime_ns=excluded.ctime_ns, mode=excluded.mode, digest=excluded.digest, "
+              "no_xattrs=excluded.no_xattrs")
       .bind(r.path)
       .bind(static_cast<std::int64_t>(r.dev))
       .bind(static_cast<std::int64_t>(r.ino))
@@ -574,6 +576,7 @@ util::Result<void> Index::put_stat(const StatCacheRecord& r) {
       .bind(r.ctime_ns)
       .bind(static_cast<std::int64_t>(r.mode))
       .bind(r.digest)
+      .bind(static_cast<std::int64_t>(r.no_xattrs ? 1 : 0))
       .run();
 }
 
@@ -596,7 +599,8 @@ util::Result<void> Index::for_each_stat(const std::string& prefix,
                                         const std::function<void(const StatCacheRecord&)>& fn) {
   std::lock_guard lock(m_mutex);
   Stmt s(m_statements,
-         "SELECT path, dev, ino, size, mtime_ns, ctime_ns, mode, digest FROM stat_cache WHERE path>=? AND path<? "
+         "SELECT path, dev, ino, size, mtime_ns, ctime_ns, mode, digest, no_xattrs FROM stat_cache "
+         "WHERE path>=? AND path<? "
          "ORDER BY path");
   // [prefix, prefix with its last byte incremented): every path starting with prefix.
   std::string upper = prefix;
@@ -621,6 +625,7 @@ util::Result<void> Index::for_each_stat(const std::string& prefix,
     auto d = s.digest(7);
     if (!d.ok()) continue;  // a damaged record is a miss
     r.digest = *d;
+    r.no_xattrs = s.integer(8) == 1;
     fn(r);
   }
   return {};

@@ -101,6 +101,8 @@ struct StatCacheRecord {
   std::int64_t ctime_ns = 0;
   std::uint32_t mode = 0;     // st_mode (type and octal permission bits)
   Digest digest;              // sha256 of the content
+  bool no_xattrs = false;     // the file had no image xattrs, read ≥ 2 s after its ctime
+                              // (builder/content_hash.hpp StatCacheEntry)
 };
 
 // A container of `mkimage run` (issue 5).

@@ -48,6 +48,9 @@
 //          outcome TEXT "CACHED"|"remote-cached"|"run"|"error", started INTEGER epoch ms, duration_ms INTEGER,
 //          cache_key TEXT, miss_reason TEXT, log_bytes INTEGER, PK(build, number)); the logs are
 //          files ROOT/history/<build id>/<number>.log
+// Version 6 (context re-check at stat speed, builder/content_hash.hpp StatCacheEntry):
+//   stat_cache.no_xattrs INTEGER 1 = the file had no image xattrs when its record was made (read at
+//          least 2 s after its ctime, so any later xattr change moved ctime); 0 = unknown (read them)
 #include <sqlite3.h>
 
 #include <string>
@@ -236,6 +239,10 @@ CREATE TABLE build_steps (
   log_bytes INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (build, number)
 ) WITHOUT ROWID;
+)sql",
+      // 5 -> 6
+      R"sql(
+ALTER TABLE stat_cache ADD COLUMN no_xattrs INTEGER NOT NULL DEFAULT 0;
 )sql",
   };
   return migrations;

@@ -11,6 +11,7 @@
 #include "builder/content_hash.hpp"
 #include "builder/stat_cache_index.hpp"
 #include "copy_fixture.hpp"
+#include "../skip.hpp"
 
 using namespace mkimage;
 using namespace mkimage::testing;
@@ -240,4 +241,160 @@ TEST_CASE("IndexStatCache: one-pass preload; nothing changed reads and writes no
   auto hit = cache.get((f.ctx / "d0" / "f0").string(), builder::StatKey::of(st));
   REQUIRE(hit.ok());
   CHECK(hit->has_value());
+}
+
+namespace {
+
+// A build through an IndexStatCache as a new process makes it (preload, then
+// flush), with its FileDigester's counters.
+struct IndexedBuild {
+  store::Digest digest;
+  std::uint64_t files_read = 0;
+  std::uint64_t cache_hits = 0;
+  std::uint64_t xattr_reads = 0;
+};
+
+IndexedBuild indexed_build(CopyFixture& f, store::Index& index, const builder::CopyOp& op) {
+  builder::IndexStatCache cache(index);
+  builder::FileDigester files(&cache);
+  IndexedBuild b;
+  b.digest = Digests{f, &cache, &files}.of(op);
+  b.files_read = files.files_read();
+  b.cache_hits = files.cache_hits();
+  b.xattr_reads = files.xattr_reads();
+  return b;
+}
+
+// The digest with no stat cache at all: every file read, every xattr listed.
+store::Digest uncached(CopyFixture& f, const builder::CopyOp& op) {
+  builder::FileDigester files;
+  return Digests{f, nullptr, &files}.of(op);
+}
+
+}  // namespace
+
+TEST_CASE("IndexStatCache never answers stale: every kind of edit gives the uncached digest") {
+  CopyFixture f;
+  const char* names[] = {"same_mtime", "touched", "chmod", "xattr", "renamed", "symlinked", "linked", "plain"};
+  for (const char* n : names) write_file(f.ctx / "d" / n, std::string("content of ") + n);
+  set_mtime(f.ctx / "d" / "same_mtime", 1577836800);
+  bool user_xattrs = lsetxattr((f.ctx / "d" / "plain").c_str(), "user.probe", "1", 1, 0) == 0;
+  if (user_xattrs) REQUIRE(lremovexattr((f.ctx / "d" / "plain").c_str(), "user.probe") == 0);
+  age_ctimes();
+  auto opened = store::Index::open(f.tmp / "index.db");
+  REQUIRE(opened.ok());
+  auto& index = **opened;
+  auto op = copy_op({"."}, "/ctx/");
+
+  // Build 1 records every file (their ctimes are old enough), with "no xattrs".
+  auto b1 = indexed_build(f, index, op);
+  CHECK(b1.files_read == 8);
+  CHECK(b1.digest == uncached(f, op));
+  int flagged = 0;
+  REQUIRE(index.for_each_stat(f.ctx.string() + "/", [&](const store::StatCacheRecord& r) { flagged += r.no_xattrs; }).ok());
+  CHECK(flagged == 8);
+  // Build 2, nothing changed: no file opened, no xattr listed, the same key.
+  auto b2 = indexed_build(f, index, op);
+  CHECK(b2.digest == b1.digest);
+  CHECK(b2.files_read == 0);
+  CHECK(b2.cache_hits == 8);
+  CHECK(b2.xattr_reads == 0);
+
+  store::Digest last = b1.digest;
+  // Each edit below touches a file whose record is still valid; the rebuild
+  // must equal the uncached digest and differ from the one before.
+  auto check_edit = [&](const char* what) {
+    INFO(what);
+    auto b = indexed_build(f, index, op);
+    CHECK(b.digest == uncached(f, op));
+    CHECK(b.digest != last);
+    last = b.digest;
+  };
+  {  // Same size, same mtime (to the nanosecond): only ctime tells.
+    auto st = lstat_of(f.ctx / "d" / "same_mtime");
+    write_file(f.ctx / "d" / "same_mtime", "CONTENT OF SAME_MTIME");
+    struct timespec ts[2] = {st.st_atim, st.st_mtim};
+    REQUIRE(utimensat(AT_FDCWD, (f.ctx / "d" / "same_mtime").c_str(), ts, 0) == 0);
+    REQUIRE(lstat_of(f.ctx / "d" / "same_mtime").st_size == st.st_size);
+    check_edit("same size, same mtime");
+  }
+  {  // touch -d: new bytes of the same size, then the mtime set to an old date.
+    write_file(f.ctx / "d" / "touched", "CONTENT OF TOUCHED");
+    set_mtime(f.ctx / "d" / "touched", 946684800);
+    check_edit("touch -d");
+  }
+  REQUIRE(::chmod((f.ctx / "d" / "chmod").c_str(), 0600) == 0);
+  check_edit("chmod");
+  if (user_xattrs) {
+    // The record says "no xattrs"; setting one moves ctime, so the record no longer matches.
+    REQUIRE(lsetxattr((f.ctx / "d" / "xattr").c_str(), "user.k", "v1", 2, 0) == 0);
+    check_edit("xattr added");
+    REQUIRE(lsetxattr((f.ctx / "d" / "xattr").c_str(), "user.k", "v2", 2, 0) == 0);
+    check_edit("xattr value changed");
+    REQUIRE(lremovexattr((f.ctx / "d" / "xattr").c_str(), "user.k") == 0);
+    auto b = indexed_build(f, index, op);
+    CHECK(b.digest == uncached(f, op));
+    last = b.digest;
+  } else {
+    MESSAGE("filesystem without user xattrs: the xattr edits are not exercised");
+  }
+  fs::rename(f.ctx / "d" / "renamed", f.ctx / "d" / "renamed2");
+  check_edit("rename");
+  fs::remove(f.ctx / "d" / "symlinked");
+  fs::create_symlink("plain", f.ctx / "d" / "symlinked");
+  check_edit("replaced by a symlink");
+  fs::create_hard_link(f.ctx / "d" / "linked", f.ctx / "d" / "linked2");
+  check_edit("hard link");
+
+  // Once the edited files are old enough, they are recorded again and a
+  // rebuild opens nothing; a file with xattrs has them listed every time.
+  if (user_xattrs) REQUIRE(lsetxattr((f.ctx / "d" / "plain").c_str(), "user.keep", "1", 1, 0) == 0);
+  age_ctimes();
+  auto settled = indexed_build(f, index, op);
+  CHECK(settled.digest == uncached(f, op));
+  auto again = indexed_build(f, index, op);
+  CHECK(again.digest == settled.digest);
+  CHECK(again.files_read == 0u);
+  CHECK(again.xattr_reads == (user_xattrs ? 1u : 0u));
+}
+
+PRIVILEGED_TEST_CASE("xattr changes move ctime (what a stat-cache record's \"no xattrs\" relies on)") {
+  TempDir t;
+  write_file(t / "f", "x");
+  bool user_xattrs = lsetxattr((t / "f").c_str(), "user.probe", "1", 1, 0) == 0;
+  SKIP_IF_MISSING(user_xattrs ? "" : "user xattrs on the test directory's filesystem");
+  REQUIRE(lremovexattr((t / "f").c_str(), "user.probe") == 0);
+  auto before = lstat_of(t / "f");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(lsetxattr((t / "f").c_str(), "user.k", "v", 1, 0) == 0);
+  auto set = lstat_of(t / "f");
+  CHECK((set.st_ctim.tv_sec != before.st_ctim.tv_sec || set.st_ctim.tv_nsec != before.st_ctim.tv_nsec));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(lremovexattr((t / "f").c_str(), "user.k") == 0);
+  auto removed = lstat_of(t / "f");
+  CHECK((removed.st_ctim.tv_sec != set.st_ctim.tv_sec || removed.st_ctim.tv_nsec != set.st_ctim.tv_nsec));
+}
+
+TEST_CASE("IndexStatCache: a record made without the no-xattrs mark learns it once, then no xattr is listed") {
+  CopyFixture f;
+  write_file(f.ctx / "a", "a");
+  age_ctimes();
+  auto opened = store::Index::open(f.tmp / "index.db");
+  REQUIRE(opened.ok());
+  auto& index = **opened;
+  {
+    // As a schema-5 store left it: the digest only.
+    builder::IndexStatCache cache(index);
+    REQUIRE(cache.put((f.ctx / "a").string(), builder::StatKey::of(lstat_of(f.ctx / "a")), store::Digest::sha256_of("a")).ok());
+    REQUIRE(cache.flush().ok());
+  }
+  auto op = copy_op({"."}, "/ctx/");
+  auto first = indexed_build(f, index, op);
+  CHECK(first.files_read == 0);
+  CHECK(first.xattr_reads == 1);
+  auto second = indexed_build(f, index, op);
+  CHECK(second.digest == first.digest);
+  CHECK(second.files_read == 0);
+  CHECK(second.xattr_reads == 0);
+  CHECK(second.digest == uncached(f, op));
 }
