@@ -54,9 +54,13 @@ TEST_CASE("runtime config.json has the default namespaces, mounts and process") 
   spec.network = NetworkMode::host;
   j = nlohmann::json::parse(make_runtime_config(spec, "/bundle"));
   CHECK(j["linux"]["namespaces"].size() == 4);
-  CHECK(parse_network_mode("default").value() == NetworkMode::host);
+  CHECK(parse_network_mode("default").value() == NetworkMode::isolated);
+  CHECK(parse_network_mode("bridge").value() == NetworkMode::isolated);
+  CHECK(parse_network_mode("").value() == NetworkMode::isolated);
+  CHECK(parse_network_mode("host").value() == NetworkMode::host);
   CHECK(parse_network_mode("none").value() == NetworkMode::none);
-  CHECK(!parse_network_mode("bridge").ok());
+  CHECK(parse_network_mode("private").value() == NetworkMode::private_);
+  CHECK(!parse_network_mode("nat").ok());
 }
 
 TEST_CASE("runtime config.json: seccomp, noNewPrivileges, insecure, a network namespace path") {
