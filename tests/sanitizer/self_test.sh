@@ -8,6 +8,7 @@ set -u
 probe=$1 scratch=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 fail() { echo "sanitizer.self_test: FAIL: $*"; exit 1; }
+rm -rf "$scratch" && mkdir -p "$scratch" || fail "cannot make $scratch"
 for kind in heap leak ub none; do
   rc=0
   bash "$here/run.sh" "$scratch/$kind" bash -c '"$0" "$1" >/dev/null 2>&1; exit 0' "$probe" "$kind" \
