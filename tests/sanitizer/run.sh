@@ -19,11 +19,6 @@ common=halt_on_error=1:abort_on_error=1:print_stacktrace=1:disable_coredump=1
 export ASAN_OPTIONS=$common:detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1:log_path=$dir/asan${ASAN_OPTIONS_EXTRA:+:$ASAN_OPTIONS_EXTRA}
 export LSAN_OPTIONS=suppressions=$here/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=$common:log_path=$dir/ubsan${UBSAN_OPTIONS_EXTRA:+:$UBSAN_OPTIONS_EXTRA}
-# ASan's stack frames are several times larger: walks that recurse per
-# directory level (store/layer_writer.cpp walk_dir, bounded by PATH_MAX at some
-# 2,048 levels, run on worker threads) overflowed the default 8 MiB at 1,500
-# levels. Threads take their stack size from this limit (glibc).
-[ "$(ulimit -s)" = unlimited ] || [ "$(ulimit -s)" -ge 65536 ] || ulimit -s 65536
 # Instrumented code runs some 2-4 times slower (more under load): tests with
 # time bounds (tests/reliability/resource_limits.sh) multiply them by this.
 export MKIMAGE_TEST_TIME_FACTOR=${MKIMAGE_TEST_TIME_FACTOR:-4}
