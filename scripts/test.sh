@@ -3,7 +3,8 @@
 # cores and runs every test (unit, conformance, end-to-end, shared cases, interop,
 # fuzz corpus replays), then a short run of every fuzz target and the demo.
 #   scripts/test.sh              normal build in build/
-#   scripts/test.sh --sanitize   ASan+UBSan build in build-sanitize/ (no fuzzing run, no demo)
+#   scripts/test.sh --sanitize   ASan+UBSan+LSan build in build-sanitize/ (no fuzzing run, no
+#                                demo); any sanitizer report fails the test that made it
 # Extra arguments after the optional --sanitize go to ctest (e.g. -R parser) and
 # leave out the fuzzing run and the demo. docs/testing.md has the details.
 set -euo pipefail
@@ -41,7 +42,20 @@ report_skips() {
   ' "$dir/Testing/Temporary/LastTest.log"
 }
 ctest_status=0
+[ ${#mode[@]} -eq 0 ] || rm -rf "$dir/sanitizer-reports"  # only this run's reports are listed below
 (cd "$dir" && ctest --output-on-failure -j "$(nproc)" "$@") 2>&1 | tee "$ctest_out" || ctest_status=$?
+# In the sanitizer build, the tests whose processes left a report
+# (tests/sanitizer/run.sh: build-sanitize/sanitizer-reports/<test>/).
+if [ ${#mode[@]} -gt 0 ]; then
+  reported=$(find "$dir/sanitizer-reports" -mindepth 2 -maxdepth 2 -type f \( -name 'asan.*' -o -name 'ubsan.*' \) \
+    ! -path '*/sanitizer.self_test/*' -printf '%h\n' 2>/dev/null | sort -u)
+  if [ -n "$reported" ]; then
+    echo "sanitizer reports (each fails its test):"
+    sed 's/^/  /' <<<"$reported"
+  else
+    echo "sanitizer reports: none"
+  fi
+fi
 # The list comes last, after the demo too, whatever their outcome; the exit
 # status stays ctest's (or the demo's).
 trap report_skips EXIT

@@ -351,8 +351,42 @@ public:
   }
 
   // Writes every child of the directory open as `dirfd`; `prefix` is its tar path
-  // with a trailing "/" ("" for the root).
+  // with a trailing "/" ("" for the root). Depth first, children in name order,
+  // with a stack of open directories rather than recursion: a tree as deep as
+  // PATH_MAX allows must not depend on the thread's stack size.
   Result<void> walk_dir(int dirfd, const std::string& prefix) {
+    struct Level {
+      int fd;
+      FdCloser owner;  // -1 for the caller's directory
+      std::string prefix;
+      std::vector<std::string> names;
+      std::size_t next = 0;
+      Level(int f, int owned, std::string p) : fd(f), owner(owned), prefix(std::move(p)) {}
+    };
+    std::vector<std::unique_ptr<Level>> stack;
+    stack.push_back(std::make_unique<Level>(dirfd, -1, prefix));
+    MKIMAGE_TRY(stack.back()->names, list_dir(dirfd, prefix));
+    while (!stack.empty()) {
+      Level& top = *stack.back();
+      if (top.next == top.names.size()) {
+        stack.pop_back();
+        continue;
+      }
+      const std::string& name = top.names[top.next++];
+      std::string rel = top.prefix + name;
+      if (!m_excludes.empty() && m_excludes.count(rel)) continue;
+      int sub = -1;
+      MKIMAGE_TRY_VOID(entry_at(top.fd, name, rel, &sub));
+      if (sub >= 0) {
+        stack.push_back(std::make_unique<Level>(sub, sub, rel + "/"));
+        MKIMAGE_TRY(stack.back()->names, list_dir(sub, stack.back()->prefix));
+      }
+    }
+    return {};
+  }
+
+  // The names in the directory open as `dirfd` (tar path `prefix`), sorted.
+  Result<std::vector<std::string>> list_dir(int dirfd, const std::string& prefix) {
     int dup = ::dup(dirfd);
     if (dup < 0) return util::sys_error("dup", full(prefix));
     DIR* d = ::fdopendir(dup);
@@ -371,17 +405,13 @@ public:
     ::closedir(d);
     if (err) return util::sys_error("readdir", full(prefix), err);
     std::sort(names.begin(), names.end());
-    for (const auto& name : names) {
-      std::string rel = prefix + name;
-      if (!m_excludes.empty() && m_excludes.count(rel)) continue;
-      MKIMAGE_TRY_VOID(entry_at(dirfd, name, rel, true));
-    }
-    return {};
+    return names;
   }
 
-  // Writes the entry `name` in `dirfd` whose tar path is `rel`; recurses into
-  // directories when `recurse`.
-  Result<void> entry_at(int dirfd, const std::string& name, const std::string& rel, bool recurse) {
+  // Writes the entry `name` in `dirfd` whose tar path is `rel`. For a directory,
+  // when `subdir` is given, hands its open descriptor over there (the caller
+  // walks it and closes it); otherwise the directory's children are not written.
+  Result<void> entry_at(int dirfd, const std::string& name, const std::string& rel, int* subdir) {
     struct stat st;
     if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return util::sys_error("lstat", full(rel));
 
@@ -458,7 +488,10 @@ public:
     if (S_ISREG(st.st_mode)) MKIMAGE_TRY_VOID(copy_data(fd.fd, st.st_size, rel));
     if (S_ISDIR(st.st_mode)) {
       if (opaque) MKIMAGE_TRY_VOID(m_out.whiteout(rel + "/.wh..wh..opq"));
-      if (recurse) MKIMAGE_TRY_VOID(walk_dir(fd.fd, rel + "/"));
+      if (subdir) {
+        *subdir = fd.fd;
+        fd.fd = -1;
+      }
     }
     return {};
   }
@@ -583,7 +616,7 @@ Result<WrittenLayer> write_layer_from_changes(const fs::path& root, std::vector<
       parent_fd = std::move(holder);
       dirfd = parent_fd.fd;
     }
-    MKIMAGE_TRY_VOID(walker.entry_at(dirfd, base, c.path, false));
+    MKIMAGE_TRY_VOID(walker.entry_at(dirfd, base, c.path, nullptr));
   }
   return tar.finish();
 }

@@ -12,14 +12,16 @@
 #  - 200 WORKDIR layers (overlay lowers named by descriptor, no symlink per lower);
 #  - a FIFO planted as .dockerignore: refused, not a hang.
 # Every bound below is ≥ 5× what this 2-core machine takes, so a slow CI host
-# passes while a quadratic regression does not.
+# passes while a quadratic regression does not; MKIMAGE_TEST_TIME_FACTOR (set by
+# the sanitizer build's tests/sanitizer/run.sh: instrumented code is slower)
+# multiplies them.
 . "$(dirname "$0")/../e2e/build_helpers.inc"
 command -v python3 >/dev/null || skip "python3 is not installed"
 
 # bounded NAME SECONDS CMD...: runs CMD with a time limit, output in $W/NAME.log;
 # returns CMD's status (124 = over the limit).
 bounded() {
-  local name=$1 secs=$2
+  local name=$1 secs=$(($2 * ${MKIMAGE_TEST_TIME_FACTOR:-1}))
   shift 2
   local t0=$(date +%s%N)
   timeout -k 5 "$secs" "$@" >"$W/$name.log" 2>&1
@@ -27,13 +29,13 @@ bounded() {
   echo "$TEST: $name: rc=$rc in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
   return $rc
 }
-expect_ok() { bounded "$@" || fail "$1 failed or took over $2 s: $(tail -c 400 "$W/$1.log")"; }
+expect_ok() { bounded "$@" || fail "$1 failed or took over $(($2 * ${MKIMAGE_TEST_TIME_FACTOR:-1})) s: $(tail -c 400 "$W/$1.log")"; }
 expect_err() { # NAME SECONDS WANT CMD...
   local name=$1 secs=$2 want=$3
   shift 3
   local rc=0
   bounded "$name" "$secs" "$@" || rc=$?
-  [ "$rc" != 124 ] || fail "$name: took over $secs s"
+  [ "$rc" != 124 ] || fail "$name: took over $((secs * ${MKIMAGE_TEST_TIME_FACTOR:-1})) s"
   [ "$rc" != 0 ] || fail "$name: succeeded, want an error containing '$want'"
   grep -qF -- "$want" "$W/$name.log" || fail "$name: error lacks '$want': $(tail -c 400 "$W/$name.log")"
   ! grep -q 'internal error\|terminate called\|Aborted' "$W/$name.log" || fail "$name: crashed: $(tail -c 400 "$W/$name.log")"

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
@@ -245,4 +246,48 @@ TEST_CASE("empty directory gives the empty layer") {
   auto w = write_dir(t / "e", sink);
   CHECK(sink.bytes == std::string(1024, '\0'));
   CHECK(w.diff_id.digest.str() == "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef");
+}
+
+TEST_CASE("a directory 1,500 levels deep is written on a thread with a 256 KiB stack") {
+  // The walk keeps a stack of open directories, not one recursion per level:
+  // under ASan the recursive walk overflowed a worker thread's 8 MiB here.
+  TempDir t;
+  fs::path p = t / "deep";
+  fs::create_directories(p);
+  int fd = ::open(p.c_str(), O_RDONLY | O_DIRECTORY);
+  REQUIRE(fd >= 0);
+  for (int i = 0; i < 1500; ++i) {  // by descriptor: the whole path is longer than PATH_MAX allows to name
+    REQUIRE(::mkdirat(fd, "d", 0755) == 0);
+    int next = ::openat(fd, "d", O_RDONLY | O_DIRECTORY);
+    ::close(fd);
+    REQUIRE(next >= 0);
+    fd = next;
+  }
+  ::close(fd);
+  struct Job {
+    fs::path dir;
+    StringSink sink;
+    bool ok = false;
+    std::string error;
+  } job{p, {}, false, {}};
+  pthread_attr_t attr;
+  ::pthread_attr_init(&attr);
+  ::pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_t th;
+  auto run = [](void* arg) -> void* {
+    auto* j = static_cast<Job*>(arg);
+    auto w = store::write_layer_from_dir(j->dir, j->sink, {});
+    j->ok = w.ok();
+    if (!w.ok()) j->error = w.error().message;
+    return nullptr;
+  };
+  REQUIRE(::pthread_create(&th, &attr, run, &job) == 0);
+  ::pthread_join(th, nullptr);
+  ::pthread_attr_destroy(&attr);
+  REQUIRE_MESSAGE(job.ok, job.error);
+  auto es = read_tar(job.sink.bytes);
+  CHECK(es.size() == 1500);
+  std::string deepest;
+  for (int i = 0; i < 1500; ++i) deepest += "d/";
+  CHECK(es.back().name == deepest);
 }
