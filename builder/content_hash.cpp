@@ -205,8 +205,22 @@ SelectionHasher::SelectionHasher(FileDigester& files, std::string_view extra, st
 
 SelectionHasher::~SelectionHasher() = default;
 
+namespace {
+
+// The file-list entry of `e`: everything but path and mode in one short digest.
+void list_entry(const SelectedEntry& e, const std::string& content, FileListing& out) {
+  std::string rest = entry_type_name(e.type);
+  rest += '\0' + std::to_string(e.uid) + ':' + std::to_string(e.gid) + '\0' + e.link_target + '\0' +
+          std::to_string(e.rdev) + '\0' + content;
+  for (const auto& [name, value] : e.xattrs) rest += '\0' + name + '=' + value;
+  out.push_back(FileDigestEntry{e.path, static_cast<std::uint32_t>(e.mode & 07777), util::sha256_hex(rest).substr(0, 16)});
+}
+
+}  // namespace
+
 util::Result<void> SelectionHasher::add(const SelectedEntry& e) {
   util::Sha256& h = *m_hash;
+  std::string content;  // the bytes' digest, when listing
   add_field(h, "path", e.path);
   add_field(h, "type", entry_type_name(e.type));
   char mode[16];
@@ -237,7 +251,9 @@ util::Result<void> SelectionHasher::add(const SelectedEntry& e) {
       MKIMAGE_TRY(d, m_files.digest_file(e.host_path, StatKey::of(st)));
     }
     add_field(h, "content", d.str());
+    if (m_listing) content = d.str();
   }
+  if (m_listing) list_entry(e, content, *m_listing);
   return {};
 }
 

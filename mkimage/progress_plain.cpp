@@ -16,6 +16,7 @@ public:
   void step_started(const StepInfo& s) override {
     m_max = std::max(m_max, s.number);
     std::fprintf(m_out, "\n#%d %s %s\n", s.number, s.label.c_str(), s.name.c_str());
+    if (!s.miss_reason.empty()) std::fprintf(m_out, "#%d MISS: %s\n", s.number, s.miss_reason.c_str());
     std::fflush(m_out);
   }
   void step_cached(const StepInfo& s) override {

@@ -48,6 +48,13 @@
 //          outcome TEXT "CACHED"|"remote-cached"|"run"|"error", started INTEGER epoch ms, duration_ms INTEGER,
 //          cache_key TEXT, miss_reason TEXT, log_bytes INTEGER, PK(build, number)); the logs are
 //          files ROOT/history/<build id>/<number>.log
+// Version 6 (miss reasons, store/cache_inputs.hpp; docs/cache.md "Why a step ran"):
+//   cache_inputs(key TEXT PK → cache ON DELETE CASCADE, scope TEXT the build context directory and
+//          Dockerfile name, stage TEXT name or index, position INTEGER step index in the stage,
+//          step TEXT instruction ("RUN npm ci"), chain TEXT JSON the key's tagged fields and those of the
+//          metadata keys above it, files TEXT NULL → cache_file_lists.digest): what a key was made of
+//   cache_file_lists(digest TEXT PK sha256 of data, data BLOB zstd file list): the files behind a
+//          COPY's sources digest, once per distinct list; a trigger deletes a list with its last user
 #include <sqlite3.h>
 
 #include <string>
@@ -236,6 +243,32 @@ CREATE TABLE build_steps (
   log_bytes INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (build, number)
 ) WITHOUT ROWID;
+)sql",
+      // 5 → 6 (miss reasons: the inputs of each cache entry's key)
+      R"sql(
+CREATE TABLE cache_file_lists (
+  digest TEXT PRIMARY KEY,
+  data BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE cache_inputs (
+  key TEXT PRIMARY KEY REFERENCES cache(key) ON DELETE CASCADE,
+  scope TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  step TEXT NOT NULL,
+  chain TEXT NOT NULL,
+  files TEXT
+) WITHOUT ROWID;
+CREATE INDEX cache_inputs_position ON cache_inputs(scope, stage, position);
+CREATE INDEX cache_inputs_step ON cache_inputs(scope, step);
+CREATE INDEX cache_inputs_files ON cache_inputs(files);
+
+CREATE TRIGGER cache_inputs_drop_files AFTER DELETE ON cache_inputs
+WHEN OLD.files IS NOT NULL AND NOT EXISTS (SELECT 1 FROM cache_inputs WHERE files = OLD.files)
+BEGIN
+  DELETE FROM cache_file_lists WHERE digest = OLD.files;
+END;
 )sql",
   };
   return migrations;
