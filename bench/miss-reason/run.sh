@@ -4,7 +4,8 @@
 # root: BASE (a binary without miss reasons) and NEW. Two projects:
 # testdata/cache-order (Dockerfile.ordered) and a generated 10,000-file context.
 # For each: a cold build, then RUNS rebuilds after a one-file edit (the COPY and
-# what follows miss, so reasons are computed and inputs stored), median time;
+# what follows miss, so reasons are computed and inputs stored), median wall and
+# CPU (user + sys) time, each followed by a warm rebuild (median CPU time);
 # then the root's size (blobs, snapshots, index) and the bytes the explanations
 # take in the index.
 #
@@ -60,12 +61,19 @@ run() {
   "$bin" --root "$root" build --progress plain -f "$df" -t bench "$dir" >"$W/log" 2>&1 || { tail "$W/log"; exit 1; }
   t1=$EPOCHREALTIME
   local cold; cold=$(elapsed "$t0" "$t1")
+  local cpu=() warm=()
   for ((i = 0; i < RUNS; i++)); do
     echo "edit $i $RANDOM" >>"$edit"
     t0=$EPOCHREALTIME
-    "$bin" --root "$root" build --progress plain -f "$df" -t bench "$dir" >"$W/log" 2>&1 || { tail "$W/log"; exit 1; }
+    /usr/bin/time -f "%U %S" -o "$W/cpu" "$bin" --root "$root" build --progress plain -f "$df" -t bench "$dir" \
+      >"$W/log" 2>&1 || { tail "$W/log"; exit 1; }
     t1=$EPOCHREALTIME
     times+=("$(elapsed "$t0" "$t1")")
+    cpu+=("$(awk '{print $1 + $2}' "$W/cpu")")
+    # and a warm rebuild (everything cached)
+    /usr/bin/time -f "%U %S" -o "$W/cpu" "$bin" --root "$root" build --progress plain -f "$df" -t bench "$dir" \
+      >"$W/log" 2>&1 || { tail "$W/log"; exit 1; }
+    warm+=("$(awk '{print $1 + $2}' "$W/cpu")")
   done
   local bytes; bytes=$(du -sb "$root" | cut -f1)
   local explain; explain=$(python3 - "$root/index.db" <<'PY'
@@ -79,15 +87,15 @@ except sqlite3.OperationalError:
     print(0)
 PY
 )
-  echo "$cold $(median "${times[@]}") $bytes $explain"
+  echo "$cold $(median "${times[@]}") $(median "${cpu[@]}") $(median "${warm[@]}") $bytes $explain"
 }
 
-printf '%-12s %-6s %8s %10s %12s %12s\n' project binary cold_s rebuild_s root_bytes explain_bytes
+printf '%-8s %-6s %8s %10s %10s %10s %12s %12s\n' project binary cold_s edit_s edit_cpu_s warm_cpu_s root_bytes explain_bytes
 for p in order big; do
   if [ $p = order ]; then df=$W/order/Dockerfile.ordered; ed=$W/order/src/util.sh; else df=$W/big/Dockerfile; ed=$W/big/src/m050/f050.js; fi
   for which in base new; do
     bin=$base; [ $which = new ] && bin=$new
-    read -r cold reb bytes expl < <(run "$bin" "$W/root-$which-$p" "$W/$p" "$df" "$ed")
-    printf '%-12s %-6s %8s %10s %12s %12s\n' "$p" "$which" "$cold" "$reb" "$bytes" "$expl"
+    read -r cold reb cpu warm bytes expl < <(run "$bin" "$W/root-$which-$p" "$W/$p" "$df" "$ed")
+    printf '%-8s %-6s %8s %10s %10s %10s %12s %12s\n' "$p" "$which" "$cold" "$reb" "$cpu" "$warm" "$bytes" "$expl"
   done
 done
