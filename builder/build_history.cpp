@@ -138,6 +138,7 @@ void BuildHistoryRecorder::step_started(const StepInfo& info) {
   auto& st = step(info);
   st.started_ms = store::now_ms();
   st.outcome.clear();
+  st.miss_reason = info.miss_reason;
   if (again) {
     close_log(info.number);
     st.log_bytes = 0;
@@ -152,6 +153,7 @@ void BuildHistoryRecorder::step_cached(const StepInfo& info) {
   auto& st = step(info);
   st.outcome = info.cache_source.empty() ? "CACHED" : "remote-cached";
   st.duration_ms = 0;
+  st.miss_reason.clear();
 }
 
 void BuildHistoryRecorder::step_output(const StepInfo& info, std::string_view text, double elapsed_s) {

@@ -19,6 +19,7 @@
 #include "builder/content_hash.hpp"
 #include "builder/context.hpp"
 #include "builder/image_config.hpp"
+#include "builder/miss_explain.hpp"
 #include "builder/run_mounts.hpp"
 #include "builder/runtime.hpp"
 #include "builder/scheduler.hpp"
@@ -60,6 +61,8 @@ struct StageState {
   // `created` of the last history entry with a layer (or of the base image):
   // metadata history entries reuse it, so a fully cached rebuild gives the same config.
   std::optional<store::Timestamp> last_created;
+  // The tagged fields of the keys since the last filesystem step, for miss reasons.
+  StepChain chain;
 };
 
 // EventSink calls from several stage threads, one at a time.

@@ -216,6 +216,24 @@ SelectionHasher::SelectionHasher(FileDigester& files, std::string_view extra, st
 
 SelectionHasher::~SelectionHasher() = default;
 
+namespace {
+
+// The file-list entry of `e`: everything but path and mode in one short digest.
+void list_entry(const SelectedEntry& e, const std::string& content, FileListing& out) {
+  if (e.type == EntryType::regular && e.uid == 0 && e.gid == 0 && e.xattrs.empty() && content.size() > 23) {
+    // The common case needs no hashing: the bytes' digest is the rest.
+    out.push_back(FileDigestEntry{e.path, static_cast<std::uint32_t>(e.mode & 07777), content.substr(7, 16)});
+    return;
+  }
+  std::string rest = entry_type_name(e.type);
+  rest += '\0' + std::to_string(e.uid) + ':' + std::to_string(e.gid) + '\0' + e.link_target + '\0' +
+          std::to_string(e.rdev) + '\0' + content;
+  for (const auto& [name, value] : e.xattrs) rest += '\0' + name + '=' + value;
+  out.push_back(FileDigestEntry{e.path, static_cast<std::uint32_t>(e.mode & 07777), util::sha256_hex(rest).substr(0, 16)});
+}
+
+}  // namespace
+
 util::Result<void> SelectionHasher::add(const SelectedEntry& e) {
   // The fields are serialised into one reused buffer and hashed with one
   // update (the same bytes as add_field() per field, without an allocation
@@ -238,6 +256,7 @@ util::Result<void> SelectionHasher::add(const SelectedEntry& e) {
   };
   field("path", e.path);
   field("type", entry_type_name(e.type));
+  std::string content;  // the bytes' digest, when listing
   char mode[16];
   std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(e.mode & 07777));
   field("mode", mode);
@@ -268,8 +287,10 @@ util::Result<void> SelectionHasher::add(const SelectedEntry& e) {
     std::memcpy(text, "sha256:", 7);
     std::memcpy(text + 7, hex.data(), std::min<std::size_t>(hex.size(), 64));
     field("content", std::string_view(text, sizeof text));
+    if (m_listing) content.assign(text, sizeof text);
   }
   m_hash->update(b);
+  if (m_listing) list_entry(e, content, *m_listing);
   return {};
 }
 

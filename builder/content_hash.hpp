@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "builder/file_listing.hpp"
 #include "store/digest.hpp"
 #include "util/result.hpp"
 
@@ -176,11 +177,15 @@ public:
   // Errors: reading a regular file's bytes (FileDigester).
   util::Result<void> add(const SelectedEntry& e);
   store::Digest finish();
+  // Also appends every add()ed entry to `out` (path, mode, digest of the rest),
+  // for miss reasons (builder/file_listing.hpp); null = no list.
+  void list_into(FileListing* out) { m_listing = out; }
 
 private:
   FileDigester& m_files;
   std::unique_ptr<util::Sha256> m_hash;
   std::string m_buf;  // one entry's serialisation
+  FileListing* m_listing = nullptr;
 };
 
 }  // namespace mkimage::builder

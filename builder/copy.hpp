@@ -145,9 +145,10 @@ util::Result<CopyPlan> plan_copy(const CopyOp& op, const SourceTree& source, con
 // --chown: the --chown text, whose resolution the parent key fixes), symlink
 // target, xattrs and bytes; a URL with --checksum contributes the checksum.
 // File bytes go through `stat_cache` (may be null), which is asked to preload
-// the context directory's records and flushed at the end.
+// the context directory's records and flushed at the end. `listing`, when
+// given, gets every entry hashed (builder/file_listing.hpp), for miss reasons.
 util::Result<store::Digest> copy_content_digest(const CopyPlan& plan, StatCache* stat_cache,
-                                                FileDigester* digester = nullptr);
+                                                FileDigester* digester = nullptr, FileListing* listing = nullptr);
 
 struct CopyStats {
   std::uint64_t files = 0;        // regular files written

@@ -576,7 +576,8 @@ util::Result<CopyPlan> plan_copy(const CopyOp& op, const SourceTree& source, con
   return std::move(p.plan);
 }
 
-util::Result<store::Digest> copy_content_digest(const CopyPlan& plan, StatCache* stat_cache, FileDigester* digester) {
+util::Result<store::Digest> copy_content_digest(const CopyPlan& plan, StatCache* stat_cache, FileDigester* digester,
+                                                FileListing* listing) {
   FileDigester local(stat_cache);
   FileDigester& files = digester ? *digester : local;
   if (stat_cache && plan.source.origin == SourceTree::Origin::context) {
@@ -599,6 +600,7 @@ util::Result<store::Digest> copy_content_digest(const CopyPlan& plan, StatCache*
     std::string extra = std::string(kind) + "\n" + item->out_name + "\n" + (item->is_dir ? "dir" : "file") +
                         "\n" + (item->extract ? "extract" : "copy");
     SelectionHasher sel(files, extra, count);
+    sel.list_into(listing);
     if (walked) {
       for (const auto& w : item->walk) {
         MKIMAGE_TRY_VOID(maker.walked(*item, w, e));

@@ -86,9 +86,11 @@ util::Result<void> op_copy(BuildSession& s, const parser::Stage& stage, StageSta
     auto p = plan_copy(op, directory_tree(*directory), po);
     if (!p.ok()) return util::Error{dockerfile_excerpt(s, step.range) + "ERROR: " + p.error().message};
     plan = std::move(*p);
-    MKIMAGE_TRY(store::Digest d, copy_content_digest(*plan, s.stat_cache.get()));
+    FileListing files;
+    MKIMAGE_TRY(store::Digest d, copy_content_digest(*plan, s.stat_cache.get(), nullptr, &files));
     cpu.release();
     in.sources_digest = d.str();
+    state.chain.set_files(std::move(files));
   }
   KeyHasher h;
   CacheKey key = key_for_copy(h, state.key, in);
@@ -123,8 +125,10 @@ util::Result<void> op_directory_base(BuildSession& s, const parser::Stage& stage
   auto p = plan_copy(op, directory_tree(dir), po);
   if (!p.ok()) return util::Error{dockerfile_excerpt(s, stage.range) + "ERROR: " + p.error().message};
   CopyPlan plan = std::move(*p);
-  MKIMAGE_TRY(store::Digest d, copy_content_digest(plan, s.stat_cache.get()));
+  FileListing files;
+  MKIMAGE_TRY(store::Digest d, copy_content_digest(plan, s.stat_cache.get(), nullptr, &files));
   cpu.release();
+  state.chain.set_files(std::move(files));
   CopyKeyInputs in;
   in.dest = "/";
   in.workdir = "/";
@@ -150,6 +154,7 @@ util::Result<void> op_workdir(BuildSession& s, const parser::Stage& stage, Stage
   if (path == "/") {
     // BuildKit makes no mkdir (and no layer) for "/": a metadata step.
     state.key = key;
+    state.chain.add("WORKDIR", h.fields());
     std::optional<store::Timestamp> created = state.last_created;
     if (s.source_date_epoch) created = created_time(s.source_date_epoch);
     state.config.add_history(step.created_by, created, std::nullopt);

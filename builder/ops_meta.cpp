@@ -107,6 +107,7 @@ util::Result<bool> apply_metadata(BuildSession& s, StageState& state, const pars
   if (!meta) return false;
   KeyHasher h;
   state.key = key_for_metadata(h, state.key, step.keyword, args);
+  state.chain.add(step.keyword, h.fields());
   if (step.adds_history) {
     // SOURCE_DATE_EPOCH, else the time of the last layer (or the base image);
     // none yet (FROM scratch): filled in by the next layer step, if any.

@@ -133,13 +133,20 @@ util::Result<void> run_fs_step(BuildSession& s, const parser::Stage& stage, Stag
   info.cache_key = key.str();
   if (s.request.explain_cache) s.sink.call([&](EventSink& k) { k.explain(info, fields); });
   auto t0 = SteadyClock::now();
+  StepInputs inputs = take_step_inputs(state.chain, info.name, fields);
 
   bool lookup = !s.no_cache_for(stage);
+  MissFlags why;
+  why.no_cache = s.request.no_cache;
+  why.no_cache_filter = !lookup && !s.request.no_cache;
+  why.parent_ran = state.chain.parent_ran;
   if (lookup) {
     MKIMAGE_TRY(auto rec, s.store->index().get_cache(key.str()));
     if (rec) {
       MKIMAGE_TRY(std::optional<CachedResult> cached, cached_result(s, state, *rec));
+      why.layer_gone = !cached;
       if (cached) {
+        state.chain.parent_ran = false;
         if (cached->layer) state.layers.push_back(*cached->layer);
         state.config.add_history(created_by, cached->created, cached->diff_id);
         state.key = key;
@@ -155,6 +162,7 @@ util::Result<void> run_fs_step(BuildSession& s, const parser::Stage& stage, Stag
     }
     MKIMAGE_TRY(bool remote, apply_remote_hit(s, stage, state, info, key, created_by));
     if (remote) {
+      state.chain.parent_ran = false;
       s.sink.call([&](EventSink& k) {
         k.step_started(info);
         k.step_cached(info);
@@ -165,6 +173,7 @@ util::Result<void> run_fs_step(BuildSession& s, const parser::Stage& stage, Stag
   }
 
   // Miss: execute on a fresh snapshot.
+  info.miss_reason = explain_miss(s, stage, slot, key, inputs, why);
   s.sink.call([&](EventSink& k) { k.step_started(info); });
   std::deque<std::string> tail;
   auto fail = [&](const util::Error& e) -> util::Error {
@@ -252,6 +261,9 @@ util::Result<void> run_fs_step(BuildSession& s, const parser::Stage& stage, Stag
     created = adopted->created;
   }
 
+  record_step_inputs(s, stage, slot, key, inputs);
+  state.chain.parent_ran = true;
+
   if (own) state.layers.push_back(*own);
   state.config.add_history(created_by, created, diff_id);
   note_cache_step(s, stage, key, diff_id, created, false);
@@ -306,6 +318,7 @@ util::Result<StageState> run_stage(BuildSession& s, const parser::Stage& stage) 
       break;
     }
   }
+  st.chain.start(from_slot.info.name, h.fields());
   if (directory_base) {
     MKIMAGE_TRY_VOID(op_directory_base(s, stage, st, from_slot, *directory_base, stage.base.image));
   } else if (from_slot.visible) {

@@ -142,10 +142,10 @@ void run_show(const GlobalOptions& g, const std::string& id, const std::string& 
   print_table(info);
   if (!b.error.empty()) std::cout << "\nError:\n" << b.error << (b.error.back() == '\n' ? "" : "\n");
   std::cout << '\n';
-  std::vector<std::vector<std::string>> rows{{"STEP", "OUTCOME", "DURATION", "NAME"}};
+  std::vector<std::vector<std::string>> rows{{"STEP", "OUTCOME", "DURATION", "NAME", "MISS REASON"}};
   for (const auto& s : steps) {
     rows.push_back({"#" + std::to_string(s.number), s.outcome.empty() ? "-" : s.outcome, short_duration(s.duration_ms),
-                    (s.label.empty() ? "" : s.label + " ") + s.name});
+                    (s.label.empty() ? "" : s.label + " ") + s.name, s.miss_reason});
   }
   print_table(rows);
 }
@@ -200,6 +200,7 @@ void run_logs(const GlobalOptions& g, const std::string& id, int step) {
   for (const auto& s : steps) {
     std::string n = "#" + std::to_string(s.number) + " ";
     if (!s.name.empty()) std::cout << n << (s.label.empty() ? "" : s.label + " ") << s.name << '\n';
+    if (!s.miss_reason.empty()) std::cout << n << "MISS: " << s.miss_reason << '\n';
     print_log(store::history_log_path(root, b.id, s.number), n);
     if (s.outcome == "CACHED" || s.outcome == "remote-cached") std::cout << n << "CACHED\n";
     else if (s.outcome == "error") std::cout << n << "ERROR\n";

@@ -28,6 +28,7 @@ json step_json(const char* event, const StepInfo& s) {
   j["name"] = s.name;
   j["line"] = s.line;
   j["cache_key"] = s.cache_key;
+  if (!s.miss_reason.empty()) j["miss_reason"] = s.miss_reason;
   return j;
 }
 

@@ -17,7 +17,9 @@ public:
 
   void step_started(const StepInfo& s) override {
     m_max = std::max(m_max, s.number);
-    event(s, {}, false);
+    std::vector<std::string> lines;
+    if (!s.miss_reason.empty()) lines.push_back("#" + std::to_string(s.number) + " MISS: " + s.miss_reason);
+    event(s, std::move(lines), false);
   }
   void step_cached(const StepInfo& s) override {
     event(s, {"#" + std::to_string(s.number) + " CACHED" + (s.cache_source.empty() ? "" : " (remote " + s.cache_source + ")")},

@@ -58,7 +58,9 @@ public:
     m_tail.erase(s.number);
     char buf[32];
     std::snprintf(buf, sizeof buf, " %.1fs", t);
-    finish_line_locked("=> " + s.label + " " + s.name + buf);
+    std::string text = "=> " + s.label + " " + s.name + buf;
+    if (!s.miss_reason.empty()) text += "\n   MISS: " + s.miss_reason;
+    finish_line_locked(text);
   }
   void step_error(const StepInfo& s, const std::string&, double t) override {
     std::lock_guard lock(m_mu);
@@ -66,6 +68,7 @@ public:
     char buf[32];
     std::snprintf(buf, sizeof buf, " %.1fs", t);
     std::string text = "=> ERROR " + s.label + " " + s.name + buf;
+    if (!s.miss_reason.empty()) text += "\n   MISS: " + s.miss_reason;
     for (const auto& l : m_tail[s.number]) text += "\n   " + l;
     finish_line_locked(text);
   }

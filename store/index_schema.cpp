@@ -51,6 +51,13 @@
 // Version 6 (context re-check at stat speed, builder/content_hash.hpp StatCacheEntry):
 //   stat_cache.no_xattrs INTEGER 1 = the file had no image xattrs when its record was made (read at
 //          least 2 s after its ctime, so any later xattr change moved ctime); 0 = unknown (read them)
+// Version 7 (miss reasons, store/cache_inputs.hpp; docs/cache.md "Why a step ran"):
+//   cache_inputs(key TEXT PK → cache ON DELETE CASCADE, scope TEXT the build context directory and
+//          Dockerfile name, stage TEXT name or index, position INTEGER step index in the stage,
+//          step TEXT instruction ("RUN npm ci"), chain TEXT JSON the key's tagged fields and those of the
+//          metadata keys above it, files TEXT NULL → cache_file_lists.digest): what a key was made of
+//   cache_file_lists(digest TEXT PK sha256 of data, data BLOB zstd file list): the files behind a
+//          COPY's sources digest, once per distinct list; a trigger deletes a list with its last user
 #include <sqlite3.h>
 
 #include <string>
@@ -243,6 +250,32 @@ CREATE TABLE build_steps (
       // 5 -> 6
       R"sql(
 ALTER TABLE stat_cache ADD COLUMN no_xattrs INTEGER NOT NULL DEFAULT 0;
+)sql",
+      // 6 → 7 (miss reasons: the inputs of each cache entry's key)
+      R"sql(
+CREATE TABLE cache_file_lists (
+  digest TEXT PRIMARY KEY,
+  data BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE cache_inputs (
+  key TEXT PRIMARY KEY REFERENCES cache(key) ON DELETE CASCADE,
+  scope TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  step TEXT NOT NULL,
+  chain TEXT NOT NULL,
+  files TEXT
+) WITHOUT ROWID;
+CREATE INDEX cache_inputs_position ON cache_inputs(scope, stage, position);
+CREATE INDEX cache_inputs_step ON cache_inputs(scope, step);
+CREATE INDEX cache_inputs_files ON cache_inputs(files);
+
+CREATE TRIGGER cache_inputs_drop_files AFTER DELETE ON cache_inputs
+WHEN OLD.files IS NOT NULL AND NOT EXISTS (SELECT 1 FROM cache_inputs WHERE files = OLD.files)
+BEGIN
+  DELETE FROM cache_file_lists WHERE digest = OLD.files;
+END;
 )sql",
   };
   return migrations;

@@ -89,6 +89,17 @@ util::Result<void> SqliteStatement::run() {
   return {};
 }
 
+SqliteStatement& SqliteStatement::bind_blob(const std::string& bytes) {
+  sqlite3_bind_blob(m_stmt, ++m_n, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+std::string SqliteStatement::blob(int col) const {
+  const void* b = sqlite3_column_blob(m_stmt, col);
+  return b ? std::string(static_cast<const char*>(b), static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)))
+           : std::string();
+}
+
 std::string SqliteStatement::text(int col) const {
   const unsigned char* t = sqlite3_column_text(m_stmt, col);
   return t ? std::string(reinterpret_cast<const char*>(t), static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)))

@@ -101,6 +101,8 @@ public:
   SqliteStatement& bind(std::int64_t v);
   SqliteStatement& bind(const Digest& d) { return bind(d.str()); }
   SqliteStatement& bind_null();
+  // Binds bytes as a BLOB (copied).
+  SqliteStatement& bind_blob(const std::string& bytes);
   // NULL when empty.
   SqliteStatement& bind_opt(const std::optional<std::string>& v) { return v ? bind(*v) : bind_null(); }
   SqliteStatement& bind_opt(const std::optional<Digest>& v) { return v ? bind(*v) : bind_null(); }
@@ -141,6 +143,7 @@ public:
 
   // Columns of the current row, numbered from 0. NULL reads as "" / 0.
   std::string text(int col) const;
+  std::string blob(int col) const;  // a BLOB's (or text's) bytes; "" for NULL
   std::optional<std::string> opt_text(int col) const;  // nullopt for NULL
   std::int64_t integer(int col) const;
   bool is_null(int col) const;

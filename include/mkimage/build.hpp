@@ -217,6 +217,10 @@ struct StepInfo {
   // For a cached step: "" = the store's own cache, else the --cache-from source
   // that had it ("127.0.0.1:5000/app:cache", "local:DIR").
   std::string cache_source;
+  // For a step that runs (not from the cache), why: "package.json changed",
+  // "parent step ran", "--no-cache", … (docs/cache.md "Why a step ran"); set
+  // from step_started on. "" for cached and internal steps.
+  std::string miss_reason;
 };
 
 // Receives progress. build() serialises every call (one at a time, from any thread),

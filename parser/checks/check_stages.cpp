@@ -13,6 +13,8 @@
 #include "parser/shell_lexer.hpp"
 #include "parser/text.hpp"
 
+#include "parser/checks/secret_names.hpp"
+
 namespace mkimage::parser::checks::detail {
 
 using parser::detail::EnvList;
@@ -37,13 +39,8 @@ struct Tracker {
 
 bool is_non_env_arg(const std::string& k) { return k == "BUILDKIT_SBOM_SCAN_CONTEXT" || k == "BUILDKIT_SBOM_SCAN_STAGE"; }
 
-// getSecretsRegex: a secret-looking key, unless it also has an allowed token.
-bool secret_key(const std::string& key) {
-  static const std::regex deny("(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)",
-                               std::regex::icase);
-  static const std::regex allow("(?:_|^)(?:public|file|version)(?:_|$)", std::regex::icase);
-  return std::regex_search(key, deny) && !std::regex_search(key, allow);
-}
+// getSecretsRegex: the one rule, parser/checks/secret_names.hpp.
+bool secret_key(const std::string& key) { return secret_looking_name(key); }
 
 bool copy_root_ignored(const PatternMatcher& m) {
   for (const auto& p : m.patterns()) {
