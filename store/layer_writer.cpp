@@ -357,7 +357,7 @@ public:
   Result<void> walk_dir(int dirfd, const std::string& prefix) {
     struct Level {
       int fd;
-      FdCloser owner;  // -1 for the caller's directory
+      util::Fd owner;  // -1 for the caller's directory
       std::string prefix;
       std::vector<std::string> names;
       std::size_t next = 0;
@@ -488,10 +488,7 @@ public:
     if (S_ISREG(st.st_mode)) MKIMAGE_TRY_VOID(copy_data(fd.fd, st.st_size, rel));
     if (S_ISDIR(st.st_mode)) {
       if (opaque) MKIMAGE_TRY_VOID(m_out.whiteout(rel + "/.wh..wh..opq"));
-      if (subdir) {
-        *subdir = fd.fd;
-        fd.fd = -1;
-      }
+      if (subdir) *subdir = fd.release();
     }
     return {};
   }
