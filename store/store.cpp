@@ -9,6 +9,7 @@
 
 #include "store/lease.hpp"
 #include "store/root_lock.hpp"
+#include "store/snapshots.hpp"
 #include "store/usage.hpp"
 
 namespace mkimage::store {
@@ -456,6 +457,7 @@ util::Result<ImageDeletion> Store::delete_image_and_blobs(const Digest& manifest
     if (!fs::exists(dir, ec)) continue;
     report.reclaimed += l.snapshot_size ? *l.snapshot_size : dir_bytes(dir);
     fs::remove_all(dir, ec);
+    ::unlink(unsynced_marker(dir).c_str());
   }
   return ImageDeletion::deleted;
 }
