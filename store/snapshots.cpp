@@ -130,7 +130,10 @@ Result<fs::path> ensure_snapshot(Store& store, const ChainId& chain) {
   auto applied = apply_layer(store.blobs().path(row->blob), path, ApplyMode::snapshot);
   if (!applied) {
     // another process may have won the race to the same snapshot
-    if (!fs::is_directory(fs::symlink_status(path, ec)) || fs::is_empty(path, ec)) return applied.error();
+    if (!fs::is_directory(fs::symlink_status(path, ec)) || fs::is_empty(path, ec)) {
+      if (!fs::exists(fs::symlink_status(path, ec))) ::unlink(unsynced_marker(path).c_str());  // nothing to mark
+      return applied.error();
+    }
   }
   MKIMAGE_TRY_VOID(store.index().set_snapshot(chain, snapshot_rel(chain)));
   return path;
