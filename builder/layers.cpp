@@ -88,7 +88,8 @@ util::Result<std::vector<fs::path>> lowerdirs_for(BuildSession& s, const std::ve
     fs::path dir;
     if (row && row->snapshot) dir = s.store->root().dir() / *row->snapshot;
     std::error_code ec;
-    if (dir.empty() || !fs::is_directory(dir, ec)) {
+    // A snapshot another boot wrote without syncs is re-checked (store/snapshots.hpp).
+    if (dir.empty() || !fs::is_directory(dir, ec) || store::unsynced_from_another_boot(dir)) {
       MKIMAGE_TRY(dir, store::ensure_snapshot(*s.store, it->chain_id));
     }
     out.push_back(dir);

@@ -134,7 +134,7 @@ Result<void> mount_overlay(const std::vector<fs::path>& lowerdirs, const fs::pat
   // by many mounts), no redirect_dir/metacopy (the upperdir must hold whole
   // files and copied directories, which is what a layer is made from).
   std::vector<std::string> candidates = {base + ",index=off,redirect_dir=off,metacopy=off", base};
-  if (durability == UpperDurability::discarded && !upperdir.empty()) {
+  if (durability != UpperDurability::kept && !upperdir.empty()) {
     candidates.insert(candidates.begin(), candidates[0] + ",volatile");
   }
   std::string abs_target = fs::absolute(target).string();
@@ -305,7 +305,7 @@ Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare(const std::vector<f
   std::string tmpl = store::temp_template(m_temp_dir, "snap");
   if (!::mkdtemp(tmpl.data())) return util::sys_error("mkdtemp", tmpl);
   fs::path dir = tmpl;
-  auto snap = prepare_in(dir, lowerdirs);
+  auto snap = prepare_in(dir, lowerdirs, UpperDurability::unsynced);
   if (!snap) {
     // prepare_in's snapshot is gone (unmounted); its directory is ours
     if (!store::mounts_under(dir).empty()) return snap.error();  // never recurse into a mount
@@ -316,7 +316,8 @@ Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare(const std::vector<f
   return snap;
 }
 
-Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare_in(const fs::path& dir, const std::vector<fs::path>& lowerdirs) {
+Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare_in(const fs::path& dir, const std::vector<fs::path>& lowerdirs,
+                                                                UpperDurability durability) {
   if (lowerdirs.size() > k_max_lowers)
     return Error{"max depth exceeded: too many layers: " + std::to_string(lowerdirs.size()) + " (overlayfs stacks at most " +
                  std::to_string(k_max_lowers) + ")"};
@@ -348,7 +349,7 @@ Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare_in(const fs::path& 
   });
   if (m == SnapshotMode::overlay) {
     MKIMAGE_TRY_VOID(make_dir(snap->m_work, 0700));
-    MKIMAGE_TRY_VOID(mount_overlay(lowers, snap->m_upper, snap->m_work, snap->m_merged));
+    MKIMAGE_TRY_VOID(mount_overlay(lowers, snap->m_upper, snap->m_work, snap->m_merged, durability));
   } else {
     MKIMAGE_TRY_VOID(copy_snapshot_prepare(snap->m_lowers, snap->m_upper, dir / "base", snap->m_merged));
   }

@@ -102,6 +102,17 @@ private:
   std::uint64_t m_cleanup_id = 0;
 };
 
+// Upper directory durability: unmounting an overlay syncs the whole upper
+// filesystem (syncfs), which a container's writable layer (`mkimage run`) relies
+// on: `kept`. An upperdir whose content is thrown away (the overlay probe, a
+// `RUN --mount=type=bind,rw` scratch) passes `discarded`, and a build step's
+// upperdir, which becomes a layer blob (fsynced, the durable record) and an
+// unsynced snapshot (store/snapshots.hpp), passes `unsynced`: the mount uses
+// overlayfs's `volatile` option (Linux 5.10+; older kernels mount without it)
+// and its unmount costs no sync of the whole filesystem. A volatile upper cannot
+// be mounted again, which neither needs.
+enum class UpperDurability { kept, discarded, unsynced };
+
 class Snapshotter {
 public:
   // `temp_dir`: where active snapshots live (normally ROOT/tmp/active;
@@ -111,15 +122,18 @@ public:
   Snapshotter(std::filesystem::path temp_dir, SnapshotMode forced);
 
   // Mounts a writable rootfs over `lowerdirs` (top first; each an existing
-  // directory; may be empty = scratch). Errors: more than 500 lowers, a
-  // missing lowerdir, mount/copy failures naming the path and errno.
+  // directory; may be empty = scratch). The upperdir is not synced when it is
+  // unmounted (UpperDurability::unsynced): a step's upperdir becomes a layer blob
+  // (fsynced) and an unsynced snapshot (store/snapshots.hpp). Errors: more than
+  // 500 lowers, a missing lowerdir, mount/copy failures naming the path and errno.
   util::Result<std::unique_ptr<ActiveSnapshot>> prepare(const std::vector<std::filesystem::path>& lowerdirs);
 
   // Like prepare(), but in `dir` (created if missing) instead of a fresh
   // temp dir, and an existing dir/upper is reused: this is how a stopped
   // container is started again. The snapshot is kept (keep()).
   util::Result<std::unique_ptr<ActiveSnapshot>> prepare_in(const std::filesystem::path& dir,
-                                                           const std::vector<std::filesystem::path>& lowerdirs);
+                                                           const std::vector<std::filesystem::path>& lowerdirs,
+                                                           UpperDurability durability = UpperDurability::kept);
 
   // Mounts `lowerdirs` read-only (no upperdir) at `target` (created).
   // Used for read-only RUN --mount=type=bind from a stage. Errors as prepare.
@@ -139,15 +153,7 @@ private:
 // named by its descriptor number from a forked child that chdir()s to
 // /proc/self/fd ("lowerdir=7:8:9"), so 500 lowers fit the one-page mount data
 // and nothing is written to disk per lower. Errors: a lower that is not a
-// directory, mount failure with errno.
-//
-// Upper directory durability: unmounting an overlay syncs the whole upper
-// filesystem (syncfs), which a layer's upperdir needs — it becomes the layer's
-// snapshot. An upperdir whose content is thrown away (the overlay probe, a
-// `RUN --mount=type=bind,rw` scratch) passes `UpperDurability::discarded`: the mount
-// uses overlayfs's `volatile` option (Linux 5.10+; older kernels mount without
-// it) and its unmount costs no sync.
-enum class UpperDurability { kept, discarded };
+// directory, mount failure with errno. `durability`: UpperDurability above.
 util::Result<void> mount_overlay(const std::vector<std::filesystem::path>& lowerdirs,
                                  const std::filesystem::path& upperdir,
                                  const std::filesystem::path& workdir,

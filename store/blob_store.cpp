@@ -71,6 +71,8 @@ BlobWriter::BlobWriter(BlobWriter&& o) noexcept
       m_hash(std::move(o.m_hash)),
       m_hashing(o.m_hashing),
       m_size(o.m_size),
+      m_on_disk(o.m_on_disk),
+      m_writeback(o.m_writeback),
       m_done(o.m_done) {
   o.m_fd = -1;
   o.m_done = true;
@@ -86,6 +88,8 @@ BlobWriter& BlobWriter::operator=(BlobWriter&& o) noexcept {
     m_hash = std::move(o.m_hash);
     m_hashing = o.m_hashing;
     m_size = o.m_size;
+    m_on_disk = o.m_on_disk;
+    m_writeback = o.m_writeback;
     m_done = o.m_done;
     o.m_fd = -1;
     o.m_done = true;
@@ -107,8 +111,18 @@ void BlobWriter::abort() {
 util::Result<void> BlobWriter::flush() {
   if (m_buffer.empty()) return {};
   MKIMAGE_TRY_VOID(write_all(m_fd, m_buffer.data(), m_buffer.size(), m_tmp_path));
+  m_on_disk += static_cast<std::int64_t>(m_buffer.size());
   m_buffer.clear();
+  start_writeback();
   return {};
+}
+
+void BlobWriter::start_writeback() {
+  constexpr std::int64_t k_batch = 8 << 20;
+  if (m_on_disk - m_writeback < k_batch) return;
+  // Best effort: an error here shows again in commit()'s fsync.
+  (void)::sync_file_range(m_fd, m_writeback, m_on_disk - m_writeback, SYNC_FILE_RANGE_WRITE);
+  m_writeback = m_on_disk;
 }
 
 util::Result<void> BlobWriter::write(const void* data, std::size_t size) {
@@ -118,13 +132,23 @@ util::Result<void> BlobWriter::write(const void* data, std::size_t size) {
   m_size += static_cast<std::int64_t>(size);
   if (m_buffer.size() + size > k_buffer_size) {
     MKIMAGE_TRY_VOID(flush());
-    if (size >= k_buffer_size) return write_all(m_fd, p, size, m_tmp_path);
+    if (size >= k_buffer_size) {
+      MKIMAGE_TRY_VOID(write_all(m_fd, p, size, m_tmp_path));
+      m_on_disk += static_cast<std::int64_t>(size);
+      start_writeback();
+      return {};
+    }
   }
   m_buffer.append(p, size);
   return {};
 }
 
 util::Result<BlobInfo> BlobWriter::commit(std::optional<Digest> expected, std::optional<std::int64_t> expected_size) {
+  return commit_impl(expected, expected_size, true);
+}
+
+util::Result<BlobInfo> BlobWriter::commit_impl(std::optional<Digest> expected, std::optional<std::int64_t> expected_size,
+                                               bool sync_dir) {
   if (m_done) return util::Error{"commit of a finished blob \"" + m_tmp_path.string() + "\""};
   auto fail = [&](util::Error e) -> util::Result<BlobInfo> {
     abort();
@@ -166,7 +190,7 @@ util::Result<BlobInfo> BlobWriter::commit(std::optional<Digest> expected, std::o
   }
   ::unlink(m_tmp_path.c_str());
   m_done = true;
-  if (!info.existed) MKIMAGE_TRY_VOID(fsync_dir(m_blobs_dir));
+  if (!info.existed && sync_dir) MKIMAGE_TRY_VOID(fsync_dir(m_blobs_dir));
   return info;
 }
 
@@ -183,6 +207,26 @@ util::Result<BlobWriter> BlobStore::writer(BlobHashing hashing) const {
   w.m_tmp_path = tmpl;
   w.m_buffer.reserve(k_buffer_size);
   return w;
+}
+
+util::Result<std::vector<BlobInfo>> BlobStore::put_all(const std::vector<std::string_view>& items) const {
+  std::vector<BlobInfo> out;
+  bool linked = false;
+  for (std::string_view bytes : items) {
+    Digest d = Digest::sha256_of(bytes);
+    BlobInfo info{d, static_cast<std::int64_t>(bytes.size()), true};
+    if (!exists(d)) {
+      MKIMAGE_TRY(BlobWriter w, writer(BlobHashing::caller));
+      MKIMAGE_TRY_VOID(w.write(bytes));
+      // Each file's data is synced before its link (commit_impl); the links
+      // are made durable together by the one directory fsync below.
+      MKIMAGE_TRY(info, w.commit_impl(d, info.size, false));
+      linked = linked || !info.existed;
+    }
+    out.push_back(info);
+  }
+  if (linked) MKIMAGE_TRY_VOID(fsync_dir(m_root.blobs_dir()));
+  return out;
 }
 
 util::Result<BlobInfo> BlobStore::put(std::string_view bytes, std::optional<Digest> expected) const {

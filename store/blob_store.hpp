@@ -73,6 +73,14 @@ private:
   friend class BlobStore;
   BlobWriter() = default;
   util::Result<void> flush();
+  // commit() without the final fsync of blobs/sha256 when `sync_dir` is false
+  // (BlobStore::put_all syncs the directory once for a batch).
+  util::Result<BlobInfo> commit_impl(std::optional<Digest> expected, std::optional<std::int64_t> expected_size,
+                                     bool sync_dir);
+  // Starts the writeback of what was written since the last call once 8 MiB
+  // have accumulated (sync_file_range, not waiting), so that commit()'s fsync
+  // of a large blob waits for the tail only, not for every byte at once.
+  void start_writeback();
 
   std::filesystem::path m_blobs_dir;
   std::filesystem::path m_tmp_path;
@@ -81,6 +89,8 @@ private:
   util::Sha256 m_hash;
   bool m_hashing = true;  // false: BlobHashing::caller
   std::int64_t m_size = 0;
+  std::int64_t m_on_disk = 0;    // bytes handed to write(2)
+  std::int64_t m_writeback = 0;  // bytes whose writeback was started
   bool m_done = false;
 };
 
@@ -135,6 +145,10 @@ public:
   // and must pass that digest to commit(), which names the blob by it.
   util::Result<BlobWriter> writer(BlobHashing hashing = BlobHashing::writer) const;
 
+  // Stores several byte strings (an image's config and manifest) as one batch:
+  // every new blob's data is fsynced, then all are linked into place, then
+  // blobs/sha256 is fsynced once. Returns their digests and sizes in order.
+  util::Result<std::vector<BlobInfo>> put_all(const std::vector<std::string_view>& items) const;
   // Stores bytes held in memory (configs, manifests). Returns digest and size.
   util::Result<BlobInfo> put(std::string_view bytes,
                              std::optional<Digest> expected = std::nullopt) const;

@@ -160,6 +160,13 @@ util::Result<CheckReport> Store::check(Repair repair, CheckDepth depth) {
   std::set<std::string> removed;
   for (const auto& name : names) {
     fs::path path = dir / name;
+    if (name.ends_with(".unsynced")) {
+      // A snapshot's unsynced marker (store/snapshots.hpp). One whose snapshot
+      // is gone (a deletion stopped between the two) is harmless: removed on repair.
+      fs::path snapshot = dir / name.substr(0, name.size() - std::string_view(".unsynced").size());
+      if (repair == Repair::yes && !fs::exists(fs::symlink_status(snapshot, ec))) ::unlink(path.c_str());
+      continue;
+    }
     bool is_dir = fs::is_directory(fs::symlink_status(path, ec));
     auto row = by_hex.find(name);
     if (row != by_hex.end() && is_dir) {

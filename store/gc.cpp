@@ -1,5 +1,7 @@
 #include "store/gc.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -243,6 +245,7 @@ util::Result<GcReport> collect_garbage(Store& store, const GcPolicy& policy) {
     std::error_code ec;
     if (!fs::exists(dir, ec)) continue;
     MKIMAGE_TRY_VOID(remove_tree(dir));
+    ::unlink(unsynced_marker(dir).c_str());
     report.reclaimed += bytes;
   }
   for (const auto& b : gone) {

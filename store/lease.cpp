@@ -12,14 +12,17 @@
 
 namespace mkimage::store {
 
-namespace {
-
 std::string boot_id() {
-  std::ifstream in("/proc/sys/kernel/random/boot_id");
-  std::string id;
-  std::getline(in, id);
+  static const std::string id = [] {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string line;
+    std::getline(in, line);
+    return line;
+  }();
   return id;
 }
+
+namespace {
 
 // Field 22 of /proc/PID/stat (starttime), or -1 when the process is gone.
 // The command name (field 2) may hold spaces and parentheses: fields are

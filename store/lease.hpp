@@ -11,6 +11,9 @@
 
 namespace mkimage::store {
 
+// This boot's id (/proc/sys/kernel/random/boot_id, read once; "" if unreadable).
+std::string boot_id();
+
 // A new lease of this process: random id, pid, pid_start, boot_id, description.
 LeaseRecord new_lease_record(const std::string& description);
 

@@ -52,7 +52,8 @@ util::Result<void> fsync_dir(const fs::path& dir) {
   return {};
 }
 
-util::Result<void> write_file_atomic(const fs::path& path, std::string_view bytes, unsigned mode) {
+util::Result<void> write_file_atomic(const fs::path& path, std::string_view bytes, unsigned mode,
+                                     RenameDurability durability) {
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   std::string tmpl = (dir / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
@@ -84,6 +85,7 @@ util::Result<void> write_file_atomic(const fs::path& path, std::string_view byte
     ::unlink(tmpl.c_str());
     return util::sys_error("rename to", path.string(), err);
   }
+  if (durability == RenameDurability::rename_may_be_lost) return {};
   return fsync_dir(dir);
 }
 

@@ -53,11 +53,19 @@ private:
   std::filesystem::path m_dir;
 };
 
+// Whether write_file_atomic() waits for the rename itself to be on disk.
+// `rename_may_be_lost`: the file is complete on disk before the rename (never
+// torn), but a crash of the machine right after may leave the old file: for a
+// file that mirrors rows the index commits without a sync either (index.json
+// and the tags, docs/design/store.md "Durability").
+enum class RenameDurability { synced, rename_may_be_lost };
+
 // Writes `bytes` to `path` atomically: temp file in the same directory,
-// fsync, rename, fsync of the directory. `mode` is octal permission bits.
-// Errors: I/O, naming the path and errno.
+// fsync, rename, fsync of the directory (unless `rename_may_be_lost`). `mode`
+// is octal permission bits. Errors: I/O, naming the path and errno.
 util::Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view bytes,
-                                     unsigned mode = 0644);
+                                     unsigned mode = 0644,
+                                     RenameDurability durability = RenameDurability::synced);
 
 // fsyncs a directory, so that renames and new entries in it are durable.
 // Errors: open/fsync failures naming the path and errno.

@@ -1,5 +1,6 @@
 #include "store/snapshots.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,7 +8,9 @@
 #include <random>
 
 #include "store/layer_apply.hpp"
+#include "store/lease.hpp"
 #include "store/owner.hpp"
+#include "store/snapshot_verify.hpp"
 #include "store/store.hpp"
 
 namespace mkimage::store {
@@ -42,6 +45,50 @@ fs::path snapshot_path(const Store& store, const ChainId& chain) {
 
 std::string snapshot_rel(const ChainId& chain) { return "snapshots/" + chain.digest.hex(); }
 
+fs::path unsynced_marker(const fs::path& snapshot_dir) { return fs::path(snapshot_dir.string() + ".unsynced"); }
+
+Result<void> mark_unsynced(const fs::path& snapshot_dir) {
+  fs::path marker = unsynced_marker(snapshot_dir);
+  int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return util::sys_error("create", marker.string());
+  std::string id = boot_id() + "\n";
+  ssize_t n = ::write(fd, id.data(), id.size());
+  int err = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(id.size())) return util::sys_error("write", marker.string(), n < 0 ? err : EIO);
+  return {};
+}
+
+bool unsynced_from_another_boot(const fs::path& snapshot_dir) {
+  fs::path marker = unsynced_marker(snapshot_dir);
+  int fd = ::open(marker.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return errno != ENOENT;  // unreadable: not trusted
+  char buf[128];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  // An empty or torn marker (its data was not synced either) is another boot's.
+  std::string id = boot_id();
+  return id.empty() || n != static_cast<ssize_t>(id.size() + 1) || std::string_view(buf, id.size()) != id;
+}
+
+namespace {
+
+// A snapshot marked unsynced by an earlier boot: kept (marker removed) when it
+// still matches its blob, else removed so that it is unpacked again.
+Result<bool> recheck_after_reboot(Store& store, const fs::path& path, const Digest& blob) {
+  MKIMAGE_TRY(auto problems, verify_snapshot(store.blobs().path(blob), path, 1));
+  if (problems.empty()) {
+    ::unlink(unsynced_marker(path).c_str());
+    return true;
+  }
+  fs::path trash = store.root().snapshots_dir() / (".trash-" + owner_tag() + "-" + random_suffix().substr(0, 6));
+  if (::rename(path.c_str(), trash.c_str()) != 0) return util::sys_error("rename", path.string());
+  MKIMAGE_TRY_VOID(remove_tree(trash));
+  return false;
+}
+
+}  // namespace
+
 Result<void> remove_tree(const fs::path& dir) {
   std::error_code ec;
   // std::filesystem::remove_all does not follow symlinks; make read-only
@@ -65,7 +112,11 @@ Result<fs::path> ensure_snapshot(Store& store, const ChainId& chain) {
   std::error_code ec;
   MKIMAGE_TRY(auto row, store.index().get_layer(chain));
   if (!row) return Error{"no layer with chain_id " + chain.digest.str() + " in the store"};
-  if (fs::is_directory(fs::symlink_status(path, ec))) {
+  bool present = fs::is_directory(fs::symlink_status(path, ec));
+  if (present && unsynced_from_another_boot(path) && store.blobs().exists(row->blob)) {
+    MKIMAGE_TRY(present, recheck_after_reboot(store, path, row->blob));
+  }
+  if (present) {
     if (!row->snapshot || *row->snapshot != snapshot_rel(chain)) {
       MKIMAGE_TRY_VOID(store.index().set_snapshot(chain, snapshot_rel(chain)));
     }
@@ -75,10 +126,14 @@ Result<fs::path> ensure_snapshot(Store& store, const ChainId& chain) {
     return Error{"layer " + row->diff_id.digest.str() + ": blob " + row->blob.str() + " is missing"};
   }
   MKIMAGE_TRY_VOID(ensure_dir(store.root().snapshots_dir()));
+  MKIMAGE_TRY_VOID(mark_unsynced(path));  // the unpack writes without syncs
   auto applied = apply_layer(store.blobs().path(row->blob), path, ApplyMode::snapshot);
   if (!applied) {
     // another process may have won the race to the same snapshot
-    if (!fs::is_directory(fs::symlink_status(path, ec)) || fs::is_empty(path, ec)) return applied.error();
+    if (!fs::is_directory(fs::symlink_status(path, ec)) || fs::is_empty(path, ec)) {
+      if (!fs::exists(fs::symlink_status(path, ec))) ::unlink(unsynced_marker(path).c_str());  // nothing to mark
+      return applied.error();
+    }
   }
   MKIMAGE_TRY_VOID(store.index().set_snapshot(chain, snapshot_rel(chain)));
   return path;
@@ -89,6 +144,7 @@ Result<fs::path> adopt_snapshot(Store& store, const ChainId& chain, const fs::pa
   MKIMAGE_TRY_VOID(ensure_dir(store.root().snapshots_dir()));
   std::error_code ec;
   bool exists = fs::exists(fs::symlink_status(path, ec));
+  if (!exists) MKIMAGE_TRY_VOID(mark_unsynced(path));
   if (!exists && ::rename(upperdir.c_str(), path.c_str()) != 0) {
     if (errno != EEXIST && errno != ENOTEMPTY) return util::sys_error("rename \"" + upperdir.string() + "\" to", path.string());
     exists = true;
@@ -121,6 +177,7 @@ Result<void> remove_snapshot(Store& store, const ChainId& chain) {
     if (::rename(path.c_str(), trash.c_str()) != 0) return util::sys_error("rename", path.string());
     MKIMAGE_TRY_VOID(remove_tree(trash));
   }
+  ::unlink(unsynced_marker(path).c_str());
   MKIMAGE_TRY(auto row, store.index().get_layer(chain));
   if (row && row->snapshot) MKIMAGE_TRY_VOID(store.index().set_snapshot(chain, std::nullopt));
   return {};

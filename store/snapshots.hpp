@@ -43,10 +43,29 @@ util::Result<std::filesystem::path> ensure_snapshot(Store& store, const ChainId&
 // Makes `upperdir` (an overlay upperdir on the same filesystem as the root,
 // already committed as the layer `chain`) that layer's snapshot by renaming it
 // into place, and records it. If the snapshot exists already (another build made
-// it), `upperdir` is removed instead. Errors: rename across filesystems (EXDEV),
-// I/O.
+// it), `upperdir` is removed instead. The upperdir's files need not be synced:
+// the snapshot is marked unsynced (below) before the rename. Errors: rename
+// across filesystems (EXDEV), I/O.
 util::Result<std::filesystem::path> adopt_snapshot(Store& store, const ChainId& chain,
                                                    const std::filesystem::path& upperdir);
+
+// Unsynced snapshots. Snapshot files are never fsynced (an adopted upperdir is
+// mounted `volatile`, an unpack writes without syncs): a snapshot is a copy of its
+// layer blob, which is the durable record. ROOT/snapshots/<hex>.unsynced, made
+// before the snapshot's rename (so the rename cannot be on disk without it: the
+// journal of ext4/xfs/btrfs commits metadata in order), holds the boot id of the
+// boot that wrote the snapshot. Within that boot the page cache holds every byte
+// written, synced or not (a kill -9 loses nothing); only a crash of the machine
+// can lose unsynced data, and that is a new boot. So ensure_snapshot() trusts a
+// snapshot with no marker or with this boot's marker; a marker of another boot
+// means the snapshot is checked against its blob (store/snapshot_verify.hpp)
+// once: if it matches, it was read back from the disk after the reboot, and the
+// marker goes; if not, the snapshot is removed and unpacked again.
+std::filesystem::path unsynced_marker(const std::filesystem::path& snapshot_dir);
+// Writes the marker of `snapshot_dir` (this boot's id). Not synced on purpose.
+util::Result<void> mark_unsynced(const std::filesystem::path& snapshot_dir);
+// True when `snapshot_dir` has a marker of another boot (or an unreadable one).
+bool unsynced_from_another_boot(const std::filesystem::path& snapshot_dir);
 
 // Chain IDs of every snapshot directory under ROOT/snapshots (sorted).
 util::Result<std::vector<ChainId>> list_snapshots(const Store& store);

@@ -9,6 +9,7 @@
 
 #include "store/lease.hpp"
 #include "store/root_lock.hpp"
+#include "store/snapshots.hpp"
 #include "store/usage.hpp"
 
 namespace mkimage::store {
@@ -184,12 +185,16 @@ util::Result<Image> Store::put_image_impl(const ImageConfig& config, const std::
     }
     if (!m_blobs.exists(layers[i].digest)) return util::Error{"layer blob " + layers[i].digest.str() + " is not in the store"};
   }
-  MKIMAGE_TRY(BlobInfo cfg, m_blobs.put(config_bytes));
   Manifest m;
-  m.config = Descriptor{MediaType::of(media_types::oci_config), cfg.digest, cfg.size, {}, std::nullopt};
+  m.config = Descriptor{MediaType::of(media_types::oci_config), Digest::sha256_of(config_bytes),
+                        static_cast<std::int64_t>(config_bytes.size()), {}, std::nullopt};
   m.layers = layers;
   std::string manifest_bytes = serialize(m);
-  MKIMAGE_TRY(BlobInfo man, m_blobs.put(manifest_bytes));
+  // Config and manifest are made durable together (one directory sync), before
+  // any row names them (docs/design/store.md, "Durability").
+  MKIMAGE_TRY(auto written, m_blobs.put_all({config_bytes, manifest_bytes}));
+  const BlobInfo& cfg = written[0];
+  const BlobInfo& man = written[1];
   {
     // A lease holds the image from before its row exists (gc.lock is held).
     std::vector<Digest> content{man.digest, cfg.digest};
@@ -456,6 +461,7 @@ util::Result<ImageDeletion> Store::delete_image_and_blobs(const Digest& manifest
     if (!fs::exists(dir, ec)) continue;
     report.reclaimed += l.snapshot_size ? *l.snapshot_size : dir_bytes(dir);
     fs::remove_all(dir, ec);
+    ::unlink(unsynced_marker(dir).c_str());
   }
   return ImageDeletion::deleted;
 }
@@ -569,7 +575,9 @@ util::Result<void> Store::write_index_json() {
     d.annotations[annotations::containerd_image_name] = t.reference.str();
     index.manifests.push_back(std::move(d));
   }
-  return write_file_atomic(m_root.index_json(), serialize(index));
+  // The tags' rows commit without a sync (synchronous=NORMAL): a crash of the
+  // machine may take the last tag change back, in the index and here alike.
+  return write_file_atomic(m_root.index_json(), serialize(index), 0644, RenameDurability::rename_may_be_lost);
 }
 
 }  // namespace mkimage::store

@@ -269,3 +269,46 @@ TEST_CASE("snapshots: ensure unpacks once, adopt renames, list and remove") {
   row = ok(st->index().get_layer(chain0));
   CHECK_FALSE(row->snapshot.has_value());
 }
+
+TEST_CASE("snapshots: an unsynced snapshot of another boot is checked against its blob once") {
+  TempDir t;
+  auto st = ok(store::Store::open(t / "root"));
+  auto img = make_image(*st, t);
+  auto chain0 = store::chain_id_of(nullptr, img.config.diff_ids[0]);
+  auto p0 = ok(store::ensure_snapshot(*st, chain0));
+  fs::path marker = store::unsynced_marker(p0);
+  // An unpack writes without syncs: marked with this boot, trusted in it.
+  REQUIRE(fs::exists(marker));
+  CHECK_FALSE(store::unsynced_from_another_boot(p0));
+
+  // The same snapshot after a reboot, intact: verified, then trusted for good.
+  write_file(marker, "00000000-0000-0000-0000-000000000000\n");
+  CHECK(store::unsynced_from_another_boot(p0));
+  CHECK(ok(store::ensure_snapshot(*st, chain0)) == p0);
+  CHECK_FALSE(fs::exists(marker));
+  CHECK_FALSE(store::unsynced_from_another_boot(p0));
+  CHECK(read_file(p0 / "etc/passwd") == "root:x:0:0::/root:/bin/sh\n");
+
+  // After a reboot that lost the unsynced writes (a truncated file; an empty,
+  // torn marker): unpacked again from the blob.
+  write_file(marker, "");
+  ::truncate((p0 / "etc/passwd").c_str(), 0);
+  CHECK(store::unsynced_from_another_boot(p0));
+  CHECK(ok(store::ensure_snapshot(*st, chain0)) == p0);
+  CHECK(read_file(p0 / "etc/passwd") == "root:x:0:0::/root:/bin/sh\n");
+  CHECK_FALSE(store::unsynced_from_another_boot(p0));  // the new unpack: this boot's marker
+
+  // adopt marks the upperdir before the rename; remove takes the marker too.
+  fs::create_directories(t / "root/tmp/up");
+  write_file(t / "root/tmp/up/file", "u");
+  store::ChainId fake{store::Digest::sha256_of("fake")};
+  auto pa = ok(store::adopt_snapshot(*st, fake, t / "root/tmp/up"));
+  CHECK(fs::exists(store::unsynced_marker(pa)));
+  CHECK_FALSE(store::unsynced_from_another_boot(pa));
+  ok(store::remove_snapshot(*st, chain0));
+  CHECK_FALSE(fs::exists(marker));
+
+  // store check does not count markers as stale snapshots.
+  auto report = ok(st->check(store::Repair::no, store::CheckDepth::deep));
+  for (const auto& s : report.stale) CHECK_MESSAGE(s.find(".unsynced") == std::string::npos, s);
+}
