@@ -304,6 +304,22 @@ bool builder::is_host_platform(std::string_view platform) {
 
 namespace {
 
+// The store of the build. A dry run on a root that does not exist yet creates
+// nothing there: it reads an empty store made in a temporary directory (removed
+// with the session's work dir guard below), where every step misses.
+util::Result<std::unique_ptr<store::Store>> open_build_store(BuildSession& s) {
+  if (!s.request.dry_run) return store::Store::open_default(s.request.store_root.string());
+  MKIMAGE_TRY(fs::path root, store::default_root(s.request.store_root.string()));
+  std::error_code ec;
+  if (fs::exists(root, ec)) return store::Store::open(root);
+  std::string tmpl = (fs::temp_directory_path(ec) / "mkimage-dry-run.XXXXXX").string();
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!mkdtemp(buf.data())) return util::sys_error("mkdtemp", tmpl);
+  s.work_dir = buf.data();
+  return store::Store::open(s.work_dir / "root");
+}
+
 // The request's own checks, then the Dockerfile (its "[internal] load build
 // definition" step) and SOURCE_DATE_EPOCH. Returns the Dockerfile's text.
 util::Result<std::string> read_definition(BuildSession& s, std::optional<fs::path>& dockerfile_path) {
@@ -359,7 +375,7 @@ util::Result<std::vector<CheckWarning>> builder::prepare_build(BuildSession& s) 
   std::optional<fs::path> dockerfile_path;
   MKIMAGE_TRY(std::string text, read_definition(s, dockerfile_path));
   // Store and context.
-  MKIMAGE_TRY(s.store, store::Store::open_default(req.store_root.string()));
+  MKIMAGE_TRY(s.store, open_build_store(s));
   // Everything the build resolves or creates is held from now until the store
   // closes with the session (a crashed build's lease is dead: store/lease.hpp),
   // so a concurrent `image prune` or `rmi` cannot remove it. A dry run creates

@@ -41,6 +41,14 @@ std::vector<std::pair<const StepSlot*, int>> numbered_ops(const BuildSession& s,
 
 util::Result<BuildResult> dry_run(const BuildRequest& req, EventSink& sink) {
   BuildSession s(req, sink);
+  struct RemoveWork {  // the empty store of a dry run on a root that does not exist
+    BuildSession& s;
+    ~RemoveWork() {
+      s.store.reset();
+      std::error_code ec;
+      if (!s.work_dir.empty()) std::filesystem::remove_all(s.work_dir, ec);
+    }
+  } remove_work{s};
   MKIMAGE_TRY(std::vector<CheckWarning> checks, prepare_build(s));
   collect_plan_warnings(s);
   internal_step(s, "load build context");

@@ -26,7 +26,7 @@ private:
 PlanOptions read_only_plan_options(const BuildSession& s) {
   PlanOptions po;
   po.scratch_dir = s.work_dir;  // unused: nothing is downloaded
-  po.allow_network = false;
+  po.allow_network = false;  // (an ADD of a URL has no key before the build: graph/graph.cpp)
   return po;
 }
 
@@ -79,7 +79,7 @@ util::Result<std::string> SessionContextDigests::mount_digest(const std::string&
   SourceTree tree{dir->root(), SourceTree::Origin::context, &dir->filter()};
   CopyOp op;
   op.sources = {source.empty() ? "." : source};
-  op.dest = "/";
+  op.dest.assign(1, '/');
   MKIMAGE_TRY(CopyPlan plan, plan_copy(op, tree, read_only_plan_options(m_s)));
   MKIMAGE_TRY(store::Digest d, copy_content_digest(plan, m_stats.get()));
   return d.str();
