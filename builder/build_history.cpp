@@ -4,6 +4,7 @@
 #include <iterator>
 #include <system_error>
 
+#include "store/lease.hpp"
 #include "store/root.hpp"
 #include "util/sha256.hpp"
 
@@ -65,16 +66,29 @@ void BuildHistoryRecorder::start(const BuildRequest& req) {
   m_build.args = req.build_args;
   for (const auto& s : req.secrets) m_build.secrets.push_back(s.id);  // names only, never values
   m_build.tags = req.tags;
+  // The lease first: a "running" row without a live lease reads as a build whose process died.
+  store::LeaseRecord lease = store::new_lease_record(store::history_lease_description(m_build.id));
+  auto held = m_index->put_lease(lease);
+  if (!held) return disable(held.error().message);
+  m_lease_id = lease.id;
   auto put = store::put_build(*m_index, m_build);
   if (!put) disable(put.error().message);
 }
 
+void BuildHistoryRecorder::release_lease() {
+  if (m_lease_id.empty() || !m_index) return;
+  (void)m_index->delete_lease(m_lease_id);  // one left behind is dead once this process ends
+  m_lease_id.clear();
+}
+
 BuildHistoryRecorder::~BuildHistoryRecorder() {
   for (auto& [n, f] : m_logs) std::fclose(f);
+  release_lease();
 }
 
 void BuildHistoryRecorder::disable(const std::string& why) {
   if (!m_index) return;
+  release_lease();
   m_index.reset();
   m_build.id.clear();
   m_next.message("WARNING: the build is not recorded in the build history: " + why);
@@ -106,6 +120,7 @@ void BuildHistoryRecorder::append_log(int number, std::string_view text) {
   }
   std::fwrite(text.data(), 1, text.size(), it->second);
   std::fputc('\n', it->second);
+  std::fflush(it->second);  // a killed build keeps its logs as far as they got
   m_steps[number].log_bytes += static_cast<std::int64_t>(text.size()) + 1;
 }
 
@@ -189,6 +204,7 @@ void BuildHistoryRecorder::write_outcome(const Result<BuildResult>& result) {
     for (const auto& [n, st] : m_steps) MKIMAGE_TRY_VOID(store::put_build_step(*m_index, st));
     return {};
   });
+  release_lease();
   if (!written) {
     m_next.message("WARNING: the build is not recorded in the build history: " + written.error().message);
     return;

@@ -55,6 +55,7 @@ private:
   void start(const BuildRequest& request);
   void write_outcome(const Result<BuildResult>& result);
   void disable(const std::string& why);
+  void release_lease();
   void append_log(int number, std::string_view text);
   void close_log(int number);
   store::BuildStepRecord& step(const StepInfo& info);
@@ -62,6 +63,7 @@ private:
   EventSink& m_next;
   std::filesystem::path m_root;
   std::unique_ptr<store::Index> m_index;  // null: not recording
+  std::string m_lease_id;                 // the lease held while the build runs (store::history_lease_description)
   store::BuildRecord m_build;
   std::map<int, store::BuildStepRecord> m_steps;
   std::map<int, std::FILE*> m_logs;  // open log files of running steps

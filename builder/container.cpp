@@ -193,9 +193,9 @@ Result<ContainerSettings> make_settings(const RunRequest& r, const store::Image&
   s.cwd = !r.workdir.empty() ? r.workdir : (!c.working_dir.empty() ? c.working_dir : "/");
   if (s.cwd[0] != '/') return Error{"the working directory \"" + s.cwd + "\" is not absolute"};
   s.user = !r.user.empty() ? r.user : c.user;
-  s.network = r.network.value_or(r.ports.empty() ? NetworkMode::host : NetworkMode::private_);
+  s.network = r.network.value_or(NetworkMode::isolated);  // docker's default bridge network
   if (!r.ports.empty() && s.network == NetworkMode::host)
-    return Error{"-p needs a container network namespace (--network private, the default with -p)"};
+    return Error{"-p needs a container network namespace (--network bridge, the default)"};
   if (!r.ports.empty() && s.network == NetworkMode::none) return Error{"-p cannot be used with --network none"};
   s.ports = r.ports;
   s.volumes = r.volumes;

@@ -56,7 +56,7 @@ struct RunRequest {
   std::vector<std::string> env;           // -e K=V or K
   std::string workdir;                    // -w
   std::string user;                       // -u
-  std::optional<NetworkMode> network;     // default: private with -p, else host
+  std::optional<NetworkMode> network;     // default: isolated (docker's bridge: outbound access, -p ports)
   std::vector<PortMapping> ports;
   std::vector<VolumeMount> volumes;
   std::string name;                       // "" = generated

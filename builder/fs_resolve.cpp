@@ -1,6 +1,7 @@
 #include "builder/fs_resolve.hpp"
 
 #include "parser/path_match.hpp"
+#include "util/fd.hpp"
 
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -51,35 +52,14 @@ std::string rootfs_of(const std::vector<std::string>& parts) {
   return s;
 }
 
-// An owned file descriptor (closed on destruction).
-struct DirFd {
-  int fd = -1;
-  DirFd() = default;
-  explicit DirFd(int f) : fd(f) {}
-  DirFd(const DirFd&) = delete;
-  DirFd& operator=(const DirFd&) = delete;
-  DirFd(DirFd&& o) noexcept : fd(o.fd) { o.fd = -1; }
-  DirFd& operator=(DirFd&& o) noexcept {
-    if (this != &o) {
-      if (fd >= 0) ::close(fd);
-      fd = o.fd;
-      o.fd = -1;
-    }
-    return *this;
-  }
-  ~DirFd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 constexpr int k_dir_flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
 // Opens the directory `root/<parts>` (parts are symlink-free).
-util::Result<DirFd> open_dir(const fs::path& root, const std::vector<std::string>& parts) {
+util::Result<util::Fd> open_dir(const fs::path& root, const std::vector<std::string>& parts) {
   std::string host = host_of(root, parts);
   int fd = ::open(host.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return util::sys_error("open", rootfs_of(parts));
-  return DirFd(fd);
+  return util::Fd(fd);
 }
 
 // Reads the symlink `name` in directory `dir`.
@@ -104,7 +84,7 @@ util::Result<std::string> read_link_at(int dir, const std::string& name, std::si
 // in the path's length, not quadratic.
 util::Result<std::vector<std::string>> walk(const fs::path& root, std::string_view path, FollowFinal follow) {
   std::vector<std::string> resolved;
-  MKIMAGE_TRY(DirFd dir, open_dir(root, resolved));
+  MKIMAGE_TRY(util::Fd dir, open_dir(root, resolved));
   // Work list of components still to process (front = next).
   std::vector<std::string> pending = split_components(path);
   std::reverse(pending.begin(), pending.end());
@@ -152,7 +132,7 @@ util::Result<std::vector<std::string>> walk(const fs::path& root, std::string_vi
     if (!S_ISDIR(st.st_mode)) return util::sys_error("resolve", rootfs_of(resolved), ENOTDIR);
     int next = openat(dir.fd, comp.c_str(), k_dir_flags);
     if (next < 0) return util::sys_error("open", rootfs_of(resolved));
-    dir = DirFd(next);
+    dir = util::Fd(next);
   }
   return resolved;
 }
@@ -182,11 +162,11 @@ util::Result<fs::path> mkdir_all_in_root(const fs::path& root, std::string_view 
   // from its target.
   auto parts = split_components(clean_path(std::string("/") + std::string(path)));
   std::vector<std::string> done;  // symlink-free components of `dir`
-  MKIMAGE_TRY(DirFd dir, open_dir(root, done));
+  MKIMAGE_TRY(util::Fd dir, open_dir(root, done));
   // A created directory gets its time once its last child is made: `dir_made`
   // says `dir` (entry `dir_name` of `parent`) was created here. Directories
   // created at a symlink's target get theirs by path at the end.
-  DirFd parent;
+  util::Fd parent;
   std::string dir_name;
   std::string dir_path;  // rootfs path of `dir` (for errors)
   bool dir_made = false;
@@ -207,7 +187,7 @@ util::Result<fs::path> mkdir_all_in_root(const fs::path& root, std::string_view 
     int err = errno;
     if (rc == 0 && S_ISLNK(st.st_mode)) {
       if (dir_made) MKIMAGE_TRY_VOID(set_time(parent.fd, dir_name));
-      parent = DirFd();
+      parent = util::Fd();
       dir_made = false;
       // Follow the link inside root; walk stops at the first missing component,
       // so at most the final one of the target is created.
@@ -242,7 +222,7 @@ util::Result<fs::path> mkdir_all_in_root(const fs::path& root, std::string_view 
     if (next < 0) return util::sys_error("open", rootfs_of(done));
     if (dir_made) MKIMAGE_TRY_VOID(set_time(parent.fd, dir_name));  // its last child was just made
     parent = std::move(dir);
-    dir = DirFd(next);
+    dir = util::Fd(next);
     dir_name = comp;
     if (made) dir_path = rootfs_of(done);  // only for errors; building it for every component would be quadratic
     dir_made = made;

@@ -151,10 +151,9 @@ util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageStat
   FsExecutor exec = [&](FsStepIo& io) -> util::Result<void> {
     const auto& rootfs = io.snapshot->rootfs();
     MKIMAGE_TRY(ExecUser user, resolve_exec_user(rootfs, step.user));
-    // A build's "default" is a private network namespace with outbound
-    // access (builder/private_network.hpp), as BuildKit's steps get.
-    MKIMAGE_TRY(NetworkMode net, network == "default" ? util::Result<NetworkMode>(NetworkMode::isolated)
-                                                      : parse_network_mode(network));
+    // "default" is a private network namespace with outbound access
+    // (builder/private_network.hpp), as BuildKit's steps get.
+    MKIMAGE_TRY(NetworkMode net, parse_network_mode(network));
 
     std::filesystem::path scratch = s.work_dir / ("run-" + new_container_id());
     std::error_code ec;

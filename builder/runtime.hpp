@@ -27,8 +27,8 @@
 // every new network namespace, so the container sees only `lo` (127.0.0.1).
 // `host`: no network namespace. `private`: a new namespace like `none`; it is
 // what `mkimage run -p` publishes ports into (builder/port_forward.hpp).
-// parse_network_mode maps "default" to host (`mkimage run`'s default); a
-// build's "default" is `isolated` (builder/ops_run.cpp).
+// The default, for builds and `mkimage run` alike, is `isolated` (docker's
+// `bridge` for a container: its own namespace with outbound access).
 //
 // Cleanup guarantees: each run uses a fresh unique container id; when the
 // runtime exits (or fails to start), `runtime delete -f ID` always runs; the
@@ -55,9 +55,10 @@ enum class NetworkMode {
   isolated   // own network namespace, outbound access through slirp4netns (RUN's default)
 };
 
-// Parses a `mkimage run --network` value: "default" and "host" → host,
-// "none" → none, "private" → private_. Errors: any other value (also
-// "isolated": only builds use it, see builder/ops_run.cpp).
+// Parses a network mode (`mkimage run --network`, RUN --network, a stored
+// container's settings): "default", "bridge" (docker's name), "isolated" and
+// "" → isolated; "host" → host; "none" → none; "private" → private_.
+// Errors: any other value.
 util::Result<NetworkMode> parse_network_mode(std::string_view text);
 std::string_view to_string(NetworkMode mode);
 

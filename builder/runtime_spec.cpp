@@ -25,10 +25,11 @@ using util::Error;
 using util::Result;
 
 Result<NetworkMode> parse_network_mode(std::string_view text) {
-  if (text == "default" || text == "host" || text.empty()) return NetworkMode::host;
+  if (text == "default" || text == "bridge" || text == "isolated" || text.empty()) return NetworkMode::isolated;
+  if (text == "host") return NetworkMode::host;
   if (text == "none") return NetworkMode::none;
   if (text == "private") return NetworkMode::private_;
-  return Error{"unknown network mode \"" + std::string(text) + "\" (expected default, host, none or private)"};
+  return Error{"unknown network mode \"" + std::string(text) + "\" (expected bridge, host, none or private)"};
 }
 
 std::string_view to_string(NetworkMode mode) {

@@ -28,16 +28,6 @@ namespace fs = std::filesystem;
 using store::BuildRecord;
 using store::BuildStepRecord;
 
-// "2026-12-06T09:30:48Z" (UTC, seconds).
-std::string iso_time(std::int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // buildx's durations: "0.4s", "12.3s", "2m 5s".
 std::string short_duration(std::int64_t ms) {
   char buf[32];
@@ -65,8 +55,8 @@ nlohmann::json build_json(const BuildRecord& b, const std::vector<BuildStepRecor
   j["ref"] = b.id;
   j["name"] = b.name;
   j["status"] = status_word(b);
-  j["created_at"] = iso_time(b.started_ms);
-  if (b.finished_ms) j["completed_at"] = iso_time(b.finished_ms);
+  j["created_at"] = rfc3339_utc(b.started_ms / 1000);
+  if (b.finished_ms) j["completed_at"] = rfc3339_utc(b.finished_ms / 1000);
   j["duration_ms"] = duration_ms(b);
   j["dockerfile"] = b.dockerfile;
   j["dockerfile_digest"] = b.dockerfile_digest;
@@ -136,8 +126,8 @@ void run_show(const GlobalOptions& g, const std::string& id, const std::string& 
   for (const auto& [k, v] : b.args) info.push_back({"Build Arg:", k + "=" + v});
   for (const auto& s : b.secrets) info.push_back({"Secret:", s});
   if (!b.tags.empty()) info.push_back({"Tags:", join(b.tags, ", ")});
-  info.push_back({"Started:", iso_time(b.started_ms)});
-  if (b.finished_ms) info.push_back({"Completed:", iso_time(b.finished_ms)});
+  info.push_back({"Started:", rfc3339_utc(b.started_ms / 1000)});
+  if (b.finished_ms) info.push_back({"Completed:", rfc3339_utc(b.finished_ms / 1000)});
   info.push_back({"Duration:", short_duration(duration_ms(b))});
   info.push_back({"Status:", status_word(b)});
   int cached = 0, ran = 0;
@@ -172,11 +162,33 @@ void print_log(const fs::path& p, const std::string& prefix) {
   while (std::getline(in, line)) std::cout << prefix << line << '\n';
 }
 
+// The steps of `b` with a log; a build whose process died wrote no step rows,
+// so its log files alone name the steps it got to (number only).
+std::vector<BuildStepRecord> steps_with_logs(store::Index& index, const fs::path& root, const BuildRecord& b) {
+  auto steps = must(store::build_steps(index, b.id));
+  if (!steps.empty() || b.error != store::k_interrupted_error) return steps;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(store::history_dir(root, b.id), ec)) {
+    const std::string name = e.path().filename().string();
+    if (!name.ends_with(".log")) continue;
+    BuildStepRecord s;
+    s.build = b.id;
+    try {
+      s.number = std::stoi(name);
+    } catch (...) {
+      continue;
+    }
+    steps.push_back(s);
+  }
+  std::sort(steps.begin(), steps.end(), [](const auto& x, const auto& y) { return x.number < y.number; });
+  return steps;
+}
+
 void run_logs(const GlobalOptions& g, const std::string& id, int step) {
   auto st = open(g);
   auto b = must(store::find_build(st->index(), id));
-  auto steps = must(store::build_steps(st->index(), b.id));
   fs::path root = st->root().dir();
+  auto steps = steps_with_logs(st->index(), root, b);
   if (step > 0) {
     auto it = std::find_if(steps.begin(), steps.end(), [&](const BuildStepRecord& s) { return s.number == step; });
     if (it == steps.end())
@@ -187,7 +199,7 @@ void run_logs(const GlobalOptions& g, const std::string& id, int step) {
   // Every step, as `--progress plain` prints it.
   for (const auto& s : steps) {
     std::string n = "#" + std::to_string(s.number) + " ";
-    std::cout << n << (s.label.empty() ? "" : s.label + " ") << s.name << '\n';
+    if (!s.name.empty()) std::cout << n << (s.label.empty() ? "" : s.label + " ") << s.name << '\n';
     print_log(store::history_log_path(root, b.id, s.number), n);
     if (s.outcome == "CACHED" || s.outcome == "remote-cached") std::cout << n << "CACHED\n";
     else if (s.outcome == "error") std::cout << n << "ERROR\n";
@@ -216,7 +228,7 @@ void run_export(const GlobalOptions& g, const std::string& format, const std::st
     out << "build_id,time,status,step,label,name,outcome,duration_ms,cache_key,miss_reason\n";
     for (const auto& s : steps) {
       const BuildRecord& b = *by_id.at(s.build);
-      out << csv_field(b.id) << ',' << iso_time(b.started_ms) << ',' << b.status << ',' << s.number << ','
+      out << csv_field(b.id) << ',' << rfc3339_utc(b.started_ms / 1000) << ',' << b.status << ',' << s.number << ','
           << csv_field(s.label) << ',' << csv_field(s.name) << ',' << s.outcome << ',' << s.duration_ms << ','
           << s.cache_key << ',' << csv_field(s.miss_reason) << '\n';
     }
@@ -224,7 +236,7 @@ void run_export(const GlobalOptions& g, const std::string& format, const std::st
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& s : steps) {
       const BuildRecord& b = *by_id.at(s.build);
-      arr.push_back({{"build_id", b.id}, {"time", iso_time(b.started_ms)}, {"status", b.status}, {"step", s.number},
+      arr.push_back({{"build_id", b.id}, {"time", rfc3339_utc(b.started_ms / 1000)}, {"status", b.status}, {"step", s.number},
                      {"label", s.label}, {"name", s.name}, {"outcome", s.outcome}, {"duration_ms", s.duration_ms},
                      {"cache_key", s.cache_key}, {"miss_reason", s.miss_reason}});
     }

@@ -26,30 +26,9 @@ using nlohmann::json;
 
 std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-std::string ago(std::int64_t t) {
-  if (t <= 0) return "N/A";
-  return human_duration(std::max<std::int64_t>(0, now_seconds() - t)) + " ago";
-}
-
-std::string rfc3339(std::int64_t t) {
-  char buf[32];
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string short_key(const std::string& key, bool no_trunc) {
   std::string hex = key.starts_with("sha256:") ? key.substr(7) : key;
   return no_trunc ? hex : hex.substr(0, 12);
-}
-
-std::string format_output(const std::string& format, const json& j) {
-  if (format == "json") return util::json_text(j);
-  std::string out, error;
-  if (!apply_go_template(format, j, out, error)) throw CliExit{k_exit_usage, "mkimage: " + error};
-  return out;
 }
 
 // docker buildx du --format json's field names.
@@ -59,8 +38,8 @@ json entry_json(const store::CacheEntryUsage& e) {
               {"Description", e.record.step},
               {"Layer", e.layer ? json(e.layer->str()) : json(nullptr)},
               {"Size", e.size},
-              {"CreatedAt", rfc3339(e.record.created)},
-              {"LastUsedAt", rfc3339(e.record.last_used)},
+              {"CreatedAt", rfc3339_utc(e.record.created)},
+              {"LastUsedAt", rfc3339_utc(e.record.last_used)},
               {"UsageCount", e.record.hits},
               {"Shared", e.shared},
               {"InUse", e.in_use},
@@ -81,15 +60,15 @@ void run_cache_ls(const GlobalOptions& global, const LsOptions& o) {
     return;
   }
   if (!o.format.empty()) {
-    for (const auto& e : u.cache) std::cout << format_output(o.format, entry_json(e)) << '\n';
+    for (const auto& e : u.cache) std::cout << format_value(o.format, entry_json(e)) << '\n';
     return;
   }
   std::vector<std::vector<std::string>> table = {{"CACHE ID", "SIZE", "CREATED", "LAST USED", "HITS", "SHARED", "STEP"}};
   for (const auto& e : u.cache) {
     std::string step = e.record.step.empty() ? "<unknown>" : e.record.step;
     if (!o.no_trunc && step.size() > 60) step = step.substr(0, 59) + "…";
-    table.push_back({short_key(e.record.key, o.no_trunc), human_size(e.size), ago(e.record.created),
-                     ago(e.record.last_used), std::to_string(e.record.hits), e.shared ? "true" : "false", step});
+    table.push_back({short_key(e.record.key, o.no_trunc), human_size(e.size), time_ago(e.record.created),
+                     time_ago(e.record.last_used), std::to_string(e.record.hits), e.shared ? "true" : "false", step});
   }
   print_table(table);
 }
@@ -101,7 +80,7 @@ void run_cache_du(const GlobalOptions& global, bool verbose) {
     std::vector<std::vector<std::string>> table = {{"ID", "RECLAIMABLE", "SIZE", "LAST ACCESSED"}};
     for (const auto& e : u.cache)
       table.push_back({short_key(e.record.key, false), !e.in_use && !e.shared ? "true" : "false", human_size(e.size),
-                       ago(e.record.last_used)});
+                       time_ago(e.record.last_used)});
     print_table(table);
     std::cout << '\n';
   }

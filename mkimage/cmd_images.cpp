@@ -29,11 +29,9 @@ store::Image resolve_or_fail(store::Store& s, const std::string& text) {
   return std::move(*found);
 }
 
-std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
-
 std::string created_since(const store::Image& img) {
   if (!img.config.created) return "N/A";
-  return human_duration(std::max<std::int64_t>(0, now_seconds() - img.config.created->seconds)) + " ago";
+  return time_since(img.config.created->seconds) + " ago";
 }
 
 // "2023-11-14 22:13:20 +0000 UTC" (docker's CreatedAt for `images --format`).
@@ -45,12 +43,6 @@ std::string created_at(const store::Image& img) {
   char buf[64];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
   return buf;
-}
-
-std::string format_or_fail(const std::string& format, const json& value) {
-  std::string out, error;
-  if (!apply_go_template(format, value, out, error)) throw CliExit{k_exit_usage, "mkimage: " + error};
-  return out;
 }
 
 // docker image inspect's shape (the fields an image has without a daemon).
@@ -109,7 +101,7 @@ void run_inspect(const GlobalOptions& global, const std::vector<std::string>& na
   if (format.empty()) {
     std::cout << util::json_text(out, 4) << '\n';
   } else {
-    for (const auto& v : out) std::cout << format_or_fail(format, v) << '\n';
+    for (const auto& v : out) std::cout << format_template(format, v) << '\n';
   }
   if (!missing.empty()) {
     std::string msg;
@@ -181,7 +173,7 @@ void run_images(const GlobalOptions& global, const ImagesOptions& o) {
                 {"Tag", r.tag},
                 {"UniqueSize", "N/A"},
                 {"VirtualSize", human_size(r.img->record.size)}};
-      std::cout << (o.format == "json" ? util::json_text(j) : format_or_fail(o.format, j)) << '\n';
+      std::cout << format_value(o.format, j) << '\n';
     }
     return;
   }
@@ -271,7 +263,7 @@ void run_history(const GlobalOptions& global, const std::string& name, const His
     }
     Row r;
     r.image = "<missing>";
-    r.created = h.created ? (o.human ? human_duration(std::max<std::int64_t>(0, now_seconds() - h.created->seconds)) + " ago"
+    r.created = h.created ? (o.human ? time_since(h.created->seconds) + " ago"
                                      : h.created->str())
                           : "N/A";
     r.created_by = h.created_by;
@@ -291,7 +283,7 @@ void run_history(const GlobalOptions& global, const std::string& name, const His
     return;
   }
   if (!o.format.empty()) {
-    for (const auto& r : rows) std::cout << (o.format == "json" ? util::json_text(r.j) : format_or_fail(o.format, r.j)) << '\n';
+    for (const auto& r : rows) std::cout << format_value(o.format, r.j) << '\n';
     return;
   }
   std::vector<std::vector<std::string>> table = {{"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"}};

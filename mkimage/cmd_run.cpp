@@ -21,11 +21,6 @@ using builder::ContainerManager;
 
 namespace {
 
-// "5 minutes" since the Unix time t (seconds), like docker's ps columns.
-std::string ago(std::int64_t t) {
-  return human_duration(std::max<std::int64_t>(0, static_cast<std::int64_t>(std::time(nullptr)) - t));
-}
-
 struct RunFlags {
   builder::RunRequest req;
   std::vector<std::string> env, ports, volumes;
@@ -49,7 +44,8 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
   run->add_option("-e,--env", flags->env, "Set an environment variable (K=V, or K for the host's value)")->allow_extra_args(false);
   run->add_option("-w,--workdir", flags->req.workdir, "Working directory inside the container");
   run->add_option("-u,--user", flags->req.user, "User (name|uid[:group|gid])");
-  run->add_option("--network", flags->network, "host | none | private (default: host, private with -p)");
+  run->add_option("--network", flags->network,
+                  "bridge (default: own network namespace with outbound access) | host | none | private (loopback only)");
   run->add_option("-p,--publish", flags->ports, "Publish HOSTPORT:CONTAINERPORT on the host's loopback")->allow_extra_args(false);
   run->add_option("-v,--volume", flags->volumes, "Bind mount HOSTDIR:CTRDIR[:ro]")->allow_extra_args(false);
   run->add_option("--entrypoint", flags->entrypoint, "Override the image's entrypoint")->each([flags](const std::string&) {
@@ -67,8 +63,8 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     if (flags->entrypoint_set) req.entrypoint = flags->entrypoint;
     if (!flags->network.empty()) {
       auto m = builder::parse_network_mode(flags->network);
-      if (!m.ok() || flags->network == "default")
-        throw CliExit{k_exit_usage, "mkimage run: --network must be host, none or private"};
+      if (!m.ok() || flags->network == "isolated")
+        throw CliExit{k_exit_usage, "mkimage run: --network must be bridge, host, none or private"};
       req.network = *m;
     }
     for (auto& p : flags->ports) {
@@ -144,10 +140,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
       }
       if (command.size() > 20) command = command.substr(0, 19) + "…";
       command = "\"" + command + "\"";
-      std::string status = c.state == "running" ? "Up " + ago(c.started)
-                           : c.state == "exited" ? "Exited (" + std::to_string(c.exit_code) + ") " + ago(c.finished) + " ago"
+      std::string status = c.state == "running" ? "Up " + time_since(c.started)
+                           : c.state == "exited" ? "Exited (" + std::to_string(c.exit_code) + ") " + time_since(c.finished) + " ago"
                                                  : "Created";
-      table.push_back({c.id.substr(0, 12), c.image_ref, command, ago(c.created) + " ago", status, ports, c.name});
+      table.push_back({c.id.substr(0, 12), c.image_ref, command, time_since(c.created) + " ago", status, ports, c.name});
     }
     if (!*ps_quiet) print_table(table);
   });

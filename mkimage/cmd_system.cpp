@@ -24,12 +24,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string ago(std::int64_t t) {
-  if (t <= 0) return "N/A";
-  std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
-  return human_duration(std::max<std::int64_t>(0, now - t)) + " ago";
-}
-
 // docker's RECLAIMABLE cell: "1.2MB (40%)", or "0B" with nothing to compare.
 std::string reclaimable(std::int64_t part, std::int64_t whole) {
   if (whole <= 0) return human_size(part);
@@ -64,7 +58,7 @@ void print_verbose(store::Store& s, const store::StoreUsage& u, const std::vecto
       names.push_back({f.substr(0, colon), f.substr(colon + 1)});
     }
     if (names.empty()) names.push_back({"<none>", "<none>"});
-    std::string created = img.config.created ? ago(img.config.created->seconds) : "N/A";
+    std::string created = img.config.created ? time_ago(img.config.created->seconds) : "N/A";
     for (const auto& [repo, tag] : names)
       images.push_back({repo, tag, img.record.config.short_id(), created, human_size(iu.size),
                         human_size(iu.shared_size), human_size(iu.size - iu.shared_size), std::to_string(iu.containers)});
@@ -73,7 +67,7 @@ void print_verbose(store::Store& s, const store::StoreUsage& u, const std::vecto
   std::cout << "\nContainers space usage:\n\n";
   std::vector<std::vector<std::string>> ct = {{"CONTAINER ID", "IMAGE", "LOCAL VOLUMES", "SIZE", "CREATED", "STATUS", "NAMES"}};
   for (const auto& c : containers)
-    ct.push_back({c.record.id.substr(0, 12), c.record.image_ref, "0", human_size(c.size), ago(c.record.created),
+    ct.push_back({c.record.id.substr(0, 12), c.record.image_ref, "0", human_size(c.size), time_ago(c.record.created),
                   c.record.state, c.record.name});
   print_table(ct);
   std::cout << "\nLocal Volumes space usage:\n\n";
@@ -82,7 +76,7 @@ void print_verbose(store::Store& s, const store::StoreUsage& u, const std::vecto
   std::vector<std::vector<std::string>> bc = {{"CACHE ID", "CACHE TYPE", "SIZE", "CREATED", "LAST USED", "USAGE", "SHARED"}};
   for (const auto& e : u.cache) {
     std::string hex = e.record.key.starts_with("sha256:") ? e.record.key.substr(7) : e.record.key;
-    bc.push_back({hex.substr(0, 12), "regular", human_size(e.size), ago(e.record.created), ago(e.record.last_used),
+    bc.push_back({hex.substr(0, 12), "regular", human_size(e.size), time_ago(e.record.created), time_ago(e.record.last_used),
                   std::to_string(e.record.hits), e.shared ? "true" : "false"});
   }
   print_table(bc);
@@ -124,13 +118,7 @@ void run_system_df(const GlobalOptions& global, bool verbose, const std::string&
     for (const auto& r : rows) {
       json j{{"Type", r.type}, {"TotalCount", std::to_string(r.total)}, {"Active", std::to_string(r.active)},
              {"Size", human_size(r.size)}, {"Reclaimable", r.reclaimable}};
-      if (format == "json") {
-        std::cout << util::json_text(j) << '\n';
-        continue;
-      }
-      std::string out, error;
-      if (!apply_go_template(format, j, out, error)) throw CliExit{k_exit_usage, "mkimage: " + error};
-      std::cout << out << '\n';
+      std::cout << format_value(format, j) << '\n';
     }
     return;
   }

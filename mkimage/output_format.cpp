@@ -1,11 +1,13 @@
 #include "mkimage/output_format.hpp"
 
+#include "mkimage/cli.hpp"
 #include "util/json_text.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 
 namespace mkimage::cli {
@@ -39,6 +41,25 @@ std::string human_duration(std::int64_t seconds) {
   if (hours < 24 * 30 * 2) return n(hours / 24 / 7, "weeks");
   if (hours < 24 * 365 * 2) return n(hours / 24 / 30, "months");
   return n(hours / 24 / 365, "years");
+}
+
+std::string time_since(std::int64_t unix_seconds) {
+  std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  return human_duration(std::max<std::int64_t>(0, now - unix_seconds));
+}
+
+std::string time_ago(std::int64_t unix_seconds) {
+  if (unix_seconds <= 0) return "N/A";
+  return time_since(unix_seconds) + " ago";
+}
+
+std::string rfc3339_utc(std::int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 namespace {
@@ -170,6 +191,17 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
     }
     std::cout << line << '\n';
   }
+}
+
+std::string format_template(std::string_view format, const nlohmann::json& value) {
+  std::string out, error;
+  if (!apply_go_template(format, value, out, error)) throw CliExit{k_exit_usage, "mkimage: " + error};
+  return out;
+}
+
+std::string format_value(std::string_view format, const nlohmann::json& value) {
+  if (format == "json") return util::json_text(value);
+  return format_template(format, value);
 }
 
 }  // namespace mkimage::cli

@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <random>
+#include <set>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
 
 #include "util/json_text.hpp"
 
+#include "store/lease.hpp"
 #include "store/sqlite_statement.hpp"
 
 namespace mkimage::store {
@@ -136,9 +138,40 @@ util::Result<void> put_build_step(Index& index, const BuildStepRecord& st) {
   return s.run();
 }
 
+namespace {
+
+// Running rows whose recording lease is gone or dead read as interrupted.
+util::Result<void> mark_interrupted(Index& index, std::vector<BuildRecord>& builds) {
+  bool any_running = false;
+  for (const auto& b : builds) any_running = any_running || b.status == "running";
+  if (!any_running) return {};
+  MKIMAGE_TRY(auto leases, index.list_leases());
+  std::set<std::string> live;
+  for (const auto& l : leases)
+    if (lease_owner_alive(l)) live.insert(l.description);
+  for (auto& b : builds) {
+    if (b.status != "running" || live.count(history_lease_description(b.id))) continue;
+    b.status = "error";
+    b.error = k_interrupted_error;
+  }
+  return {};
+}
+
+util::Result<BuildRecord> checked(Index& index, BuildRecord b) {
+  std::vector<BuildRecord> one{std::move(b)};
+  MKIMAGE_TRY_VOID(mark_interrupted(index, one));
+  return std::move(one.front());
+}
+
+}  // namespace
+
+std::string history_lease_description(const std::string& build_id) { return "build history " + build_id; }
+
 util::Result<std::vector<BuildRecord>> list_builds(Index& index) {
   Stmt s(index.handle(), std::string("SELECT ") + k_build_columns + " FROM builds ORDER BY started DESC, id");
-  return s.all(read_build);
+  MKIMAGE_TRY(auto builds, s.all(read_build));
+  MKIMAGE_TRY_VOID(mark_interrupted(index, builds));
+  return builds;
 }
 
 util::Result<BuildRecord> find_build(Index& index, const std::string& id_or_prefix) {
@@ -146,7 +179,7 @@ util::Result<BuildRecord> find_build(Index& index, const std::string& id_or_pref
     Stmt s(index.handle(), std::string("SELECT ") + k_build_columns + " FROM builds ORDER BY started DESC LIMIT 1");
     MKIMAGE_TRY(auto b, s.one(read_build));
     if (!b) return util::Error{"no builds recorded"};
-    return *b;
+    return checked(index, std::move(*b));
   }
   // A prefix match: ids are lower-case base32, so LIKE needs no escaping beyond % and _.
   for (char c : id_or_prefix)
@@ -154,11 +187,11 @@ util::Result<BuildRecord> find_build(Index& index, const std::string& id_or_pref
   Stmt s(index.handle(), std::string("SELECT ") + k_build_columns + " FROM builds WHERE id LIKE ? || '%' LIMIT 3");
   s.bind(id_or_prefix);
   MKIMAGE_TRY(auto found, s.all(read_build));
-  for (const auto& b : found)
-    if (b.id == id_or_prefix) return b;
+  for (auto& b : found)
+    if (b.id == id_or_prefix) return checked(index, std::move(b));
   if (found.empty()) return util::Error{"no build found with ID \"" + id_or_prefix + "\""};
   if (found.size() > 1) return util::Error{"build ID \"" + id_or_prefix + "\" is ambiguous"};
-  return found.front();
+  return checked(index, std::move(found.front()));
 }
 
 util::Result<std::vector<BuildStepRecord>> build_steps(Index& index, const std::string& build_id) {
@@ -180,12 +213,11 @@ util::Result<std::vector<std::string>> prune_builds(Index& index, const fs::path
   MKIMAGE_TRY(auto n, count.one([](Stmt& r) { return r.integer(0); }));
   if (!n || static_cast<std::size_t>(*n) <= keep) return removed;
   MKIMAGE_TRY(auto builds, list_builds(index));
-  // A build still running (not finished, started within a day) is never removed.
-  const std::int64_t day_ago = now_ms() - std::int64_t{24} * 3600 * 1000;
+  // A build still running is never removed (list_builds shows one whose process died as an error).
   MKIMAGE_TRY_VOID(index.transaction([&]() -> util::Result<void> {
     for (std::size_t i = keep; i < builds.size(); ++i) {
       const auto& b = builds[i];
-      if (b.status == "running" && b.started_ms > day_ago) continue;
+      if (b.status == "running") continue;
       Stmt d(index.handle(), "DELETE FROM builds WHERE id=?");
       d.bind(b.id);
       MKIMAGE_TRY_VOID(d.run());

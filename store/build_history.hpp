@@ -30,7 +30,7 @@ struct BuildRecord {
   std::string name;               // what `builds ls` shows: the first tag, else the context dir name
   std::int64_t started_ms = 0;    // epoch milliseconds
   std::int64_t finished_ms = 0;   // 0 while running (or when the process died)
-  std::string status = "running";  // running | completed | error
+  std::string status = "running";  // running | completed | error (also for a build whose process died)
   std::string dockerfile;         // the Dockerfile's name ("Dockerfile", "-f" path)
   std::string dockerfile_digest;  // "sha256:…" of its bytes ("" when unread)
   std::string context;            // the context directory
@@ -61,6 +61,15 @@ std::string new_build_id();
 // Epoch milliseconds now.
 std::int64_t now_ms();
 
+// The description of the lease (store/lease.hpp) a recording build holds for
+// as long as it runs: a "running" row without a live lease of this name is a
+// build whose process died.
+std::string history_lease_description(const std::string& build_id);
+
+// The error text of such a build (status "error" when read).
+inline constexpr const char* k_interrupted_error =
+    "interrupted: the build's process ended before the build finished";
+
 // ROOT/history/<id>/ and the log file of one step in it.
 std::filesystem::path history_dir(const std::filesystem::path& root, const std::string& build_id);
 std::filesystem::path history_log_path(const std::filesystem::path& root, const std::string& build_id, int step);
@@ -69,7 +78,8 @@ std::filesystem::path history_log_path(const std::filesystem::path& root, const 
 util::Result<void> put_build(Index& index, const BuildRecord& b);
 // Inserts or replaces one step row.
 util::Result<void> put_build_step(Index& index, const BuildStepRecord& s);
-// Every build, newest first.
+// Every build, newest first. A "running" row whose process died reads as
+// status "error" with k_interrupted_error (the row itself is left as it is).
 util::Result<std::vector<BuildRecord>> list_builds(Index& index);
 // The build whose id is `id_or_prefix`, or the only one it is a prefix of;
 // "" = the newest build. Errors: no such build, an ambiguous prefix.
@@ -79,8 +89,8 @@ util::Result<std::vector<BuildStepRecord>> build_steps(Index& index, const std::
 // The steps of every build, oldest build first, then by step number.
 util::Result<std::vector<BuildStepRecord>> all_build_steps(Index& index);
 // Deletes build rows (and their steps) and their ROOT/history directories:
-// all but the newest `keep` builds. Builds still running are kept. Returns the
-// ids removed.
+// all but the newest `keep` builds. Builds still running are kept (those
+// whose process died are not). Returns the ids removed.
 util::Result<std::vector<std::string>> prune_builds(Index& index, const std::filesystem::path& root, std::size_t keep);
 
 }  // namespace mkimage::store

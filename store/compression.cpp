@@ -11,6 +11,7 @@
 
 #include "store/archive_error.hpp"
 #include "store/parallel_gzip.hpp"
+#include "util/fd.hpp"
 #include "util/sha256.hpp"
 
 namespace mkimage::store {
@@ -22,13 +23,7 @@ using util::Result;
 namespace {
 constexpr std::size_t k_chunk = 1 << 20;  // bytes
 
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
+using util::Fd;
 }  // namespace
 
 struct CompressingSink::Impl {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "store/archive_error.hpp"
+#include "util/fd.hpp"
 #include "util/result.hpp"
 
 namespace mkimage::store::layer_tar {
@@ -32,25 +33,7 @@ struct ArchiveWriteDeleter {
 };
 using ReadArchive = std::unique_ptr<archive, ArchiveReadDeleter>;
 
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd = o.fd;
-      o.fd = -1;
-    }
-    return *this;
-  }
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-};
+using util::Fd;
 
 inline util::Result<ReadArchive> open_archive(const std::filesystem::path& layer) {
   ReadArchive a(archive_read_new());

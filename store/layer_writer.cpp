@@ -20,6 +20,7 @@
 #include <unordered_map>
 
 #include "store/archive_error.hpp"
+#include "util/fd.hpp"
 #include "util/sha256.hpp"
 
 namespace mkimage::store {
@@ -70,15 +71,6 @@ struct EntryDeleter {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
 };
 
-struct FdCloser {
-  int fd = -1;
-  explicit FdCloser(int f) : fd(f) {}
-  ~FdCloser() {
-    if (fd >= 0) ::close(fd);
-  }
-  FdCloser(const FdCloser&) = delete;
-  FdCloser& operator=(const FdCloser&) = delete;
-};
 
 // The second half of the tar pipeline: a worker thread hashes each full
 // buffer (the diff_id) and passes it to the sink while the walk fills the next
@@ -404,7 +396,7 @@ public:
     archive_entry_set_mode(e.get(), st.st_mode);
     archive_entry_set_mtime(e.get(), m_out.clamp_mtime(st.st_mtim.tv_sec), 0);
 
-    FdCloser fd(-1);
+    util::Fd fd(-1);
     std::vector<std::pair<std::string, std::string>> xattrs;
     bool opaque = false;
 
@@ -418,13 +410,13 @@ public:
           return m_out.header(e.get());
         }
       }
-      fd.fd = open_file_noatime(dirfd, name.c_str());
+      fd.reset(open_file_noatime(dirfd, name.c_str()));
       if (fd.fd < 0) return util::sys_error("open", full(rel));
       MKIMAGE_TRY(xattrs, read_xattrs(fd.fd, full(rel)));
       archive_entry_set_pathname(e.get(), rel.c_str());
       archive_entry_set_size(e.get(), st.st_size);
     } else if (S_ISDIR(st.st_mode)) {
-      fd.fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      fd.reset(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (fd.fd < 0) return util::sys_error("open", full(rel));
       MKIMAGE_TRY(xattrs, read_xattrs(fd.fd, full(rel)));
       archive_entry_set_pathname(e.get(), (rel + "/").c_str());
@@ -523,7 +515,7 @@ Result<WrittenLayer> write_tree(const fs::path& dir, SourceKind kind, const std:
                                 ByteSink& out, const LayerWriteOptions& options) {
   int root = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) return util::sys_error("open", dir.string());
-  FdCloser closer(root);
+  util::Fd closer(root);
   TarOut tar(out, options);
   MKIMAGE_TRY_VOID(tar.open());
   LayerWalker walker(tar, kind, dir.string());
@@ -559,7 +551,7 @@ Result<WrittenLayer> write_layer_from_changes(const fs::path& root, std::vector<
   }
   int rootfd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return util::sys_error("open", root.string());
-  FdCloser closer(rootfd);
+  util::Fd closer(rootfd);
   TarOut tar(out, options);
   MKIMAGE_TRY_VOID(tar.open());
   LayerWalker walker(tar, SourceKind::changes, root.string());
@@ -573,24 +565,22 @@ Result<WrittenLayer> write_layer_from_changes(const fs::path& root, std::vector<
     }
     // Open the parent without following symlinks, so a change never reads outside root.
     int dirfd = rootfd;
-    FdCloser parent_fd(-1);
+    util::Fd parent_fd(-1);
     if (!parent.empty()) {
       std::size_t start = 0;
       int cur = rootfd;
-      FdCloser holder(-1);
+      util::Fd holder(-1);
       while (start <= parent.size()) {
         auto end = parent.find('/', start);
         if (end == std::string::npos) end = parent.size();
         std::string comp = parent.substr(start, end - start);
         int next = ::openat(cur, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (next < 0) return util::sys_error("open", (root / parent).string());
-        if (holder.fd >= 0) ::close(holder.fd);
-        holder.fd = next;
+        holder.reset(next);
         cur = next;
         start = end + 1;
       }
-      parent_fd.fd = holder.fd;
-      holder.fd = -1;
+      parent_fd = std::move(holder);
       dirfd = parent_fd.fd;
     }
     MKIMAGE_TRY_VOID(walker.entry_at(dirfd, base, c.path, false));

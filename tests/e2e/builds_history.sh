@@ -111,4 +111,34 @@ grep -q 'Total: 2 builds removed' prune.txt || fail "prune: $(cat prune.txt)"
 [ "$(tail -n +2 <("$MKIMAGE" builds ls) | wc -l)" = 1 ] || fail "builds ls after prune --keep 1"
 [ ! -e "$MKIMAGE_ROOT/history/$old" ] || fail "the pruned build's logs are still there"
 [ -d "$MKIMAGE_ROOT/history/$bad" ] || fail "the kept build's logs are gone"
+
+# A build whose process is killed: running while it runs, an interrupted error after.
+cat >app/Dockerfile.slow <<'DF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "sh", "-c", "echo slow started; sleep 60"]
+DF
+"$MKIMAGE" build --progress plain -f app/Dockerfile.slow app >slow.log 2>&1 &
+slow_pid=$!
+for _ in $(seq 1 100); do grep -q 'slow started' slow.log && break; sleep 0.1; done
+grep -q 'slow started' slow.log || { kill -9 "$slow_pid"; fail "the slow build did not start: $(cat slow.log)"; }
+"$MKIMAGE" builds show --format json >slow.json || fail "builds show (running) failed"
+python3 -c 'import json,sys; j=json.load(open("slow.json")); sys.exit(0 if j["status"] == "Running" else 1)' \
+  || { kill -9 "$slow_pid"; fail "a running build reads as $(cat slow.json)"; }
+kill -9 "$slow_pid"; wait "$slow_pid" 2>/dev/null
+"$MKIMAGE" builds show --format json >slow.json || fail "builds show (killed) failed"
+python3 - <<'PY' || fail "killed build record: $(cat slow.json)"
+import json
+j = json.load(open("slow.json"))
+assert j["status"] == "Error", j["status"]
+assert j["error"].startswith("interrupted: the build's process ended"), j["error"]
+PY
+slow=$(python3 -c 'import json; print(json.load(open("slow.json"))["ref"])')
+"$MKIMAGE" builds logs "$slow" | grep -q 'slow started' || fail "builds logs of the killed build lacks its output"
+[ "$("$MKIMAGE" builds ls | grep -c Error)" = 2 ] || fail "builds ls: want 2 Error builds (the kept failed one and the killed one)"
+# Prune takes it like any finished build (a running one it keeps).
+"$MKIMAGE" builds prune >prune.txt || fail "builds prune failed"
+grep -q "Deleted build $slow" prune.txt || fail "prune kept the killed build: $(cat prune.txt)"
+[ ! -e "$MKIMAGE_ROOT/history/$slow" ] || fail "the killed build's logs are still there"
+
 pass

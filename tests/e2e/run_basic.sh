@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # mkimage run: exit codes, --rm, -e/-w/-u, the image's Cmd/Env, --entrypoint,
-# --network none, and a restarted container keeping its writable layer.
+# the default network (docker's bridge: eth0 with outbound access, the host's
+# 127.0.0.1 out of reach), --network host|none, and a restarted container
+# keeping its writable layer.
 source "$(dirname "$0")/run_common.bash"
 
 expect_eq "$(M run --rm bb:latest)" "default-cmd from-image" "image Cmd and Env apply"
@@ -34,6 +36,30 @@ expect_eq "$out" "1 override /tmp 1000 1000 /home/app" "-e, -w, -u apply"
 
 expect_eq "$(M run --rm --entrypoint /bin/echo bb:latest hi there)" "hi there" "--entrypoint replaces Cmd"
 expect_eq "$(M run --rm --network none bb:latest ls /sys/class/net)" "lo" "--network none has only lo"
+expect_eq "$(M run --rm bb:latest ls /sys/class/net | tr '\n' ' ')" "eth0 lo " "the default network has eth0 and lo"
+# A web server on every host address: the container reaches it on the host's
+# own address (outbound), not on 127.0.0.1 nor through the gateway; --network
+# host reaches it on 127.0.0.1.
+mkdir -p "$WORK/www" && echo served >"$WORK/www/marker"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m http.server --bind 0.0.0.0 --directory "$WORK/www" "$port" >/dev/null 2>&1 &
+web=$!
+for _ in $(seq 1 50); do python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/marker')" 2>/dev/null && break; sleep 0.1; done
+# (busybox's wget crashes in this busybox build: an HTTP request through nc)
+get() { M run --rm "$@" sh -c "printf 'GET /marker HTTP/1.0\\r\\n\\r\\n' | nc -w 3 \$0 $port | tail -n 1" "$host"; }
+host_ip=$(ip -4 route get 1.1.1.1 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "src") print $(i + 1)}')
+host=127.0.0.1
+expect_eq "$(get --network host bb:latest)" "served" "--network host reaches the host's 127.0.0.1"
+expect_eq "$(get bb:latest 2>/dev/null)" "" "the default network does not reach the host's 127.0.0.1"
+host=10.0.2.2
+expect_eq "$(get bb:latest 2>/dev/null)" "" "the gateway does not lead to the host's 127.0.0.1"
+if [ -n "$host_ip" ]; then
+  host=$host_ip
+  expect_eq "$(get bb:latest)" "served" "the default network reaches the host's address $host_ip"
+else
+  echo "run_basic: no host address with a route (outbound check skipped)"
+fi
+kill "$web"; wait "$web" 2>/dev/null || true
 expect_eq "$(echo piped | M run --rm -i bb:latest cat)" "piped" "-i passes stdin"
 
 set +e

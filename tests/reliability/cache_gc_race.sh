@@ -11,6 +11,7 @@
 # the final images are small (base + a COPY --from of a few bytes), so the
 # images stay well under the bound and the cache is what must be bounded.
 # Env: BUILDS (default 96, 8 per round).
+. "$(dirname "$0")/race.inc"  # (before build_helpers.inc, which enters the scratch directory)
 . "$(dirname "$0")/../e2e/build_helpers.inc"
 BUILDS=${BUILDS:-96}
 disk() { du -sb "$MKIMAGE_ROOT/blobs/sha256" "$MKIMAGE_ROOT/snapshots" 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
@@ -46,31 +47,16 @@ racer() {
   done
   echo "$n" >racer.rounds
 }
-: >log.race
-racer &
-racer_pid=$!
-trap 'touch "$W/stop"; wait; cd /; [ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
-
+start_racer
+after_build() {
+  local d
+  d=$(disk)
+  [ "$d" -gt "$max_build" ] && max_build=$d
+}
 start=$(date +%s)
-built=0 failed=0 round=0 over=0 max_build=0 max_round=0
+over=0 max_build=0 max_round=0
 while [ "$built" -lt "$BUILDS" ]; do
-  round=$((round + 1))
-  pids=()
-  for i in 1 2 3 4 5 6 7 8; do
-    "$MKIMAGE" build --progress plain --build-arg "ROUND=$round" -t "t$i" -f "app/Dockerfile.$i" app \
-      >"log.$round.$i" 2>&1 &
-    pids+=($!)
-  done
-  for k in 0 1 2 3 4 5 6 7; do
-    if wait "${pids[$k]}"; then
-      built=$((built + 1))
-    else
-      failed=$((failed + 1))
-      echo "--- build $round.$((k + 1)) failed:"; tail -n 15 "log.$round.$((k + 1))"
-    fi
-    d=$(disk)
-    [ "$d" -gt "$max_build" ] && max_build=$d
-  done
+  build_round
   d=$(disk)
   [ "$d" -gt "$max_round" ] && max_round=$d
   if [ "$d" -gt $((bound + largest)) ]; then
@@ -79,17 +65,14 @@ while [ "$built" -lt "$BUILDS" ]; do
     "$MKIMAGE" cache du
   fi
 done
-touch stop
-wait "$racer_pid"
+stop_racer
 elapsed=$(( $(date +%s) - start ))
 echo "$TEST: $built builds in $round rounds, $failed failed, $(cat racer.rounds) racer rounds, ${elapsed}s;" \
   "bound $bound + largest layer $largest; largest store after a round $max_round, after a build (others running) $max_build"
 [ "$failed" = 0 ] || fail "$failed of $((built + failed)) builds failed"
 [ "$over" = 0 ] || fail "the store exceeded the bound plus the largest layer after $over of $round rounds"
 grep -q 'WARNING: cache garbage collection failed' log.[0-9]* && { grep -h 'WARNING: cache garbage' log.[0-9]* | head; fail "GC warnings"; }
-if grep -lE 'constraint failed|FOREIGN KEY|database is locked|SQLITE|sqlite' log.* >sql.hits; then
-  cat sql.hits; fail "SQLite text in the output"
-fi
+assert_no_sqlite_text
 grep -q 'Total reclaimed space' log.race || fail "no prune ran"
 
 "$MKIMAGE" store check --deep >log.check 2>&1 || { cat log.check; fail "store check --deep"; }

@@ -8,6 +8,7 @@
 # has its own; a per-round build arg makes one shared step and one own step
 # miss every round, so layers are committed while images holding the same
 # layers are being deleted. Env: BUILDS (default 104, 8 per round).
+. "$(dirname "$0")/race.inc"  # (before build_helpers.inc, which enters the scratch directory)
 . "$(dirname "$0")/../e2e/build_helpers.inc"
 BUILDS=${BUILDS:-104}
 ctx app
@@ -41,41 +42,16 @@ racer() {
   done
   echo "$n" >racer.rounds
 }
-: >log.race
-racer &
-racer_pid=$!
-trap 'touch "$W/stop"; wait; cd /; [ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
-
+start_racer
 start=$(date +%s)
-built=0 failed=0 round=0
-while [ "$built" -lt "$BUILDS" ]; do
-  round=$((round + 1))
-  pids=()
-  for i in 1 2 3 4 5 6 7 8; do
-    "$MKIMAGE" build --progress plain --build-arg "ROUND=$round" -t "t$i" -f "app/Dockerfile.$i" app \
-      >"log.$round.$i" 2>&1 &
-    pids+=($!)
-  done
-  for k in 0 1 2 3 4 5 6 7; do
-    if wait "${pids[$k]}"; then
-      built=$((built + 1))
-    else
-      failed=$((failed + 1))
-      echo "--- build $round.$((k + 1)) failed:"; tail -n 15 "log.$round.$((k + 1))"
-    fi
-  done
-done
-touch stop
-wait "$racer_pid"
+while [ "$built" -lt "$BUILDS" ]; do build_round; done
+stop_racer
 elapsed=$(( $(date +%s) - start ))
 echo "$TEST: $built builds in $round rounds, $failed failed, $(cat racer.rounds) prune/rmi rounds, ${elapsed}s"
 [ "$failed" = 0 ] || fail "$failed of $((built + failed)) builds failed"
 
 # No SQLite text anywhere (the statements or SQLite's own messages).
-if grep -lE 'constraint failed|FOREIGN KEY|database is locked|SQLITE|sqlite|(SELECT|INSERT|UPDATE|DELETE) ' log.* >sql.hits; then
-  for f in $(cat sql.hits); do echo "--- $f:"; grep -E 'constraint failed|FOREIGN KEY|database is locked|SQLITE|sqlite|(SELECT|INSERT|UPDATE|DELETE) ' "$f" | head -n 5; done
-  fail "SQLite text in the output"
-fi
+assert_no_sqlite_text 'constraint failed|FOREIGN KEY|database is locked|SQLITE|sqlite|(SELECT|INSERT|UPDATE|DELETE) '
 [ -s log.race ] || fail "the racer printed nothing"
 grep -q 'Total reclaimed space' log.race || fail "no prune ran"
 

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "store/build_history.hpp"
+#include "store/lease.hpp"
 #include "store/index.hpp"
 #include "temp_dir.hpp"
 
@@ -127,7 +128,7 @@ TEST_CASE("all_build_steps orders by build start, then step") {
   CHECK((*rows)[2].build == "late");
 }
 
-TEST_CASE("prune_builds keeps the newest N and recent running builds, and removes logs") {
+TEST_CASE("prune_builds keeps the newest N and running builds (not those whose process died), and removes logs") {
   test::TempDir tmp;
   auto idx = Index::open(tmp.path() / "index.db");
   REQUIRE(idx.ok());
@@ -136,8 +137,14 @@ TEST_CASE("prune_builds keeps the newest N and recent running builds, and remove
   REQUIRE(put_build(index, record("b2", now_minus(30), "running")).ok());
   REQUIRE(put_build(index, record("b3", now_minus(20), "error")).ok());
   REQUIRE(put_build(index, record("b4", now_minus(10))).ok());
+  REQUIRE(put_build(index, record("b5", now_minus(35), "running")).ok());  // its process died: no lease
+  REQUIRE(put_build(index, record("b6", now_minus(25), "running")).ok());  // its lease's owner is gone
+  REQUIRE(index.put_lease(new_lease_record(history_lease_description("b2"))).ok());  // this process: alive
+  LeaseRecord dead = new_lease_record(history_lease_description("b6"));
+  dead.pid_start += 1;  // the same pid started at another time: another (dead) process
+  REQUIRE(index.put_lease(dead).ok());
   REQUIRE(put_build_step(index, step("b1", 1, "run")).ok());
-  for (const char* id : {"b1", "b2", "b3", "b4"}) {
+  for (const char* id : {"b1", "b2", "b3", "b4", "b5", "b6"}) {
     std::filesystem::create_directories(history_dir(tmp.path(), id));
     std::ofstream(history_log_path(tmp.path(), id, 1)) << "output\n";
   }
@@ -147,7 +154,7 @@ TEST_CASE("prune_builds keeps the newest N and recent running builds, and remove
 
   auto removed = prune_builds(index, tmp.path(), 1);
   REQUIRE(removed.ok());
-  CHECK(*removed == std::vector<std::string>{"b3", "b1"});
+  CHECK(*removed == std::vector<std::string>{"b3", "b6", "b5", "b1"});
   auto left = list_builds(index);
   REQUIRE(left.ok());
   REQUIRE(left->size() == 2);
@@ -158,4 +165,30 @@ TEST_CASE("prune_builds keeps the newest N and recent running builds, and remove
   auto steps = build_steps(index, "b1");
   REQUIRE(steps.ok());
   CHECK(steps->empty());  // cascaded
+}
+
+TEST_CASE("list_builds and find_build read a running build whose process died as interrupted") {
+  test::TempDir tmp;
+  auto idx = Index::open(tmp.path() / "index.db");
+  REQUIRE(idx.ok());
+  Index& index = **idx;
+  REQUIRE(put_build(index, record("live", now_minus(20), "running")).ok());
+  REQUIRE(put_build(index, record("dead", now_minus(10), "running")).ok());
+  REQUIRE(index.put_lease(new_lease_record(history_lease_description("live"))).ok());
+  auto all = list_builds(index);
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 2);
+  CHECK((*all)[0].id == "dead");
+  CHECK((*all)[0].status == "error");
+  CHECK((*all)[0].error == k_interrupted_error);
+  CHECK((*all)[1].status == "running");
+  auto dead = find_build(index, "dead");
+  REQUIRE(dead.ok());
+  CHECK(dead->status == "error");
+  auto newest = find_build(index, "");
+  REQUIRE(newest.ok());
+  CHECK(newest->error == k_interrupted_error);
+  auto live = find_build(index, "live");
+  REQUIRE(live.ok());
+  CHECK(live->status == "running");
 }
