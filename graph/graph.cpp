@@ -50,7 +50,7 @@ bool chain(const KeyPhase& k, Op& op, int parent) {
   op.parent = parent;
   const Op& p = k.op(parent);
   if (p.key) return true;
-  op.unknown = p.unknown;
+  op.unknown = p.kind == OpKind::from ? p.unknown : "follows a step whose key is not known before the build";
   return false;
 }
 
@@ -138,7 +138,11 @@ Op key_metadata(KeyPhase& k, const parser::Step& step, Op op, const std::vector<
 // `op.unknown` set when that cannot be known before the build.
 std::string key_mount_source(KeyPhase& k, Op& op, const parser::MountSpec& m) {
   if (m.from_stage >= 0 && m.type == parser::MountSpec::Type::bind) {
-    op.unknown = "keyed by the files stage " + std::to_string(m.from_stage) + " makes (known once it is built)";
+    int f = k.stage_final(m.from_stage);
+    if (f >= 0) op.needs.push_back(f);  // a stage that would run makes this step run too
+    const parser::Stage* stage = k.plan.find_stage(m.from_stage);
+    op.unknown = "keyed by the files stage " + (stage ? stage->display_name() : std::to_string(m.from_stage)) +
+                 " makes (known once it is built)";
     return "";
   }
   if (m.from_stage >= 0) return stage_ref(k, op, m.from_stage);

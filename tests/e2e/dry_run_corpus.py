@@ -201,13 +201,15 @@ class Project:
         self.base = "dryrun-base1"
         self.arg = "1"
         self.lines = [
+            # The RUN comes early (a file edit then re-runs COPYs only: fewer
+            # runc starts); reorders move it about.
             "ARG V=0",
+            "ENV E=0",
+            "RUN echo $V $E > /v; cat /f0 >> /v 2>/dev/null; true",  # runs wherever a reorder puts it
             "COPY f0 /f0",
             "COPY sub /sub",
             "WORKDIR /w",
             "COPY f1 f2 ./",
-            "ENV E=0",
-            "RUN echo $V $E > /v; cat /f0 >> /v 2>/dev/null; true",  # runs wherever a reorder puts it
             "COPY . /all",
         ]
         for name in ("f0", "f1", "f2", "sub/a", "sub/b"):

@@ -196,7 +196,8 @@ TEST_CASE("keys that need a result are unknown, with why, and so is what chains 
   const Op* mount = g.find(1, 0);
   REQUIRE(mount);
   CHECK_FALSE(mount->key);
-  CHECK(mount->unknown.find("stage 0") != std::string::npos);
+  CHECK(mount->unknown.find("stage s ") != std::string::npos);
+  CHECK(mount->needs == std::vector<int>{g.stage_final.at(0)});
   CHECK_FALSE(g.find(1, 1)->key);
   Graph u = f.graph("FROM base\nADD https://example.com/x /x\n");
   CHECK_FALSE(u.find(0, 0)->key);
@@ -287,4 +288,18 @@ TEST_CASE("key inputs: metadata arguments as keyed") {
   CHECK(*metadata_key_args(steps[0]) == std::vector<std::string>{"A=1", "B=2"});
   CHECK(*metadata_key_args(steps[1]) == std::vector<std::string>{"80/tcp"});
   CHECK_FALSE(metadata_key_args(steps[2]));
+}
+
+TEST_CASE("prediction: an unknown key after a missed source stage would run; alone it is unknown") {
+  Fixture f;
+  Graph g = f.graph("FROM base AS s\nRUN make\nFROM base\nRUN --mount=type=bind,from=s,target=/m true\nRUN after\n");
+  int mount = g.index_of(1, 0);
+  auto cold = f.predict_all(g);
+  CHECK(cold[static_cast<std::size_t>(mount)].outcome == Outcome::would_run);
+  f.store_all(g);
+  auto warm = f.predict_all(g);
+  CHECK(warm[static_cast<std::size_t>(mount)].outcome == Outcome::unknown);
+  CHECK(warm[static_cast<std::size_t>(mount)].reason.find("stage s") != std::string::npos);
+  CHECK(warm[static_cast<std::size_t>(g.index_of(1, 1))].outcome == Outcome::unknown);
+  CHECK(warm[static_cast<std::size_t>(g.index_of(1, 1))].reason.find("follows a step") != std::string::npos);
 }
