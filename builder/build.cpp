@@ -129,7 +129,9 @@ bool is_shown_step(const parser::Step& step) {
 // stage is not a step); RUN, COPY/ADD and WORKDIR count; every ONBUILD trigger
 // counts in n, though only the filesystem ones are shown; metadata instructions
 // have no number. The index is padded to the width of n ("[ 3/12]").
-void number_steps(BuildSession& s) {
+}  // namespace
+
+void builder::number_steps(BuildSession& s) {
   int n = s.first_free_number;
   bool multi = s.plan.stages.size() > 1;
   for (const auto& stage : s.plan.stages) {
@@ -182,6 +184,8 @@ void number_steps(BuildSession& s) {
   }
   s.first_free_number = n;
 }
+
+namespace {
 
 // --ssh: the agents RUN --mount=type=ssh forwards, ready before the first step
 // (key files get an ssh-agent of the build's own, stopped with the session).
@@ -317,9 +321,26 @@ bool builder::is_host_platform(std::string_view platform) {
 
 namespace {
 
-util::Result<BuildResult> run_build(const BuildRequest& req, EventSink& sink) {
-  install_interrupt_handlers();
-  BuildSession s(req, sink);
+// The store of the build. A dry run on a root that does not exist yet creates
+// nothing there: it reads an empty store made in a temporary directory (removed
+// with the session's work dir guard below), where every step misses.
+util::Result<std::unique_ptr<store::Store>> open_build_store(BuildSession& s) {
+  if (!s.request.dry_run) return store::Store::open_default(s.request.store_root.string());
+  MKIMAGE_TRY(fs::path root, store::default_root(s.request.store_root.string()));
+  std::error_code ec;
+  if (fs::exists(root, ec)) return store::Store::open(root);
+  std::string tmpl = (fs::temp_directory_path(ec) / "mkimage-dry-run.XXXXXX").string();
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!mkdtemp(buf.data())) return util::sys_error("mkdtemp", tmpl);
+  s.work_dir = buf.data();
+  return store::Store::open(s.work_dir / "root");
+}
+
+// The request's own checks, then the Dockerfile (its "[internal] load build
+// definition" step) and SOURCE_DATE_EPOCH. Returns the Dockerfile's text.
+util::Result<std::string> read_definition(BuildSession& s, std::optional<fs::path>& dockerfile_path) {
+  const BuildRequest& req = s.request;
   if (!req.platform.empty() && !is_host_platform(req.platform)) {
     return util::Error{"platform \"" + req.platform + "\" is not supported: mkimage builds only for the host (linux/amd64)"};
   }
@@ -330,7 +351,6 @@ util::Result<BuildResult> run_build(const BuildRequest& req, EventSink& sink) {
 
   // The Dockerfile.
   std::string text;
-  std::optional<fs::path> dockerfile_path;
   if (req.dockerfile_bytes) {
     text = *req.dockerfile_bytes;
   } else {
@@ -362,12 +382,22 @@ util::Result<BuildResult> run_build(const BuildRequest& req, EventSink& sink) {
     }
   }
 
+  return text;
+}
+
+}  // namespace
+
+util::Result<std::vector<CheckWarning>> builder::prepare_build(BuildSession& s) {
+  const BuildRequest& req = s.request;
+  std::optional<fs::path> dockerfile_path;
+  MKIMAGE_TRY(std::string text, read_definition(s, dockerfile_path));
   // Store and context.
-  MKIMAGE_TRY(s.store, store::Store::open_default(req.store_root.string()));
+  MKIMAGE_TRY(s.store, open_build_store(s));
   // Everything the build resolves or creates is held from now until the store
   // closes with the session (a crashed build's lease is dead: store/lease.hpp),
-  // so a concurrent `image prune` or `rmi` cannot remove it.
-  MKIMAGE_TRY_VOID(s.store->begin_lease("build"));
+  // so a concurrent `image prune` or `rmi` cannot remove it. A dry run creates
+  // nothing and writes no lease.
+  if (!req.dry_run) MKIMAGE_TRY_VOID(s.store->begin_lease("build"));
   MKIMAGE_TRY(BuildContext ctx, BuildContext::open_directory(req.context_dir, dockerfile_path));
   s.context.emplace(std::move(ctx));
   internal_step(s, "load .dockerignore");
@@ -380,7 +410,7 @@ util::Result<BuildResult> run_build(const BuildRequest& req, EventSink& sink) {
   std::string resolve_error;
   for (const auto& nc : req.named_contexts) s.named_contexts[nc.name] = nc;  // the last of a name counts
   MKIMAGE_TRY_VOID(check_named_directories(s));
-  MKIMAGE_TRY_VOID(start_ssh_agents(s));  // before the plan pulls base images: a bad --ssh fails at once
+  if (!req.dry_run) MKIMAGE_TRY_VOID(start_ssh_agents(s));  // before the plan pulls base images: a bad --ssh fails at once
   if (!s.named_contexts.empty()) {
     opts.named_context = [&s](const std::string& ref) { return find_named_context(s, ref); };
   }
@@ -405,11 +435,10 @@ util::Result<BuildResult> run_build(const BuildRequest& req, EventSink& sink) {
   if (!planned.ok()) return util::Error{planned.error().message};
   MKIMAGE_TRY_VOID(checked);
   s.plan = std::move(*planned);
-  if (req.check) {
-    BuildResult result;
-    result.checks = std::move(checks);
-    return result;
-  }
+  return checks;
+}
+
+void builder::collect_plan_warnings(BuildSession& s) {
   for (const auto& w : s.plan.warnings) {
     if (w.rule == "NoEmptyContinuation") continue;  // a build check (reported above)
     std::string msg = "WARNING: " + (w.rule.empty() ? "" : w.rule + ": ") + w.message +
@@ -418,6 +447,20 @@ util::Result<BuildResult> run_build(const BuildRequest& req, EventSink& sink) {
   }
   for (const auto& a : s.plan.unused_build_args)
     s.warnings.push_back("WARNING: build arg " + a + " was given but no ARG declares it");
+}
+
+namespace {
+
+util::Result<BuildResult> run_build(const BuildRequest& req, EventSink& sink) {
+  install_interrupt_handlers();
+  BuildSession s(req, sink);
+  MKIMAGE_TRY(std::vector<CheckWarning> checks, prepare_build(s));
+  if (req.check) {
+    BuildResult result;
+    result.checks = std::move(checks);
+    return result;
+  }
+  collect_plan_warnings(s);
 
   // Builder machinery under ROOT/tmp.
   s.stat_cache = std::make_unique<IndexStatCache>(s.store->index());
@@ -475,10 +518,11 @@ util::Result<BuildResult> run_build(const BuildRequest& req, EventSink& sink) {
 
 }  // namespace
 
-// Every build but a --check is recorded in the build history
+// Every build but a --check or a --dry-run is recorded in the build history
 // (builder/build_history.hpp): the recorder sees every event on its way to `sink`.
 util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   if (req.check) return run_build(req, sink);
+  if (req.dry_run) return builder::dry_run(req, sink);  // writes nothing, so records no history
   builder::BuildHistoryRecorder recorder(req, sink);
   auto result = run_build(req, recorder);
   recorder.finish(result);

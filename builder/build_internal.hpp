@@ -171,6 +171,19 @@ inline double seconds_since(SteadyClock::time_point t) {
   return std::chrono::duration<double>(SteadyClock::now() - t).count();
 }
 
+// build.cpp: what a build and a dry run share: the request's checks, the
+// Dockerfile, SOURCE_DATE_EPOCH, the store (a build's lease; none for a dry
+// run), the context and the plan, with the build checks (returned).
+util::Result<std::vector<CheckWarning>> prepare_build(BuildSession& session);
+// build.cpp: the plan's warnings and unused build args into session.warnings.
+void collect_plan_warnings(BuildSession& session);
+// build.cpp: numbers the steps for progress (BuildKit's "#N [stage i/n]") into session.slots.
+void number_steps(BuildSession& session);
+// dry_run.cpp: `--dry-run`: the build graph's keys (graph/graph.hpp) and every
+// step's predicted outcome (graph/predict.hpp) through EventSink::step_predicted;
+// nothing executes and nothing is written to the store.
+util::Result<BuildResult> dry_run(const BuildRequest& request, EventSink& sink);
+
 // build.cpp: true for the platforms mkimage builds for, the host's: "linux/amd64"
 // and its spellings ("linux/x86_64", "linux/amd64/v1"; case-insensitive).
 bool is_host_platform(std::string_view platform);
@@ -190,8 +203,10 @@ util::Result<StageState> wait_for_stage(BuildSession& session, int stage_index);
 // bases — from the store, pulling from the registry when the store lacks the
 // image or BuildRequest::pull asks to re-resolve a tag. Cache keys use the
 // resolved image's manifest digest, never the reference text. Errors: BuildKit's
-// "failed to resolve source metadata for REF: why".
+// "failed to resolve source metadata for REF: why". A dry run never pulls: an
+// image the store lacks is then the error k_not_in_store_prefix + REF + "…".
 util::Result<store::Image> resolve_image(BuildSession& session, const std::string& reference);
+inline constexpr const char* k_not_in_store_prefix = "not in the store: ";
 // build_checks.cpp: runs the build checks (parser/checks) over `ast`: every
 // stage for BuildRequest::check, else the stages of `plan` (none when the plan
 // failed: only the checks of the text then). Each warning goes to the sink and

@@ -51,7 +51,11 @@ util::Result<store::Image> resolve_image(BuildSession& s, const std::string& tex
     auto local = s.store->resolve_held(text);
     if (local.ok() && *local) found = std::move(**local);
   }
-  if (!found.ok()) {
+  if (!found.ok() && s.request.dry_run) {
+    // A dry run pulls nothing (and writes nothing): the step it would take is reported.
+    found = util::Error{re_resolve ? "--pull: a build would resolve " + text + " again at its registry"
+                                   : std::string(k_not_in_store_prefix) + text + " (a build would pull it)"};
+  } else if (!found.ok()) {
     if (!ref.ok()) {
       found = util::Error{"failed to resolve source metadata for " + text + ": " + ref.error().message};
     } else {

@@ -120,6 +120,10 @@ util::Result<ResolvedSource> load_one(BuildSession& s, const NamedContext& nc) {
       break;
     }
     case NamedContext::Kind::oci_layout: {
+      // Loading imports the layout's image into the store: a dry run writes nothing.
+      if (s.request.dry_run)
+        return util::Error{std::string(k_not_in_store_prefix) + "oci-layout context " + nc.name +
+                           " (a build would import it)"};
       MKIMAGE_TRY(out, load_oci_layout(s, nc));
       break;
     }

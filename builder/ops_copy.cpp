@@ -4,6 +4,7 @@
 #include "builder/copy.hpp"
 #include "builder/fs_resolve.hpp"
 #include "builder/user_db.hpp"
+#include "graph/key_inputs.hpp"
 
 namespace mkimage::builder {
 
@@ -29,19 +30,7 @@ util::Result<void> op_copy(BuildSession& s, const parser::Stage& stage, StageSta
   const auto& c = std::get<parser::CopyInstruction>(step.instruction);
   CopyOp op = make_copy_op(c);
 
-  CopyKeyInputs in;
-  in.is_add = c.add;
-  in.dest = op.dest;
-  in.workdir = step.workdir.empty() ? "/" : step.workdir;
-  in.chown = c.chown;
-  in.chmod = c.chmod;
-  in.link = c.link;
-  in.parents = c.parents;
-  in.unpack = c.unpack.value_or(true);
-  in.excludes = c.excludes;
-  in.sources = c.sources;
-  for (const auto& f : c.inline_sources) in.heredocs.push_back(f.name + std::string(1, '\0') + f.content);
-  in.checksum = c.checksum;
+  CopyKeyInputs in = graph::copy_key_inputs(step);
 
   PlanOptions po;
   po.scratch_dir = s.work_dir / ("copy-" + new_container_id());  // made by the first download
@@ -146,8 +135,7 @@ util::Result<void> op_directory_base(BuildSession& s, const parser::Stage& stage
 
 util::Result<void> op_workdir(BuildSession& s, const parser::Stage& stage, StageState& state,
                               const parser::Step& step, const StepSlot& slot) {
-  const auto& w = std::get<parser::WorkdirInstruction>(step.instruction);
-  std::string path = w.resolved.empty() ? w.path : w.resolved;
+  std::string path = graph::workdir_path(step);
   state.config.set_workdir(path);
   KeyHasher h;
   CacheKey key = key_for_workdir(h, state.key, path, step.user);

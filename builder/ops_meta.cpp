@@ -1,7 +1,9 @@
 // Metadata instructions: ENV, ARG, LABEL, EXPOSE, VOLUME, USER, CMD, ENTRYPOINT,
 // HEALTHCHECK, SHELL, STOPSIGNAL, MAINTAINER, ONBUILD. They change the image
-// config in memory and chain the cache key (docs/cache-keys.md "Metadata").
+// config in memory and chain the cache key (docs/cache-keys.md "Metadata"; the
+// keyed arguments: graph/key_inputs.hpp).
 #include "builder/build_internal.hpp"
+#include "graph/key_inputs.hpp"
 
 namespace mkimage::builder {
 
@@ -16,54 +18,35 @@ overloaded(Ts...) -> overloaded<Ts...>;
 
 util::Result<bool> apply_metadata(BuildSession& s, StageState& state, const parser::Step& step) {
   ConfigState& c = state.config;
-  std::vector<std::string> args;
   bool meta = std::visit(
       overloaded{
           [&](const parser::EnvInstruction& i) {
-            for (const auto& kv : i.pairs) {
-              c.set_env(kv.key, kv.value);
-              args.push_back(kv.key + "=" + kv.value);
-            }
+            for (const auto& kv : i.pairs) c.set_env(kv.key, kv.value);
             return true;
           },
-          [&](const parser::ArgInstruction& i) {
-            for (const auto& a : i.args) args.push_back(a.value ? a.key + "=" + *a.value : a.key);
-            return true;
-          },
+          [&](const parser::ArgInstruction&) { return true; },
           [&](const parser::LabelInstruction& i) {
-            for (const auto& kv : i.pairs) {
-              c.add_label(kv.key, kv.value);
-              args.push_back(kv.key + "=" + kv.value);
-            }
+            for (const auto& kv : i.pairs) c.add_label(kv.key, kv.value);
             return true;
           },
           [&](const parser::ExposeInstruction& i) {
-            for (const auto& p : i.port_keys) {
-              c.add_exposed_port(p);
-              args.push_back(p);
-            }
+            for (const auto& p : i.port_keys) c.add_exposed_port(p);
             return true;
           },
           [&](const parser::VolumeInstruction& i) {
-            for (const auto& v : i.volumes) {
-              c.add_volume(v);
-              args.push_back(v);
-            }
+            for (const auto& v : i.volumes) c.add_volume(v);
             return true;
           },
           [&](const parser::UserInstruction& i) {
             c.set_user(i.user);
-            args.push_back(i.user);
             return true;
           },
           [&](const parser::CmdInstruction& i) {
             c.set_cmd(i.argv);
-            args = i.argv;
             return true;
           },
           [&](const parser::EntrypointInstruction& i) {
             c.set_entrypoint(i.argv);
-            args = i.argv;
             return true;
           },
           [&](const parser::HealthcheckInstruction& i) {
@@ -75,30 +58,22 @@ util::Result<bool> apply_metadata(BuildSession& s, StageState& state, const pars
             hc.start_interval_ns = i.start_interval_ns;
             hc.retries = i.retries;
             c.set_healthcheck(hc);
-            args = i.test;
-            args.push_back(std::to_string(i.interval_ns) + "," + std::to_string(i.timeout_ns) + "," +
-                           std::to_string(i.start_period_ns) + "," + std::to_string(i.start_interval_ns) + "," +
-                           std::to_string(i.retries));
             return true;
           },
           [&](const parser::ShellInstruction& i) {
             c.set_shell(i.shell);
-            args = i.shell;
             return true;
           },
           [&](const parser::StopSignalInstruction& i) {
             c.set_stopsignal(i.signal);
-            args.push_back(i.signal);
             return true;
           },
           [&](const parser::MaintainerInstruction& i) {
             c.set_maintainer(i.maintainer);
-            args.push_back(i.maintainer);
             return true;
           },
           [&](const parser::OnbuildInstruction& i) {
             c.add_onbuild(i.expression);
-            args.push_back(i.expression);
             return true;
           },
           [&](const auto&) { return false; },
@@ -106,7 +81,7 @@ util::Result<bool> apply_metadata(BuildSession& s, StageState& state, const pars
       step.instruction);
   if (!meta) return false;
   KeyHasher h;
-  state.key = key_for_metadata(h, state.key, step.keyword, args);
+  state.key = key_for_metadata(h, state.key, step.keyword, *graph::metadata_key_args(step));
   state.chain.add(step.keyword, h.fields());
   if (step.adds_history) {
     // SOURCE_DATE_EPOCH, else the time of the last layer (or the base image);

@@ -8,28 +8,11 @@
 #include "builder/build_internal.hpp"
 #include "builder/copy.hpp"
 #include "builder/user_db.hpp"
+#include "graph/key_inputs.hpp"
 
 namespace mkimage::builder {
 
 namespace {
-
-std::vector<std::pair<std::string, std::string>> split_env(const std::vector<std::string>& env) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& e : env) {
-    auto eq = e.find('=');
-    if (eq == std::string::npos) out.emplace_back(e, "");
-    else out.emplace_back(e.substr(0, eq), e.substr(eq + 1));
-  }
-  return out;
-}
-
-std::string network_name(parser::NetworkMode m, const std::string& build_default) {
-  switch (m) {
-    case parser::NetworkMode::none: return "none";
-    case parser::NetworkMode::host: return "host";
-    default: return build_default.empty() ? "default" : build_default;
-  }
-}
 
 RunMountSpec to_run_mount(const parser::MountSpec& m) {
   RunMountSpec r;
@@ -81,55 +64,37 @@ util::Result<store::Digest> mounted_content_digest(BuildSession& s, const Source
 // context source by the content digest of what is mounted; secrets by id and
 // target only.
 util::Result<std::string> mount_key(BuildSession& s, const parser::MountSpec& m) {
-  std::ostringstream k;
-  k << "type=" << parser::MountSpec::type_name(m.type) << ",target=" << m.target;
-  if (m.type == parser::MountSpec::Type::secret || m.type == parser::MountSpec::Type::ssh) {
-    k << ",id=" << m.id << ",env=" << m.env << ",required=" << m.required;
-    if (m.type == parser::MountSpec::Type::ssh) {
-      // The socket's owner and mode, never the agent or its keys.
-      if (m.uid) k << ",uid=" << *m.uid;
-      if (m.gid) k << ",gid=" << *m.gid;
-      if (m.mode) k << ",mode=" << *m.mode;
-    }
-    return k.str();
+  if (!graph::mount_keys_source(m)) return graph::mount_key_text(m, "");
+  std::string source;
+  const BuildContext* dir = &*s.context;
+  if (m.from_stage >= 0 && m.type == parser::MountSpec::Type::bind) {
+    // BuildKit keys a bind mount of a stage by the content it mounts (the
+    // mount writes nothing back), so a source stage that re-ran to the same
+    // files does not make this step miss.
+    MKIMAGE_TRY(StageState src, wait_for_stage(s, m.from_stage));
+    MKIMAGE_TRY(std::unique_ptr<ReadonlyRootfs> ro, mount_rootfs_readonly(s, src.layers));
+    auto d = mounted_content_digest(s, SourceTree{ro->path, SourceTree::Origin::rootfs, nullptr}, m.source);
+    // A source that cannot be hashed (missing, a link out of the stage) keys on
+    // the stage and fails when mounted, with the mount's own error.
+    source = d.ok() ? "stage-content:" + d->str() : "stage:" + src.key.str();
+    dir = nullptr;
+  } else if (m.from_stage >= 0) {
+    MKIMAGE_TRY(StageState src, wait_for_stage(s, m.from_stage));
+    source = "stage:" + src.key.str();
+    dir = nullptr;
+  } else if (!m.from.empty()) {
+    MKIMAGE_TRY(ResolvedSource src, resolve_source(s, m.from));
+    dir = src.directory;
+    if (src.kind == ResolvedSource::Kind::image) source = "image:" + src.image->manifest_descriptor.digest.str();
+    else if (src.kind == ResolvedSource::Kind::scratch) source = "image:scratch";
   }
-  k << ",id=" << m.id << ",sharing=" << m.sharing << ",source=" << m.source << ",readonly=" << m.read_only;
-  if (m.uid) k << ",uid=" << *m.uid;
-  if (m.gid) k << ",gid=" << *m.gid;
-  if (m.mode) k << ",mode=" << *m.mode;
-  if (m.size) k << ",size=" << *m.size;
-  if (m.type == parser::MountSpec::Type::bind || (m.type == parser::MountSpec::Type::cache && !m.from.empty())) {
-    const BuildContext* dir = &*s.context;
-    if (m.from_stage >= 0 && m.type == parser::MountSpec::Type::bind) {
-      // BuildKit keys a bind mount of a stage by the content it mounts (the
-      // mount writes nothing back), so a source stage that re-ran to the same
-      // files does not make this step miss.
-      MKIMAGE_TRY(StageState src, wait_for_stage(s, m.from_stage));
-      MKIMAGE_TRY(std::unique_ptr<ReadonlyRootfs> ro, mount_rootfs_readonly(s, src.layers));
-      auto d = mounted_content_digest(s, SourceTree{ro->path, SourceTree::Origin::rootfs, nullptr}, m.source);
-      // A source that cannot be hashed (missing, a link out of the stage) keys on
-      // the stage and fails when mounted, with the mount's own error.
-      if (d.ok()) k << ",from=stage-content:" << d->str();
-      else k << ",from=stage:" << src.key.str();
-      dir = nullptr;
-    } else if (m.from_stage >= 0) {
-      MKIMAGE_TRY(StageState src, wait_for_stage(s, m.from_stage));
-      k << ",from=stage:" << src.key.str();
-      dir = nullptr;
-    } else if (!m.from.empty()) {
-      MKIMAGE_TRY(ResolvedSource src, resolve_source(s, m.from));
-      dir = src.directory;
-      if (src.kind == ResolvedSource::Kind::image) k << ",from=image:" << src.image->manifest_descriptor.digest.str();
-      else if (src.kind == ResolvedSource::Kind::scratch) k << ",from=image:scratch";
-    }
-    if (dir) {
-      // The build context or a directory context: the content of what is mounted.
-      SourceTree src{dir->root(), SourceTree::Origin::context, &dir->filter()};
-      MKIMAGE_TRY(store::Digest d, mounted_content_digest(s, src, m.source));
-      k << ",from=context:" << d.str();
-    }
+  if (dir) {
+    // The build context or a directory context: the content of what is mounted.
+    SourceTree src{dir->root(), SourceTree::Origin::context, &dir->filter()};
+    MKIMAGE_TRY(store::Digest d, mounted_content_digest(s, src, m.source));
+    source = "context:" + d.str();
   }
-  return k.str();
+  return graph::mount_key_text(m, source);
 }
 
 // The build context as RUN --mount=type=bind (no from=) shows it: the mounted
@@ -170,15 +135,7 @@ util::Result<std::filesystem::path> context_view(BuildSession& s, const BuildCon
 util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageState& state, const parser::Step& step,
                           const StepSlot& slot) {
   const auto& run = std::get<parser::RunInstruction>(step.instruction);
-  RunKeyInputs in;
-  in.argv = run.argv;
-  for (const auto& hd : run.heredocs) in.heredocs.push_back(hd.name + std::string(1, '\0') + hd.content);
-  if (run.script) in.heredocs.push_back("script:" + run.script->name + std::string(1, '\0') + run.script->content);
-  in.env = split_env(step.env);
-  in.user = step.user;
-  in.workdir = step.workdir.empty() ? "/" : step.workdir;
-  in.network = network_name(run.network, s.request.network);
-  in.security = run.security == parser::SecurityMode::insecure ? "insecure" : "sandbox";
+  RunKeyInputs in = graph::run_key_inputs(step, s.request.network);
   // BuildKit's entitlement check (solver/llbsolver ValidateEntitlements).
   if (run.security == parser::SecurityMode::insecure &&
       std::find(s.request.allow.begin(), s.request.allow.end(), "security.insecure") == s.request.allow.end())

@@ -58,6 +58,7 @@ struct BuildFlags {
   std::string runtime = "runc";
   bool explain_cache = false;
   bool check = false;
+  bool dry_run = false;
   std::string call = "build";
   std::string cache_max;  // --cache-max SIZE ("" = the configuration's cache.max-size)
 };
@@ -196,6 +197,7 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
   req.platform = f.platform;
   req.runtime = f.runtime;
   req.explain_cache = f.explain_cache;
+  req.dry_run = f.dry_run;
   if (f.call == "check") req.check = true;
   else if (f.call != "build")
     throw CliExit{k_exit_usage, "mkimage build: --call must be build or check, not \"" + f.call + "\""};
@@ -312,6 +314,10 @@ void run_build(const BuildFlags& f, const GlobalOptions& global) {
     printer->failed(result.error().message);
     throw CliExit{k_exit_failure, ""};
   }
+  if (req.dry_run) {
+    printer->dry_run_finished(*result);  // no image: no --iidfile, no --metadata-file
+    return;
+  }
   printer->finished(*result);
   if (!f.iidfile.empty()) {
     // temp file, fsync, rename: a full disk fails the build instead of leaving an empty file
@@ -369,6 +375,8 @@ void register_build_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--compression", flags->compression, "Layer compression for oci/docker/tar outputs: gzip or zstd");
   cmd->add_option("--runtime", flags->runtime, "OCI runtime for RUN (default runc)");
   cmd->add_flag("--explain-cache", flags->explain_cache, "Print every step's cache key and its tagged inputs");
+  cmd->add_flag("--dry-run", flags->dry_run,
+                "Predict every step (CACHED, MISS, would run) without executing anything or writing to the store");
   cmd->add_flag("--check", flags->check,
                 "Evaluate the build checks and build nothing (exit status 1 when a check fires)");
   cmd->add_option("--call", flags->call, "Method for evaluating the build: build (default) or check (= --check)");

@@ -25,6 +25,9 @@ public:
     on_check_warning(w);
   }
   const std::vector<CheckWarning>& checks() const { return m_checks; }
+  // `--dry-run`: the end of the predictions (plain and tty: a summary line; json:
+  // a "dry_run" event) instead of finished().
+  virtual void dry_run_finished(const BuildResult& result) = 0;
 
 protected:
   virtual void on_check_warning(const CheckWarning&) {}
@@ -32,6 +35,12 @@ protected:
 private:
   std::vector<CheckWarning> m_checks;
 };
+
+// `--dry-run`: a prediction as the plain and tty printers show it: "CACHED",
+// "MISS", "MISS: reason", "would run", "UNKNOWN: reason" (docs/dry-run.md).
+std::string prediction_text(PredictedOutcome outcome, const std::string& reason);
+// "dry run: 5 steps: 3 cached, 1 miss, 1 would run" (unknown counted when any).
+std::string dry_run_summary(const BuildResult& result);
 
 // BuildKit's plain format on `out`: "#5 [app 3/6] RUN npm install", "#5 CACHED",
 // "#5 0.123 text", "#5 DONE 1.4s", then "writing image sha256:…" and tags.

@@ -17,6 +17,16 @@ double now_s() {
   return duration_cast<duration<double>>(system_clock::now().time_since_epoch()).count();
 }
 
+const char* outcome_name(PredictedOutcome o) {
+  switch (o) {
+    case PredictedOutcome::cached: return "cached";
+    case PredictedOutcome::miss: return "miss";
+    case PredictedOutcome::would_run: return "would_run";
+    case PredictedOutcome::unknown: return "unknown";
+  }
+  return "unknown";
+}
+
 json step_json(const char* event, const StepInfo& s) {
   json j;
   j["event"] = event;
@@ -88,6 +98,18 @@ public:
       j["pushed"] = pushed;  // reference → the manifest digest in its registry
     }
     emit(j);
+  }
+  void step_predicted(const StepInfo& s, PredictedOutcome o, const std::string& reason) override {
+    json j = step_json("predicted", s);
+    j["outcome"] = outcome_name(o);
+    j["reason"] = reason;
+    emit(j);
+  }
+  void dry_run_finished(const BuildResult& r) override {
+    int n[4] = {0, 0, 0, 0};
+    for (const auto& p : r.predictions) ++n[static_cast<int>(p.outcome)];
+    emit(json{{"event", "dry_run"}, {"time", now_s()}, {"steps", r.predictions.size()}, {"cached", n[0]},
+              {"miss", n[1]}, {"would_run", n[2]}, {"unknown", n[3]}});
   }
   void failed(const std::string& message) override {
     emit(json{{"event", "failed"}, {"time", now_s()}, {"message", message}});

@@ -53,6 +53,17 @@ public:
     std::fprintf(m_out, "%s\n", m.c_str());
     std::fflush(m_out);
   }
+  void step_predicted(const StepInfo& s, PredictedOutcome o, const std::string& reason) override {
+    m_max = std::max(m_max, s.number);
+    std::fprintf(m_out, "\n#%d %s %s\n#%d %s\n", s.number, s.label.c_str(), s.name.c_str(), s.number,
+                 prediction_text(o, reason).c_str());
+    std::fflush(m_out);
+  }
+  void dry_run_finished(const BuildResult& r) override {
+    std::fprintf(m_out, "\n%s\n", dry_run_summary(r).c_str());
+    std::fputs(format_check_summary(checks()).c_str(), m_out);
+    std::fflush(m_out);
+  }
   void finished(const BuildResult& r) override {
     flush_held();
     std::fprintf(m_out, "\n#%d exporting to image\n", next_number(r));
@@ -149,12 +160,32 @@ public:
   void failed(const std::string& message) override {
     std::fprintf(stderr, "%s%s", message.c_str(), message.empty() || message.back() == '\n' ? "" : "\n");
   }
+  void dry_run_finished(const BuildResult&) override {}
 
 private:
   std::FILE* m_out;
 };
 
 }  // namespace
+
+std::string prediction_text(PredictedOutcome outcome, const std::string& reason) {
+  switch (outcome) {
+    case PredictedOutcome::cached: return "CACHED";
+    case PredictedOutcome::miss: return reason.empty() ? "MISS" : "MISS: " + reason;
+    case PredictedOutcome::would_run: return "would run";
+    case PredictedOutcome::unknown: return "UNKNOWN: " + reason;
+  }
+  return "UNKNOWN";
+}
+
+std::string dry_run_summary(const BuildResult& r) {
+  int n[4] = {0, 0, 0, 0};
+  for (const auto& p : r.predictions) ++n[static_cast<int>(p.outcome)];
+  std::string s = "dry run: " + std::to_string(r.predictions.size()) + " steps: " + std::to_string(n[0]) +
+                  " cached, " + std::to_string(n[1]) + " miss, " + std::to_string(n[2]) + " would run";
+  if (n[3]) s += ", " + std::to_string(n[3]) + " unknown";
+  return s;
+}
 
 std::unique_ptr<ProgressPrinter> make_plain_printer(std::FILE* out) { return std::make_unique<PlainPrinter>(out); }
 std::unique_ptr<ProgressPrinter> make_quiet_printer(std::FILE* out) { return std::make_unique<QuietPrinter>(out); }

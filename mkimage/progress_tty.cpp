@@ -82,6 +82,16 @@ public:
     for (const auto& [k, v] : fields) text += "\n     " + k + ": " + v;
     finish_line_locked(text);
   }
+  void step_predicted(const StepInfo& s, PredictedOutcome o, const std::string& reason) override {
+    std::lock_guard lock(m_mu);
+    finish_line_locked("=> " + prediction_text(o, reason) + " " + s.label + " " + s.name);
+  }
+  void dry_run_finished(const BuildResult& r) override {
+    stop();
+    std::fprintf(m_out, "%s\n", dry_run_summary(r).c_str());
+    std::fputs(format_check_summary(checks()).c_str(), m_out);
+    std::fflush(m_out);
+  }
   void finished(const BuildResult& r) override {
     stop();
     double t = std::chrono::duration<double>(Clock::now() - m_start).count();

@@ -250,6 +250,9 @@ public:
   util::Result<void> delete_cache(const std::string& key);
   // Deletes every entry (older than `before` epoch seconds if given); returns the count.
   util::Result<std::int64_t> clear_cache(std::optional<std::int64_t> before = std::nullopt);
+  // The entry for `key`, read only: counts no hit and writes nothing
+  // (`build --dry-run`); nullopt when there is none.
+  util::Result<std::optional<CacheRecord>> peek_cache(const std::string& key) { return read_cache(key); }
   // Every entry with its refs, sorted by key; reading counts no hit.
   util::Result<std::vector<CacheRecord>> list_cache();
 

@@ -184,6 +184,12 @@ struct BuildRequest {
   // bytes (docs/cache.md). nullopt = the store's configuration (cache.max-size
   // in ROOT/config.json or /etc/mkimage/config.json); 0 = no bound.
   std::optional<std::int64_t> cache_max_size;
+  // `--dry-run`: plan the build and compute every step's cache key, then report
+  // through EventSink::step_predicted what each step would do (cached, miss,
+  // would run) and stop: nothing executes, nothing is pulled, nothing is
+  // written to the store (no layer, cache row, lease or history entry).
+  // BuildResult::predictions holds the same (docs/dry-run.md).
+  bool dry_run = false;
 };
 
 // One build-check warning: a rule of BuildKit's Dockerfile linter that fired
@@ -225,6 +231,15 @@ struct StepInfo {
 
 // Receives progress. build() serialises every call (one at a time, from any thread),
 // so an implementation needs no locking. Times are seconds since the step started.
+// `--dry-run`: what a step would do (docs/dry-run.md).
+enum class PredictedOutcome {
+  cached,     // its key is in the store's cache: it would be reused
+  miss,       // the first step of its chain the cache lacks: it would run
+  would_run,  // chained after a miss (its parent, base stage or source would run)
+  unknown,    // its key cannot be known before the build (a RUN --mount of a
+              // stage's files, an ADD of a URL): no miss before it
+};
+
 class MKIMAGE_API EventSink {
 public:
   virtual ~EventSink() = default;
@@ -243,6 +258,10 @@ public:
   virtual void message(const std::string&) {}
   // A build check fired (before any step runs; one call per warning, in line order).
   virtual void check_warning(const CheckWarning&) {}
+  // `--dry-run`: the predicted outcome of a step (one call per numbered step, in
+  // step order, instead of started/cached/done). `reason`: why it would miss
+  // ("" when no reason is known), or why its key is unknown.
+  virtual void step_predicted(const StepInfo&, PredictedOutcome, const std::string& /*reason*/) {}
 };
 
 class MKIMAGE_API NullEventSink : public EventSink {};
@@ -255,6 +274,12 @@ struct StepOutcome {
   double elapsed_s = 0;
 };
 
+struct StepPrediction {
+  StepInfo step;
+  PredictedOutcome outcome = PredictedOutcome::cached;
+  std::string reason;
+};
+
 struct BuildResult {
   Digest image_id;          // the config digest
   Digest manifest_digest;   // the image manifest's digest
@@ -265,6 +290,8 @@ struct BuildResult {
   std::vector<StepOutcome> steps;  // in step-number order
   std::vector<std::string> warnings;
   std::vector<CheckWarning> checks;  // the build checks that fired, in line order
+  // `--dry-run` only: every numbered step's prediction, in step order (no image).
+  std::vector<StepPrediction> predictions;
   // The build's id in the store's build history (`mkimage builds show ID`,
   // docs/history.md); "" when it was not recorded.
   std::string build_ref;

@@ -1,4 +1,4 @@
-#include "builder/cache_key.hpp"
+#include "graph/cache_key.hpp"
 
 #include <algorithm>
 #include <array>
@@ -6,7 +6,7 @@
 
 #include "util/sha256.hpp"
 
-namespace mkimage::builder {
+namespace mkimage::graph {
 
 void KeyHasher::add(std::string_view tag, std::string_view value) {
   m_bytes.append(tag);
@@ -109,4 +109,4 @@ std::vector<std::string> sorted_env(const std::vector<std::pair<std::string, std
   return out;
 }
 
-}  // namespace mkimage::builder
+}  // namespace mkimage::graph

@@ -1,9 +1,9 @@
-// Cache keys (builder/cache_key.hpp, docs/cache-keys.md).
+// Cache keys (graph/cache_key.hpp, docs/cache-keys.md).
 #include <doctest/doctest.h>
 
-#include "builder/cache_key.hpp"
+#include "graph/cache_key.hpp"
 
-using namespace mkimage::builder;
+using namespace mkimage::graph;
 
 namespace {
 CacheKey from_scratch() {
