@@ -13,10 +13,10 @@ namespace {
 class ReadOnlyStatCache : public StatCache {
 public:
   explicit ReadOnlyStatCache(store::Index& index) : m_inner(index) {}
-  util::Result<std::optional<store::Digest>> get(const std::string& path, const StatKey& key) override {
-    return m_inner.get(path, key);
+  util::Result<std::optional<StatCacheEntry>> lookup(const std::string& path, const StatKey& key) override {
+    return m_inner.lookup(path, key);
   }
-  util::Result<void> put(const std::string&, const StatKey&, const store::Digest&) override { return {}; }
+  util::Result<void> record(const std::string&, const StatKey&, const StatCacheEntry&) override { return {}; }
   util::Result<void> preload(const std::string& dir) override { return m_inner.preload(dir); }
 
 private:

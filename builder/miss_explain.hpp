@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "builder/cache_key.hpp"
 #include "builder/miss_reason.hpp"
 
 namespace mkimage::parser {
@@ -19,7 +20,6 @@ namespace mkimage::builder {
 
 struct BuildSession;
 struct StepSlot;
-struct CacheKey;
 
 // The keys of a stage since its last filesystem step (StageState::chain).
 struct StepChain {
