@@ -32,6 +32,10 @@ util::Result<std::optional<CacheInputsRecord>> nearest_cache_inputs(Index& index
          "JOIN cache c ON c.key = i.key "
          "WHERE i.scope = ?1 AND i.key <> ?5 AND ((i.stage = ?2 AND i.position = ?3) OR i.step = ?4) "
          "ORDER BY (i.stage = ?2 AND i.step = ?4) DESC, (i.stage = ?2 AND i.position = ?3) DESC, "
+         // the latest build that used the key (milliseconds; cache times are whole seconds, so
+         // several builds within one second would tie), then the cache's own times
+         "(SELECT MAX(b.started) FROM build_steps st JOIN builds b ON b.id = st.build "
+         " WHERE st.cache_key = i.key) DESC NULLS LAST, "
          "c.last_used DESC, c.created DESC LIMIT 1");
   s.bind(scope).bind(stage).bind(position).bind(step).bind(exclude_key);
   return s.one([](Stmt& r) -> util::Result<CacheInputsRecord> {

@@ -37,7 +37,9 @@ util::Result<void> put_cache_inputs(Index& index, const CacheInputsRecord& r, co
 
 // The nearest earlier record of a step, other than `exclude_key`, in `scope`:
 // the same instruction in the same stage first, then the same position in the
-// same stage, then the same instruction anywhere; most recently used first.
+// same stage, then the same instruction anywhere; most recently used first (by
+// the build history's start times in milliseconds, then the cache's last use
+// and creation in seconds).
 util::Result<std::optional<CacheInputsRecord>> nearest_cache_inputs(Index& index, const std::string& scope,
                                                                     const std::string& stage, std::int64_t position,
                                                                     const std::string& step,
