@@ -136,7 +136,10 @@ std::string Reference::repository() const { return m_domain + "/" + m_path; }
 std::string Reference::familiar_repository() const {
   if (m_domain != k_default_domain) return repository();
   std::string_view p = m_path;
-  if (p.starts_with(k_official_prefix) && p.find('/', k_official_prefix.size()) == std::string_view::npos)
+  // "library/<64 hex>" keeps its prefix: the short form would read as an
+  // image ID, which parse() refuses as a repository name.
+  if (p.starts_with(k_official_prefix) && p.find('/', k_official_prefix.size()) == std::string_view::npos &&
+      !is_64_hex(p.substr(k_official_prefix.size())))
     return std::string(p.substr(k_official_prefix.size()));
   // A first component that reads as a domain ("docker.io/my.org/app") would name
   // another registry once printed short: such names keep their domain.

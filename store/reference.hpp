@@ -39,7 +39,8 @@ public:
   std::string repository() const;
   // "goals" for docker.io/library/goals, "me/app" for docker.io/me/app,
   // "localhost:5000/app" otherwise (docker's "familiar" name). Unlike docker,
-  // "docker.io/my.org/app" stays whole: "my.org/app" would name registry my.org.
+  // "docker.io/my.org/app" stays whole: "my.org/app" would name registry my.org,
+  // and "library/<64 hex digits>" keeps "library/": alone it reads as an image ID.
   std::string familiar_repository() const;
   // Full form: "docker.io/library/goals:latest[@sha256:...]".
   std::string str() const;

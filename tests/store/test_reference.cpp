@@ -37,6 +37,11 @@ TEST_CASE("Reference keeps domains, ports, paths, tags and digests") {
       {"docker.io/my.org/app:1", "docker.io/my.org/app:1", "docker.io/my.org/app:1"},
       {"docker.io/localhost/app", "docker.io/localhost/app:latest", "docker.io/localhost/app:latest"},
       {"docker.io/a.b", "docker.io/library/a.b:latest", "a.b:latest"},
+      // an official name of 64 hex digits keeps "library/": alone it reads
+      // as an image ID (testdata/fuzz/reference/regressions/familiar-64-hex)
+      {"library/aaaaaaaaaaaaaaaaaaaaaaaaaa87230aaaaaaaaaaaaaaaaaa87230aaaaaaaaaa",
+       "docker.io/library/aaaaaaaaaaaaaaaaaaaaaaaaaa87230aaaaaaaaaaaaaaaaaa87230aaaaaaaaaa:latest",
+       "library/aaaaaaaaaaaaaaaaaaaaaaaaaa87230aaaaaaaaaaaaaaaaaa87230aaaaaaaaaa:latest"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.in);
