@@ -4,17 +4,11 @@
 // keyed arguments: graph/key_inputs.hpp).
 #include "builder/build_internal.hpp"
 #include "graph/key_inputs.hpp"
+#include "util/overloaded.hpp"
 
 namespace mkimage::builder {
 
-namespace {
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
-}  // namespace
+using util::overloaded;
 
 util::Result<bool> apply_metadata(BuildSession& s, StageState& state, const parser::Step& step) {
   ConfigState& c = state.config;

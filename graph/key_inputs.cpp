@@ -2,16 +2,13 @@
 
 #include <sstream>
 
+#include "util/overloaded.hpp"
+
 namespace mkimage::graph {
 
-namespace {
+using util::overloaded;
 
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
+namespace {
 
 std::vector<std::pair<std::string, std::string>> split_env(const std::vector<std::string>& env) {
   std::vector<std::pair<std::string, std::string>> out;
