@@ -34,7 +34,7 @@ util::Result<void> op_copy(BuildSession& s, const parser::Stage& stage, StageSta
 
   PlanOptions po;
   po.scratch_dir = s.work_dir / ("copy-" + new_container_id());  // made by the first download
-  po.url_cache_dir = s.store->root().dir() / "url-cache";
+  po.url_cache_dir = s.store->root().url_cache_dir();
   struct RemoveDir {
     std::filesystem::path p;
     ~RemoveDir() {

@@ -150,6 +150,28 @@ int connect_unix(const fs::path& path) {
   return fd;
 }
 
+// Ends an agent connection and waits (up to a second) until the agent has
+// closed its side: the agent frees the connection when it reads our end of
+// file, so a client's next request, however quick, never finds the previous
+// connection still open there (BuildKit's testSSHFileDescriptorsClosed).
+void close_after_agent(int agent) {
+  if (::shutdown(agent, SHUT_WR) == 0) {
+    char buf[256];
+    for (int waited_ms = 0; waited_ms < 1000;) {
+      pollfd p{agent, POLLIN, 0};
+      int n = ::poll(&p, 1, 100);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        waited_ms += 100;
+        continue;
+      }
+      ssize_t r = ::read(agent, buf, sizeof buf);
+      if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) break;
+    }
+  }
+  ::close(agent);
+}
+
 }  // namespace
 
 bool agent_request_allowed(unsigned char type) { return type == 11 || type == 13; }
@@ -301,13 +323,13 @@ void SshForward::serve(int client) {
       if (!write_full(client, failure, sizeof failure)) break;
       continue;
     }
-    // One agent connection per request, closed before the client has its
-    // answer: the protocol keeps no state between the requests that pass, and
-    // no agent connection outlives the step's use of it.
+    // One agent connection per request, closed — by the agent too — before
+    // the client has its answer: the protocol keeps no state between the
+    // requests that pass, and no agent connection outlives the step's use of it.
     int agent = connect_unix(m_agent);
     if (agent < 0) break;
     bool ok = write_full(agent, req.data(), req.size()) && read_message(agent, resp);
-    ::close(agent);
+    close_after_agent(agent);
     if (!ok || !write_full(client, resp.data(), resp.size())) break;
   }
   ::close(client);

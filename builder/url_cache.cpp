@@ -1,5 +1,7 @@
 #include "builder/url_cache.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -49,6 +51,9 @@ std::optional<Download> url_cache_revalidate(const fs::path& cache_dir, const st
   if (!r.ok() || (r->status != 200 && r->status != 304)) return std::nullopt;
   std::string got = r->header("etag").value_or(r->status == 304 ? etag : "");
   if (got != etag) return std::nullopt;
+  // The reuse counts as a use: the cache GC takes least recently used
+  // downloads first (store/downloads.hpp reads this mtime).
+  ::utimensat(AT_FDCWD, (base.string() + ".json").c_str(), nullptr, 0);
   Download d;
   d.file = data;
   d.digest = *digest;

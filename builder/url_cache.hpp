@@ -4,7 +4,8 @@
 // with a HEAD request carrying `If-None-Match: <etag>` and reuses the kept bytes
 // when the server answers 200 or 304 with that same ETag, instead of fetching
 // the body again. Anything else (no ETag, another ETag, an error, kept bytes
-// gone) falls back to a full GET.
+// gone) falls back to a full GET. They are build cache: `cache du` counts them,
+// `cache prune` and the cache.max-size bound remove them (store/downloads.hpp).
 #pragma once
 
 #include <filesystem>

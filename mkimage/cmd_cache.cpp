@@ -97,6 +97,7 @@ void run_cache_du(const GlobalOptions& global, bool verbose) {
   print_table(kept);
   std::int64_t shared = u.kept.count(store::Keeper::shared) ? u.kept.at(store::Keeper::shared).total() : 0;
   std::cout << '\n'
+            << "Downloads:\t" << human_size(u.downloads_bytes) << " (" << u.downloads << " kept ADD <url> downloads)\n"
             << "Shared:\t\t" << human_size(shared) << '\n'
             << "Private:\t" << human_size(u.cache_bytes) << '\n'
             << "Reclaimable:\t" << human_size(u.cache_reclaimable) << '\n'
@@ -142,9 +143,10 @@ void run_cache_prune(const GlobalOptions& global, const PruneOptions& o) {
   }
   auto s = open_store(global);
   store::GcReport r = must(store::collect_garbage(*s, policy));
-  if (!r.deleted.empty()) {
+  if (!r.deleted.empty() || !r.downloads.empty()) {
     std::cout << "Deleted build cache objects:\n";
     for (const auto& k : r.deleted) std::cout << short_key(k, true) << '\n';
+    for (const auto& name : r.downloads) std::cout << name << " (ADD <url> download)\n";
     std::cout << '\n';
   }
   std::cout << "Total reclaimed space: " << human_size(r.reclaimed) << '\n';

@@ -78,8 +78,20 @@ public:
 
   GcPlan run() {
     for (const auto& b : m_model.blobs) push_if_leaf(b.digest);
-    while (!m_queue.empty()) {
+    std::vector<const DownloadRecord*> downloads = eligible_downloads();
+    auto next_download = downloads.begin();
+    while (!m_queue.empty() || next_download != downloads.end()) {
       if (m_policy.keep_bytes && m_total <= *m_policy.keep_bytes) break;
+      // unreferenced blobs first, then whichever leaf was used least recently
+      bool download_first = next_download != downloads.end() &&
+                            (m_queue.empty() || (std::get<0>(*m_queue.begin()) != 0 &&
+                                                 (*next_download)->last_used < std::get<1>(*m_queue.begin())));
+      if (download_first) {
+        m_plan.downloads.push_back((*next_download)->name);
+        m_total -= (*next_download)->bytes;
+        ++next_download;
+        continue;
+      }
       auto first = m_queue.begin();
       Digest b = std::get<3>(*first);
       m_queue.erase(first);
@@ -91,6 +103,21 @@ public:
   }
 
 private:
+  // Downloads not used within the grace time (nor since `--filter until`),
+  // least recently used first.
+  std::vector<const DownloadRecord*> eligible_downloads() const {
+    std::vector<const DownloadRecord*> out;
+    for (const auto& d : m_model.downloads) {
+      if (d.last_used >= m_model.now - m_policy.orphan_grace_s) continue;
+      if (m_policy.unused_before && d.last_used >= *m_policy.unused_before) continue;
+      out.push_back(&d);
+    }
+    std::sort(out.begin(), out.end(), [](const DownloadRecord* a, const DownloadRecord* b) {
+      return std::tie(a->last_used, a->name) < std::tie(b->last_used, b->name);
+    });
+    return out;
+  }
+
   bool unused_long_enough(const CacheRecord& c) const {
     return !m_policy.unused_before || c.last_used < *m_policy.unused_before;
   }
@@ -230,6 +257,11 @@ util::Result<GcReport> collect_garbage(Store& store, const GcPolicy& policy) {
   GcReport report;
   report.bytes_before = plan.bytes_before;
   report.bytes_after = plan.bytes_before;
+  for (const auto& name : plan.downloads) {
+    report.reclaimed += remove_download(store.root().url_cache_dir(), name);
+    report.downloads.push_back(name);
+  }
+  report.bytes_after = report.bytes_before - report.reclaimed;
   if (plan.keys.empty() && plan.blobs.empty()) return report;
   MKIMAGE_TRY(std::vector<Digest> gone, delete_rows(store, plan, leased));
   report.deleted = plan.keys;

@@ -11,7 +11,9 @@
 // snapshots of every stack position of that layer (and of stacks above it),
 // and may make its parent a leaf. Blob rows nothing references (left over,
 // older than a grace time: a `load` records its blobs before its image) go
-// first. The store is measured as blobs + snapshots (store/usage.hpp).
+// first. Kept `ADD <url>` downloads (store/downloads.hpp) are leaves of their
+// own, taken in the same least-recently-used order. The store is measured as
+// blobs + snapshots + downloads (store/usage.hpp).
 //
 // plan_gc() is pure (tests run it on models built in memory);
 // collect_garbage() runs it on a store under ROOT/gc.lock exclusive, re-checks
@@ -41,7 +43,9 @@ struct GcPolicy {
   // Without a bound, also remove the entries whose layer an image needs (the
   // rows only: the layer stays with the image). `cache prune --all`.
   bool all = false;
-  // Unreferenced blob rows younger than this are left alone (a load in progress).
+  // Unreferenced blob rows younger than this are left alone (a load in
+  // progress), and so are downloads used less than this long ago (a build may
+  // be copying from one).
   std::int64_t orphan_grace_s = 600;
 };
 
@@ -49,6 +53,7 @@ struct GcPlan {
   std::vector<std::string> keys;  // cache entries to delete, in the order chosen
   std::vector<Digest> blobs;      // blob rows and files to delete (layers, compressed copies, unreferenced)
   std::vector<ChainId> layers;    // layer rows going with them (their snapshots are deleted)
+  std::vector<std::string> downloads;  // kept downloads to delete (DownloadRecord::name)
   std::int64_t bytes_before = 0;  // model_bytes before
   std::int64_t bytes_after = 0;   // and after the plan
 };
@@ -58,7 +63,8 @@ GcPlan plan_gc(const UsageModel& model, const GcPolicy& policy);
 
 struct GcReport {
   std::vector<std::string> deleted;  // cache keys, in deletion order
-  std::int64_t reclaimed = 0;        // bytes of blob files and snapshot directories removed
+  std::vector<std::string> downloads;  // kept downloads removed (DownloadRecord::name)
+  std::int64_t reclaimed = 0;        // bytes of blob files, snapshot directories and downloads removed
   std::int64_t bytes_before = 0;     // blobs + snapshots before
   std::int64_t bytes_after = 0;      // and after (as the index counts them)
 };

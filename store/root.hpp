@@ -44,6 +44,8 @@ public:
   std::filesystem::path oci_layout() const { return m_dir / "oci-layout"; }
   std::filesystem::path snapshots_dir() const { return m_dir / "snapshots"; }
   std::filesystem::path containers_dir() const { return m_dir / "containers"; }
+  // Kept `ADD <url>` downloads (store/downloads.hpp).
+  std::filesystem::path url_cache_dir() const { return m_dir / "url-cache"; }
   std::filesystem::path lock_file() const { return m_dir / "lock"; }
   // flock()ed shared while an image is recorded over existing blobs, exclusive
   // while blobs are deleted (store/store.cpp).

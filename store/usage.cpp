@@ -90,6 +90,7 @@ std::int64_t model_bytes(const UsageModel& m) {
   std::int64_t n = 0;
   for (const auto& b : m.blobs) n += b.size;
   for (const auto& l : m.layers) n += l.snapshot_size.value_or(0);
+  for (const auto& d : m.downloads) n += d.bytes;
   return n;
 }
 
@@ -170,6 +171,12 @@ StoreUsage summarize_usage(const UsageModel& m) {
       if (!keepers[b].lease) u.cache_reclaimable += n;
     }
   }
+  for (const auto& d : m.downloads) {
+    u.downloads_bytes += d.bytes;
+    ++u.downloads;
+  }
+  u.cache_bytes += u.downloads_bytes;
+  u.cache_reclaimable += u.downloads_bytes;
   return u;
 }
 
@@ -195,6 +202,7 @@ util::Result<UsageModel> read_usage_model(Store& store, const std::set<std::stri
   MKIMAGE_TRY(auto refs, idx.list_image_refs());
   for (const auto& [manifest, blob] : refs) m.images[manifest].insert(blob);
   MKIMAGE_TRY(m.compressed, idx.list_compressed_layers());
+  m.downloads = list_downloads(store.root().url_cache_dir());
   for (const auto& r : leased) {
     auto d = Digest::parse(r);
     if (d) m.leased.insert(*d);

@@ -9,7 +9,8 @@
 // (cache_refs), by running builds (leases) — or by nothing (unreferenced: a
 // load in progress, or left over). A snapshot is kept with its layer's blob.
 // "Shared" bytes are kept by images and the cache at once: deleting the cache
-// entries alone does not free them.
+// entries alone does not free them. Kept `ADD <url>` downloads
+// (store/downloads.hpp) are build cache too, never shared.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "store/downloads.hpp"
 #include "store/index.hpp"
 #include "util/result.hpp"
 
@@ -37,6 +39,7 @@ struct UsageModel {
   std::vector<CompressedLayerRecord> compressed;      // compressed copies of layers (for export/push)
   std::set<Digest> leased;                            // held by live leases (running builds)
   std::map<Digest, int> container_images;             // manifest → containers using it
+  std::vector<DownloadRecord> downloads;              // kept ADD <url> downloads
   std::int64_t now = 0;                               // epoch seconds the model was read
 };
 
@@ -75,10 +78,13 @@ struct StoreUsage {
   std::int64_t images_reclaimable = 0;  // of those, needed by no image a container uses
   std::int64_t cache_bytes = 0;         // bytes only the cache keeps (docker's build cache SIZE)
   std::int64_t cache_reclaimable = 0;   // of those, not held by a running build
-  std::int64_t total = 0;               // blobs + snapshots
+  std::int64_t downloads_bytes = 0;     // kept ADD <url> downloads (in cache_bytes and total too)
+  int downloads = 0;                    // how many
+  std::int64_t total = 0;               // blobs + snapshots + downloads
 };
 
-// Bytes of blobs and snapshots in the model (what the cache bound, cache.max-size, counts).
+// Bytes of blobs, snapshots and downloads in the model (what the cache bound,
+// cache.max-size, counts).
 std::int64_t model_bytes(const UsageModel& m);
 
 // Accounts every byte of the model to its keepers. Pure.

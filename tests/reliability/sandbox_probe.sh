@@ -10,6 +10,15 @@
 # confinement. Nothing is left behind: no namespace file, no slirp4netns process,
 # also after a kill -9 (the next build sweeps them).
 # Base image: FROM scratch + the host's static busybox (no registry).
+# Every mkimage process sweeps the namespace files of dead owners under
+# /run/mkimage/netns, so a build of a test running beside this one could remove
+# the killed build's file before this test looks: the test runs in a mount
+# namespace of its own with a private /run/mkimage/netns.
+if [ -z "${SANDBOX_PROBE_PRIVATE_NETNS:-}" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+  mkdir -p /run/mkimage/netns
+  SANDBOX_PROBE_PRIVATE_NETNS=1 exec unshare -m --propagation private \
+    bash -c 'mount -t tmpfs -o mode=0700 mkimage-netns /run/mkimage/netns && exec bash "$0"' "$0"
+fi
 . "$(dirname "$0")/../e2e/build_helpers.inc"
 command -v slirp4netns >/dev/null || skip "slirp4netns is not installed"
 [ -f /usr/share/containers/seccomp.json ] || skip "/usr/share/containers/seccomp.json (golang-github-containers-common) is missing"

@@ -203,3 +203,34 @@ TEST_CASE("usage: bytes by keeper, shared and private cache bytes, images") {
   REQUIRE(u.images.size() == 1);
   CHECK(u.images[0].shared_size == 150);
 }
+
+TEST_CASE("GC: kept ADD <url> downloads are leaves in the same least-recently-used order, past the grace time") {
+  Model t;
+  t.layer("a", "", 100);
+  t.entry("k-a", "a", 500'000);
+  t.m.downloads.push_back({"d-old", 40, 100'000});
+  t.m.downloads.push_back({"d-new", 40, 900'000});
+  t.m.downloads.push_back({"d-now", 40, t.m.now - 5});  // used within the grace time: a build may be copying it
+
+  GcPolicy bounded;
+  bounded.keep_bytes = 100;  // 220 bytes: the oldest download, then the entry used before the newer download
+  GcPlan plan = plan_gc(t.m, bounded);
+  CHECK(plan.bytes_before == 220);
+  CHECK(plan.downloads == std::vector<std::string>{"d-old"});
+  CHECK(plan.keys == std::vector<std::string>{"k-a"});
+  CHECK(plan.bytes_after == 80);
+
+  GcPlan all = plan_gc(t.m, GcPolicy{});
+  CHECK(all.downloads == std::vector<std::string>{"d-old", "d-new"});
+  CHECK(all.bytes_after == 40);
+
+  GcPolicy until;
+  until.unused_before = 800'000;
+  CHECK(plan_gc(t.m, until).downloads == std::vector<std::string>{"d-old"});
+
+  StoreUsage u = summarize_usage(t.m);
+  CHECK(u.downloads == 3);
+  CHECK(u.downloads_bytes == 120);
+  CHECK(u.cache_bytes == 220);  // the entry's layer only the cache keeps, and the downloads
+  CHECK(u.total == 220);
+}
