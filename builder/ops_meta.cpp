@@ -16,7 +16,7 @@ template <class... Ts>
 overloaded(Ts...) -> overloaded<Ts...>;
 }  // namespace
 
-util::Result<bool> apply_metadata(BuildSession& s, StageState& state, const parser::Step& step) {
+util::Result<bool> apply_metadata(BuildSession& s, StageState& state, const graph::Step& step) {
   ConfigState& c = state.config;
   bool meta = std::visit(
       overloaded{

@@ -3,9 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include "util/json_text.hpp"
-#include "parser/plan.hpp"
+#include "graph/plan.hpp"
 
-namespace mkimage::parser {
+namespace mkimage::graph {
+
+using namespace parser;
 
 namespace {
 
@@ -273,4 +275,4 @@ std::string format_plan_text(const Plan& plan) {
   return out;
 }
 
-}  // namespace mkimage::parser
+}  // namespace mkimage::graph

@@ -3,7 +3,7 @@
 // global ARGs (buildMetaArgs), FROM expansion with global args only, stage
 // references (toCommand, detectRunMount), target resolution, reachability,
 // ONBUILD triggers, circular-dependency detection, then dispatch in file order.
-#include "parser/plan.hpp"
+#include "graph/plan.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -11,11 +11,13 @@
 #include <set>
 
 #include "parser/instructions_internal.hpp"
-#include "parser/plan_internal.hpp"
+#include "graph/plan_internal.hpp"
 #include "parser/proxy_args.hpp"
 #include "parser/text.hpp"
 
-namespace mkimage::parser {
+namespace mkimage::graph {
+
+using namespace parser;
 
 namespace detail {
 
@@ -85,7 +87,7 @@ util::Error Diag::whole(const std::string& message) const {
   return util::Error{format_diagnostic(d, {})};
 }
 
-// plan_dispatch.cpp
+// dispatch.cpp
 util::Result<void> dispatch_stages(const Ast& ast, const PlanOptions& opts, const Diag& diag,
                                    std::vector<StageDraft>& drafts, const std::vector<int>& order,
                                    const EnvList& global_args, Plan& plan);
@@ -509,4 +511,4 @@ util::Result<Plan> plan_dockerfile(std::string_view text, const PlanOptions& opt
   return make_plan(ast, opts);
 }
 
-}  // namespace mkimage::parser
+}  // namespace mkimage::graph

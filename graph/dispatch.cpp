@@ -7,11 +7,13 @@
 #include <unordered_map>
 
 #include "parser/instructions_internal.hpp"
-#include "parser/plan_internal.hpp"
+#include "graph/plan_internal.hpp"
 #include "parser/proxy_args.hpp"
 #include "parser/text.hpp"
 
-namespace mkimage::parser::detail {
+namespace mkimage::graph::detail {
+
+using namespace parser;
 
 namespace {
 
@@ -605,4 +607,4 @@ util::Result<void> dispatch_stages(const Ast& ast, const PlanOptions& opts, cons
   return {};
 }
 
-}  // namespace mkimage::parser::detail
+}  // namespace mkimage::graph::detail
