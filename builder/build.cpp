@@ -1,5 +1,5 @@
 // mkimage::build() (include/mkimage/build.hpp): reads the Dockerfile, plans it
-// (parser/plan.hpp), opens the store and the build context, numbers the steps
+// (graph/plan.hpp), opens the store and the build context, numbers the steps
 // for progress, runs the stages (scheduler.cpp) and writes the outputs.
 #include <fstream>
 #include <sstream>
@@ -110,14 +110,14 @@ util::Result<std::string> read_text_file(const fs::path& p) {
 }
 
 // RUN, COPY/ADD and WORKDIR: counted in a stage's step total.
-bool is_fs_step(const parser::Step& step) {
+bool is_fs_step(const graph::Step& step) {
   return std::holds_alternative<parser::RunInstruction>(step.instruction) ||
          std::holds_alternative<parser::CopyInstruction>(step.instruction) ||
          std::holds_alternative<parser::WorkdirInstruction>(step.instruction);
 }
 
 // The counted steps that are shown with a number: all but WORKDIR / (no mkdir).
-bool is_shown_step(const parser::Step& step) {
+bool is_shown_step(const graph::Step& step) {
   if (const auto* w = std::get_if<parser::WorkdirInstruction>(&step.instruction)) {
     return (w->resolved.empty() ? w->path : w->resolved) != "/";
   }
@@ -137,8 +137,8 @@ void builder::number_steps(BuildSession& s) {
   for (const auto& stage : s.plan.stages) {
     std::string name = !stage.name.empty() ? stage.name : (multi || stage.index > 0 ? stage.display_name() : "");
     // FROM an image or a named context is a step (BuildKit: a base that is not scratch and not a stage).
-    const bool from_image = stage.base.kind == parser::StageBase::Kind::image ||
-                            stage.base.kind == parser::StageBase::Kind::context;
+    const bool from_image = stage.base.kind == graph::StageBase::Kind::image ||
+                            stage.base.kind == graph::StageBase::Kind::context;
     int total = from_image ? 1 : 0;
     for (const auto& step : stage.steps)
       if (is_fs_step(step) || step.from_onbuild) ++total;
@@ -403,7 +403,7 @@ util::Result<std::vector<CheckWarning>> builder::prepare_build(BuildSession& s) 
   internal_step(s, "load .dockerignore");
 
   // Plan.
-  parser::PlanOptions opts;
+  graph::PlanOptions opts;
   opts.file = s.dockerfile_name;
   opts.target = req.target;
   opts.build_args = req.build_args;
@@ -414,10 +414,10 @@ util::Result<std::vector<CheckWarning>> builder::prepare_build(BuildSession& s) 
   if (!s.named_contexts.empty()) {
     opts.named_context = [&s](const std::string& ref) { return find_named_context(s, ref); };
   }
-  opts.resolve_base_image = [&s](const std::string& ref) -> std::optional<parser::BaseImageInfo> {
+  opts.resolve_base_image = [&s](const std::string& ref) -> std::optional<graph::BaseImageInfo> {
     auto src = resolve_source(s, ref);  // an error is kept and reported by the FROM step
     if (!src.ok()) return std::nullopt;
-    parser::BaseImageInfo info;
+    graph::BaseImageInfo info;
     if (src->kind != ResolvedSource::Kind::image) return info;  // an empty config
     const auto& c = src->image->config.config;
     info.env = c.env;
@@ -428,7 +428,7 @@ util::Result<std::vector<CheckWarning>> builder::prepare_build(BuildSession& s) 
     return info;
   };
   MKIMAGE_TRY(parser::Ast ast, parser::parse_dockerfile(text, opts.file));
-  auto planned = parser::make_plan(ast, opts);
+  auto planned = graph::make_plan(ast, opts);
   // Build checks (docs/checks.md): their warnings come before a Dockerfile error.
   std::vector<CheckWarning> checks;
   auto checked = run_build_checks(s, ast, text, planned, checks);

@@ -28,7 +28,7 @@ std::vector<std::string> excerpt_lines(const std::string& text) {
 }  // namespace
 
 util::Result<void> run_build_checks(BuildSession& s, const parser::Ast& ast, const std::string& text,
-                                    const util::Result<parser::Plan>& plan, std::vector<CheckWarning>& checks) {
+                                    const util::Result<graph::Plan>& plan, std::vector<CheckWarning>& checks) {
   parser::checks::CheckOptions opts;
   opts.file = s.dockerfile_name;
   opts.build_args = s.request.build_args;

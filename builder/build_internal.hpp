@@ -25,8 +25,8 @@
 #include "builder/scheduler.hpp"
 #include "builder/snapshotter.hpp"
 #include "builder/ssh_agent.hpp"
+#include "graph/plan.hpp"
 #include "mkimage/build.hpp"
-#include "parser/plan.hpp"
 #include "remote_cache/exporter.hpp"
 #include "remote_cache/importer.hpp"
 #include "store/store.hpp"
@@ -103,7 +103,7 @@ struct BuildSession {
   const BuildRequest& request;
   SerialSink sink;
   std::unique_ptr<store::Store> store;
-  parser::Plan plan;
+  graph::Plan plan;
   std::string dockerfile_name = "Dockerfile";
   std::optional<BuildContext> context;
   std::unique_ptr<StatCache> stat_cache;
@@ -160,7 +160,7 @@ struct BuildSession {
   std::vector<StepOutcome> outcomes;
   std::vector<std::string> warnings;
 
-  bool no_cache_for(const parser::Stage& stage) const;
+  bool no_cache_for(const graph::Stage& stage) const;
   // Shows "WARNING: text" now and lists it in BuildResult::warnings.
   void warn(const std::string& text);
   void record(const StepInfo& info, CacheOutcome outcome, double elapsed);
@@ -194,7 +194,7 @@ bool is_host_platform(std::string_view platform);
 util::Result<void> run_stages(BuildSession& session);
 
 // stage_runner.cpp: runs one stage; its result goes to session.stage_results.
-util::Result<StageState> run_stage(BuildSession& session, const parser::Stage& stage);
+util::Result<StageState> run_stage(BuildSession& session, const graph::Stage& stage);
 // Waits for a stage's result (it runs on another thread or already ran).
 util::Result<StageState> wait_for_stage(BuildSession& session, int stage_index);
 
@@ -213,7 +213,7 @@ inline constexpr const char* k_not_in_store_prefix = "not in the store: ";
 // into `checks`. Errors: bad check options; "lint violation found for rules: …"
 // when `error=true` and a check fired.
 util::Result<void> run_build_checks(BuildSession& session, const parser::Ast& ast, const std::string& text,
-                                    const util::Result<parser::Plan>& plan, std::vector<CheckWarning>& checks);
+                                    const util::Result<graph::Plan>& plan, std::vector<CheckWarning>& checks);
 // named_context.cpp: the named context `reference` names ("alpine",
 // "docker.io/library/alpine:latest" → "alpine"), if --build-context gave one.
 // "scratch" and "context" never name one (as in BuildKit).
@@ -268,7 +268,7 @@ using FsExecutor = std::function<util::Result<void>(FsStepIo& io)>;
 // the upperdir as a layer (none if it is empty), adopt the upperdir as the
 // layer's snapshot and record the cache row. Updates `state` (key, layers,
 // history with `created_by`). Reports progress for `slot`.
-util::Result<void> run_fs_step(BuildSession& session, const parser::Stage& stage, StageState& state,
+util::Result<void> run_fs_step(BuildSession& session, const graph::Stage& stage, StageState& state,
                                const StepSlot& slot, const CacheKey& key,
                                const std::vector<std::pair<std::string, std::string>>& key_fields,
                                const std::string& created_by, const FsExecutor& exec);
@@ -280,7 +280,7 @@ util::Result<void> run_fs_step(BuildSession& session, const parser::Stage& stage
 void import_caches(BuildSession& session);
 // A remote hit for `key` on top of `state`, applied (layer, history, the
 // --cache-to note, info.cache_source) when a source has it; false when none does.
-util::Result<bool> apply_remote_hit(BuildSession& session, const parser::Stage& stage, StageState& state,
+util::Result<bool> apply_remote_hit(BuildSession& session, const graph::Stage& stage, StageState& state,
                                     StepInfo& info, const CacheKey& key, const std::string& created_by);
 // Fetches the remote layers among `layers` the store lacks (in parallel). A layer
 // that cannot be fetched is an error, and its reason goes to session.cache_failures.
@@ -296,7 +296,7 @@ void note_cache_mounts(BuildSession& session, const std::vector<parser::MountSpe
 // in the store (a mount over `max_size` bytes is left out with a warning).
 std::vector<remote_cache::MountLayer> cache_mount_layers(BuildSession& session, std::int64_t max_size);
 // Records a step result for --cache-to.
-void note_cache_step(BuildSession& session, const parser::Stage& stage, const CacheKey& key,
+void note_cache_step(BuildSession& session, const graph::Stage& stage, const CacheKey& key,
                      const std::optional<store::DiffId>& diff_id, const store::Timestamp& created, bool remote_hit);
 // After the outputs: local cache rows for remote hits whose layer is now here,
 // then every --cache-to target. Errors: an export failing without ignore-error.
@@ -349,18 +349,18 @@ util::Result<void> write_outputs(BuildSession& session, const StageState& final_
 // ---- ops (ops_meta.cpp, ops_run.cpp, ops_copy.cpp) ------------------------------
 // Applies a metadata instruction to `state` (config and key). Returns false
 // when `step` is not a metadata instruction.
-util::Result<bool> apply_metadata(BuildSession& session, StageState& state, const parser::Step& step);
-util::Result<void> op_run(BuildSession& session, const parser::Stage& stage, StageState& state,
-                           const parser::Step& step, const StepSlot& slot);
-util::Result<void> op_copy(BuildSession& session, const parser::Stage& stage, StageState& state,
-                            const parser::Step& step, const StepSlot& slot);
+util::Result<bool> apply_metadata(BuildSession& session, StageState& state, const graph::Step& step);
+util::Result<void> op_run(BuildSession& session, const graph::Stage& stage, StageState& state,
+                           const graph::Step& step, const StepSlot& slot);
+util::Result<void> op_copy(BuildSession& session, const graph::Stage& stage, StageState& state,
+                            const graph::Step& step, const StepSlot& slot);
 // A stage whose base is a directory named by --build-context: the directory's
 // files (its .dockerignore applied, owners 0:0) as one layer on the empty
 // rootfs in `state`, keyed by their content like `COPY . /`.
-util::Result<void> op_directory_base(BuildSession& session, const parser::Stage& stage, StageState& state,
+util::Result<void> op_directory_base(BuildSession& session, const graph::Stage& stage, StageState& state,
                                      const StepSlot& slot, const BuildContext& dir, const std::string& name);
-util::Result<void> op_workdir(BuildSession& session, const parser::Stage& stage, StageState& state,
-                               const parser::Step& step, const StepSlot& slot);
+util::Result<void> op_workdir(BuildSession& session, const graph::Stage& stage, StageState& state,
+                               const graph::Step& step, const StepSlot& slot);
 
 // "Dockerfile:LINE" excerpt like BuildKit's error report: the instruction's lines
 // with ">>>" markers and two lines of context.

@@ -22,7 +22,7 @@ std::set<int> final_chain(const BuildSession& s, int target) {
   while (at >= 0 && out.insert(at).second) {
     int next = -1;
     for (const auto& st : s.plan.stages)
-      if (st.index == at && st.base.kind == parser::StageBase::Kind::stage) next = st.base.stage;
+      if (st.index == at && st.base.kind == graph::StageBase::Kind::stage) next = st.base.stage;
     at = next;
   }
   return out;
@@ -83,7 +83,7 @@ util::Result<remote_cache::ExportReport> export_one(BuildSession& s, const Cache
 
 }  // namespace
 
-void note_cache_step(BuildSession& s, const parser::Stage& stage, const CacheKey& key,
+void note_cache_step(BuildSession& s, const graph::Stage& stage, const CacheKey& key,
                      const std::optional<store::DiffId>& diff_id, const store::Timestamp& created, bool remote_hit) {
   if (s.request.cache_to.empty() && !s.imported_cache) return;
   std::lock_guard lock(s.cache_steps_mutex);

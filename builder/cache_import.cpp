@@ -60,7 +60,7 @@ void import_caches(BuildSession& s) {
   }
 }
 
-util::Result<bool> apply_remote_hit(BuildSession& s, const parser::Stage& stage, StageState& state, StepInfo& info,
+util::Result<bool> apply_remote_hit(BuildSession& s, const graph::Stage& stage, StageState& state, StepInfo& info,
                                     const CacheKey& key, const std::string& created_by) {
   if (!s.imported_cache) return false;
   auto hit = s.imported_cache->lookup(key.str());

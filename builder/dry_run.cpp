@@ -67,7 +67,7 @@ util::Result<BuildResult> dry_run(const BuildRequest& req, EventSink& sink) {
   StoreCacheLookup cache(*s.store);
   graph::PredictOptions po;
   po.no_cache = [&](int stage_index) {
-    const parser::Stage* stage = s.plan.find_stage(stage_index);
+    const graph::Stage* stage = s.plan.find_stage(stage_index);
     return stage && s.no_cache_for(*stage);
   };
   // po.miss_reason: the hook for the miss-reason analysis (none yet: a miss has no reason).

@@ -15,7 +15,7 @@ std::string scope_of(const BuildSession& s) {
   return dir.string() + "\n" + s.dockerfile_name;
 }
 
-std::string stage_id(const parser::Stage& stage) {
+std::string stage_id(const graph::Stage& stage) {
   return stage.name.empty() ? std::to_string(stage.index) : stage.name;
 }
 
@@ -48,7 +48,7 @@ StepInputs take_step_inputs(StepChain& chain, const std::string& instruction, co
   return in;
 }
 
-std::string explain_miss(BuildSession& s, const parser::Stage& stage, const StepSlot& slot, const CacheKey& key,
+std::string explain_miss(BuildSession& s, const graph::Stage& stage, const StepSlot& slot, const CacheKey& key,
                          const StepInputs& inputs, const MissFlags& flags) {
   if (flags.no_cache || flags.no_cache_filter || flags.layer_gone) return miss_reason(inputs, std::nullopt, flags);
   auto rec = store::nearest_cache_inputs(s.store->index(), scope_of(s), stage_id(stage), slot.info.index,
@@ -75,7 +75,7 @@ std::string explain_miss(BuildSession& s, const parser::Stage& stage, const Step
   return miss_reason(inputs, earlier, flags);
 }
 
-void record_step_inputs(BuildSession& s, const parser::Stage& stage, const StepSlot& slot, const CacheKey& key,
+void record_step_inputs(BuildSession& s, const graph::Stage& stage, const StepSlot& slot, const CacheKey& key,
                         const StepInputs& inputs) {
   store::CacheInputsRecord r;
   r.key = key.str();

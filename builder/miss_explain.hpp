@@ -12,7 +12,7 @@
 #include "builder/cache_key.hpp"
 #include "builder/miss_reason.hpp"
 
-namespace mkimage::parser {
+namespace mkimage::graph {
 struct Stage;
 }
 
@@ -39,12 +39,12 @@ StepInputs take_step_inputs(StepChain& chain, const std::string& instruction, co
 
 // Why the step missed (never empty): compares `inputs` with the nearest earlier
 // record of the same step in the store. A store error gives "reason unknown".
-std::string explain_miss(BuildSession& session, const parser::Stage& stage, const StepSlot& slot,
+std::string explain_miss(BuildSession& session, const graph::Stage& stage, const StepSlot& slot,
                          const CacheKey& key, const StepInputs& inputs, const MissFlags& flags);
 
 // Stores `inputs` beside the cache entry `key` (which must exist). Best effort:
 // an error only costs later explanations.
-void record_step_inputs(BuildSession& session, const parser::Stage& stage, const StepSlot& slot,
+void record_step_inputs(BuildSession& session, const graph::Stage& stage, const StepSlot& slot,
                         const CacheKey& key, const StepInputs& inputs);
 
 }  // namespace mkimage::builder

@@ -25,7 +25,7 @@ SourceTree directory_tree(const BuildContext& dir) {
 
 }  // namespace
 
-util::Result<void> op_copy(BuildSession& s, const parser::Stage& stage, StageState& state, const parser::Step& step,
+util::Result<void> op_copy(BuildSession& s, const graph::Stage& stage, StageState& state, const graph::Step& step,
                            const StepSlot& slot) {
   const auto& c = std::get<parser::CopyInstruction>(step.instruction);
   CopyOp op = make_copy_op(c);
@@ -102,7 +102,7 @@ util::Result<void> op_copy(BuildSession& s, const parser::Stage& stage, StageSta
   return run_fs_step(s, stage, state, slot, key, h.fields(), step.created_by, exec);
 }
 
-util::Result<void> op_directory_base(BuildSession& s, const parser::Stage& stage, StageState& state,
+util::Result<void> op_directory_base(BuildSession& s, const graph::Stage& stage, StageState& state,
                                      const StepSlot& slot, const BuildContext& dir, const std::string& name) {
   CopyOp op;
   op.sources = {"."};
@@ -133,8 +133,8 @@ util::Result<void> op_directory_base(BuildSession& s, const parser::Stage& stage
   return run_fs_step(s, stage, state, slot, key, h.fields(), "[context " + name + "] load from client", exec);
 }
 
-util::Result<void> op_workdir(BuildSession& s, const parser::Stage& stage, StageState& state,
-                              const parser::Step& step, const StepSlot& slot) {
+util::Result<void> op_workdir(BuildSession& s, const graph::Stage& stage, StageState& state,
+                              const graph::Step& step, const StepSlot& slot) {
   std::string path = graph::workdir_path(step);
   state.config.set_workdir(path);
   KeyHasher h;

@@ -10,7 +10,7 @@ namespace mkimage::builder {
 
 using util::overloaded;
 
-util::Result<bool> apply_metadata(BuildSession& s, StageState& state, const parser::Step& step) {
+util::Result<bool> apply_metadata(BuildSession& s, StageState& state, const graph::Step& step) {
   ConfigState& c = state.config;
   bool meta = std::visit(
       overloaded{

@@ -132,7 +132,7 @@ util::Result<std::filesystem::path> context_view(BuildSession& s, const BuildCon
 
 }  // namespace
 
-util::Result<void> op_run(BuildSession& s, const parser::Stage& stage, StageState& state, const parser::Step& step,
+util::Result<void> op_run(BuildSession& s, const graph::Stage& stage, StageState& state, const graph::Step& step,
                           const StepSlot& slot) {
   const auto& run = std::get<parser::RunInstruction>(step.instruction);
   RunKeyInputs in = graph::run_key_inputs(step, s.request.network);

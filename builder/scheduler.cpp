@@ -38,8 +38,8 @@ ResourceLimit::Permit acquire_from(ResourceLimit* limit) {
   return limit ? limit->acquire() : ResourceLimit::Permit{};
 }
 
-std::map<int, std::set<int>> stage_dependencies(const std::vector<parser::Stage>& stages,
-                                                const std::vector<parser::StageEdge>& edges) {
+std::map<int, std::set<int>> stage_dependencies(const std::vector<graph::Stage>& stages,
+                                                const std::vector<graph::StageEdge>& edges) {
   std::map<int, std::set<int>> deps;
   std::set<int> present;
   for (const auto& st : stages) {
@@ -53,7 +53,7 @@ std::map<int, std::set<int>> stage_dependencies(const std::vector<parser::Stage>
   // FROM <stage> is an edge too; make sure it is there even if the planner
   // left it out of `edges`.
   for (const auto& st : stages) {
-    if (st.base.kind == parser::StageBase::Kind::stage && present.count(st.base.stage) && st.base.stage != st.index)
+    if (st.base.kind == graph::StageBase::Kind::stage && present.count(st.base.stage) && st.base.stage != st.index)
       deps[st.index].insert(st.base.stage);
   }
   return deps;
@@ -131,7 +131,7 @@ util::Result<void> run_stages(BuildSession& session) {
   std::map<int, std::set<int>> start_deps;
   for (const auto& st : stages) {
     start_deps[st.index];
-    if (st.base.kind == parser::StageBase::Kind::stage && st.base.stage != st.index) start_deps[st.index].insert(st.base.stage);
+    if (st.base.kind == graph::StageBase::Kind::stage && st.base.stage != st.index) start_deps[st.index].insert(st.base.stage);
   }
   auto full = stage_dependencies(stages, session.plan.edges);
   {
@@ -147,7 +147,7 @@ util::Result<void> run_stages(BuildSession& session) {
     }
     if (ordered.size() != full.size()) return util::Error{"internal error: stages left unbuilt (dependency cycle?)"};
   }
-  std::map<int, const parser::Stage*> by_index;
+  std::map<int, const graph::Stage*> by_index;
   for (const auto& st : stages) by_index[st.index] = &st;
   return run_when_ready(
       start_deps,

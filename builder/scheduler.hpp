@@ -1,5 +1,5 @@
 // Scheduling (issue 15 "Step-level scheduling"): only the stages the planner
-// found reachable from the target are built (parser/plan.hpp Plan::stages); a
+// found reachable from the target are built (graph/plan.hpp Plan::stages); a
 // stage starts as soon as every stage it needs (FROM <stage>, COPY --from,
 // RUN --mount from=) has finished, on a thread of its own — not on a pool
 // sized to the cores, so a stage whose RUN sleeps or waits on the network
@@ -20,7 +20,7 @@
 #include <set>
 #include <vector>
 
-#include "parser/stages.hpp"
+#include "graph/stages.hpp"
 #include "util/result.hpp"
 
 namespace mkimage::builder {
@@ -72,8 +72,8 @@ ResourceLimit::Permit acquire_from(ResourceLimit* limit);
 
 // Stage index → the stage indexes it needs, from the plan's edges (only
 // reachable stages appear).
-std::map<int, std::set<int>> stage_dependencies(const std::vector<parser::Stage>& stages,
-                                                const std::vector<parser::StageEdge>& edges);
+std::map<int, std::set<int>> stage_dependencies(const std::vector<graph::Stage>& stages,
+                                                const std::vector<graph::StageEdge>& edges);
 
 // Runs `run(node)` for every node of `deps` (node → the nodes it needs), each on
 // a thread of its own as soon as every node it needs has succeeded. After the

@@ -13,7 +13,7 @@ namespace mkimage::builder {
 
 using nlohmann::json;
 
-bool BuildSession::no_cache_for(const parser::Stage& stage) const {
+bool BuildSession::no_cache_for(const graph::Stage& stage) const {
   if (request.no_cache) return true;
   for (const auto& f : request.no_cache_filter) {
     std::string lower = f;
@@ -126,7 +126,7 @@ std::string tail_text(const std::deque<std::string>& tail) {
 
 }  // namespace
 
-util::Result<void> run_fs_step(BuildSession& s, const parser::Stage& stage, StageState& state, const StepSlot& slot,
+util::Result<void> run_fs_step(BuildSession& s, const graph::Stage& stage, StageState& state, const StepSlot& slot,
                                const CacheKey& key, const std::vector<std::pair<std::string, std::string>>& fields,
                                const std::string& created_by, const FsExecutor& exec) {
   StepInfo info = slot.info;
@@ -276,7 +276,7 @@ util::Result<void> run_fs_step(BuildSession& s, const parser::Stage& stage, Stag
   return {};
 }
 
-util::Result<StageState> run_stage(BuildSession& s, const parser::Stage& stage) {
+util::Result<StageState> run_stage(BuildSession& s, const graph::Stage& stage) {
   StageState st;
   const std::string platform = "linux/amd64";
   KeyHasher h;
@@ -287,12 +287,12 @@ util::Result<StageState> run_stage(BuildSession& s, const parser::Stage& stage) 
   }
   const BuildContext* directory_base = nullptr;
   switch (stage.base.kind) {
-    case parser::StageBase::Kind::scratch:
+    case graph::StageBase::Kind::scratch:
       st.config = ConfigState::scratch();
       st.key = key_for_from(h, "scratch", platform, s.source_date_epoch);
       break;
-    case parser::StageBase::Kind::image:
-    case parser::StageBase::Kind::context: {
+    case graph::StageBase::Kind::image:
+    case graph::StageBase::Kind::context: {
       auto resolved = resolve_source(s, stage.base.image);
       if (!resolved.ok()) return util::Error{dockerfile_excerpt(s, stage.range) + "ERROR: " + resolved.error().message};
       if (resolved->kind != ResolvedSource::Kind::image) {
@@ -309,7 +309,7 @@ util::Result<StageState> run_stage(BuildSession& s, const parser::Stage& stage) 
       st.key = key_for_from(h, img.manifest_descriptor.digest.str(), platform, s.source_date_epoch);
       break;
     }
-    case parser::StageBase::Kind::stage: {
+    case graph::StageBase::Kind::stage: {
       MKIMAGE_TRY(StageState base, wait_for_stage(s, stage.base.stage));
       st.config = ConfigState::from_stage(base.config);
       st.layers = base.layers;
@@ -334,7 +334,7 @@ util::Result<StageState> run_stage(BuildSession& s, const parser::Stage& stage) 
 
   for (std::size_t i = 0; i < stage.steps.size(); ++i) {
     if (s.cancelled) return util::Error{"build cancelled"};
-    const parser::Step& step = stage.steps[i];
+    const graph::Step& step = stage.steps[i];
     const StepSlot& slot = s.slots.at({stage.index, static_cast<int>(i)});
     MKIMAGE_TRY(bool meta, apply_metadata(s, st, step));
     if (meta) continue;

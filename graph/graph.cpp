@@ -25,7 +25,7 @@ int Graph::index_of(int stage, int step) const {
 namespace {
 
 struct KeyPhase {
-  const parser::Plan& plan;
+  const Plan& plan;
   const GraphOptions& options;
   ImageSources& images;
   ContextDigests& digests;
@@ -98,14 +98,14 @@ void key_directory_base(KeyPhase& k, Op& op, const std::string& name) {
 }
 
 // FROM: the base's manifest digest, "scratch", or the base stage's final key.
-Op key_from(KeyPhase& k, const parser::Stage& stage) {
+Op key_from(KeyPhase& k, const Stage& stage) {
   Op op;
   op.stage = stage.index;
   op.kind = OpKind::from;
   std::string base;
-  if (stage.base.kind == parser::StageBase::Kind::scratch) {
+  if (stage.base.kind == StageBase::Kind::scratch) {
     base = "scratch";
-  } else if (stage.base.kind == parser::StageBase::Kind::stage) {
+  } else if (stage.base.kind == StageBase::Kind::stage) {
     base = stage_ref(k, op, stage.base.stage);
     if (base.empty()) return op;
   } else {
@@ -126,7 +126,7 @@ Op key_from(KeyPhase& k, const parser::Stage& stage) {
   return op;
 }
 
-Op key_metadata(KeyPhase& k, const parser::Step& step, Op op, const std::vector<std::string>& args) {
+Op key_metadata(KeyPhase& k, const Step& step, Op op, const std::vector<std::string>& args) {
   op.kind = OpKind::metadata;
   if (!chain(k, op, op.parent)) return op;
   KeyHasher h;
@@ -140,7 +140,7 @@ std::string key_mount_source(KeyPhase& k, Op& op, const parser::MountSpec& m) {
   if (m.from_stage >= 0 && m.type == parser::MountSpec::Type::bind) {
     int f = k.stage_final(m.from_stage);
     if (f >= 0) op.needs.push_back(f);  // a stage that would run makes this step run too
-    const parser::Stage* stage = k.plan.find_stage(m.from_stage);
+    const Stage* stage = k.plan.find_stage(m.from_stage);
     op.unknown = "keyed by the files stage " + (stage ? stage->display_name() : std::to_string(m.from_stage)) +
                  " makes (known once it is built)";
     return "";
@@ -169,7 +169,7 @@ std::string key_mount_source(KeyPhase& k, Op& op, const parser::MountSpec& m) {
   return "context:" + *d;
 }
 
-Op key_run(KeyPhase& k, const parser::Step& step, Op op) {
+Op key_run(KeyPhase& k, const Step& step, Op op) {
   op.kind = OpKind::run;
   if (!chain(k, op, op.parent)) return op;
   RunKeyInputs in = run_key_inputs(step, k.options.network);
@@ -221,7 +221,7 @@ bool key_copy_source(KeyPhase& k, Op& op, const parser::CopyInstruction& c, Copy
   return true;
 }
 
-Op key_copy(KeyPhase& k, const parser::Step& step, Op op) {
+Op key_copy(KeyPhase& k, const Step& step, Op op) {
   op.kind = OpKind::copy;
   if (!chain(k, op, op.parent)) return op;
   CopyKeyInputs in = copy_key_inputs(step);
@@ -231,7 +231,7 @@ Op key_copy(KeyPhase& k, const parser::Step& step, Op op) {
   return op;
 }
 
-Op key_workdir(KeyPhase& k, const parser::Step& step, Op op) {
+Op key_workdir(KeyPhase& k, const Step& step, Op op) {
   std::string path = workdir_path(step);
   op.kind = path == "/" ? OpKind::metadata : OpKind::workdir;  // BuildKit makes no mkdir for "/"
   if (!chain(k, op, op.parent)) return op;
@@ -241,7 +241,7 @@ Op key_workdir(KeyPhase& k, const parser::Step& step, Op op) {
 }
 
 // One step's op, by instruction.
-Op key_step(KeyPhase& k, const parser::Step& step, Op op) {
+Op key_step(KeyPhase& k, const Step& step, Op op) {
   if (auto args = metadata_key_args(step)) return key_metadata(k, step, std::move(op), *args);
   if (std::holds_alternative<parser::RunInstruction>(step.instruction)) return key_run(k, step, std::move(op));
   if (std::holds_alternative<parser::CopyInstruction>(step.instruction)) return key_copy(k, step, std::move(op));
@@ -258,12 +258,12 @@ int add(KeyPhase& k, Op op) {
 
 }  // namespace
 
-util::Result<Graph> build_graph(const parser::Plan& plan, const GraphOptions& options, ImageSources& images,
+util::Result<Graph> build_graph(const Plan& plan, const GraphOptions& options, ImageSources& images,
                                 ContextDigests& digests) {
   KeyPhase k{plan, options, images, digests, {}, {}};
   for (const auto& stage : plan.stages) {
     int last = add(k, key_from(k, stage));
-    if (!(stage.base.kind == parser::StageBase::Kind::context && stage.base.replaces_stage)) {
+    if (!(stage.base.kind == StageBase::Kind::context && stage.base.replaces_stage)) {
       for (std::size_t i = 0; i < stage.steps.size(); ++i) {
         Op op;
         op.stage = stage.index;

@@ -1,4 +1,4 @@
-// The build graph: the planned stages (parser/plan.hpp) as an explicit graph of
+// The build graph: the planned stages (graph/plan.hpp) as an explicit graph of
 // ops, each with its cache key computed in memory before anything executes
 // (docs/cache-keys.md). A key depends on its parent's key and on inputs known
 // before the build — context content digests, base manifest digests — never
@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "graph/cache_key.hpp"
+#include "graph/plan.hpp"
 #include "graph/sources.hpp"
-#include "parser/plan.hpp"
 
 namespace mkimage::graph {
 
@@ -66,7 +66,7 @@ struct GraphOptions {
 // effect the graph cannot name as the op's own problem; an op whose inputs fail
 // (a COPY source not found, an image that cannot be resolved) is unknown with
 // the error's message, as the build would fail at that step.
-util::Result<Graph> build_graph(const parser::Plan& plan, const GraphOptions& options, ImageSources& images,
+util::Result<Graph> build_graph(const Plan& plan, const GraphOptions& options, ImageSources& images,
                                 ContextDigests& digests);
 
 }  // namespace mkimage::graph

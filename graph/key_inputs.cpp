@@ -28,7 +28,7 @@ std::string healthcheck_times(const parser::HealthcheckInstruction& i) {
 
 }  // namespace
 
-std::optional<std::vector<std::string>> metadata_key_args(const parser::Step& step) {
+std::optional<std::vector<std::string>> metadata_key_args(const Step& step) {
   using Args = std::optional<std::vector<std::string>>;
   return std::visit(
       overloaded{
@@ -74,7 +74,7 @@ std::string run_network_name(parser::NetworkMode mode, const std::string& build_
   }
 }
 
-RunKeyInputs run_key_inputs(const parser::Step& step, const std::string& build_default_network) {
+RunKeyInputs run_key_inputs(const Step& step, const std::string& build_default_network) {
   const auto& run = std::get<parser::RunInstruction>(step.instruction);
   RunKeyInputs in;
   in.argv = run.argv;
@@ -114,7 +114,7 @@ std::string mount_key_text(const parser::MountSpec& m, const std::string& source
   return k.str();
 }
 
-CopyKeyInputs copy_key_inputs(const parser::Step& step) {
+CopyKeyInputs copy_key_inputs(const Step& step) {
   const auto& c = std::get<parser::CopyInstruction>(step.instruction);
   CopyKeyInputs in;
   in.is_add = c.add;
@@ -132,7 +132,7 @@ CopyKeyInputs copy_key_inputs(const parser::Step& step) {
   return in;
 }
 
-std::string workdir_path(const parser::Step& step) {
+std::string workdir_path(const Step& step) {
   const auto& w = std::get<parser::WorkdirInstruction>(step.instruction);
   return w.resolved.empty() ? w.path : w.resolved;
 }

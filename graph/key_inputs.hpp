@@ -10,13 +10,13 @@
 #include <vector>
 
 #include "graph/cache_key.hpp"
-#include "parser/stages.hpp"
+#include "graph/stages.hpp"
 
 namespace mkimage::graph {
 
 // A metadata instruction's keyed arguments (ENV "K=V" each, CMD its argv, …);
 // nullopt when `step` is not a metadata instruction (RUN, COPY/ADD, WORKDIR).
-std::optional<std::vector<std::string>> metadata_key_args(const parser::Step& step);
+std::optional<std::vector<std::string>> metadata_key_args(const Step& step);
 
 // RUN's network as keyed: "none", "host", else the build's default
 // (BuildRequest::network, "" = "default").
@@ -24,7 +24,7 @@ std::string run_network_name(parser::NetworkMode mode, const std::string& build_
 
 // RUN's key inputs but the mounts (whose sources need resolving: the caller
 // appends one mount_key_text per mount).
-RunKeyInputs run_key_inputs(const parser::Step& step, const std::string& build_default_network);
+RunKeyInputs run_key_inputs(const Step& step, const std::string& build_default_network);
 
 // What a mount's source is keyed by, once resolved: "stage-content:<digest>",
 // "stage:<key>", "image:<digest>", "image:scratch", "context:<digest>"; "" = no
@@ -36,9 +36,9 @@ bool mount_keys_source(const parser::MountSpec& mount);
 
 // COPY/ADD key inputs but the source (`from`, `sources_digest`), which the
 // caller resolves.
-CopyKeyInputs copy_key_inputs(const parser::Step& step);
+CopyKeyInputs copy_key_inputs(const Step& step);
 
 // WORKDIR's path as keyed and set (the resolved path, else as written).
-std::string workdir_path(const parser::Step& step);
+std::string workdir_path(const Step& step);
 
 }  // namespace mkimage::graph

@@ -9,9 +9,9 @@
 #include <memory>
 #include <vector>
 
+#include "graph/plan.hpp"
 #include "mkimage/cli.hpp"
 #include "parser/ast.hpp"
-#include "parser/plan.hpp"
 
 namespace mkimage::cli {
 
@@ -62,7 +62,7 @@ void register_debug_commands(CLI::App& app, GlobalOptions& global) {
   plan->add_option("--format", pa->format, "Output format")->check(CLI::IsMember({"text", "json"}));
   plan->callback([pa] {
     std::string text = read_dockerfile(pa->file);
-    parser::PlanOptions opts;
+    graph::PlanOptions opts;
     opts.file = pa->file == "-" ? "Dockerfile" : pa->file;
     opts.target = pa->target;
     opts.target_platform = pa->platform;
@@ -75,13 +75,13 @@ void register_debug_commands(CLI::App& app, GlobalOptions& global) {
       }
       opts.build_args[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
-    auto result = parser::plan_dockerfile(text, opts);
+    auto result = graph::plan_dockerfile(text, opts);
     if (!result.ok()) throw CliExit{k_exit_failure, result.error().message};
     for (const auto& w : result->warnings) {
       std::cerr << "warning: " << (w.line > 0 ? opts.file + ":" + std::to_string(w.line) + ": " : "") << w.message
                 << "\n";
     }
-    std::cout << (pa->format == "json" ? parser::format_plan_json(*result) : parser::format_plan_text(*result));
+    std::cout << (pa->format == "json" ? graph::format_plan_json(*result) : graph::format_plan_text(*result));
   });
 }
 

@@ -1,5 +1,5 @@
 // Typed Dockerfile instructions: the layer between the AST (parser/ast.hpp) and
-// the build plan (parser/plan.hpp).
+// the build plan (graph/plan.hpp).
 //
 // parse_instruction() turns one AST Node into a typed value and validates it the
 // way BuildKit's frontend/dockerfile/instructions package does: argument counts,
@@ -9,7 +9,7 @@
 // durations and retries, EXPOSE ports, FROM's 1-or-3 arguments and stage name).
 //
 // Values here are as written: quotes are NOT removed and variables are NOT
-// expanded, except where noted. The planner (plan.hpp) makes a copy of each
+// expanded, except where noted. The planner (graph/plan.hpp) makes a copy of each
 // instruction, expands the fields BuildKit expands (features list "Variable
 // expansion") and fills the fields marked "planner:".
 #pragma once

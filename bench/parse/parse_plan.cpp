@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "graph/plan.hpp"
 #include "parser/ast.hpp"
-#include "parser/plan.hpp"
 
 namespace {
 
@@ -100,9 +100,9 @@ int main(int argc, char** argv) {
       std::cerr << ast.error().message;
       return 1;
     }
-    mkimage::parser::PlanOptions opts;
+    mkimage::graph::PlanOptions opts;
     opts.target = "stage19";
-    auto plan = mkimage::parser::make_plan(*ast, opts);
+    auto plan = mkimage::graph::make_plan(*ast, opts);
     auto t2 = clock::now();
     if (!plan.ok()) {
       std::cerr << plan.error().message;

@@ -17,7 +17,7 @@
 
 namespace mkimage::parser::checks::detail {
 
-using parser::detail::EnvList;
+using parser::EnvList;
 
 namespace {
 

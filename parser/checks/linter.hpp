@@ -7,7 +7,7 @@
 
 #include "parser/checks/checks.hpp"
 #include "parser/checks/rules.hpp"
-#include "parser/plan_internal.hpp"  // EnvList
+#include "parser/env_list.hpp"
 #include "parser/source.hpp"
 
 namespace mkimage::parser::checks::detail {
@@ -72,7 +72,7 @@ void check_stages(const Ast& ast, const std::vector<std::vector<std::string>>& c
 // defaults expanded, or with `build_args` values when `with_build_args`.
 // `declared` (optional) receives the meta ARG names. Expansion errors leave the
 // ARG unset (the planner reports them).
-parser::detail::EnvList global_args(const Ast& ast, const CheckOptions& opts, bool with_build_args,
+parser::EnvList global_args(const Ast& ast, const CheckOptions& opts, bool with_build_args,
                                     std::vector<std::string>* declared = nullptr);
 
 // Does `ref` parse as a docker reference (distribution/reference ParseNormalizedNamed)?

@@ -10,11 +10,12 @@
 #include <string>
 #include <string_view>
 
+#include "graph/plan.hpp"
 #include "parser/ast.hpp"
 #include "parser/instructions.hpp"
-#include "parser/plan.hpp"
 #include "parser/shell_lexer.hpp"
 
+using namespace mkimage::graph;
 using namespace mkimage::parser;
 
 namespace {

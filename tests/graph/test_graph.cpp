@@ -82,9 +82,9 @@ struct Fixture {
     context.files = {{"a.txt", "A"}, {"b.txt", "B"}};
   }
   Graph graph(const std::string& dockerfile, std::map<std::string, std::string> args = {}) {
-    parser::PlanOptions po;
+    graph::PlanOptions po;
     po.build_args = std::move(args);
-    auto plan = parser::plan_dockerfile(dockerfile, po);
+    auto plan = graph::plan_dockerfile(dockerfile, po);
     REQUIRE_MESSAGE(plan.ok(), (plan.ok() ? "" : plan.error().message));
     auto g = build_graph(*plan, options, images, context);
     REQUIRE(g.ok());
@@ -282,7 +282,7 @@ TEST_CASE("prediction: a base to pull is the miss, unknown keys without a miss a
 }
 
 TEST_CASE("key inputs: metadata arguments as keyed") {
-  auto plan = parser::plan_dockerfile("FROM scratch\nENV A=1 B=2\nEXPOSE 80\nRUN x\n");
+  auto plan = graph::plan_dockerfile("FROM scratch\nENV A=1 B=2\nEXPOSE 80\nRUN x\n");
   REQUIRE(plan.ok());
   const auto& steps = plan->stages[0].steps;
   CHECK(*metadata_key_args(steps[0]) == std::vector<std::string>{"A=1", "B=2"});

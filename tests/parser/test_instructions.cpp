@@ -2,9 +2,9 @@
 // instructions_run.cpp) against BuildKit's instructions package behaviour.
 #include <doctest/doctest.h>
 
-#include "plan_test_util.hpp"
+#include "typed_test_util.hpp"
 
-using namespace plan_test;
+using namespace typed_test;
 
 TEST_CASE("unknown instruction names the word as written and suggests the nearest") {
   InstructionError detail;

@@ -2,9 +2,6 @@
 #include <doctest/doctest.h>
 
 #include "parser/proxy_args.hpp"
-#include <algorithm>
-
-#include "plan_test_util.hpp"
 
 using namespace mkimage::parser;
 
@@ -25,18 +22,4 @@ TEST_CASE("proxy build args give both spellings; the last name in byte order win
   CHECK(proxy_env({{"HTTP_PROXY", "upper"}, {"http_proxy", "lower"}}) ==
         std::vector<std::string>{"HTTP_PROXY=lower", "http_proxy=lower"});
   CHECK(proxy_env({{"ALL_PROXY", ""}}).empty());
-}
-
-TEST_CASE("RUN gets undeclared proxy args outside the key; declared ones stay ARGs") {
-  PlanOptions opts;
-  opts.build_args = {{"http_proxy", "hp"}, {"FOO", "f"}};
-  auto plan = plan_test::plan_ok("FROM scratch\nARG FOO\nRUN true\n", opts);
-  const auto& run = plan.stages.back().steps.back();
-  CHECK(run.proxy_env == std::vector<std::string>{"HTTP_PROXY=hp", "http_proxy=hp"});
-  CHECK(std::find(run.env.begin(), run.env.end(), "FOO=f") != run.env.end());
-  opts.build_args = {{"HTTP_PROXY", "hp"}};
-  plan = plan_test::plan_ok("FROM scratch\nARG HTTP_PROXY\nRUN true\n", opts);
-  const auto& declared = plan.stages.back().steps.back();
-  CHECK(declared.proxy_env == std::vector<std::string>{"http_proxy=hp"});
-  CHECK(std::find(declared.env.begin(), declared.env.end(), "HTTP_PROXY=hp") != declared.env.end());
 }

@@ -1,6 +1,8 @@
 // The planner: ARG/ENV scoping, expansion per instruction, derived values and
-// BuildKit's history strings (parser/plan*.cpp).
+// BuildKit's history strings (graph/plan.cpp, graph/dispatch*.cpp).
 #include <doctest/doctest.h>
+
+#include <algorithm>
 
 #include "plan_test_util.hpp"
 
@@ -396,4 +398,18 @@ TEST_CASE("plan renderings") {
   std::string json = format_plan_json(p);
   CHECK(json.find("\"created_by\": \"COPY /x /y # buildkit\"") != std::string::npos);
   CHECK(json.find("\"kind\": \"copy_from\"") != std::string::npos);
+}
+
+TEST_CASE("RUN gets undeclared proxy args outside the key; declared ones stay ARGs") {
+  PlanOptions opts;
+  opts.build_args = {{"http_proxy", "hp"}, {"FOO", "f"}};
+  auto plan = plan_test::plan_ok("FROM scratch\nARG FOO\nRUN true\n", opts);
+  const auto& run = plan.stages.back().steps.back();
+  CHECK(run.proxy_env == std::vector<std::string>{"HTTP_PROXY=hp", "http_proxy=hp"});
+  CHECK(std::find(run.env.begin(), run.env.end(), "FOO=f") != run.env.end());
+  opts.build_args = {{"HTTP_PROXY", "hp"}};
+  plan = plan_test::plan_ok("FROM scratch\nARG HTTP_PROXY\nRUN true\n", opts);
+  const auto& declared = plan.stages.back().steps.back();
+  CHECK(declared.proxy_env == std::vector<std::string>{"http_proxy=hp"});
+  CHECK(std::find(declared.env.begin(), declared.env.end(), "HTTP_PROXY=hp") != declared.env.end());
 }

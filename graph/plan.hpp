@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "parser/ast.hpp"
-#include "parser/stages.hpp"
+#include "graph/stages.hpp"
 #include "util/result.hpp"
 
-namespace mkimage::parser {
+namespace mkimage::graph {
 
 // What the planner needs to know about a base image (from its image config).
 struct BaseImageInfo {
@@ -60,7 +60,7 @@ struct PlanOptions {
 
 // The result of planning.
 struct Plan {
-  Directives directives;
+  parser::Directives directives;
   // Reachable stages in dependency order (every stage after the stages it
   // needs; Dockerfile order otherwise). The target is the last one.
   std::vector<Stage> stages;
@@ -70,7 +70,7 @@ struct Plan {
   // their final values: what FROM lines were expanded with.
   std::vector<std::pair<std::string, std::string>> global_args;
   std::vector<std::string> unused_build_args;  // --build-arg names no ARG declares (a warning)
-  std::vector<Warning> warnings;         // parser warnings + planner warnings
+  std::vector<parser::Warning> warnings;         // parser warnings + planner warnings
   std::vector<std::string> source_lines; // for diagnostics of later errors
 
   // The stage with Dockerfile index `index`, or nullptr when not reachable.
@@ -82,7 +82,7 @@ struct Plan {
 // e.g. unknown instruction, bad flags, expansion failure (`${V:?msg}`), unknown
 // target (with suggestion), invalid stage index, reference to a later stage,
 // circular dependency, COPY with several sources into a destination without '/'.
-util::Result<Plan> make_plan(const Ast& ast, const PlanOptions& opts = {});
+util::Result<Plan> make_plan(const parser::Ast& ast, const PlanOptions& opts = {});
 
 // parse_dockerfile() + make_plan().
 util::Result<Plan> plan_dockerfile(std::string_view text, const PlanOptions& opts = {});
@@ -93,4 +93,4 @@ std::string format_plan_text(const Plan& plan);
 // JSON form printed by `mkimage debug plan --format json` (docs/plan-json.md).
 std::string format_plan_json(const Plan& plan);
 
-}  // namespace mkimage::parser
+}  // namespace mkimage::graph

@@ -3,9 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include "util/json_text.hpp"
-#include "parser/plan.hpp"
+#include "graph/plan.hpp"
 
-namespace mkimage::parser {
+namespace mkimage::graph {
+
+using namespace parser;
 
 namespace {
 
@@ -49,6 +51,55 @@ ordered_json opt(const std::optional<T>& v) {
   return v ? ordered_json(*v) : ordered_json(nullptr);
 }
 
+ordered_json run_json(const RunInstruction& v) {
+  ordered_json mounts = ordered_json::array();
+  for (const auto& m : v.mounts) {
+    mounts.push_back({{"type", MountSpec::type_name(m.type)},
+                      {"from", m.from},
+                      {"from_stage", m.from_stage},
+                      {"source", m.source},
+                      {"target", m.target},
+                      {"read_only", m.read_only},
+                      {"id", m.id},
+                      {"sharing", m.sharing},
+                      {"required", m.required},
+                      {"mode", opt(m.mode)},
+                      {"uid", opt(m.uid)},
+                      {"gid", opt(m.gid)},
+                      {"size", opt(m.size)},
+                      {"env", m.env}});
+  }
+  const char* net = v.network == NetworkMode::none ? "none" : v.network == NetworkMode::host ? "host" : "default";
+  return {{"command", v.command},
+          {"shell_form", v.shell_form},
+          {"heredocs", inline_files(v.heredocs)},
+          {"mounts", mounts},
+          {"network", net},
+          {"security", v.security == SecurityMode::insecure ? "insecure" : "sandbox"},
+          {"argv", v.argv},
+          {"script", v.script ? inline_files({*v.script})[0] : ordered_json(nullptr)}};
+}
+
+ordered_json copy_json(const CopyInstruction& v) {
+  return {{"add", v.add},
+          {"sources", v.sources},
+          {"inline_sources", inline_files(v.inline_sources)},
+          {"dest", v.dest},
+          {"resolved_dest", v.resolved_dest},
+          {"from", v.from},
+          {"from_stage", v.from_stage},
+          {"from_image", v.from_image},
+          {"chown", v.chown},
+          {"chmod", v.chmod},
+          {"chmod_mode", opt(v.chmod_mode)},
+          {"link", v.link},
+          {"parents", v.parents},
+          {"excludes", v.excludes},
+          {"checksum", v.checksum},
+          {"keep_git_dir", opt(v.keep_git_dir)},
+          {"unpack", opt(v.unpack)}};
+}
+
 ordered_json instruction_json(const Instruction& ins) {
   ordered_json j;
   std::visit(
@@ -57,32 +108,7 @@ ordered_json instruction_json(const Instruction& ins) {
         if constexpr (std::is_same_v<T, FromInstruction>) {
           j = {{"image", v.image}, {"name", v.name}, {"platform", v.platform}};
         } else if constexpr (std::is_same_v<T, RunInstruction>) {
-          ordered_json mounts = ordered_json::array();
-          for (const auto& m : v.mounts) {
-            mounts.push_back({{"type", MountSpec::type_name(m.type)},
-                              {"from", m.from},
-                              {"from_stage", m.from_stage},
-                              {"source", m.source},
-                              {"target", m.target},
-                              {"read_only", m.read_only},
-                              {"id", m.id},
-                              {"sharing", m.sharing},
-                              {"required", m.required},
-                              {"mode", opt(m.mode)},
-                              {"uid", opt(m.uid)},
-                              {"gid", opt(m.gid)},
-                              {"size", opt(m.size)},
-                              {"env", m.env}});
-          }
-          const char* net = v.network == NetworkMode::none ? "none" : v.network == NetworkMode::host ? "host" : "default";
-          j = {{"command", v.command},
-               {"shell_form", v.shell_form},
-               {"heredocs", inline_files(v.heredocs)},
-               {"mounts", mounts},
-               {"network", net},
-               {"security", v.security == SecurityMode::insecure ? "insecure" : "sandbox"},
-               {"argv", v.argv},
-               {"script", v.script ? inline_files({*v.script})[0] : ordered_json(nullptr)}};
+          j = run_json(v);
         } else if constexpr (std::is_same_v<T, CmdInstruction>) {
           j = {{"command", v.command}, {"shell_form", v.shell_form}, {"argv", v.argv}};
         } else if constexpr (std::is_same_v<T, EntrypointInstruction>) {
@@ -117,23 +143,7 @@ ordered_json instruction_json(const Instruction& ins) {
         } else if constexpr (std::is_same_v<T, OnbuildInstruction>) {
           j = {{"expression", v.expression}};
         } else if constexpr (std::is_same_v<T, CopyInstruction>) {
-          j = {{"add", v.add},
-               {"sources", v.sources},
-               {"inline_sources", inline_files(v.inline_sources)},
-               {"dest", v.dest},
-               {"resolved_dest", v.resolved_dest},
-               {"from", v.from},
-               {"from_stage", v.from_stage},
-               {"from_image", v.from_image},
-               {"chown", v.chown},
-               {"chmod", v.chmod},
-               {"chmod_mode", opt(v.chmod_mode)},
-               {"link", v.link},
-               {"parents", v.parents},
-               {"excludes", v.excludes},
-               {"checksum", v.checksum},
-               {"keep_git_dir", opt(v.keep_git_dir)},
-               {"unpack", opt(v.unpack)}};
+          j = copy_json(v);
         }
       },
       ins);
@@ -273,4 +283,4 @@ std::string format_plan_text(const Plan& plan) {
   return out;
 }
 
-}  // namespace mkimage::parser
+}  // namespace mkimage::graph

@@ -126,41 +126,41 @@ TEST_CASE("display names") {
 }
 
 TEST_CASE("named contexts: a stage AS NAME is replaced, a FROM reference is redirected, stages win over contexts") {
-  mkimage::parser::PlanOptions o;
+  mkimage::graph::PlanOptions o;
   o.named_context = [](const std::string& ref) -> std::optional<std::string> {
     if (ref == "base" || ref == "alpine" || ref == "docker.io/library/alpine:latest") return std::string(ref == "base" ? "base" : "alpine");
     return std::nullopt;
   };
   std::vector<std::string> asked;
-  o.resolve_base_image = [&](const std::string& ref) -> std::optional<mkimage::parser::BaseImageInfo> {
+  o.resolve_base_image = [&](const std::string& ref) -> std::optional<mkimage::graph::BaseImageInfo> {
     asked.push_back(ref);
-    mkimage::parser::BaseImageInfo info;
+    mkimage::graph::BaseImageInfo info;
     info.env = {"FROM_CTX=" + ref};
     info.onbuild = {"RUN echo trigger"};
     return info;
   };
-  auto p = mkimage::parser::plan_dockerfile(
+  auto p = mkimage::graph::plan_dockerfile(
       "FROM busybox AS base\nRUN echo replaced\n"
       "FROM docker.io/library/alpine:latest AS img\nRUN echo kept\n"
       "FROM base\nRUN echo child\nCOPY --from=img /x /x\n", o);
   REQUIRE_MESSAGE(p.ok(), (p.ok() ? "" : p.error().message));
   const auto* base = p->find_stage(0);
   REQUIRE(base);
-  CHECK(base->base.kind == mkimage::parser::StageBase::Kind::context);
+  CHECK(base->base.kind == mkimage::graph::StageBase::Kind::context);
   CHECK(base->base.image == "base");
   CHECK(base->base.replaces_stage);
   CHECK(base->steps.empty());  // neither its own RUN nor the context's ONBUILD trigger
   CHECK(base->config_env.front() == "FROM_CTX=base");
   const auto* img = p->find_stage(1);
   REQUIRE(img);
-  CHECK(img->base.kind == mkimage::parser::StageBase::Kind::context);
+  CHECK(img->base.kind == mkimage::graph::StageBase::Kind::context);
   CHECK(img->base.image == "alpine");
   CHECK_FALSE(img->base.replaces_stage);
   REQUIRE(img->steps.size() == 2);  // the context image's ONBUILD trigger, then its own RUN
   CHECK(img->steps[0].from_onbuild);
   const auto* child = p->find_stage(2);
   REQUIRE(child);
-  CHECK(child->base.kind == mkimage::parser::StageBase::Kind::stage);  // FROM base: the (replaced) stage
+  CHECK(child->base.kind == mkimage::graph::StageBase::Kind::stage);  // FROM base: the (replaced) stage
   CHECK(child->base.stage == 0);
   CHECK(std::find(asked.begin(), asked.end(), "busybox") == asked.end());  // the replaced FROM is never resolved
 }

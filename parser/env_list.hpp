@@ -1,17 +1,19 @@
-// Planner internals shared by plan.cpp, stages.cpp and plan_dispatch.cpp (not public API).
+// EnvList: the ordered environment variable expansion runs against while a
+// stage is walked (ARG/ENV scoping), shared by the planner (graph/dispatch*.cpp)
+// and the build checks (parser/checks/).
 #pragma once
 
-#include <map>
+#include <cstddef>
 #include <optional>
-#include <unordered_map>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include "parser/plan.hpp"
 #include "parser/shell_lexer.hpp"
 
-namespace mkimage::parser::detail {
+namespace mkimage::parser {
 
 // An ordered environment: BuildKit's llb EnvList (AddOrReplace moves the key
 // to the end). get and set are O(1) on average: an index by name beside the
@@ -60,42 +62,4 @@ private:
   std::size_t m_holes = 0;
 };
 
-// Builds diagnostics against the Dockerfile's lines.
-struct Diag {
-  std::string file;
-  const std::vector<std::string>* lines = nullptr;
-  // `token` (if found in the instruction's lines) places the caret.
-  util::Error at(const SourceRange& r, const std::string& message, const std::string& token = "") const;
-  util::Error whole(const std::string& message) const;
-};
-
-// A typed instruction with where it came from.
-struct Command {
-  Instruction instruction;
-  const Node* node = nullptr;   // the AST node (for ONBUILD triggers: the trigger node)
-  std::string keyword;          // upper case
-  SourceRange range;
-  std::string original;
-  bool from_onbuild = false;
-};
-
-// A stage before dispatch.
-struct StageDraft {
-  int index = 0;
-  FromInstruction from;         // expanded image/platform
-  std::string raw_image;        // as written
-  SourceRange range;
-  std::string original;
-  std::vector<Command> commands;  // own commands
-  StageBase base;
-  // Dependencies: (stage index, kind, command index in `commands` or -1 / trigger index).
-  std::vector<StageEdge> deps;
-  std::vector<Command> triggers;  // ONBUILD triggers to run first
-  bool triggers_resolved = false;
-  std::optional<BaseImageInfo> image_info;
-};
-
-std::string path_clean(const std::string& p);
-std::string path_join(const std::string& a, const std::string& b);  // then cleaned
-
-}  // namespace mkimage::parser::detail
+}  // namespace mkimage::parser

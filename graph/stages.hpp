@@ -1,4 +1,4 @@
-// Stages and the build graph: what the planner (plan.hpp) produces for the
+// Stages and the build graph: what the planner (graph/plan.hpp) produces for the
 // builder. A Dockerfile is a list of stages (`FROM ... [AS name]`), each an
 // ordered list of steps (typed, expanded instructions). Stages depend on each
 // other through their base (`FROM <stage>`), `COPY --from=<stage>` and
@@ -13,14 +13,14 @@
 #include "parser/instructions.hpp"
 #include "parser/source.hpp"
 
-namespace mkimage::parser {
+namespace mkimage::graph {
 
 // One instruction of a stage, ready to execute: values already expanded where
-// BuildKit expands them, planner fields filled (see instructions.hpp).
+// BuildKit expands them, planner fields filled (see parser/instructions.hpp).
 struct Step {
-  Instruction instruction;   // typed and expanded
+  parser::Instruction instruction;  // typed and expanded
   std::string keyword;       // upper case: "RUN", "COPY", ...
-  SourceRange range;         // the instruction in the Dockerfile (for an ONBUILD
+  parser::SourceRange range; // the instruction in the Dockerfile (for an ONBUILD
                              // trigger: the FROM of the stage that runs it)
   std::string original;      // the logical line as written (Node::original)
   bool from_onbuild = false; // an ONBUILD trigger of the base image/stage
@@ -78,8 +78,8 @@ struct Stage {
   int index = 0;                 // position in the Dockerfile (0 = first FROM)
   std::string name;              // lower-cased `AS` name, "" when none
   StageBase base;
-  FromInstruction from;          // the expanded FROM
-  SourceRange range;             // the FROM line
+  parser::FromInstruction from;  // the expanded FROM
+  parser::SourceRange range;     // the FROM line
   std::string original;          // the FROM line as written
   std::vector<Step> steps;       // ONBUILD triggers of the base first, then the stage's own
   // Image config state at the end of the stage that the builder would otherwise
@@ -93,4 +93,4 @@ struct Stage {
   std::string display_name() const { return name.empty() ? "stage-" + std::to_string(index) : name; }
 };
 
-}  // namespace mkimage::parser
+}  // namespace mkimage::graph
