@@ -15,7 +15,8 @@ some shared cases (testdata/handed/cases: cold, warm, a context edit), then
 random mutations of a generated project: edit, add, remove or chmod a context
 file, change an ARG (--build-arg), change the base image (two local images
 built here), edit an instruction, reorder two instructions. The RNG seed is
-printed; DRY_RUN_SEED=N replays it, DRY_RUN_MUTATIONS=N sets the count.
+printed; DRY_RUN_SEED=N replays it, DRY_RUN_MUTATIONS=N sets the count,
+DRY_RUN_REASONS=1 lists the miss reasons compared.
 """
 import hashlib
 import json
@@ -34,7 +35,7 @@ HANDED = os.environ.get("MKIMAGE_HANDED_DIR", os.path.join(SRC, "testdata/handed
 ROOT = os.environ["MKIMAGE_ROOT"]
 WORK = os.getcwd()
 
-stats = {"builds": 0, "steps": 0, "cached": 0, "ran": 0, "reasons": 0, "mutations": {}}
+stats = {"builds": 0, "steps": 0, "cached": 0, "ran": 0, "reasons": 0, "reason_texts": set(), "mutations": {}}
 
 
 def fail(msg):
@@ -142,6 +143,7 @@ def check(label, context, dockerfile, args=()):
             if not reasons[k]:
                 fail("%s: %s: the build and the dry run name no miss reason" % (label, names[k]))
             stats["reasons"] += 1
+            stats["reason_texts"].add(reasons[k])
         stats["steps"] += 1
         stats[want] += 1
     stats["builds"] += 1
@@ -331,9 +333,11 @@ def main():
         fail("the corpus never had both a hit and a miss: %s" % stats)
     if stats["reasons"] == 0:
         fail("the corpus never had a miss to explain: %s" % stats)
-    print("build_dry_run: %d builds, %d steps agree (%d cached, %d ran), %d miss reasons agree, mutations %s, %.0fs"
-          % (stats["builds"], stats["steps"], stats["cached"], stats["ran"], stats["reasons"], stats["mutations"],
-             time.time() - t0))
+    print("build_dry_run: %d builds, %d steps agree (%d cached, %d ran), %d miss reasons agree (%d distinct), "
+          "mutations %s, %.0fs" % (stats["builds"], stats["steps"], stats["cached"], stats["ran"], stats["reasons"],
+                                   len(stats["reason_texts"]), stats["mutations"], time.time() - t0))
+    if os.environ.get("DRY_RUN_REASONS"):
+        print("build_dry_run: reasons seen: %s" % sorted(stats["reason_texts"]))
 
 
 main()
