@@ -2,7 +2,7 @@
 # Miss reasons (docs/cache.md "Why a step ran"): a small project is built,
 # then changed once per kind of cause (edit, add, remove, chmod a file, change an
 # ARG, change the base image, edit an instruction, --no-cache,
-# --no-cache-filter); each rebuild must name the cause by its exact text in
+# --no-cache-filter, a cached layer removed); each rebuild must name the cause by its exact text in
 # --progress plain ("#N MISS: …"), in --progress json (the step events'
 # miss_reason) and in `mkimage builds show`, and a dry run before it must
 # predict that text (docs/dry-run.md). Base images are made locally.
@@ -176,6 +176,21 @@ check instruction "$RUN1" CACHED 'RUN echo finished' 'instruction changed' -- --
 check nocache "$COPY_STEP" '--no-cache' "$RUN1" '--no-cache' -- --no-cache --build-arg VERSION=1.1 -t app app
 check nocachefilter "$COPY_STEP" '--no-cache-filter' 'RUN echo finished' '--no-cache-filter' -- \
   --no-cache-filter app --build-arg VERSION=1.1 -t app app
+
+# A cache entry whose layer blob is gone: the step runs again, and says so; the
+# step after it keeps its key (keys do not depend on results): a hit.
+python3 - "$MKIMAGE_ROOT" "json.nocachefilter" "$RUN1" <<'PY' || fail "could not remove the layer of '$RUN1'"
+import json, os, sqlite3, sys
+root, log, step = sys.argv[1:]
+key = [json.loads(l) for l in open(log) if l.startswith("{")]
+key = [e["cache_key"] for e in key if e.get("name") == step and e.get("cache_key")][-1]
+db = sqlite3.connect(os.path.join(root, "index.db"))
+diff_id = json.loads(db.execute("SELECT result FROM cache WHERE key = ?", (key,)).fetchone()[0])["diff_id"]
+blob = db.execute("SELECT blob FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()[0]
+os.remove(os.path.join(root, "blobs", *blob.split(":")))
+PY
+check layergone "$COPY_STEP" CACHED "$RUN1" 'cached layer was removed' 'RUN echo finished' CACHED -- \
+  --build-arg VERSION=1.1 -t app app
 
 # The history's export carries the reasons too.
 "$MKIMAGE" builds export --format csv >steps.csv || fail "builds export failed"
