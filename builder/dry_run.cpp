@@ -1,12 +1,14 @@
 // `mkimage build --dry-run`: the build graph (graph/graph.hpp) of the planned
 // stages, every key computed in memory, and each numbered step's predicted
-// outcome (graph/predict.hpp) reported through EventSink::step_predicted.
+// outcome (graph/predict.hpp) reported through EventSink::step_predicted, a
+// first miss with the reason the build would give (builder/miss_explain.hpp).
 // Nothing executes: no snapshot, blob, cache row, lease or history entry is
 // written, and no base image is pulled (docs/dry-run.md).
 #include <algorithm>
 
 #include "builder/build_internal.hpp"
 #include "builder/graph_sources.hpp"
+#include "builder/graph_step_inputs.hpp"
 #include "graph/graph.hpp"
 #include "graph/predict.hpp"
 
@@ -35,6 +37,30 @@ std::vector<std::pair<const StepSlot*, int>> numbered_ops(const BuildSession& s,
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.first->info.number < b.first->info.number; });
   return out;
+}
+
+// Why a first miss would run, as the build will say it (stage_runner.cpp
+// run_fs_step): the same flags, the same inputs (graph_step_inputs) and the
+// same comparison with the nearest earlier record (explain_miss), read only.
+// Nothing it chains on runs, so `parent_ran` stays false.
+std::string predicted_miss_reason(BuildSession& s, const graph::Graph& g, const graph::Op& op,
+                                  const SessionContextDigests& digests) {
+  const parser::Stage* stage = s.plan.find_stage(op.stage);
+  auto slot = s.slots.find({op.stage, op.step});
+  if (!stage || slot == s.slots.end() || !op.key) return {};
+  const bool lookup = !s.no_cache_for(*stage);
+  MissFlags why;
+  why.no_cache = s.request.no_cache;
+  why.no_cache_filter = !lookup && !s.request.no_cache;
+  if (lookup) {
+    // Not usable (predict asked the cache): an entry there has lost its layer.
+    auto rec = s.store->index().peek_cache(op.key->str());
+    if (!rec.ok()) return "reason unknown: " + rec.error().message;
+    why.layer_gone = rec->has_value();
+  }
+  int index = static_cast<int>(&op - g.ops.data());
+  StepInputs inputs = graph_step_inputs(s, g, index, [&](const std::string& d) { return digests.listing(d); });
+  return explain_miss(s, *stage, slot->second, *op.key, inputs, why);
 }
 
 }  // namespace
@@ -70,7 +96,7 @@ util::Result<BuildResult> dry_run(const BuildRequest& req, EventSink& sink) {
     const graph::Stage* stage = s.plan.find_stage(stage_index);
     return stage && s.no_cache_for(*stage);
   };
-  // po.miss_reason: the hook for the miss-reason analysis (none yet: a miss has no reason).
+  po.miss_reason = [&](const graph::Op& op) { return predicted_miss_reason(s, g, op, digests); };
   MKIMAGE_TRY(std::vector<graph::Prediction> predicted, graph::predict(g, cache, po));
 
   BuildResult result;

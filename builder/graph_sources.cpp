@@ -70,8 +70,15 @@ util::Result<std::string> SessionContextDigests::copy_digest(const std::string& 
   MKIMAGE_TRY(const BuildContext* dir, directory(name));
   SourceTree tree{dir->root(), SourceTree::Origin::context, &dir->filter()};
   MKIMAGE_TRY(CopyPlan plan, plan_copy(make_copy_op(copy), tree, read_only_plan_options(m_s)));
-  MKIMAGE_TRY(store::Digest d, copy_content_digest(plan, m_stats.get()));
+  FileListing files;
+  MKIMAGE_TRY(store::Digest d, copy_content_digest(plan, m_stats.get(), nullptr, &files));
+  m_listings.emplace(d.str(), std::move(files));
   return d.str();
+}
+
+const FileListing* SessionContextDigests::listing(const std::string& digest) const {
+  auto it = m_listings.find(digest);
+  return it == m_listings.end() ? nullptr : &it->second;
 }
 
 util::Result<std::string> SessionContextDigests::mount_digest(const std::string& name, const std::string& source) {

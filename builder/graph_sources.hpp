@@ -5,7 +5,10 @@
 // (builder/dry_run.cpp); none of them writes to the store.
 #pragma once
 
+#include <map>
+
 #include "builder/build_internal.hpp"
+#include "builder/file_listing.hpp"
 #include "graph/sources.hpp"
 
 namespace mkimage::builder {
@@ -24,16 +27,20 @@ private:
 
 // Content digests of the build context ("") or a directory context, as COPY
 // and RUN --mount select them; stat-cache hits are used, nothing is written.
+// The file list behind each COPY digest is kept, for miss reasons.
 class SessionContextDigests : public graph::ContextDigests {
 public:
   explicit SessionContextDigests(BuildSession& s);
   util::Result<std::string> copy_digest(const std::string& directory, const parser::CopyInstruction& copy) override;
   util::Result<std::string> mount_digest(const std::string& directory, const std::string& source) override;
+  // The entries copy_digest hashed into `digest` (nullptr: no such digest).
+  const FileListing* listing(const std::string& digest) const;
 
 private:
   util::Result<const BuildContext*> directory(const std::string& name);
   BuildSession& m_s;
   std::unique_ptr<StatCache> m_stats;  // reads the store's stat cache, never writes it
+  std::map<std::string, FileListing> m_listings;  // by selection digest
 };
 
 // A key the store's cache holds with its layer still there (as a build's

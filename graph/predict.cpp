@@ -49,7 +49,8 @@ util::Result<std::vector<Prediction>> predict(const Graph& graph, CacheLookup& c
       continue;
     }
     if (options.no_cache && options.no_cache(op.stage)) {
-      out.push_back(after ? Prediction{Outcome::would_run, ""} : Prediction{Outcome::miss, "--no-cache"});
+      out.push_back(after ? Prediction{Outcome::would_run, ""}
+                          : Prediction{Outcome::miss, options.miss_reason ? options.miss_reason(op) : "--no-cache"});
       continue;
     }
     MKIMAGE_TRY(bool hit, cache.usable(*op.key));

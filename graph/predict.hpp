@@ -28,8 +28,10 @@ struct Prediction {
 struct PredictOptions {
   // --no-cache / --no-cache-filter: true for a stage whose steps are not looked up.
   std::function<bool(int stage)> no_cache;
-  // The reason of a first miss ("" = none known). The hook for the miss-reason
-  // analysis (the nearest earlier record of the same step); unset = no reason.
+  // The reason of a first miss of a layer op with a known key ("" = none
+  // known), --no-cache stages included: the build's miss-reason analysis (the
+  // nearest earlier record of the same step; builder/dry_run.cpp). Unset: no
+  // reason, "--no-cache" for a stage not looked up.
   std::function<std::string(const Op& op)> miss_reason;
 };
 

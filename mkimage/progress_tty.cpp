@@ -1,6 +1,8 @@
 // `--progress tty` (the default on a terminal): finished steps scroll up as one line
-// each; below them one updating line per running step with its elapsed time and
-// its last output line. Redrawn on every event and every 100 ms.
+// each (a step that ran with its "   MISS: reason" line under it); below them one
+// updating line per running step with its miss reason, elapsed time and last
+// output line. Redrawn on every event and every 100 ms. A dry run prints one
+// line per step ("=> MISS: reason [2/5] COPY . .", docs/dry-run.md).
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -162,6 +164,7 @@ private:
       char buf[32];
       std::snprintf(buf, sizeof buf, " %.1fs", t);
       std::string line = "=> " + r.step.label + " " + r.step.name;
+      if (!r.step.miss_reason.empty()) line += " (MISS: " + r.step.miss_reason + ")";
       if (!r.last_line.empty()) line += "  | " + r.last_line;
       std::string tail = buf;
       if (static_cast<int>(line.size() + tail.size()) > w - 1) line = line.substr(0, std::max(0, w - 2 - static_cast<int>(tail.size())));

@@ -2,9 +2,10 @@
 # Miss reasons (docs/cache.md "Why a step ran"): a small project is built,
 # then changed once per kind of cause (edit, add, remove, chmod a file, change an
 # ARG, change the base image, edit an instruction, --no-cache,
-# --no-cache-filter); each rebuild must name the cause by its exact text in
+# --no-cache-filter, a cached layer removed); each rebuild must name the cause by its exact text in
 # --progress plain ("#N MISS: …"), in --progress json (the step events'
-# miss_reason) and in `mkimage builds show`. Base images are made locally.
+# miss_reason) and in `mkimage builds show`, and a dry run before it must
+# predict that text (docs/dry-run.md). Base images are made locally.
 . "$(dirname "$0")/build_helpers.inc"
 
 # The base image, built here (no network): busybox, plus a marker in version 2.
@@ -86,15 +87,33 @@ print(r)
 PY
 }
 
-# check LABEL STEP REASON [STEP REASON…] -- BUILD ARGS: builds twice from the
-# same history: with --progress plain on a copy of the root, then with
-# --progress json on the root itself; each STEP must show REASON (or CACHED) in
-# both, and `builds show` of the json build must show it too.
+# dry_reason LOG STEP: what a --dry-run --progress json log predicts for STEP:
+# "CACHED", the reason of a "miss", or "would run".
+dry_reason() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+p = [e for e in evs if e.get("event") == "predicted" and e.get("name") == sys.argv[2]]
+if not p:
+    sys.exit("no prediction for " + sys.argv[2])
+o = p[-1]["outcome"]
+print({"cached": "CACHED", "would_run": "would run"}.get(o, p[-1]["reason"] if o == "miss" else o))
+PY
+}
+
+# check LABEL STEP REASON [STEP REASON…] -- BUILD ARGS: a dry run first (it must
+# predict REASON for a STEP that is the first miss of its chain, CACHED for a
+# hit, "would run" after a miss), then builds twice from the same history: with
+# --progress plain on a copy of the root, then with --progress json on the root
+# itself; each STEP must show REASON (or CACHED) in both, and `builds show` of
+# the json build must show it too.
 check() {
   local label=$1; shift
   local -a want=()
   while [ "$1" != -- ]; do want+=("$1"); shift; done
   shift
+  "$MKIMAGE" build --dry-run --progress json "$@" >"dry.$label" 2>"dryerr.$label" ||
+    { tail -n 30 "dryerr.$label"; fail "dry run $label failed"; }
   rm -rf root.plain && cp -a "$MKIMAGE_ROOT" root.plain
   MKIMAGE_ROOT=$W/root.plain "$MKIMAGE" build --progress plain "$@" >"log.$label" 2>&1 ||
     { tail -n 30 "log.$label"; fail "build $label (plain) failed"; }
@@ -108,6 +127,13 @@ check() {
     [ "$got" = "${want[i+1]}" ] || fail "$label: json: step '${want[i]}': '$got', want '${want[i+1]}'"
     got=$(show_reason "${want[i]}") || fail "$label: builds show: $got"
     [ "$got" = "${want[i+1]}" ] || fail "$label: builds show: step '${want[i]}': '$got', want '${want[i+1]}'"
+    got=$(dry_reason "dry.$label" "${want[i]}") || fail "$label: dry run: $got"
+    # After a miss the dry run says "would run" (the build then says "parent step ran", or why a first build runs it).
+    if [ "$got" = "would run" ]; then
+      [ "${want[i+1]}" != CACHED ] || fail "$label: dry run: step '${want[i]}': would run, want CACHED"
+    else
+      [ "$got" = "${want[i+1]}" ] || fail "$label: dry run: step '${want[i]}': '$got', want '${want[i+1]}'"
+    fi
   done
   echo "$label: ok"
 }
@@ -150,6 +176,21 @@ check instruction "$RUN1" CACHED 'RUN echo finished' 'instruction changed' -- --
 check nocache "$COPY_STEP" '--no-cache' "$RUN1" '--no-cache' -- --no-cache --build-arg VERSION=1.1 -t app app
 check nocachefilter "$COPY_STEP" '--no-cache-filter' 'RUN echo finished' '--no-cache-filter' -- \
   --no-cache-filter app --build-arg VERSION=1.1 -t app app
+
+# A cache entry whose layer blob is gone: the step runs again, and says so; the
+# step after it keeps its key (keys do not depend on results): a hit.
+python3 - "$MKIMAGE_ROOT" "json.nocachefilter" "$RUN1" <<'PY' || fail "could not remove the layer of '$RUN1'"
+import json, os, sqlite3, sys
+root, log, step = sys.argv[1:]
+key = [json.loads(l) for l in open(log) if l.startswith("{")]
+key = [e["cache_key"] for e in key if e.get("name") == step and e.get("cache_key")][-1]
+db = sqlite3.connect(os.path.join(root, "index.db"))
+diff_id = json.loads(db.execute("SELECT result FROM cache WHERE key = ?", (key,)).fetchone()[0])["diff_id"]
+blob = db.execute("SELECT blob FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()[0]
+os.remove(os.path.join(root, "blobs", *blob.split(":")))
+PY
+check layergone "$COPY_STEP" CACHED "$RUN1" 'cached layer was removed' 'RUN echo finished' CACHED -- \
+  --build-arg VERSION=1.1 -t app app
 
 # The history's export carries the reasons too.
 "$MKIMAGE" builds export --format csv >steps.csv || fail "builds export failed"

@@ -4,7 +4,9 @@
 
 For every build of the corpus: the dry run's predicted outcome of every step
 (--progress json "predicted" events), then the real build's (--progress json:
-"cached" = reused, "done" = ran); they must agree on every step, and the dry run
+"cached" = reused, "done" = ran); they must agree on every step, every
+predicted first miss ("miss") must carry the very reason the build's
+"started" event gives (miss_reason; docs/cache.md "Why a step ran"), and the dry run
 must leave the store byte for byte as it was (every file's path, type, mode,
 size, mtime and sha256, and every index table's row count).
 
@@ -13,7 +15,8 @@ some shared cases (testdata/handed/cases: cold, warm, a context edit), then
 random mutations of a generated project: edit, add, remove or chmod a context
 file, change an ARG (--build-arg), change the base image (two local images
 built here), edit an instruction, reorder two instructions. The RNG seed is
-printed; DRY_RUN_SEED=N replays it, DRY_RUN_MUTATIONS=N sets the count.
+printed; DRY_RUN_SEED=N replays it, DRY_RUN_MUTATIONS=N sets the count,
+DRY_RUN_REASONS=1 lists the miss reasons compared.
 """
 import hashlib
 import json
@@ -32,7 +35,7 @@ HANDED = os.environ.get("MKIMAGE_HANDED_DIR", os.path.join(SRC, "testdata/handed
 ROOT = os.environ["MKIMAGE_ROOT"]
 WORK = os.getcwd()
 
-stats = {"builds": 0, "steps": 0, "cached": 0, "ran": 0, "mutations": {}}
+stats = {"builds": 0, "steps": 0, "cached": 0, "ran": 0, "reasons": 0, "reason_texts": set(), "mutations": {}}
 
 
 def fail(msg):
@@ -100,19 +103,22 @@ def check(label, context, dockerfile, args=()):
         a, b = set(before[0]), set(after[0])
         fail("%s: the dry run changed the store: +%s -%s counts %s -> %s"
              % (label, sorted(b - a)[:5], sorted(a - b)[:5], before[1], after[1]))
-    predicted = {}
+    predicted, reasons = {}, {}
     for e in events:
         if e["event"] == "predicted":
             predicted[step_id(e)] = e["outcome"]
+            reasons[step_id(e)] = e.get("reason", "")
     if not any(e["event"] == "dry_run" for e in events):
         fail("%s: no dry_run event" % label)
     events = run(["build", "--progress", "json"] + common, label + ": build")
-    real, names = {}, {}
+    real, names, real_reasons = {}, {}, {}
     for e in events:
         if e["event"] not in ("started", "cached", "done") or e["label"].startswith("[internal]") or e["line"] == 0:
             continue
         k = step_id(e)
         names[k] = e["label"] + " " + e["name"]
+        if e["event"] == "started":
+            real_reasons[k] = e.get("miss_reason", "")
         if e["event"] == "cached":
             real[k] = "cached"
         elif e["event"] == "done" and real.get(k) != "cached":
@@ -129,6 +135,15 @@ def check(label, context, dockerfile, args=()):
         got = {"cached": "cached", "miss": "ran", "would_run": "ran"}.get(outcome, outcome)
         if got != want:
             fail("%s: %s: dry run says %s, the build %s" % (label, names[k], outcome, real[k]))
+        if outcome == "miss":
+            # The first miss of a chain: the dry run names the build's reason, word for word.
+            if reasons[k] != real_reasons.get(k, ""):
+                fail("%s: %s: dry run says MISS: %r, the build MISS: %r"
+                     % (label, names[k], reasons[k], real_reasons.get(k, "")))
+            if not reasons[k]:
+                fail("%s: %s: the build and the dry run name no miss reason" % (label, names[k]))
+            stats["reasons"] += 1
+            stats["reason_texts"].add(reasons[k])
         stats["steps"] += 1
         stats[want] += 1
     stats["builds"] += 1
@@ -316,8 +331,13 @@ def main():
     mutations(count, seed)
     if stats["cached"] == 0 or stats["ran"] == 0:
         fail("the corpus never had both a hit and a miss: %s" % stats)
-    print("build_dry_run: %d builds, %d steps agree (%d cached, %d ran), mutations %s, %.0fs"
-          % (stats["builds"], stats["steps"], stats["cached"], stats["ran"], stats["mutations"], time.time() - t0))
+    if stats["reasons"] == 0:
+        fail("the corpus never had a miss to explain: %s" % stats)
+    print("build_dry_run: %d builds, %d steps agree (%d cached, %d ran), %d miss reasons agree (%d distinct), "
+          "mutations %s, %.0fs" % (stats["builds"], stats["steps"], stats["cached"], stats["ran"], stats["reasons"],
+                                   len(stats["reason_texts"]), stats["mutations"], time.time() - t0))
+    if os.environ.get("DRY_RUN_REASONS"):
+        print("build_dry_run: reasons seen: %s" % sorted(stats["reason_texts"]))
 
 
 main()

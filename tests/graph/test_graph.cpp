@@ -262,7 +262,12 @@ TEST_CASE("prediction: a stage after a missed stage would run; --no-cache; the m
   REQUIRE(q.ok());
   CHECK((*q)[static_cast<std::size_t>(g.index_of(0, 0))].reason == "the reason");
   CHECK((*q)[static_cast<std::size_t>(g.index_of(1, 0))].outcome == Outcome::miss);
-  CHECK((*q)[static_cast<std::size_t>(g.index_of(1, 0))].reason == "--no-cache");
+  CHECK((*q)[static_cast<std::size_t>(g.index_of(1, 0))].reason == "the reason");  // the hook names it
+  o.miss_reason = nullptr;
+  auto r = predict(g, f.cache, o);
+  REQUIRE(r.ok());
+  CHECK((*r)[static_cast<std::size_t>(g.index_of(1, 0))].reason == "--no-cache");
+  CHECK((*r)[static_cast<std::size_t>(g.index_of(0, 0))].reason.empty());
 }
 
 TEST_CASE("prediction: a base to pull is the miss, unknown keys without a miss are unknown") {
