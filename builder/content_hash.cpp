@@ -257,9 +257,11 @@ util::Result<void> SelectionHasher::add(const SelectedEntry& e) {
   field("path", e.path);
   field("type", entry_type_name(e.type));
   std::string content;  // the bytes' digest, when listing
-  char mode[16];
-  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(e.mode & 07777));
-  field("mode", mode);
+  // "%04o" of the permission bits, without printf.
+  unsigned bits = static_cast<unsigned>(e.mode & 07777);
+  const char mode[4] = {static_cast<char>('0' + ((bits >> 9) & 7)), static_cast<char>('0' + ((bits >> 6) & 7)),
+                        static_cast<char>('0' + ((bits >> 3) & 7)), static_cast<char>('0' + (bits & 7))};
+  field("mode", std::string_view(mode, sizeof mode));
   number("uid", e.uid);
   number("gid", e.gid);
   if (e.type == EntryType::symlink || e.type == EntryType::hardlink) field("link", e.link_target);
@@ -282,10 +284,15 @@ util::Result<void> SelectionHasher::add(const SelectedEntry& e) {
       if (!S_ISREG(st.st_mode)) return util::Error{"\"" + e.host_path + "\": not a regular file"};
       MKIMAGE_TRY(d, m_files.digest_file(e.host_path, StatKey::of(st)));
     }
-    std::string hex = d.hex();
+    // d.str() without an allocation.
+    static constexpr char k_hex[] = "0123456789abcdef";
     char text[7 + 64];
     std::memcpy(text, "sha256:", 7);
-    std::memcpy(text + 7, hex.data(), std::min<std::size_t>(hex.size(), 64));
+    const auto& bytes = d.bytes();
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      text[7 + 2 * i] = k_hex[bytes[i] >> 4];
+      text[8 + 2 * i] = k_hex[bytes[i] & 15];
+    }
     field("content", std::string_view(text, sizeof text));
     if (m_listing) content.assign(text, sizeof text);
   }

@@ -31,21 +31,25 @@ void StepChain::add(std::string instruction, const KeyFields& fields) {
   links.push_back(KeyLink{std::move(instruction), fields});
 }
 
-void StepChain::set_files(FileListing list) {
-  files = std::move(list);
-  has_files = true;
-}
+void StepChain::set_files(FileLister lister) { list_files = std::move(lister); }
 
-StepInputs take_step_inputs(StepChain& chain, const std::string& instruction, const KeyFields& own) {
+StepInputs take_step_inputs(StepChain& chain, const std::string& instruction, const KeyFields& own,
+                            StepChain::FileLister& lister) {
   StepInputs in;
   in.chain = std::move(chain.links);
   in.chain.push_back(KeyLink{instruction, own});
-  in.files = std::move(chain.files);
-  in.has_files = chain.has_files;
+  lister = std::move(chain.list_files);
   chain.links.clear();
-  chain.files.clear();
-  chain.has_files = false;
+  chain.list_files = nullptr;
   return in;
+}
+
+void load_step_files(StepInputs& inputs, const StepChain::FileLister& lister) {
+  if (!lister) return;
+  auto files = lister();
+  if (!files.ok()) return;
+  inputs.files = std::move(*files);
+  inputs.has_files = true;
 }
 
 std::string explain_miss(BuildSession& s, const graph::Stage& stage, const StepSlot& slot, const CacheKey& key,

@@ -23,6 +23,16 @@ SourceTree directory_tree(const BuildContext& dir) {
   return SourceTree{dir.root(), SourceTree::Origin::context, &dir.filter()};
 }
 
+// The file list of `plan`'s selection, made again when the step misses (the
+// stat cache answers for every file the first pass hashed).
+StepChain::FileLister file_lister(BuildSession& s, const CopyPlan& plan) {
+  return [&s, &plan]() -> util::Result<FileListing> {
+    FileListing files;
+    MKIMAGE_TRY_VOID(copy_content_digest(plan, s.stat_cache.get(), nullptr, &files));
+    return files;
+  };
+}
+
 }  // namespace
 
 util::Result<void> op_copy(BuildSession& s, const graph::Stage& stage, StageState& state, const graph::Step& step,
@@ -75,11 +85,10 @@ util::Result<void> op_copy(BuildSession& s, const graph::Stage& stage, StageStat
     auto p = plan_copy(op, directory_tree(*directory), po);
     if (!p.ok()) return util::Error{dockerfile_excerpt(s, step.range) + "ERROR: " + p.error().message};
     plan = std::move(*p);
-    FileListing files;
-    MKIMAGE_TRY(store::Digest d, copy_content_digest(*plan, s.stat_cache.get(), nullptr, &files));
+    MKIMAGE_TRY(store::Digest d, copy_content_digest(*plan, s.stat_cache.get()));
     cpu.release();
     in.sources_digest = d.str();
-    state.chain.set_files(std::move(files));
+    state.chain.set_files(file_lister(s, *plan));
   }
   KeyHasher h;
   CacheKey key = key_for_copy(h, state.key, in);
@@ -114,10 +123,9 @@ util::Result<void> op_directory_base(BuildSession& s, const graph::Stage& stage,
   auto p = plan_copy(op, directory_tree(dir), po);
   if (!p.ok()) return util::Error{dockerfile_excerpt(s, stage.range) + "ERROR: " + p.error().message};
   CopyPlan plan = std::move(*p);
-  FileListing files;
-  MKIMAGE_TRY(store::Digest d, copy_content_digest(plan, s.stat_cache.get(), nullptr, &files));
+  MKIMAGE_TRY(store::Digest d, copy_content_digest(plan, s.stat_cache.get()));
   cpu.release();
-  state.chain.set_files(std::move(files));
+  state.chain.set_files(file_lister(s, plan));
   CopyKeyInputs in;
   in.dest = "/";
   in.workdir = "/";

@@ -133,7 +133,8 @@ util::Result<void> run_fs_step(BuildSession& s, const graph::Stage& stage, Stage
   info.cache_key = key.str();
   if (s.request.explain_cache) s.sink.call([&](EventSink& k) { k.explain(info, fields); });
   auto t0 = SteadyClock::now();
-  StepInputs inputs = take_step_inputs(state.chain, info.name, fields);
+  StepChain::FileLister lister;
+  StepInputs inputs = take_step_inputs(state.chain, info.name, fields, lister);
 
   bool lookup = !s.no_cache_for(stage);
   MissFlags why;
@@ -173,6 +174,7 @@ util::Result<void> run_fs_step(BuildSession& s, const graph::Stage& stage, Stage
   }
 
   // Miss: execute on a fresh snapshot.
+  load_step_files(inputs, lister);
   info.miss_reason = explain_miss(s, stage, slot, key, inputs, why);
   s.sink.call([&](EventSink& k) { k.step_started(info); });
   std::deque<std::string> tail;

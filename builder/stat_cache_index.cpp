@@ -21,7 +21,7 @@ store::StatCacheRecord record_of(const std::string& path, const StatKey& key) {
   return r;
 }
 
-StatKey key_of(const store::StatCacheRecord& r) {
+StatKey key_of(const store::StatCacheRow& r) {
   StatKey k;
   k.dev = r.dev;
   k.ino = r.ino;
@@ -59,8 +59,8 @@ util::Result<void> IndexStatCache::preload(const std::string& dir) {
   Dir d;
   d.prefix = prefix;
   // One range scan, in path order: the rows are appended as they come.
-  MKIMAGE_TRY_VOID(m_index.for_each_stat(prefix, [&](const store::StatCacheRecord& r) {
-    std::string_view rel = std::string_view(r.path).substr(prefix.size());
+  MKIMAGE_TRY_VOID(m_index.for_each_stat(prefix, [&](const store::StatCacheRow& r) {
+    std::string_view rel = r.path.substr(prefix.size());
     d.rows.push_back(Loaded{intern(rel), static_cast<std::uint32_t>(rel.size()), r.no_xattrs, key_of(r), r.digest});
   }));
   m_dirs.push_back(std::move(d));

@@ -609,7 +609,7 @@ util::Result<std::optional<Digest>> Index::get_stat(const StatCacheRecord& p) {
 }
 
 util::Result<void> Index::for_each_stat(const std::string& prefix,
-                                        const std::function<void(const StatCacheRecord&)>& fn) {
+                                        const std::function<void(const StatCacheRow&)>& fn) {
   std::lock_guard lock(m_mutex);
   Stmt s(m_statements,
          "SELECT path, dev, ino, size, mtime_ns, ctime_ns, mode, digest, no_xattrs FROM stat_cache "
@@ -624,24 +624,34 @@ util::Result<void> Index::for_each_stat(const std::string& prefix,
     upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
     s.bind(prefix).bind(upper);
   }
-  StatCacheRecord r;
+  // Serialised connection: held once here, each step and column read below
+  // re-enters it as a recursive lock (no atomic operation per call).
+  sqlite3_mutex* db_mutex = sqlite3_db_mutex(m_db);
+  sqlite3_mutex_enter(db_mutex);
+  StatCacheRow r;
+  util::Result<void> result;
   while (true) {
-    MKIMAGE_TRY(bool row, s.step());
-    if (!row) break;
-    r.path = s.text(0);
+    auto row = s.step();
+    if (!row.ok()) {
+      result = row.error();
+      break;
+    }
+    if (!*row) break;
+    auto d = Digest::parse(s.text_view(7));
+    if (!d.ok()) continue;  // a damaged record is a miss
+    r.digest = *d;
+    r.path = s.text_view(0);
     r.dev = static_cast<std::uint64_t>(s.integer(1));
     r.ino = static_cast<std::uint64_t>(s.integer(2));
     r.size = s.integer(3);
     r.mtime_ns = s.integer(4);
     r.ctime_ns = s.integer(5);
     r.mode = static_cast<std::uint32_t>(s.integer(6));
-    auto d = s.digest(7);
-    if (!d.ok()) continue;  // a damaged record is a miss
-    r.digest = *d;
     r.no_xattrs = s.integer(8) == 1;
     fn(r);
   }
-  return {};
+  sqlite3_mutex_leave(db_mutex);
+  return result;
 }
 
 util::Result<void> Index::put_stats(const std::vector<StatCacheRecord>& records) {

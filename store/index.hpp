@@ -105,6 +105,20 @@ struct StatCacheRecord {
                               // (builder/content_hash.hpp StatCacheEntry)
 };
 
+// A stat_cache record as Index::for_each_stat reads it: the path is a view
+// into the row, valid during the callback only (no copy per record).
+struct StatCacheRow {
+  std::string_view path;  // absolute path
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+  std::int64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
+  std::uint32_t mode = 0;
+  Digest digest;
+  bool no_xattrs = false;
+};
+
 // A container of `mkimage run` (issue 5).
 struct ContainerRecord {
   std::string id;       // 64 hex
@@ -262,8 +276,10 @@ public:
   util::Result<std::optional<Digest>> get_stat(const StatCacheRecord& probe);
   // Calls `fn` for every record whose path starts with `prefix` (e.g.
   // "/src/ctx/"), in path order, with one statement (a range scan of the
-  // primary key): a build context's records are read in one pass.
-  util::Result<void> for_each_stat(const std::string& prefix, const std::function<void(const StatCacheRecord&)>& fn);
+  // primary key): a build context's records are read in one pass, without an
+  // allocation per record, holding the connection's mutex throughout (a
+  // column read then takes it recursively, without atomic operations).
+  util::Result<void> for_each_stat(const std::string& prefix, const std::function<void(const StatCacheRow&)>& fn);
   // Inserts or replaces `records` in one transaction.
   util::Result<void> put_stats(const std::vector<StatCacheRecord>& records);
 

@@ -106,6 +106,12 @@ std::string SqliteStatement::text(int col) const {
            : std::string();
 }
 
+std::string_view SqliteStatement::text_view(int col) const {
+  const unsigned char* t = sqlite3_column_text(m_stmt, col);
+  return t ? std::string_view(reinterpret_cast<const char*>(t), static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)))
+           : std::string_view();
+}
+
 std::optional<std::string> SqliteStatement::opt_text(int col) const {
   if (sqlite3_column_type(m_stmt, col) == SQLITE_NULL) return std::nullopt;
   return text(col);

@@ -143,6 +143,9 @@ public:
 
   // Columns of the current row, numbered from 0. NULL reads as "" / 0.
   std::string text(int col) const;
+  // The text without a copy: valid until the next step(), reset or column
+  // read of another type on this column.
+  std::string_view text_view(int col) const;
   std::string blob(int col) const;  // a BLOB's (or text's) bytes; "" for NULL
   std::optional<std::string> opt_text(int col) const;  // nullopt for NULL
   std::int64_t integer(int col) const;

@@ -4,7 +4,8 @@
 # changed, against the physical limit measured in the same run: a bare stat walk
 # of the same context (`find CTX -printf '%s %T@\n'`). Also runs an edit of one
 # file (the COPY must rebuild, only that file rehashed) and prints the ratios
-# (docs/performance.md keeps the last results).
+# (docs/performance.md keeps the last results). The re-check alone, without the
+# build around it: build/bench/bench_context-walk_driver ROOT CTX (driver.cpp).
 #
 #   bench/context-walk/run.sh [MKIMAGE_BINARY]   (default build/mkimage; root needed)
 #   RUNS=N      warm rebuilds and stat walks, interleaved (median reported; default 5)

@@ -29,6 +29,8 @@ public:
   std::string hex() const;        // 64 lowercase hex
   std::string short_id() const;   // first 12 hex characters (docker's short image ID)
   bool valid() const { return m_valid; }
+  // The 32 bytes of the sha256 (what hex() spells).
+  const std::array<std::uint8_t, 32>& bytes() const { return m_bytes; }
 
   bool operator==(const Digest& o) const { return m_bytes == o.m_bytes; }
   auto operator<=>(const Digest& o) const { return m_bytes <=> o.m_bytes; }

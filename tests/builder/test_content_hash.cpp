@@ -214,7 +214,7 @@ TEST_CASE("IndexStatCache: one-pass preload; nothing changed reads and writes no
     CHECK(files.files_read() == 50);
   }
   int rows = 0;
-  REQUIRE(index.for_each_stat(f.ctx.string() + "/", [&](const store::StatCacheRecord&) { ++rows; }).ok());
+  REQUIRE(index.for_each_stat(f.ctx.string() + "/", [&](const store::StatCacheRow&) { ++rows; }).ok());
   CHECK(rows == 50);
   // Build 2 (a new process): answered from the preloaded records; the index is not written.
   int changes_before = sqlite3_total_changes(index.handle());
@@ -291,7 +291,7 @@ TEST_CASE("IndexStatCache never answers stale: every kind of edit gives the unca
   CHECK(b1.files_read == 8);
   CHECK(b1.digest == uncached(f, op));
   int flagged = 0;
-  REQUIRE(index.for_each_stat(f.ctx.string() + "/", [&](const store::StatCacheRecord& r) { flagged += r.no_xattrs; }).ok());
+  REQUIRE(index.for_each_stat(f.ctx.string() + "/", [&](const store::StatCacheRow& r) { flagged += r.no_xattrs; }).ok());
   CHECK(flagged == 8);
   // Build 2, nothing changed: no file opened, no xattr listed, the same key.
   auto b2 = indexed_build(f, index, op);
