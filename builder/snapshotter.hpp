@@ -140,10 +140,19 @@ public:
   static util::Result<void> mount_readonly(const std::vector<std::filesystem::path>& lowerdirs,
                                            const std::filesystem::path& target);
 
-  // Whether overlayfs works under temp_dir (probed once per process).
+  // Whether overlayfs works under temp_dir: known from the first snapshot
+  // mounted in this process, else probed with a mount of its own.
   SnapshotMode mode();
 
 private:
+  // The mode when it is known without mounting (forced, MKIMAGE_SNAPSHOTTER,
+  // or found by an earlier mount of this process).
+  std::optional<SnapshotMode> known_mode() const;
+  // A probe mount under temp_dir decides the mode of this process.
+  SnapshotMode probe();
+  // Records the process's mode (the first decision stands; copy warns once).
+  void set_mode(SnapshotMode m);
+
   std::filesystem::path m_temp_dir;
   std::optional<SnapshotMode> m_forced;
 };
