@@ -104,8 +104,9 @@ private:
 
 // Upper directory durability: unmounting an overlay syncs the whole upper
 // filesystem (syncfs), which a container's writable layer (`mkimage run`) relies
-// on: `kept`. An upperdir whose content is thrown away (the overlay probe, a
-// `RUN --mount=type=bind,rw` scratch) passes `discarded`, and a build step's
+// on: `kept`. An upperdir whose content is thrown away (the overlay probe, run
+// only when the first snapshot's mount fails; a `RUN --mount=type=bind,rw`
+// scratch) passes `discarded`, and a build step's
 // upperdir, which becomes a layer blob (fsynced, the durable record) and an
 // unsynced snapshot (store/snapshots.hpp), passes `unsynced`: the mount uses
 // overlayfs's `volatile` option (Linux 5.10+; older kernels mount without it)
