@@ -392,7 +392,9 @@ util::Result<std::vector<CheckWarning>> builder::prepare_build(BuildSession& s) 
   std::optional<fs::path> dockerfile_path;
   MKIMAGE_TRY(std::string text, read_definition(s, dockerfile_path));
   // Store and context.
-  MKIMAGE_TRY(s.store, open_build_store(s));
+  if (!s.store) {
+    MKIMAGE_TRY(s.store, open_build_store(s));
+  }
   // Everything the build resolves or creates is held from now until the store
   // closes with the session (a crashed build's lease is dead: store/lease.hpp),
   // so a concurrent `image prune` or `rmi` cannot remove it. A dry run creates
@@ -451,9 +453,13 @@ void builder::collect_plan_warnings(BuildSession& s) {
 
 namespace {
 
-util::Result<BuildResult> run_build(const BuildRequest& req, EventSink& sink) {
+// `opened`: the store when the caller has opened it already (the build history
+// recorder's), else the build opens it.
+util::Result<BuildResult> run_build(const BuildRequest& req, EventSink& sink,
+                                    std::shared_ptr<store::Store> opened = nullptr) {
   install_interrupt_handlers();
   BuildSession s(req, sink);
+  s.store = std::move(opened);
   MKIMAGE_TRY(std::vector<CheckWarning> checks, prepare_build(s));
   if (req.check) {
     BuildResult result;
@@ -524,7 +530,7 @@ util::Result<BuildResult> build(const BuildRequest& req, EventSink& sink) {
   if (req.check) return run_build(req, sink);
   if (req.dry_run) return builder::dry_run(req, sink);  // writes nothing, so records no history
   builder::BuildHistoryRecorder recorder(req, sink);
-  auto result = run_build(req, recorder);
+  auto result = run_build(req, recorder, recorder.store());
   recorder.finish(result);
   if (result.ok()) result->build_ref = recorder.id();
   return result;

@@ -46,12 +46,11 @@ BuildHistoryRecorder::BuildHistoryRecorder(const BuildRequest& req, EventSink& n
 void BuildHistoryRecorder::start(const BuildRequest& req) {
   auto root_dir = store::default_root(req.store_root.string());
   if (!root_dir) return;  // build() reports the same error
-  auto root = store::Root::open(*root_dir);
-  if (!root) return;
-  m_root = root->dir();
-  auto index = store::Index::open(m_root / "index.db");
-  if (!index) return;
-  m_index = std::move(*index);
+  auto opened = store::Store::open(*root_dir);
+  if (!opened) return;
+  m_store = std::move(*opened);
+  m_root = m_store->root().dir();
+  m_index = &m_store->index();
 
   m_build.id = store::new_build_id();
   m_build.name = build_name(req);
@@ -89,7 +88,7 @@ BuildHistoryRecorder::~BuildHistoryRecorder() {
 void BuildHistoryRecorder::disable(const std::string& why) {
   if (!m_index) return;
   release_lease();
-  m_index.reset();
+  m_index = nullptr;
   m_build.id.clear();
   m_next.message("WARNING: the build is not recorded in the build history: " + why);
 }

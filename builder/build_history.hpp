@@ -19,6 +19,7 @@
 #include "mkimage/build.hpp"
 #include "store/build_history.hpp"
 #include "store/index.hpp"
+#include "store/store.hpp"
 
 namespace mkimage::builder {
 
@@ -28,13 +29,16 @@ constexpr std::size_t k_history_keep = 1000;
 
 class BuildHistoryRecorder : public EventSink {
 public:
-  // Opens the store's index (its own connection) and writes the "running"
-  // row. `next` receives every event.
+  // Opens the store (the build uses the same one: store()) and writes the
+  // "running" row. `next` receives every event.
   BuildHistoryRecorder(const BuildRequest& request, EventSink& next);
   ~BuildHistoryRecorder() override;
   BuildHistoryRecorder(const BuildHistoryRecorder&) = delete;
   BuildHistoryRecorder& operator=(const BuildHistoryRecorder&) = delete;
 
+  // The store opened for the build (null when it could not be opened: the
+  // build then opens it and reports why it cannot).
+  std::shared_ptr<store::Store> store() const { return m_store; }
   // The build id ("" when nothing is recorded).
   const std::string& id() const { return m_build.id; }
   // Writes the outcome: the image (completed) or the error, the steps.
@@ -62,7 +66,8 @@ private:
 
   EventSink& m_next;
   std::filesystem::path m_root;
-  std::unique_ptr<store::Index> m_index;  // null: not recording
+  std::shared_ptr<store::Store> m_store;
+  store::Index* m_index = nullptr;        // m_store's; null: not recording
   std::string m_lease_id;                 // the lease held while the build runs (store::history_lease_description)
   store::BuildRecord m_build;
   std::map<int, store::BuildStepRecord> m_steps;

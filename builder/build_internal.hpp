@@ -102,7 +102,9 @@ struct BuildSession {
 
   const BuildRequest& request;
   SerialSink sink;
-  std::unique_ptr<store::Store> store;
+  // Shared with the build history recorder: one index connection per build
+  // (opening one reads the schema, and the first open of a process the WAL).
+  std::shared_ptr<store::Store> store;
   graph::Plan plan;
   std::string dockerfile_name = "Dockerfile";
   std::optional<BuildContext> context;

@@ -141,11 +141,15 @@ Result<void> mount_overlay(const std::vector<fs::path>& lowerdirs, const fs::pat
   int last_err = 0;
   for (const auto& data : candidates) {
     if (data.size() >= 4096) return Error{"overlay mount of \"" + target.string() + "\": mount options too long"};
-    pid_t pid = fork();
+    // vfork: the child only changes directory, mounts and exits; copying the
+    // page tables of a many-threaded build process (fork) costs more than the mount.
+    const char* target_c = abs_target.c_str();
+    const char* data_c = data.c_str();
+    pid_t pid = vfork();
     if (pid < 0) return util::sys_error("fork", "overlay mount");
     if (pid == 0) {
       if (chdir("/proc/self/fd") != 0) _exit(errno);
-      if (mount("overlay", abs_target.c_str(), "overlay", 0, data.c_str()) != 0) _exit(errno);
+      if (mount("overlay", target_c, "overlay", 0, data_c) != 0) _exit(errno);
       _exit(0);
     }
     int st = 0;
@@ -256,7 +260,7 @@ void ActiveSnapshot::discard() {
 Snapshotter::Snapshotter(fs::path temp_dir) : m_temp_dir(std::move(temp_dir)) {}
 Snapshotter::Snapshotter(fs::path temp_dir, SnapshotMode forced) : m_temp_dir(std::move(temp_dir)), m_forced(forced) {}
 
-SnapshotMode Snapshotter::mode() {
+std::optional<SnapshotMode> Snapshotter::known_mode() const {
   if (m_forced) return *m_forced;
   int m = g_mode.load();
   if (m >= 0) return m == 0 ? SnapshotMode::overlay : SnapshotMode::copy;
@@ -265,6 +269,15 @@ SnapshotMode Snapshotter::mode() {
     g_mode = 1;
     return SnapshotMode::copy;
   }
+  return std::nullopt;
+}
+
+SnapshotMode Snapshotter::mode() {
+  if (auto known = known_mode()) return *known;
+  return probe();
+}
+
+SnapshotMode Snapshotter::probe() {
   std::error_code ec;
   fs::create_directories(m_temp_dir, ec);
   bool ok = false;
@@ -283,12 +296,16 @@ SnapshotMode Snapshotter::mode() {
     if (ok) (void)unmount_path(probe / "merged");
     if (!probe.empty()) remove_tree(probe);
   }
+  set_mode(ok ? SnapshotMode::overlay : SnapshotMode::copy);
+  return g_mode.load() == 0 ? SnapshotMode::overlay : SnapshotMode::copy;
+}
+
+void Snapshotter::set_mode(SnapshotMode m) {
   int expected = -1;
-  if (g_mode.compare_exchange_strong(expected, ok ? 0 : 1) && !ok) {
+  if (g_mode.compare_exchange_strong(expected, m == SnapshotMode::overlay ? 0 : 1) && m == SnapshotMode::copy) {
     std::cerr << "warning: overlayfs cannot be mounted under " << m_temp_dir.string()
               << "; falling back to copying snapshots (slower)\n";
   }
-  return g_mode.load() == 0 ? SnapshotMode::overlay : SnapshotMode::copy;
 }
 
 Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare(const std::vector<fs::path>& lowerdirs) {
@@ -321,7 +338,12 @@ Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare_in(const fs::path& 
   if (lowerdirs.size() > k_max_lowers)
     return Error{"max depth exceeded: too many layers: " + std::to_string(lowerdirs.size()) + " (overlayfs stacks at most " +
                  std::to_string(k_max_lowers) + ")"};
-  SnapshotMode m = mode();
+  // Until a mount has worked, the first snapshot's own mount is the test of
+  // overlayfs (no separate probe mount: its directories cost a mkdir and an
+  // rmdir each on every build); only when it fails is the probe run, to tell
+  // "overlayfs does not work here" (copy fallback) from this mount's own error.
+  const std::optional<SnapshotMode> known = known_mode();
+  SnapshotMode m = known ? *known : SnapshotMode::overlay;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Error{"create directory \"" + dir.string() + "\": " + ec.message()};
@@ -349,8 +371,16 @@ Result<std::unique_ptr<ActiveSnapshot>> Snapshotter::prepare_in(const fs::path& 
   });
   if (m == SnapshotMode::overlay) {
     MKIMAGE_TRY_VOID(make_dir(snap->m_work, 0700));
-    MKIMAGE_TRY_VOID(mount_overlay(lowers, snap->m_upper, snap->m_work, snap->m_merged, durability));
-  } else {
+    auto mounted = mount_overlay(lowers, snap->m_upper, snap->m_work, snap->m_merged, durability);
+    if (mounted.ok() && !known) set_mode(SnapshotMode::overlay);
+    if (!mounted.ok() && (known || probe() == SnapshotMode::overlay)) return mounted.error();
+    if (!mounted.ok()) {
+      // overlayfs does not work here: this snapshot is a copy like the ones after it.
+      m = snap->m_mode = SnapshotMode::copy;
+      remove_tree(snap->m_work);
+    }
+  }
+  if (m == SnapshotMode::copy) {
     MKIMAGE_TRY_VOID(copy_snapshot_prepare(snap->m_lowers, snap->m_upper, dir / "base", snap->m_merged));
   }
   snap->m_mounted = true;

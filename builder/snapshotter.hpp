@@ -104,8 +104,9 @@ private:
 
 // Upper directory durability: unmounting an overlay syncs the whole upper
 // filesystem (syncfs), which a container's writable layer (`mkimage run`) relies
-// on: `kept`. An upperdir whose content is thrown away (the overlay probe, a
-// `RUN --mount=type=bind,rw` scratch) passes `discarded`, and a build step's
+// on: `kept`. An upperdir whose content is thrown away (the overlay probe, run
+// only when the first snapshot's mount fails; a `RUN --mount=type=bind,rw`
+// scratch) passes `discarded`, and a build step's
 // upperdir, which becomes a layer blob (fsynced, the durable record) and an
 // unsynced snapshot (store/snapshots.hpp), passes `unsynced`: the mount uses
 // overlayfs's `volatile` option (Linux 5.10+; older kernels mount without it)
@@ -140,10 +141,19 @@ public:
   static util::Result<void> mount_readonly(const std::vector<std::filesystem::path>& lowerdirs,
                                            const std::filesystem::path& target);
 
-  // Whether overlayfs works under temp_dir (probed once per process).
+  // Whether overlayfs works under temp_dir: known from the first snapshot
+  // mounted in this process, else probed with a mount of its own.
   SnapshotMode mode();
 
 private:
+  // The mode when it is known without mounting (forced, MKIMAGE_SNAPSHOTTER,
+  // or found by an earlier mount of this process).
+  std::optional<SnapshotMode> known_mode() const;
+  // A probe mount under temp_dir decides the mode of this process.
+  SnapshotMode probe();
+  // Records the process's mode (the first decision stands; copy warns once).
+  void set_mode(SnapshotMode m);
+
   std::filesystem::path m_temp_dir;
   std::optional<SnapshotMode> m_forced;
 };

@@ -12,6 +12,7 @@
 // Times are Unix epoch seconds (UTC) unless a field says otherwise.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -319,6 +320,9 @@ private:
   std::recursive_mutex m_mutex;
   int m_depth = 0;  // transaction nesting
   int m_version = 0;
+  // Frames in the WAL after this connection's last commit (0: it committed
+  // nothing); read by the destructor (Index::open, "WAL size").
+  std::atomic<int> m_wal_frames{0};
 };
 
 }  // namespace mkimage::store

@@ -84,7 +84,43 @@ void check_platform_flag(const FromInstruction& from, const VariableRefs& refs, 
 
 }  // namespace
 
+namespace {
+
+// The common shape of a base name, "name[/name...][:tag]" with lowercase
+// alphanumeric components joined by single '.', '_' or '-', checked by hand: a
+// subset of what the regex below accepts, so a build whose FROM lines all look
+// like this never compiles it (std::regex compiles this one in ~0.3 ms).
+bool plain_reference(const std::string& ref) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  std::size_t i = 0, n = ref.size();
+  while (true) {  // a path component
+    if (i >= n || !alnum(ref[i])) return false;
+    while (i < n && alnum(ref[i])) ++i;
+    if (i < n && (ref[i] == '.' || ref[i] == '_' || ref[i] == '-')) {
+      ++i;
+      continue;  // a separator is followed by more of the component
+    }
+    if (i < n && ref[i] == '/') {
+      ++i;
+      continue;
+    }
+    break;
+  }
+  if (i == n) return true;
+  if (ref[i] != ':') return false;
+  auto word = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; };
+  std::size_t tag = ++i;
+  if (i >= n || !word(ref[i])) return false;
+  for (; i < n; ++i)
+    if (!word(ref[i]) && ref[i] != '.' && ref[i] != '-') return false;
+  return n - tag <= 128;
+}
+
+}  // namespace
+
 bool valid_reference(const std::string& ref) {
+  if (ref.empty() || ref.size() > 512) return false;
+  if (plain_reference(ref)) return true;
   static const std::regex re(
       R"(^(?:(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?/)?)"
       R"([a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*)*)"

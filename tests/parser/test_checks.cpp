@@ -254,3 +254,19 @@ TEST_CASE("the excerpt is BuildKit's: the lines around the warning, >>> on its l
         "--------------------\n");
   CHECK(format_excerpt("Dockerfile", lines, 0, 0).empty());
 }
+
+#include "parser/checks/linter.hpp"
+
+TEST_CASE("valid_reference: plain names (checked by hand) and the rest (the regex) agree with distribution/reference") {
+  using mkimage::parser::checks::detail::valid_reference;
+  for (const char* ok : {"scratch", "busybox", "alpine:3.19", "library/ubuntu:22.04", "a.b_c-d/e__f:T_1.x-y",
+                         "localhost:5000/app", "Registry.Example.com/app:v1", "a---b", "app@sha256:0123456789abcdef0123456789abcdef"}) {
+    CAPTURE(ok);
+    CHECK(valid_reference(ok));
+  }
+  for (const char* bad : {"", "Busybox", "a..b", "a/", "/a", "app:", "app:-x", "app:tag:tag", "a b", ":tag",
+                          "app:" "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(valid_reference(bad));
+  }
+}
