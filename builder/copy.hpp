@@ -108,6 +108,13 @@ struct DestTree {
   std::string workdir = "/";     // the image's WORKDIR at this instruction
   // The rootfs whose /etc/passwd and /etc/group resolve --chown names; empty = `rootfs`.
   std::filesystem::path user_rootfs;
+  // A throwaway view that nothing writes through (RUN --mount=type=bind of the
+  // context: a read-only bind, or the lower of a discarded overlay): a regular
+  // file whose owner and mode already are what the copy would give it is
+  // hard-linked to its source instead of copied (same bytes, times and
+  // xattrs; nothing is changed on the source). Falls back to a copy when the
+  // link fails (another filesystem).
+  bool link_equal_files = false;
 };
 
 struct PlanOptions {

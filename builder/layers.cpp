@@ -103,6 +103,10 @@ util::Result<std::optional<LayerRef>> commit_upperdir(BuildSession& s, const fs:
   // The layer writer's diff_id is the digest of exactly the bytes the blob gets
   // (an uncompressed layer), so the blob writer does not hash them again.
   MKIMAGE_TRY(store::BlobWriter w, s.store->blobs().writer(store::BlobHashing::caller));
+  // Straight to the device: the blob is the durable copy, read back only by
+  // exports and pushes, while the snapshot (this upperdir) is what later steps
+  // read; skipping the page cache saves the copy and its writeback.
+  w.use_direct_io();
   store::BlobSink sink(w);
   store::LayerWriteOptions opts;
   opts.source_date_epoch = s.source_date_epoch;

@@ -124,7 +124,12 @@ util::Result<std::filesystem::path> context_view(BuildSession& s, const BuildCon
     po.scratch_dir = s.work_dir;
     po.allow_network = false;
     MKIMAGE_TRY(CopyPlan plan, plan_copy(op, src, po));
-    MKIMAGE_TRY(CopyStats stats, execute_copy(plan, DestTree{dir, "/", {}}));
+    // The view is only ever a read-only bind or a discarded overlay's lower:
+    // files already owned 0:0 are linked, not copied (a 1 GiB bind-mounted
+    // tar costs no copy and no 1 GiB writeback).
+    DestTree view{dir, "/", {}};
+    view.link_equal_files = true;
+    MKIMAGE_TRY(CopyStats stats, execute_copy(plan, view));
     (void)stats;
   }
   return dir;

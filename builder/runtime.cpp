@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,6 +208,16 @@ std::optional<std::string> runtime_log_error(const fs::path& log) {
 }
 }  // namespace
 
+// `run` (not detached) deletes its container when the process exits; its state
+// directory (<root>/<id>, runc's and crun's layout) is left only when the
+// runtime itself died or failed: then `delete -f` cleans up. Skipping the
+// delete otherwise saves a runtime process per RUN step (~10 ms of a Go start).
+void Runtime::delete_leftover(const std::string& id) const {
+  struct stat st;
+  if (::lstat((m_options.state_dir / id).c_str(), &st) != 0 && errno == ENOENT) return;
+  run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
+}
+
 Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, const RunIo& io, std::string id,
                          const std::function<void(int pid)>& on_started) const {
   if (id.empty()) id = new_container_id();
@@ -329,12 +340,12 @@ Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, 
       if (f.fd >= 0) close(f.fd);
     int code = exited ? status_code : wait_exit_code(*pid);
     runtime_pid = 0;
-    run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
+    delete_leftover(id);
     return finish(code);
   }
   int code = wait_exit_code(*pid);
   runtime_pid = 0;
-  run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
+  delete_leftover(id);
   return finish(code);
 }
 

@@ -211,6 +211,9 @@ public:
   std::optional<int> init_pid(const std::string& id, bool started = false) const;
 
 private:
+  // `delete -f ID` unless `run` already removed the container's state.
+  void delete_leftover(const std::string& id) const;
+
   RuntimeOptions m_options;
 };
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <ctime>
 
 #include "store/owner.hpp"
@@ -73,7 +74,9 @@ BlobWriter::BlobWriter(BlobWriter&& o) noexcept
       m_size(o.m_size),
       m_on_disk(o.m_on_disk),
       m_writeback(o.m_writeback),
-      m_done(o.m_done) {
+      m_done(o.m_done),
+      m_direct(o.m_direct),
+      m_fd_direct(o.m_fd_direct) {
   o.m_fd = -1;
   o.m_done = true;
 }
@@ -91,6 +94,8 @@ BlobWriter& BlobWriter::operator=(BlobWriter&& o) noexcept {
     m_on_disk = o.m_on_disk;
     m_writeback = o.m_writeback;
     m_done = o.m_done;
+    m_direct = o.m_direct;
+    m_fd_direct = o.m_fd_direct;
     o.m_fd = -1;
     o.m_done = true;
   }
@@ -125,11 +130,59 @@ void BlobWriter::start_writeback() {
   m_writeback = m_on_disk;
 }
 
+util::Result<bool> BlobWriter::write_direct(const char* data, std::size_t size) {
+  constexpr std::size_t k_block = 4096;
+  bool aligned = m_buffer.empty() && size > 0 && size % k_block == 0 &&
+                 reinterpret_cast<std::uintptr_t>(data) % k_block == 0 && m_on_disk % k_block == 0;
+  if (!m_direct || !aligned) {
+    if (m_fd_direct) {  // back to buffered writes (a tail, an unaligned caller)
+      int fl = ::fcntl(m_fd, F_GETFL);
+      if (fl < 0 || ::fcntl(m_fd, F_SETFL, fl & ~O_DIRECT) != 0) return util::sys_error("fcntl", m_tmp_path.string());
+      m_fd_direct = false;
+    }
+    return false;
+  }
+  if (!m_fd_direct) {
+    int fl = ::fcntl(m_fd, F_GETFL);
+    if (fl < 0 || ::fcntl(m_fd, F_SETFL, fl | O_DIRECT) != 0) {  // EINVAL: the filesystem has no O_DIRECT
+      m_direct = false;
+      return false;
+    }
+    m_fd_direct = true;
+  }
+  std::size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::write(m_fd, data + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINVAL && done == 0) {  // refused at write time: buffered from now on
+      m_direct = false;
+      return write_direct(data, size);
+    }
+    if (n < 0) return util::sys_error("write", m_tmp_path.string());
+    done += static_cast<std::size_t>(n);
+    if (done % k_block != 0 && done < size) {  // a short write left the offset unaligned
+      m_on_disk += static_cast<std::int64_t>(done);
+      m_writeback = m_on_disk;
+      m_direct = false;
+      MKIMAGE_TRY(bool direct, write_direct(data + done, size - done));
+      (void)direct;
+      MKIMAGE_TRY_VOID(write_all(m_fd, data + done, size - done, m_tmp_path));
+      m_on_disk += static_cast<std::int64_t>(size - done);
+      return true;
+    }
+  }
+  m_on_disk += static_cast<std::int64_t>(size);
+  m_writeback = m_on_disk;  // on the device already: no writeback to start
+  return true;
+}
+
 util::Result<void> BlobWriter::write(const void* data, std::size_t size) {
   if (m_done) return util::Error{"write to a finished blob \"" + m_tmp_path.string() + "\""};
   const char* p = static_cast<const char*>(data);
   if (m_hashing) m_hash.update(p, size);
   m_size += static_cast<std::int64_t>(size);
+  MKIMAGE_TRY(bool direct, write_direct(p, size));
+  if (direct) return {};
   if (m_buffer.size() + size > k_buffer_size) {
     MKIMAGE_TRY_VOID(flush());
     if (size >= k_buffer_size) {

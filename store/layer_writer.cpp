@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -72,16 +74,41 @@ struct EntryDeleter {
 };
 
 
-// The second half of the tar pipeline: a worker thread hashes each full
-// buffer (the diff_id) and passes it to the sink while the walk fills the next
-// one, as `tar | sha256sum` runs in two processes. One buffer in flight.
-class HashAndSinkStage {
+// A 4 KiB-aligned byte buffer of a fixed size (O_DIRECT writes need the
+// alignment: BlobWriter::use_direct_io). Swappable, not copyable.
+class AlignedBuffer {
 public:
-  explicit HashAndSinkStage(ByteSink& sink) : m_sink(sink) {
-    m_work.resize(k_buffer_size);
+  explicit AlignedBuffer(std::size_t size) : m_size(size) {
+    void* p = nullptr;
+    if (::posix_memalign(&p, 4096, size) != 0) throw std::bad_alloc();
+    m_data.reset(static_cast<char*>(p));
+  }
+  char* data() { return m_data.get(); }
+  std::size_t size() const { return m_size; }
+  friend void swap(AlignedBuffer& a, AlignedBuffer& b) noexcept {
+    std::swap(a.m_data, b.m_data);
+    std::swap(a.m_size, b.m_size);
+  }
+
+private:
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  std::unique_ptr<char, Free> m_data;
+  std::size_t m_size;
+};
+
+// One stage of the tar pipeline: a worker thread runs `work` on each buffer
+// pushed to it while the producer fills the next one, as `tar | sha256sum`
+// runs in two processes. One buffer in flight; `work` may swap it away (to the
+// next stage) since any buffer of the same size comes back.
+class PipelineStage {
+public:
+  using Work = std::function<Result<void>(AlignedBuffer&, std::size_t)>;
+  explicit PipelineStage(Work work) : m_work_fn(std::move(work)), m_work(k_buffer_size) {
     m_thread = std::thread([this] { loop(); });
   }
-  ~HashAndSinkStage() {
+  ~PipelineStage() {
     {
       std::lock_guard lk(m_mu);
       m_stop = true;
@@ -89,17 +116,17 @@ public:
     m_cv.notify_all();
     m_thread.join();
   }
-  HashAndSinkStage(const HashAndSinkStage&) = delete;
-  HashAndSinkStage& operator=(const HashAndSinkStage&) = delete;
+  PipelineStage(const PipelineStage&) = delete;
+  PipelineStage& operator=(const PipelineStage&) = delete;
 
   // Hands the first `n` bytes of `buf` to the worker once the previous buffer is
-  // done; `buf` comes back as the free buffer (same size). Errors: the sink's
+  // done; `buf` comes back as a free buffer (same size). Errors: the work's
   // error for an earlier buffer.
-  Result<void> push(std::vector<char>& buf, std::size_t n) {
+  Result<void> push(AlignedBuffer& buf, std::size_t n) {
     std::unique_lock lk(m_mu);
     m_cv.wait(lk, [&] { return !m_busy; });
     if (m_error) return *m_error;
-    std::swap(m_work, buf);
+    swap(m_work, buf);
     m_work_size = n;
     m_busy = true;
     lk.unlock();
@@ -107,14 +134,13 @@ public:
     return {};
   }
 
-  // Waits for the buffer in flight; then hash() is complete.
+  // Waits for the buffer in flight.
   Result<void> drain() {
     std::unique_lock lk(m_mu);
     m_cv.wait(lk, [&] { return !m_busy; });
     if (m_error) return *m_error;
     return {};
   }
-  util::Sha256& hash() { return m_hash; }
 
 private:
   void loop() {
@@ -123,8 +149,7 @@ private:
       m_cv.wait(lk, [&] { return m_busy || m_stop; });
       if (!m_busy) return;  // stopping with nothing in flight
       lk.unlock();
-      m_hash.update(m_work.data(), m_work_size);
-      auto r = m_sink.write(m_work.data(), m_work_size);
+      auto r = m_work_fn(m_work, m_work_size);
       lk.lock();
       if (!r && !m_error) m_error = r.error();
       m_busy = false;
@@ -132,9 +157,8 @@ private:
     }
   }
 
-  ByteSink& m_sink;
-  util::Sha256 m_hash;
-  std::vector<char> m_work;
+  Work m_work_fn;
+  AlignedBuffer m_work;
   std::size_t m_work_size = 0;
   std::mutex m_mu;
   std::condition_variable m_cv;
@@ -144,13 +168,37 @@ private:
   std::thread m_thread;
 };
 
+// The second half of the tar pipeline: one thread hashes each full buffer (the
+// diff_id), another writes it to the sink, so hashing never waits for the disk
+// (a blob written with O_DIRECT waits for the device on each write).
+class HashAndSinkStage {
+public:
+  explicit HashAndSinkStage(ByteSink& sink)
+      : m_sink_stage([out = &sink](AlignedBuffer& b, std::size_t n) { return out->write(b.data(), n); }),
+        m_hash_stage([this](AlignedBuffer& b, std::size_t n) {
+          m_hash.update(b.data(), n);
+          return m_sink_stage.push(b, n);
+        }) {}
+
+  Result<void> push(AlignedBuffer& buf, std::size_t n) { return m_hash_stage.push(buf, n); }
+  // Waits for both stages; then hash() is complete and every byte is in the sink.
+  Result<void> drain() {
+    MKIMAGE_TRY_VOID(m_hash_stage.drain());
+    return m_sink_stage.drain();
+  }
+  util::Sha256& hash() { return m_hash; }
+
+private:
+  util::Sha256 m_hash;
+  PipelineStage m_sink_stage;  // declared before the hash stage: joined after it
+  PipelineStage m_hash_stage;
+};
+
 // libarchive PAX writer whose output is hashed and passed to a ByteSink through
 // 1 MiB buffers (HashAndSinkStage).
 class TarOut {
 public:
-  TarOut(ByteSink& sink, const LayerWriteOptions& options) : m_stage(sink), m_options(options) {
-    m_buf.resize(k_buffer_size);
-  }
+  TarOut(ByteSink& sink, const LayerWriteOptions& options) : m_stage(sink), m_options(options) {}
   // An unfinished archive is dropped without writing its trailer to the sink.
   ~TarOut() {
     m_dropping = true;
@@ -185,6 +233,23 @@ public:
     la_ssize_t r = archive_write_data(m_archive.get(), p, n);
     if (r < 0) return failure("data");
     return {};
+  }
+
+  // Reads up to `max` bytes of the current entry's data from `fd` straight into
+  // the output buffer and writes them as data(): libarchive's PAX writer hands
+  // data through to write_cb unchanged (no blocking), which sees the bytes are
+  // already in place and skips the copy. Returns the bytes read (0 at EOF).
+  Result<std::size_t> data_from_fd(int fd, std::int64_t max, const std::string& path) {
+    if (m_used == m_buf.size()) MKIMAGE_TRY_VOID(flush());
+    std::size_t room = m_buf.size() - m_used;
+    std::size_t want = static_cast<std::size_t>(std::min<std::int64_t>(max, static_cast<std::int64_t>(room)));
+    ssize_t n;
+    do {
+      n = ::read(fd, m_buf.data() + m_used, want);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return util::sys_error("read", path);
+    if (n > 0) MKIMAGE_TRY_VOID(data(m_buf.data() + m_used, static_cast<std::size_t>(n)));
+    return static_cast<std::size_t>(n);
   }
 
   Result<void> whiteout(const std::string& name) {
@@ -230,6 +295,11 @@ private:
 
   Result<void> append(const void* p, std::size_t n) {
     const char* c = static_cast<const char*>(p);
+    if (c == m_buf.data() + m_used && n <= m_buf.size() - m_used) {  // data_from_fd's bytes
+      m_used += n;
+      if (m_used == m_buf.size()) MKIMAGE_TRY_VOID(flush());
+      return {};
+    }
     while (n > 0) {
       std::size_t k = std::min(n, m_buf.size() - m_used);
       std::memcpy(m_buf.data() + m_used, c, k);
@@ -258,7 +328,7 @@ private:
   HashAndSinkStage m_stage;  // joined after m_archive is freed (declared first, destroyed last)
   const LayerWriteOptions& m_options;
   std::unique_ptr<archive, ArchiveWriteDeleter> m_archive;
-  std::vector<char> m_buf;
+  AlignedBuffer m_buf{k_buffer_size};
   std::size_t m_used = 0;
   std::int64_t m_size = 0;
   std::int64_t m_entries = 0;
@@ -338,9 +408,7 @@ int open_file_noatime(int dirfd, const char* name) {
 // Walks a tree (or a list of changes) and writes the entries.
 class LayerWalker {
 public:
-  LayerWalker(TarOut& out, SourceKind kind, std::string root) : m_out(out), m_kind(kind), m_root(std::move(root)) {
-    m_data.resize(k_buffer_size);
-  }
+  LayerWalker(TarOut& out, SourceKind kind, std::string root) : m_out(out), m_kind(kind), m_root(std::move(root)) {}
 
   void set_excludes(const std::vector<std::string>& excludes) {
     for (auto p : excludes) {
@@ -497,19 +565,13 @@ private:
   Result<void> copy_data(int fd, std::int64_t size, const std::string& rel) {
     std::int64_t left = size;
     while (left > 0) {
-      std::size_t want = static_cast<std::size_t>(std::min<std::int64_t>(left, static_cast<std::int64_t>(m_data.size())));
-      ssize_t n = ::read(fd, m_data.data(), want);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return util::sys_error("read", full(rel));
-      }
-      if (n == 0) break;  // the file shrank: libarchive pads the entry with zeros
-      MKIMAGE_TRY_VOID(m_out.data(m_data.data(), static_cast<std::size_t>(n)));
-      left -= n;
+      MKIMAGE_TRY(std::size_t n, m_out.data_from_fd(fd, left, full(rel)));
+      if (n == 0) break;  // the file shrank: padded with zeros below
+      left -= static_cast<std::int64_t>(n);
     }
     if (left > 0) {
       // Keep the tar consistent with the declared size; the result is still a valid tar.
-      std::memset(m_data.data(), 0, m_data.size());
+      m_data.assign(k_buffer_size, 0);
       while (left > 0) {
         std::size_t k = static_cast<std::size_t>(std::min<std::int64_t>(left, static_cast<std::int64_t>(m_data.size())));
         MKIMAGE_TRY_VOID(m_out.data(m_data.data(), k));
@@ -531,7 +593,7 @@ private:
   std::string m_root;
   std::set<std::string> m_excludes;
   std::unordered_map<InodeKey, std::string, InodeHash> m_links;
-  std::vector<char> m_data;
+  std::vector<char> m_data;  // zeros for a file that shrank while read
 };
 
 std::string normalize_rel(std::string p) {
