@@ -148,7 +148,7 @@ public:
   // `id_or_name` (builder/container_exec.cpp). Returns its exit code (0 at
   // once with `detach`). Errors: no such container, "Container ID is not
   // running" (docker's words), an unknown -u user, bad -e, the runtime's
-  // "OCI runtime: ..." when the process cannot start.
+  // "OCI runtime exec failed: ..." when the process cannot start.
   util::Result<int> exec(const std::string& id_or_name, const ExecRequest& request);
 
   // The record, with a dead monitor's "running" turned into "exited".
@@ -158,6 +158,10 @@ public:
 
   std::filesystem::path container_dir(const std::string& id) const;
   std::filesystem::path log_path(const std::string& id) const { return container_dir(id) / "log"; }
+  // A detached container started with -i reads its stdin from this FIFO
+  // while it runs (its monitor holds it open: no EOF, as docker's `run -di`);
+  // `attach` writes into it (builder/stdin_relay.hpp).
+  std::filesystem::path stdin_path(const std::string& id) const { return container_dir(id) / "stdin"; }
   // Where a detached monitor leaves the message of a failed start (outside
   // the container's directory, which --rm removes).
   std::filesystem::path start_error_path(const std::string& id) const;
