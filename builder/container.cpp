@@ -572,7 +572,9 @@ Result<void> ContainerManager::remove(const std::string& id_or_name, bool force)
   MKIMAGE_TRY(auto found, find(id_or_name));
   if (!found) return Error{"No such container: " + id_or_name};
   if (found->state == "running") {
-    if (!force) return Error{"cannot remove running container " + found->name + ": stop it first or use rm -f"};
+    if (!force)
+      return Error{"You cannot remove a running container " + found->id +
+                   ". Stop the container before attempting removal or force remove"};
     std::string runtime_id = runtime_container_id(found->id);
     (void)m_runtime.kill(runtime_id, SIGKILL);
     if (found->pid != getpid()) {

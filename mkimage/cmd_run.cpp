@@ -124,8 +124,8 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     }
     if (req.detach && req.tty && req.interactive)
       throw CliExit{k_exit_usage, "mkimage run: -d cannot be combined with -it"};
-    if (req.tty && !req.detach && !isatty(0))
-      throw CliExit{k_exit_usage, "mkimage run: -t needs a terminal on stdin"};
+    if (req.tty && !req.detach && !isatty(0))  // docker's words (runc's foreground pty needs one too)
+      throw CliExit{k_exit_failure, "mkimage: the input device is not a TTY"};
     auto store = open_store(global);
     builder::RuntimeOptions ropts;
     ropts.runtime = flags->runtime;
@@ -164,6 +164,8 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     if (rest.empty() && exec->get_parent()) rest = exec->get_parent()->remaining();
     if (rest.size() < 2) throw CliExit{k_exit_usage, "mkimage exec: a CONTAINER and a COMMAND are required"};
     exec_req->command.assign(rest.begin() + 1, rest.end());
+    if (exec_req->tty && !exec_req->detach && !isatty(0))
+      throw CliExit{k_exit_failure, "mkimage: the input device is not a TTY"};
     auto store = open_store(global);
     ContainerManager mgr(*store);
     builder::install_interrupt_handlers();

@@ -23,6 +23,10 @@ M exec box /no/such/command 2>"$WORK/err"; rc2=$?
 M exec nosuchbox true 2>"$WORK/err2"; rc3=$?
 set -e
 expect_eq "$rc" 7 "the command's exit code passes through"
+set +e
+M exec -t box true </dev/null 2>"$WORK/tty.err"; rc=$?
+set -e
+expect_eq "$rc $(cat "$WORK/tty.err")" "1 mkimage: the input device is not a TTY" "exec -t without a terminal: docker's words"
 expect_eq "$(M exec box sh -c 'echo to-err >&2; echo to-out' 2>&1 >/dev/null)" "to-err" "the command's stderr passes through"
 expect_eq "$rc2" 127 "a missing command exits 127"
 grep -qx 'mkimage: OCI runtime exec failed: exec failed: unable to start container process: exec: "/no/such/command": stat /no/such/command: no such file or directory: unknown' "$WORK/err" \
