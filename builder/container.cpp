@@ -32,6 +32,12 @@
 namespace mkimage::builder {
 namespace fs = std::filesystem;
 
+util::Result<fs::path> container_init_path() {
+  for (const char* p : {"/usr/bin/docker-init", "/usr/bin/tini-static"})
+    if (::access(p, X_OK) == 0) return fs::path(p);
+  return util::Error{"--init needs a static tini: /usr/bin/docker-init or /usr/bin/tini-static (Debian package tini)"};
+}
+
 std::string runtime_container_id(const std::string& id) { return "mkimage-" + id.substr(0, 32); }
 
 std::optional<int> parse_signal(const std::string& name) {
@@ -148,7 +154,8 @@ std::string settings_to_json(const ContainerSettings& s) {
   json j = {{"args", s.args},       {"env", s.env},       {"cwd", s.cwd},
             {"user", s.user},       {"network", std::string(to_string(s.network))},
             {"ports", ports},       {"volumes", vols},    {"remove", s.remove},
-            {"interactive", s.interactive}, {"tty", s.tty}, {"stop_signal", s.stop_signal}};
+            {"interactive", s.interactive}, {"tty", s.tty}, {"stop_signal", s.stop_signal},
+            {"init", s.init}};
   return util::json_text(j);
 }
 
@@ -168,6 +175,7 @@ Result<ContainerSettings> settings_from_json(const std::string& text) {
     s.interactive = j.at("interactive");
     s.tty = j.at("tty");
     s.stop_signal = j.value("stop_signal", "");
+    s.init = j.value("init", false);
     return s;
   } catch (const std::exception& e) {
     return Error{std::string("bad container settings: ") + e.what()};
@@ -217,6 +225,7 @@ Result<ContainerSettings> make_settings(const RunRequest& r, const store::Image&
   s.volumes = r.volumes;
   s.remove = r.remove;
   s.interactive = r.interactive;
+  s.init = r.init;
   s.tty = r.tty;
   s.stop_signal = c.stop_signal;
   return s;
@@ -384,6 +393,11 @@ Result<int> ContainerManager::run_monitor_steps(const std::string& id, bool atta
   spec.process.gid = user.gid;
   spec.process.additional_gids = user.additional_gids;
   spec.process.terminal = settings.tty && attach;
+  if (settings.init) {  // docker's --init: tini runs the process as pid 1's child
+    MKIMAGE_TRY(auto init, container_init_path());
+    spec.mounts.push_back({"/sbin/docker-init", "bind", init.string(), {"bind", "ro"}});
+    spec.process.args.insert(spec.process.args.begin(), {"/sbin/docker-init", "--"});
+  }
   for (const auto& v : settings.volumes) {
     std::error_code ec;
     fs::create_directories(v.host_path, ec);

@@ -64,6 +64,7 @@ struct RunRequest {
   bool interactive = false;               // -i
   bool tty = false;                       // -t
   bool detach = false;                    // -d
+  bool init = false;                      // --init: tini as pid 1 (container_init_path())
 };
 
 // What `mkimage exec` asked for.
@@ -90,7 +91,13 @@ struct ContainerSettings {
   bool interactive = false;
   bool tty = false;
   std::string stop_signal;  // image StopSignal ("" = SIGTERM)
+  bool init = false;        // --init
 };
+
+// The init `run --init` puts at /sbin/docker-init in the container (docker's
+// path), a static tini: /usr/bin/docker-init or /usr/bin/tini-static (the
+// Debian package tini). Errors: neither exists.
+util::Result<std::filesystem::path> container_init_path();
 std::string settings_to_json(const ContainerSettings& s);
 util::Result<ContainerSettings> settings_from_json(const std::string& text);
 

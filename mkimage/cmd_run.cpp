@@ -86,6 +86,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
   run->add_flag("-t,--tty", flags->req.tty, "Allocate a pseudo-terminal");
   run->add_flag("-d,--detach", flags->req.detach, "Run in the background and print the container ID");
   run->add_option("--name", flags->req.name, "Container name");
+  run->add_flag("--init", flags->req.init, "Run an init (tini) inside the container that forwards signals and reaps processes");
   run->add_option("-e,--env", flags->env, "Set an environment variable (K=V, or K for the host's value)")->allow_extra_args(false);
   run->add_option("-w,--workdir", flags->req.workdir, "Working directory inside the container");
   run->add_option("-u,--user", flags->req.user, "User (name|uid[:group|gid])");

@@ -43,6 +43,14 @@ expect_eq "$rc" 125 "an unknown -u user exits 125"
 expect_eq "$(M ps -a -q)" "" "--rm removes a container whose start failed"
 expect_eq "$(ls "$MKIMAGE_ROOT/containers" | wc -l)" 0 "--rm leaves no container directory"
 
+# --init: docker's tini at /sbin/docker-init is pid 1, the command its child
+if [ -x /usr/bin/docker-init ] || [ -x /usr/bin/tini-static ]; then
+  expect_eq "$(M run --rm --init bb:latest sh -c 'tr "\0" " " </proc/1/cmdline; exit 3' || echo "rc=$?")" \
+    "/sbin/docker-init -- sh -c tr \"\\0\" \" \" </proc/1/cmdline; exit 3 rc=3" "--init runs tini as pid 1, the status passes through"
+else
+  echo "not checked: --init (no /usr/bin/tini-static: scripts/deps.sh installs tini)"
+fi
+
 out=$(M run --rm -e A=1 -e FOO=override -w /tmp -u app bb:latest sh -c 'echo $A $FOO $(pwd) $(id -u) $(id -g) $HOME')
 expect_eq "$out" "1 override /tmp 1000 1000 /home/app" "-e, -w, -u apply"
 
