@@ -440,7 +440,7 @@ Result<int> ContainerManager::run_monitor_steps(const std::string& id, bool atta
       [[maybe_unused]] auto b = ::write(is_stderr ? 2 : 1, chunk.data(), chunk.size());
     };
   } else {
-    io.stdin_fd = stdin_fifo.fd >= 0 ? ::dup(stdin_fifo.fd) : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    io.stdin_fd = stdin_fifo.fd >= 0 ? ::fcntl(stdin_fifo.fd, F_DUPFD_CLOEXEC, 3) : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     io.stdout_fd = log_fd;
     io.stderr_fd = log_fd;
   }
