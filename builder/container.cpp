@@ -27,9 +27,16 @@
 #include "builder/user_db.hpp"
 #include "store/owner.hpp"
 #include "store/snapshots.hpp"
+#include "util/fd.hpp"
 
 namespace mkimage::builder {
 namespace fs = std::filesystem;
+
+util::Result<fs::path> container_init_path() {
+  for (const char* p : {"/usr/bin/docker-init", "/usr/bin/tini-static"})
+    if (::access(p, X_OK) == 0) return fs::path(p);
+  return util::Error{"--init needs a static tini: /usr/bin/docker-init or /usr/bin/tini-static (Debian package tini)"};
+}
 
 std::string runtime_container_id(const std::string& id) { return "mkimage-" + id.substr(0, 32); }
 
@@ -147,7 +154,8 @@ std::string settings_to_json(const ContainerSettings& s) {
   json j = {{"args", s.args},       {"env", s.env},       {"cwd", s.cwd},
             {"user", s.user},       {"network", std::string(to_string(s.network))},
             {"ports", ports},       {"volumes", vols},    {"remove", s.remove},
-            {"interactive", s.interactive}, {"tty", s.tty}, {"stop_signal", s.stop_signal}};
+            {"interactive", s.interactive}, {"tty", s.tty}, {"stop_signal", s.stop_signal},
+            {"init", s.init}};
   return util::json_text(j);
 }
 
@@ -167,6 +175,7 @@ Result<ContainerSettings> settings_from_json(const std::string& text) {
     s.interactive = j.at("interactive");
     s.tty = j.at("tty");
     s.stop_signal = j.value("stop_signal", "");
+    s.init = j.value("init", false);
     return s;
   } catch (const std::exception& e) {
     return Error{std::string("bad container settings: ") + e.what()};
@@ -216,6 +225,7 @@ Result<ContainerSettings> make_settings(const RunRequest& r, const store::Image&
   s.volumes = r.volumes;
   s.remove = r.remove;
   s.interactive = r.interactive;
+  s.init = r.init;
   s.tty = r.tty;
   s.stop_signal = c.stop_signal;
   return s;
@@ -263,7 +273,8 @@ Result<store::ContainerRecord> ContainerManager::create(const RunRequest& reques
   }
   MKIMAGE_TRY(auto existing, m_store.index().get_container(rec.name));
   if (existing && existing->name == rec.name)
-    return Error{"the container name \"" + rec.name + "\" is already in use by container " + existing->id.substr(0, 12)};
+    return Error{"Conflict. The container name \"/" + rec.name + "\" is already in use by container \"" + existing->id +
+                 "\". You have to remove (or rename) that container to be able to reuse that name."};
   rec.image = found->manifest_descriptor.digest;
   rec.image_ref = request.image;
   rec.state = "created";
@@ -382,6 +393,11 @@ Result<int> ContainerManager::run_monitor_steps(const std::string& id, bool atta
   spec.process.gid = user.gid;
   spec.process.additional_gids = user.additional_gids;
   spec.process.terminal = settings.tty && attach;
+  if (settings.init) {  // docker's --init: tini runs the process as pid 1's child
+    MKIMAGE_TRY(auto init, container_init_path());
+    spec.mounts.push_back({"/sbin/docker-init", "bind", init.string(), {"bind", "ro"}});
+    spec.process.args.insert(spec.process.args.begin(), {"/sbin/docker-init", "--"});
+  }
   for (const auto& v : settings.volumes) {
     std::error_code ec;
     fs::create_directories(v.host_path, ec);
@@ -394,6 +410,16 @@ Result<int> ContainerManager::run_monitor_steps(const std::string& id, bool atta
     forwarders.push_back(std::move(f));
   }
 
+  // A detached -i container reads a FIFO that `attach` writes into; held
+  // open here for reading and writing, it never reaches EOF (docker's -di).
+  util::Fd stdin_fifo;
+  if (!attach && settings.interactive) {
+    std::error_code rm_ec;
+    fs::remove(stdin_path(rec.id), rm_ec);
+    if (::mkfifo(stdin_path(rec.id).c_str(), 0600) != 0) return util::sys_error("mkfifo", stdin_path(rec.id).string());
+    stdin_fifo.reset(::open(stdin_path(rec.id).c_str(), O_RDWR | O_CLOEXEC));
+    if (stdin_fifo.fd < 0) return util::sys_error("open", stdin_path(rec.id).string());
+  }
   int log_fd = ::open(log_path(rec.id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd < 0) return util::sys_error("open", log_path(rec.id).string());
 
@@ -414,7 +440,7 @@ Result<int> ContainerManager::run_monitor_steps(const std::string& id, bool atta
       [[maybe_unused]] auto b = ::write(is_stderr ? 2 : 1, chunk.data(), chunk.size());
     };
   } else {
-    io.stdin_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    io.stdin_fd = stdin_fifo.fd >= 0 ? ::fcntl(stdin_fifo.fd, F_DUPFD_CLOEXEC, 3) : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     io.stdout_fd = log_fd;
     io.stderr_fd = log_fd;
   }
@@ -436,6 +462,12 @@ Result<int> ContainerManager::run_monitor_steps(const std::string& id, bool atta
   for (auto& f : forwarders) f->stop();
   forwarders.clear();
   if (io.stdin_fd > 2) ::close(io.stdin_fd);
+  if (stdin_fifo.fd >= 0) {
+    // Closed before the path goes: a waiting attach sees EPIPE, not a hang.
+    stdin_fifo.reset();
+    std::error_code rm_ec;
+    fs::remove(stdin_path(rec.id), rm_ec);
+  }
   ::close(log_fd);
   snap.reset();  // unmount; the writable layer stays in fs/upper
 
@@ -499,11 +531,22 @@ Result<void> ContainerManager::start_detached(const std::string& id) {
   }
   // Give the runtime a moment to have the container process up.
   std::string runtime_id = runtime_container_id(cid);
+  std::int64_t monitor_pid = 0;
   for (int i = 0; i < 200; ++i) {
     MKIMAGE_TRY(auto rec, m_store.index().get_container(cid));
-    if (!rec || rec->state != "running" || m_runtime.init_pid(runtime_id, /*started=*/true)) break;
+    if (rec && rec->pid > 0) monitor_pid = rec->pid;
+    if (!rec || rec->state != "running") break;
+    if (m_runtime.init_pid(runtime_id, /*started=*/true)) return {};
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
+  // It stopped at once: the runtime may not have started the process — the
+  // monitor leaves that message after recording the exit.
+  for (int i = 0; i < 200; ++i) {
+    if (auto e = start_error()) return Error{*e};
+    if (!pid_alive(monitor_pid)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (auto e = start_error()) return Error{*e};
   return {};
 }
 
@@ -543,7 +586,9 @@ Result<void> ContainerManager::remove(const std::string& id_or_name, bool force)
   MKIMAGE_TRY(auto found, find(id_or_name));
   if (!found) return Error{"No such container: " + id_or_name};
   if (found->state == "running") {
-    if (!force) return Error{"cannot remove running container " + found->name + ": stop it first or use rm -f"};
+    if (!force)
+      return Error{"You cannot remove a running container " + found->id +
+                   ". Stop the container before attempting removal or force remove"};
     std::string runtime_id = runtime_container_id(found->id);
     (void)m_runtime.kill(runtime_id, SIGKILL);
     if (found->pid != getpid()) {

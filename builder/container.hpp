@@ -64,6 +64,7 @@ struct RunRequest {
   bool interactive = false;               // -i
   bool tty = false;                       // -t
   bool detach = false;                    // -d
+  bool init = false;                      // --init: tini as pid 1 (container_init_path())
 };
 
 // What `mkimage exec` asked for.
@@ -90,7 +91,13 @@ struct ContainerSettings {
   bool interactive = false;
   bool tty = false;
   std::string stop_signal;  // image StopSignal ("" = SIGTERM)
+  bool init = false;        // --init
 };
+
+// The init `run --init` puts at /sbin/docker-init in the container (docker's
+// path), a static tini: /usr/bin/docker-init or /usr/bin/tini-static (the
+// Debian package tini). Errors: neither exists.
+util::Result<std::filesystem::path> container_init_path();
 std::string settings_to_json(const ContainerSettings& s);
 util::Result<ContainerSettings> settings_from_json(const std::string& text);
 
@@ -148,7 +155,7 @@ public:
   // `id_or_name` (builder/container_exec.cpp). Returns its exit code (0 at
   // once with `detach`). Errors: no such container, "Container ID is not
   // running" (docker's words), an unknown -u user, bad -e, the runtime's
-  // "OCI runtime: ..." when the process cannot start.
+  // "OCI runtime exec failed: ..." when the process cannot start.
   util::Result<int> exec(const std::string& id_or_name, const ExecRequest& request);
 
   // The record, with a dead monitor's "running" turned into "exited".
@@ -158,6 +165,10 @@ public:
 
   std::filesystem::path container_dir(const std::string& id) const;
   std::filesystem::path log_path(const std::string& id) const { return container_dir(id) / "log"; }
+  // A detached container started with -i reads its stdin from this FIFO
+  // while it runs (its monitor holds it open: no EOF, as docker's `run -di`);
+  // `attach` writes into it (builder/stdin_relay.hpp).
+  std::filesystem::path stdin_path(const std::string& id) const { return container_dir(id) / "stdin"; }
   // Where a detached monitor leaves the message of a failed start (outside
   // the container's directory, which --rm removes).
   std::filesystem::path start_error_path(const std::string& id) const;

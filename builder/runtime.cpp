@@ -16,7 +16,9 @@
 
 #include "builder/interrupt.hpp"
 #include "builder/private_network.hpp"
+#include "builder/runtime_stderr.hpp"
 #include "store/owner.hpp"
+#include "util/fd.hpp"
 
 namespace mkimage::builder {
 namespace fs = std::filesystem;
@@ -190,7 +192,7 @@ int start_failure_exit_code(const std::string& message) {
 
 namespace {
 // The runtime's own error (runc --log-format json: {"level":"error","msg":...})
-// when it could not start the container, else nullopt.
+// when it could not start the container, as it printed it, else nullopt.
 std::optional<std::string> runtime_log_error(const fs::path& log) {
   std::ifstream in(log);
   std::string line;
@@ -199,13 +201,93 @@ std::optional<std::string> runtime_log_error(const fs::path& log) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (!j.is_object() || !j.contains("level") || j["level"] != "error" || !j.contains("msg") || !j["msg"].is_string())
       continue;
-    std::string msg = j["msg"].get<std::string>();
-    for (const char* prefix : {"runc run failed: ", "runc create failed: "})
-      if (msg.rfind(prefix, 0) == 0) msg.erase(0, std::strlen(prefix));
-    found = msg;
+    found = j["msg"].get<std::string>();
   }
   return found;
 }
+
+// The runtime's message without its own "runc run failed: " head.
+std::string without_runtime_head(std::string msg) {
+  for (const char* prefix : {"runc run failed: ", "runc create failed: ", "runc exec failed: "})
+    if (msg.rfind(prefix, 0) == 0) msg.erase(0, std::strlen(prefix));
+  return msg;
+}
+
+// Reads what is in `fd` now and until EOF (a pipe whose writers are gone).
+std::string read_all(int fd) {
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0) out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+void write_all(int fd, std::string_view text) {
+  while (!text.empty()) {
+    ssize_t n = ::write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+// Passes the runtime's stderr pipe `fd` on to ours through `filter` until the
+// runtime `pid` has exited and the pipe is closed (at most 2 s after the exit:
+// a process left running may hold it). Returns the runtime's exit code.
+int relay_stderr(pid_t pid, int fd, RuntimeStderrFilter& filter) {
+  char buf[65536];
+  std::optional<int> code;
+  auto exit_time = std::chrono::steady_clock::now();
+  auto held_since = exit_time;
+  while (true) {
+    pollfd pfd{fd, POLLIN, 0};
+    int r = poll(&pfd, 1, 200);
+    if (r < 0 && errno != EINTR) break;
+    if (r > 0) {
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) break;
+      if (n > 0) {
+        bool was_holding = filter.holding();
+        write_all(2, filter.feed(std::string_view(buf, static_cast<size_t>(n))));
+        if (filter.holding() && !was_holding) held_since = std::chrono::steady_clock::now();
+      }
+    }
+    if (!code) {
+      int st = 0;
+      if (waitpid(pid, &st, WNOHANG) == pid) {
+        code = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 255;
+        exit_time = std::chrono::steady_clock::now();
+      } else if (filter.holding() && std::chrono::steady_clock::now() - held_since > std::chrono::milliseconds(500)) {
+        write_all(2, filter.flush());  // the runtime runs on: the line was the process's
+      }
+    } else if (std::chrono::steady_clock::now() - exit_time > std::chrono::seconds(2)) {
+      break;
+    }
+  }
+  return code ? *code : wait_exit_code(pid);
+}
+
+// When the runtime's stderr is a regular file (a detached container's log),
+// its error line is taken out of it again: the log holds the process's output.
+struct StderrFileMark {
+  int fd = -1;
+  off_t size = -1;
+  explicit StderrFileMark(int f) : fd(f) {
+    struct stat st;
+    if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) size = st.st_size;
+  }
+  void drop_line(const std::string& line) const {
+    struct stat st;
+    if (size < 0 || ::fstat(fd, &st) != 0) return;
+    std::string want = line + "\n";
+    if (st.st_size - size != static_cast<off_t>(want.size())) return;
+    std::string got(want.size(), '\0');
+    util::Fd reader(::open(("/proc/self/fd/" + std::to_string(fd)).c_str(), O_RDONLY | O_CLOEXEC));  // fd may be write-only
+    if (reader.fd >= 0 && ::pread(reader.fd, got.data(), got.size(), size) == static_cast<ssize_t>(got.size()) && got == want)
+      [[maybe_unused]] int r = ::ftruncate(fd, size);
+  }
+};
 }  // namespace
 
 // `run` (not detached) deletes its container when the process exits; its state
@@ -240,27 +322,50 @@ Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, 
   int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   SpawnIo sio;
   sio.own_group = io.own_process_group;
+  // With a terminal the process's output goes through the pty: the runtime's
+  // stderr carries only its own messages, kept here (shown unless it failed).
+  bool capture_stderr = !io.on_output && effective->process.terminal;
+  if (io.on_output || capture_stderr) {
+    if (pipe2(err_pipe, O_CLOEXEC) != 0) return util::sys_error("pipe", "runtime output");
+    sio.err = err_pipe[1];
+  }
   if (io.on_output) {
-    if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
+    if (pipe2(out_pipe, O_CLOEXEC) != 0) {
+      close(err_pipe[0]);
+      close(err_pipe[1]);
       return util::sys_error("pipe", "runtime output");
+    }
     sio.in = io.stdin_fd >= 0 ? io.stdin_fd : -2;
     sio.out = out_pipe[1];
-    sio.err = err_pipe[1];
   } else {
     sio.in = io.stdin_fd;
     sio.out = io.stdout_fd;
-    sio.err = io.stderr_fd;
+    if (!capture_stderr) sio.err = io.stderr_fd;
   }
+  StderrFileMark stderr_mark(capture_stderr || io.on_output ? -1 : io.stderr_fd);
   // The runtime's own messages go to a log, not into the container's output.
   fs::path log = fs::absolute(bundle_dir) / "runtime.log";
   fs::remove(log, ec);
   std::vector<std::string> argv = {m_options.runtime, "--root", m_options.state_dir.string(),
                                    "--log", log.string(), "--log-format", "json",
                                    "run", "--bundle", fs::absolute(bundle_dir).string(), id};
-  // A non-zero status with an error in the log: the process never started.
+  // A non-zero status with an error in the log: the process never started
+  // (docker's "OCI runtime create failed: ..."); the runtime's own printed
+  // copy of it is dropped from what is shown (RuntimeStderrFilter).
+  RuntimeStderrFilter stderr_filter(m_options.runtime);
   auto finish = [&](int code) -> Result<int> {
-    if (code != 0)
-      if (auto e = runtime_log_error(log)) return Error{"OCI runtime: " + *e};
+    std::optional<std::string> e = code != 0 ? runtime_log_error(log) : std::nullopt;
+    if (io.on_output) {
+      if (auto rest = stderr_filter.finish(e); !rest.empty()) io.on_output(rest, true);
+    } else if (capture_stderr) {
+      ::fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);  // the runtime has exited: what it wrote is there
+      std::string text = read_all(err_pipe[0]);
+      close(err_pipe[0]);
+      if (auto rest = stderr_filter.feed(text) + stderr_filter.finish(e); !rest.empty()) write_all(2, rest);
+    } else if (e) {
+      stderr_mark.drop_line(*e);
+    }
+    if (e) return Error{"OCI runtime create failed: " + without_runtime_head(*e)};
     return code;
   };
 
@@ -289,15 +394,11 @@ Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, 
     pid = spawn(argv, sio);
     if (pid) runtime_pid = *pid;
   }
-  if (io.on_output) {
-    close(out_pipe[1]);
-    close(err_pipe[1]);
-  }
+  if (io.on_output) close(out_pipe[1]);
+  if (err_pipe[1] >= 0) close(err_pipe[1]);
   if (!pid) {
-    if (io.on_output) {
-      close(out_pipe[0]);
-      close(err_pipe[0]);
-    }
+    if (io.on_output) close(out_pipe[0]);
+    if (err_pipe[0] >= 0) close(err_pipe[0]);
     return pid.error();
   }
   if (on_started) on_started(*pid);
@@ -309,6 +410,7 @@ Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, 
     bool exited = false;
     int status_code = -1;
     auto exit_time = std::chrono::steady_clock::now();
+    auto held_since = exit_time;
     while (open_count > 0) {
       int r = poll(fds, 2, 200);
       if (r < 0 && errno != EINTR) break;
@@ -316,12 +418,26 @@ Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, 
         if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
         ssize_t n = read(fds[i].fd, buf, sizeof buf);
         if (n > 0) {
-          io.on_output(std::string_view(buf, static_cast<size_t>(n)), i == 1);
+          std::string_view chunk(buf, static_cast<size_t>(n));
+          if (i == 0) {
+            io.on_output(chunk, false);
+          } else {
+            bool was_holding = stderr_filter.holding();
+            if (auto pass = stderr_filter.feed(chunk); !pass.empty()) io.on_output(pass, true);
+            if (stderr_filter.holding() && !was_holding) held_since = std::chrono::steady_clock::now();
+          }
         } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
           close(fds[i].fd);
           fds[i].fd = -1;
           --open_count;
         }
+      }
+      // A held line the runtime did not follow by its exit was the process's.
+      if (!exited && stderr_filter.holding() &&
+          std::chrono::steady_clock::now() - held_since > std::chrono::milliseconds(500)) {
+        siginfo_t info{};
+        if (waitid(P_PID, static_cast<id_t>(*pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0)
+          io.on_output(stderr_filter.flush(), true);
       }
       if (!exited) {
         int st = 0;
@@ -367,17 +483,31 @@ Result<int> Runtime::exec(const std::string& id, const ProcessSpec& process, int
   SpawnIo sio;
   sio.in = stdin_fd;
   sio.own_group = !process.terminal;  // a pty needs the terminal's foreground group
+  // stderr through a pipe: the process's passes on (RuntimeStderrFilter), the
+  // runtime's error line does not. -d: the output is nobody's (docker's).
+  int err_pipe[2] = {-1, -1};
+  if (detach) {
+    sio.quiet = true;
+  } else if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    return util::sys_error("pipe", "runtime output");
+  } else {
+    sio.err = err_pipe[1];
+  }
   Result<pid_t> pid = Error{"the runtime was not started"};
   {
     UninterruptibleScope section;
     pid = spawn(argv, sio);
   }
+  if (err_pipe[1] >= 0) close(err_pipe[1]);
+  util::Fd err_in(err_pipe[0]);
   if (!pid) return pid.error();
   // On an interrupt the runtime gets SIGTERM, which it passes on to the process.
   CleanupGuard guard([p = *pid] { ::kill(p, SIGTERM); });
-  int code = wait_exit_code(*pid);
-  if (code != 0)
-    if (auto e = runtime_log_error(log)) return Error{"OCI runtime: " + *e};
+  RuntimeStderrFilter filter(m_options.runtime);
+  int code = err_in.fd >= 0 ? relay_stderr(*pid, err_in.fd, filter) : wait_exit_code(*pid);
+  std::optional<std::string> e = code != 0 ? runtime_log_error(log) : std::nullopt;
+  if (auto rest = filter.finish(e); !rest.empty()) write_all(2, rest);
+  if (e) return Error{"OCI runtime exec failed: " + without_runtime_head(*e)};
   return code;
 }
 

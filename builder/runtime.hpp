@@ -171,10 +171,11 @@ public:
   // signal N). `id` empty = new_container_id(). `on_started(pid)` (optional)
   // is called with the runtime process's pid once it runs.
   // Errors: bundle I/O, the runtime cannot be started, the runtime could not
-  // start the container's process (message "OCI runtime: unable to start
+  // start the container's process (message "OCI runtime create failed: unable to start
   // container process: exec: ...", from the runtime's log in
-  // `bundle_dir`/runtime.log; see start_failure_exit_code), or mkimage was
-  // interrupted (the container is killed and deleted first).
+  // `bundle_dir`/runtime.log; see start_failure_exit_code; the copy the
+  // runtime printed on stderr is not shown: builder/runtime_stderr.hpp), or
+  // mkimage was interrupted (the container is killed and deleted first).
   util::Result<int> run(const ContainerSpec& spec, const std::filesystem::path& bundle_dir,
                         const RunIo& io, std::string id = {},
                         const std::function<void(int pid)>& on_started = {}) const;
@@ -185,10 +186,11 @@ public:
   // appended to the container's env, `process.cwd` ("" = the container's),
   // the uid/gid/additional_gids given, and a pty when `process.terminal`
   // (our stdin is the console). stdio: `io.stdin_fd` (-1 = ours, -2 =
-  // /dev/null), stdout/stderr ours. `detach`: returns 0 once the process is
-  // started. `log` is the runtime's log file (its errors are read from it).
+  // /dev/null), stdout/stderr ours (stderr relayed without the runtime's own
+  // error line). `detach`: returns 0 once the process is started, its
+  // output discarded as docker's exec -d does. `log` is the runtime's log file (its errors are read from it).
   // Returns the process's exit code (128+N when killed by signal N).
-  // Errors: the runtime could not start the process ("OCI runtime: ...",
+  // Errors: the runtime could not start the process ("OCI runtime exec failed: ...",
   // see start_failure_exit_code), the runtime cannot be started.
   util::Result<int> exec(const std::string& id, const ProcessSpec& process, int stdin_fd, bool detach,
                          const std::filesystem::path& log) const;

@@ -1,6 +1,7 @@
 // run, exec, attach, ps, logs, stop, kill, start, rm, cp (issue 5 "mkimage run"), plus the hidden
 // `__monitor ID` that owns a detached container (builder/container.hpp).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 
 #include "builder/container.hpp"
 #include "builder/interrupt.hpp"
+#include "builder/stdin_relay.hpp"
 #include "mkimage/cli.hpp"
 #include "mkimage/output_format.hpp"
 #include "store/store.hpp"
@@ -26,12 +28,12 @@ using builder::ContainerManager;
 namespace {
 
 // Copies the container's log (ROOT/containers/<id>/log) to stdout: all of it,
-// or with `from_end` only what is written from now on; with `follow` until
-// the container has exited, calling `tick` between reads (every 100 ms).
-void stream_log(ContainerManager& mgr, const store::ContainerRecord& rec, bool from_end, bool follow,
+// or from byte `from` on; with `follow` until the container has exited,
+// calling `tick` between reads (every 100 ms).
+void stream_log(ContainerManager& mgr, const store::ContainerRecord& rec, off_t from, bool follow,
                 const std::function<void()>& tick = {}) {
   util::Fd fd(::open(mgr.log_path(rec.id).c_str(), O_RDONLY | O_CLOEXEC));
-  if (from_end && fd.fd >= 0) ::lseek(fd.fd, 0, SEEK_END);
+  if (from > 0 && fd.fd >= 0) ::lseek(fd.fd, from, SEEK_SET);
   char buf[65536];
   auto drain = [&] {
     if (fd.fd < 0) fd.reset(::open(mgr.log_path(rec.id).c_str(), O_RDONLY | O_CLOEXEC));
@@ -51,6 +53,13 @@ void stream_log(ContainerManager& mgr, const store::ContainerRecord& rec, bool f
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     drain();
   }
+}
+
+// The message of a failed container command; the runtime's failure to start
+// the process ends as docker's does, in its status ": unknown".
+std::string failure_text(const std::string& message) {
+  bool runtime = message.starts_with("OCI runtime create failed: ") || message.starts_with("OCI runtime exec failed: ");
+  return "mkimage: " + message + (runtime ? ": unknown" : "");
 }
 
 // The last signal `attach` received (its sig-proxy passes it on), 0 = none.
@@ -77,6 +86,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
   run->add_flag("-t,--tty", flags->req.tty, "Allocate a pseudo-terminal");
   run->add_flag("-d,--detach", flags->req.detach, "Run in the background and print the container ID");
   run->add_option("--name", flags->req.name, "Container name");
+  run->add_flag("--init", flags->req.init, "Run an init (tini) inside the container that forwards signals and reaps processes");
   run->add_option("-e,--env", flags->env, "Set an environment variable (K=V, or K for the host's value)")->allow_extra_args(false);
   run->add_option("-w,--workdir", flags->req.workdir, "Working directory inside the container");
   run->add_option("-u,--user", flags->req.user, "User (name|uid[:group|gid])");
@@ -115,8 +125,8 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     }
     if (req.detach && req.tty && req.interactive)
       throw CliExit{k_exit_usage, "mkimage run: -d cannot be combined with -it"};
-    if (req.tty && !req.detach && !isatty(0))
-      throw CliExit{k_exit_usage, "mkimage run: -t needs a terminal on stdin"};
+    if (req.tty && !req.detach && !isatty(0))  // docker's words (runc's foreground pty needs one too)
+      throw CliExit{k_exit_failure, "mkimage: the input device is not a TTY"};
     auto store = open_store(global);
     builder::RuntimeOptions ropts;
     ropts.runtime = flags->runtime;
@@ -126,13 +136,15 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     if (!created) throw CliExit{125, "mkimage: " + created.error().message};
     auto rec = *created;
     if (req.detach) {
-      if (auto started = mgr.start_detached(rec.id); !started)
-        throw CliExit{builder::start_failure_exit_code(started.error().message), "mkimage: " + started.error().message};
+      if (auto started = mgr.start_detached(rec.id); !started) {
+        std::cout << rec.id << std::endl;  // created: docker prints its ID before the error
+        throw CliExit{builder::start_failure_exit_code(started.error().message), failure_text(started.error().message)};
+      }
       std::cout << rec.id << std::endl;
       return;
     }
     auto code = mgr.run_monitor(rec.id, true, req.interactive);
-    if (!code.ok()) throw CliExit{builder::start_failure_exit_code(code.error().message), "mkimage: " + code.error().message};
+    if (!code.ok()) throw CliExit{builder::start_failure_exit_code(code.error().message), failure_text(code.error().message)};
     if (*code != 0) throw CliExit{*code, ""};
   });
 
@@ -153,14 +165,16 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     if (rest.empty() && exec->get_parent()) rest = exec->get_parent()->remaining();
     if (rest.size() < 2) throw CliExit{k_exit_usage, "mkimage exec: a CONTAINER and a COMMAND are required"};
     exec_req->command.assign(rest.begin() + 1, rest.end());
+    if (exec_req->tty && !exec_req->detach && !isatty(0))
+      throw CliExit{k_exit_failure, "mkimage: the input device is not a TTY"};
     auto store = open_store(global);
     ContainerManager mgr(*store);
     builder::install_interrupt_handlers();
     auto code = mgr.exec(rest[0], *exec_req);
     if (!code.ok()) {
       const std::string& m = code.error().message;
-      int status = m.starts_with("OCI runtime:") ? builder::start_failure_exit_code(m) : k_exit_failure;
-      throw CliExit{status, "mkimage: " + m};
+      int status = m.starts_with("OCI runtime exec failed: ") ? builder::start_failure_exit_code(m) : k_exit_failure;
+      throw CliExit{status, failure_text(m)};
     }
     if (*code != 0) throw CliExit{*code, ""};
   });
@@ -224,18 +238,18 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     ContainerManager mgr(*store);
     auto rec = must(mgr.find(*logs_name));
     if (!rec) throw CliExit{k_exit_failure, "mkimage: No such container: " + *logs_name};
-    stream_log(mgr, *rec, false, *logs_follow);
+    stream_log(mgr, *rec, 0, *logs_follow);
   });
 
   // --- attach ---
   auto attach_name = std::make_shared<std::string>();
   auto attach_no_stdin = std::make_shared<bool>(false);
   auto attach_sig_proxy = std::make_shared<bool>(true);
-  auto* attach = app.add_subcommand("attach", "Attach to a running container's output");
-  attach->add_flag("--no-stdin", *attach_no_stdin, "Do not attach STDIN (stdin is never attached: the default)");
+  auto* attach = app.add_subcommand("attach", "Attach local standard input and output to a running container");
+  attach->add_flag("--no-stdin", *attach_no_stdin, "Do not attach STDIN");
   attach->add_flag("--sig-proxy,!--no-sig-proxy", *attach_sig_proxy, "Proxy received signals to the process (default true)");
   attach->add_option("container", *attach_name)->required();
-  attach->callback([attach_name, attach_sig_proxy, &global] {
+  attach->callback([attach_name, attach_no_stdin, attach_sig_proxy, &global] {
     auto store = open_store(global);
     ContainerManager mgr(*store);
     auto rec = must(mgr.find(*attach_name));
@@ -247,9 +261,20 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
       sa.sa_handler = note_attach_signal;
       for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
     }
-    stream_log(mgr, *rec, true, true, [&] {
+    // stdin: a container started with -i (docker's rule), unless --no-stdin;
+    // only a detached one has the FIFO (a foreground `run -i` reads its own terminal).
+    struct stat log_st{};
+    off_t from = ::stat(mgr.log_path(rec->id).c_str(), &log_st) == 0 ? log_st.st_size : 0;  // what comes after now
+    std::unique_ptr<builder::StdinRelay> stdin_relay;
+    auto settings = builder::settings_from_json(rec->config);
+    if (!*attach_no_stdin && settings.ok() && settings->interactive && fs::exists(mgr.stdin_path(rec->id))) {
+      auto relay = builder::StdinRelay::start(mgr.stdin_path(rec->id), 0);
+      if (relay) stdin_relay = std::move(*relay);
+    }
+    stream_log(mgr, *rec, from, true, [&] {
       if (int sig = g_attach_signal.exchange(0)) (void)mgr.kill(rec->id, sig);
     });
+    stdin_relay.reset();
     auto done = must(mgr.find(rec->id));  // gone: removed by --rm
     if (done && done->exit_code != 0) throw CliExit{static_cast<int>(done->exit_code), ""};
   });
@@ -308,10 +333,12 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
       auto rec = must(mgr.find(n));
       if (!rec) throw CliExit{k_exit_failure, "mkimage: No such container: " + n};
       if (*start_attach || *start_interactive) {
-        int code = must(mgr.run_monitor(rec->id, true, *start_interactive));
-        if (code != 0) throw CliExit{code, ""};
+        auto code = mgr.run_monitor(rec->id, true, *start_interactive);
+        if (!code) throw CliExit{k_exit_failure, failure_text(code.error().message)};
+        if (*code != 0) throw CliExit{*code, ""};
       } else {
-        must(mgr.start_detached(rec->id));
+        if (auto started = mgr.start_detached(rec->id); !started)
+          throw CliExit{k_exit_failure, failure_text(started.error().message)};
         std::cout << n << "\n";
       }
     }

@@ -14,8 +14,9 @@ packages=(
   # run: OCI runtime for RUN steps and `mkimage run`; the seccomp profile of
   # RUN steps (/usr/share/containers/seccomp.json); slirp4netns, the
   # user-space network stack of RUN steps' private networks; ssh-agent and
-  # ssh-add for `--ssh ID=KEYFILE` (and ssh-keygen for its tests)
-  runc golang-github-containers-common slirp4netns openssh-client
+  # ssh-add for `--ssh ID=KEYFILE` (and ssh-keygen for its tests); tini
+  # (tini-static) as the init of `mkimage run --init`
+  runc golang-github-containers-common slirp4netns openssh-client tini
   # tests: static busybox base, interop peers
   busybox-static skopeo umoci python3 curl zstd file jq
   # tests: registry interop peers (tests start private daemons of their own)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # mkimage attach and kill: attach prints what a running container writes from
-# now on, passes the signals it receives to the container (docker's
+# now on, passes its stdin to a container started with -i (--no-stdin: not),
+# passes the signals it receives to the container (docker's
 # sig-proxy) and exits with the container's status; kill -s sends a signal
 # (docker's names and numbers, KILL by default); docker's words for a stopped
 # container and an invalid signal.
@@ -37,6 +38,22 @@ expect_eq "$rc2" 1 "kill of a stopped container exits 1"
 grep -q 'Container [0-9a-f]\{64\} is not running' "$WORK/err2" || fail "docker's words: $(cat "$WORK/err2")"
 expect_eq "$rc3" 2 "an invalid signal is a usage error"
 grep -q 'Invalid signal: BOGUS' "$WORK/err3" || fail "docker's words: $(cat "$WORK/err3")"
+
+# stdin: attached for a container started with -i (not with --no-stdin, and
+# never for one without -i); the container's stdin stays open after attach's EOF
+M run -di --name reader bb:latest sh -c 'while read -r l; do echo "got $l"; done; echo stdin-closed' >/dev/null
+M run -d --name noinput bb:latest sh -c 'cat; echo stdin-empty; sleep 300' >/dev/null
+( echo one | "$MKIMAGE" attach reader >"$WORK/a1.out" 2>&1 ) & a1=$!
+( echo two | "$MKIMAGE" attach --no-stdin reader >/dev/null 2>&1 ) & a2=$!
+( echo three | "$MKIMAGE" attach noinput >/dev/null 2>&1 ) & a3=$!
+for _ in $(seq 1 50); do grep -q '^got one$' "$WORK/a1.out" && break; sleep 0.1; done
+sleep 0.3
+kill -9 $a1 $a2 $a3 2>/dev/null || true
+wait $a1 $a2 $a3 2>/dev/null || true
+expect_eq "$(cat "$WORK/a1.out")" "got one" "attach passes stdin to a -i container and shows its answer"
+expect_eq "$(M logs reader)" "got one" "--no-stdin passes nothing; EOF leaves the container's stdin open"
+expect_eq "$(M logs noinput)" "stdin-empty" "a container without -i has no stdin to attach"
+M rm -f reader noinput >/dev/null
 
 M run -d --name sleeper bb:latest sleep 300 >/dev/null
 expect_eq "$(M kill sleeper)" "sleeper" "kill prints the name"

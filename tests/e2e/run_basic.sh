@@ -19,17 +19,37 @@ set +e
 M run --rm bb:latest /no/such/command 2>"$WORK/err"; rc=$?
 set -e
 expect_eq "$rc" 127 "a command that does not exist exits 127"
-grep -q 'mkimage: OCI runtime: .*/no/such/command.*no such file or directory' "$WORK/err" || fail "the error names the command: $(cat "$WORK/err")"
+grep -qx 'mkimage: OCI runtime create failed: unable to start container process: exec: "/no/such/command": stat /no/such/command: no such file or directory: unknown' "$WORK/err" \
+  || fail "docker's words for a missing command: $(cat "$WORK/err")"
+expect_eq "$(wc -l <"$WORK/err")" 1 "one error line (not the runtime's own beside ours)"
 set +e
-M run --rm bb:latest /etc 2>/dev/null; rc=$?
+M run --rm bb:latest /etc 2>"$WORK/err"; rc=$?
+M run -d --name nostart bb:latest /no/such/command >"$WORK/out" 2>"$WORK/err2"; rc2=$?
 set -e
 expect_eq "$rc" 126 "a command that is not executable exits 126"
+grep -q 'exec: "/etc": permission denied: unknown$' "$WORK/err" || fail "docker's words for permission denied: $(cat "$WORK/err")"
+expect_eq "$rc2 $(wc -l <"$WORK/err2")" "127 1" "run -d of a missing command: exits 127 with one error"
+expect_eq "$(wc -c <"$WORK/out")" 65 "run -d of a missing command prints the created container's ID first"
+grep -q 'no such file or directory: unknown$' "$WORK/err2" || fail "run -d says why: $(cat "$WORK/err2")"
+expect_eq "$(M logs nostart)" "" "the runtime's error is not in the container's log"
+M ps -a | grep " nostart$" | grep -q "Exited (127)" || fail "the container is recorded as exited (127): $(M ps -a)"
+M rm nostart >/dev/null
+# a process's own stderr line that looks like the runtime's still shows
+expect_eq "$(M run --rm bb:latest sh -c 'echo "runc run failed: mine" >&2' 2>&1)" "runc run failed: mine" "the process's stderr passes through"
 set +e
 M run --rm -u nosuchuser bb:latest id 2>/dev/null; rc=$?
 set -e
 expect_eq "$rc" 125 "an unknown -u user exits 125"
 expect_eq "$(M ps -a -q)" "" "--rm removes a container whose start failed"
 expect_eq "$(ls "$MKIMAGE_ROOT/containers" | wc -l)" 0 "--rm leaves no container directory"
+
+# --init: docker's tini at /sbin/docker-init is pid 1, the command its child
+if [ -x /usr/bin/docker-init ] || [ -x /usr/bin/tini-static ]; then
+  expect_eq "$(M run --rm --init bb:latest sh -c 'tr "\0" " " </proc/1/cmdline; exit 3' || echo "rc=$?")" \
+    "/sbin/docker-init -- sh -c tr \"\\0\" \" \" </proc/1/cmdline; exit 3 rc=3" "--init runs tini as pid 1, the status passes through"
+else
+  echo "not checked: --init (no /usr/bin/tini-static: scripts/deps.sh installs tini)"
+fi
 
 out=$(M run --rm -e A=1 -e FOO=override -w /tmp -u app bb:latest sh -c 'echo $A $FOO $(pwd) $(id -u) $(id -g) $HOME')
 expect_eq "$out" "1 override /tmp 1000 1000 /home/app" "-e, -w, -u apply"

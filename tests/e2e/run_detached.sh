@@ -23,6 +23,12 @@ M ps -a | grep " clash$" | grep -q "Exited (125)" || fail "the clashing containe
 M ps -a | grep -q " clash2$" && fail "--rm removes a container that could not start"
 echo "ok: a clashing -p port fails at once, recorded, --rm honoured"
 M rm clash >/dev/null
+set +e
+M rm web 2>"$WORK/rm.err"; rc=$?
+set -e
+expect_eq "$rc" 1 "rm of a running container exits 1"
+grep -q 'You cannot remove a running container [0-9a-f]\{64\}. Stop the container before attempting removal or force remove' "$WORK/rm.err" \
+  || fail "docker's words: $(cat "$WORK/rm.err")"
 M stop -t 2 web >/dev/null
 if curl -s --max-time 2 "http://127.0.0.1:$port/" >/dev/null; then fail "forwarding stops when the container exits"; fi
 echo "ok: forwarding stops when the container exits"

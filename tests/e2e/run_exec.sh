@@ -23,12 +23,18 @@ M exec box /no/such/command 2>"$WORK/err"; rc2=$?
 M exec nosuchbox true 2>"$WORK/err2"; rc3=$?
 set -e
 expect_eq "$rc" 7 "the command's exit code passes through"
+set +e
+M exec -t box true </dev/null 2>"$WORK/tty.err"; rc=$?
+set -e
+expect_eq "$rc $(cat "$WORK/tty.err")" "1 mkimage: the input device is not a TTY" "exec -t without a terminal: docker's words"
+expect_eq "$(M exec box sh -c 'echo to-err >&2; echo to-out' 2>&1 >/dev/null)" "to-err" "the command's stderr passes through"
 expect_eq "$rc2" 127 "a missing command exits 127"
-grep -q 'mkimage: OCI runtime: .*/no/such/command.*no such file or directory' "$WORK/err" || fail "the error names the command: $(cat "$WORK/err")"
+grep -qx 'mkimage: OCI runtime exec failed: exec failed: unable to start container process: exec: "/no/such/command": stat /no/such/command: no such file or directory: unknown' "$WORK/err" \
+  || fail "docker's words, once: $(cat "$WORK/err")"
 expect_eq "$rc3" 1 "an unknown container exits 1"
 grep -q 'No such container: nosuchbox' "$WORK/err2" || fail "docker's words for an unknown container: $(cat "$WORK/err2")"
 
-M exec -d box sh -c 'sleep 0.5; echo later > /tmp/detached' || fail "exec -d"
+expect_eq "$(M exec -d box sh -c 'echo not-shown; sleep 0.5; echo later > /tmp/detached')" "" "exec -d prints nothing (its output is discarded)"
 for _ in $(seq 1 50); do M exec box test -s /tmp/detached 2>/dev/null && break; sleep 0.1; done
 expect_eq "$(M exec box cat /tmp/detached)" "later" "exec -d runs the command in the background"
 
