@@ -45,7 +45,7 @@ std::vector<std::pair<const StepSlot*, int>> numbered_ops(const BuildSession& s,
 // Nothing it chains on runs, so `parent_ran` stays false.
 std::string predicted_miss_reason(BuildSession& s, const graph::Graph& g, const graph::Op& op,
                                   const SessionContextDigests& digests) {
-  const parser::Stage* stage = s.plan.find_stage(op.stage);
+  const graph::Stage* stage = s.plan.find_stage(op.stage);
   auto slot = s.slots.find({op.stage, op.step});
   if (!stage || slot == s.slots.end() || !op.key) return {};
   const bool lookup = !s.no_cache_for(*stage);

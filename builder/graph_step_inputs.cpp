@@ -18,7 +18,7 @@ std::string field(const graph::Op& op, std::string_view tag) {
 // layer step's shown name, a metadata instruction's keyword.
 std::string instruction_of(const BuildSession& s, const graph::Op& op) {
   if (op.kind == graph::OpKind::metadata) {
-    const parser::Stage* stage = s.plan.find_stage(op.stage);
+    const graph::Stage* stage = s.plan.find_stage(op.stage);
     if (stage && op.step >= 0 && static_cast<std::size_t>(op.step) < stage->steps.size())
       return stage->steps[static_cast<std::size_t>(op.step)].keyword;
   }
