@@ -61,7 +61,7 @@ CacheKey key_for_metadata(KeyHasher& h, const CacheKey& parent, std::string_view
 struct RunKeyInputs {
   std::vector<std::string> argv;                  // after the shell-form wrap
   std::vector<std::string> heredocs;              // "name\0content" each
-  std::vector<std::pair<std::string, std::string>> env;  // proxy args already left out (parser/proxy_args.hpp)
+  std::vector<std::pair<std::string, std::string>> env;  // proxy args already left out (graph/proxy_args.hpp)
   std::string user;
   std::string workdir;
   std::string network = "default";

@@ -7,7 +7,7 @@
 
 #include "graph/dispatch.hpp"
 #include "parser/instructions_internal.hpp"  // parse_heredoc_word
-#include "parser/proxy_args.hpp"
+#include "graph/proxy_args.hpp"
 #include "parser/text.hpp"
 
 namespace mkimage::graph::detail {

@@ -9,7 +9,7 @@
 #include <algorithm>
 
 #include "graph/plan_internal.hpp"
-#include "parser/proxy_args.hpp"
+#include "graph/proxy_args.hpp"
 #include "parser/text.hpp"
 
 namespace mkimage::graph {

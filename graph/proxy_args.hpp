@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-namespace mkimage::parser {
+namespace mkimage::graph {
 
 // True when `name` is one of the five proxy args, in any case ("Http_Proxy" too).
 bool is_proxy_arg(std::string_view name);
@@ -25,4 +25,4 @@ bool is_proxy_arg(std::string_view name);
 // of their names wins (BuildKit iterates the sorted keys).
 std::vector<std::string> proxy_env(const std::map<std::string, std::string>& build_args);
 
-}  // namespace mkimage::parser
+}  // namespace mkimage::graph

@@ -1,10 +1,12 @@
-#include "parser/proxy_args.hpp"
+#include "graph/proxy_args.hpp"
 
 #include <array>
 
 #include "parser/text.hpp"
 
-namespace mkimage::parser {
+namespace mkimage::graph {
+
+using parser::ascii_lower;
 
 namespace {
 
@@ -44,4 +46,4 @@ std::vector<std::string> proxy_env(const std::map<std::string, std::string>& bui
   return out;
 }
 
-}  // namespace mkimage::parser
+}  // namespace mkimage::graph

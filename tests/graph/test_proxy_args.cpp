@@ -1,9 +1,9 @@
-// The predefined proxy build args (parser/proxy_args.cpp), BuildKit's rule.
+// The predefined proxy build args (graph/proxy_args.cpp), BuildKit's rule.
 #include <doctest/doctest.h>
 
-#include "parser/proxy_args.hpp"
+#include "graph/proxy_args.hpp"
 
-using namespace mkimage::parser;
+using namespace mkimage::graph;
 
 TEST_CASE("proxy args are the five names in any case") {
   CHECK(is_proxy_arg("HTTP_PROXY"));
