@@ -42,7 +42,7 @@ podman_used=
 _pids_under() {
   local p
   for p in /proc/[0-9]*; do
-    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "$1" && echo "${p#/proc/}"
+    grep -qF -- "$1" < <(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) && echo "${p#/proc/}"
   done
 }
 interop_cleanup() {

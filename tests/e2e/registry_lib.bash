@@ -46,7 +46,7 @@ _stop_pidfile() {
   pid=$(cat "$f" 2>/dev/null) || return 0
   rm -f "$f"
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 0
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$W" || return 0
+  grep -qF -- "$W" < <(tr '\0' ' ' <"/proc/$pid/cmdline") || return 0
   kill -TERM "$pid" 2>/dev/null || return 0
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
@@ -237,8 +237,10 @@ m_ok() { m "$@" || fail "mkimage ${*:2} failed: $(tail -n 5 "$W/err.$1")"; }
 # m_in LABEL STDIN ARGS...: as m, with STDIN (and a newline) on standard input
 m_in() { local l=$1 in=$2; shift 2; printf '%s\n' "$in" | "$MKIMAGE" "$@" >"$W/out.$l" 2>"$W/err.$l"; }
 # has LABEL TEXT / has_re LABEL ERE / lacks LABEL TEXT: stdout+stderr of run LABEL
-has() { cat "$W/out.$1" "$W/err.$1" | grep -qF -- "$2" || bad "'$1' output lacks '$2': $(cat "$W/out.$1" "$W/err.$1" | tail -n 8)"; }
-has_re() { cat "$W/out.$1" "$W/err.$1" | grep -qiE -- "$2" || bad "'$1' output does not match /$2/: $(cat "$W/out.$1" "$W/err.$1" | tail -n 8)"; }
-lacks() { ! cat "$W/out.$1" "$W/err.$1" | grep -qF -- "$2" || bad "'$1' output has '$2': $(grep -F -- "$2" "$W/out.$1" "$W/err.$1" | head -n 3)"; }
+# (grep reads the files itself: `cat … | grep -q` under pipefail fails when grep
+# exits at its first match before cat has written everything — SIGPIPE)
+has() { grep -qF -- "$2" "$W/out.$1" "$W/err.$1" || bad "'$1' output lacks '$2': $(cat "$W/out.$1" "$W/err.$1" | tail -n 8)"; }
+has_re() { grep -qiE -- "$2" "$W/out.$1" "$W/err.$1" || bad "'$1' output does not match /$2/: $(cat "$W/out.$1" "$W/err.$1" | tail -n 8)"; }
+lacks() { ! grep -qF -- "$2" "$W/out.$1" "$W/err.$1" || bad "'$1' output has '$2': $(grep -F -- "$2" "$W/out.$1" "$W/err.$1" | head -n 3)"; }
 # image_id ROOT REF: the image ID of REF in the store at ROOT
 image_id() { MKIMAGE_ROOT=$1 "$MKIMAGE" image inspect -f '{{.Id}}' "$2" 2>&1; }
