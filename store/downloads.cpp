@@ -3,18 +3,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/hex.hpp"
+
 namespace mkimage::store {
 
 namespace fs = std::filesystem;
 
 namespace {
 
-bool is_hex_name(const std::string& s) {
-  if (s.size() != 64) return false;
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
+bool is_hex_name(const std::string& s) { return s.size() == 64 && util::is_lower_hex(s); }
 
 }  // namespace
 

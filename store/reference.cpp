@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "util/hex.hpp"
+
 namespace mkimage::store {
 
 namespace {
@@ -62,11 +64,7 @@ bool valid_tag(std::string_view t) {
   return std::all_of(t.begin(), t.end(), [&](char c) { return word(c) || c == '.' || c == '-'; });
 }
 
-bool is_64_hex(std::string_view s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
+bool is_64_hex(std::string_view s) { return s.size() == 64 && util::is_lower_hex(s); }
 
 }  // namespace
 

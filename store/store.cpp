@@ -11,6 +11,7 @@
 #include "store/root_lock.hpp"
 #include "store/snapshots.hpp"
 #include "store/usage.hpp"
+#include "util/hex.hpp"
 
 namespace mkimage::store {
 
@@ -18,11 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_hex(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  });
-}
+using util::is_lower_hex;
 
 }  // namespace
 
@@ -371,11 +368,11 @@ util::Result<std::optional<Image>> Store::resolve(std::string_view text) {
           return Found{std::move(img)};
         }
       }
-    } else if (!is_hex(hex)) {
+    } else if (!is_lower_hex(hex)) {
       return ref.error();
     }
   }
-  if (!is_hex(hex) || hex.size() > 64) {
+  if (!is_lower_hex(hex) || hex.size() > 64) {
     if (id_form) return util::Error{"invalid image ID \"" + std::string(text) + "\""};
     return Found{};
   }
