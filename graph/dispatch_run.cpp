@@ -6,8 +6,8 @@
 #include <optional>
 
 #include "graph/dispatch.hpp"
-#include "parser/instructions_internal.hpp"  // parse_heredoc_word
 #include "graph/proxy_args.hpp"
+#include "parser/heredoc_word.hpp"
 #include "parser/text.hpp"
 
 namespace mkimage::graph::detail {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "parser/heredoc_word.hpp"
 #include "parser/instructions.hpp"
 
 namespace mkimage::parser {
@@ -36,13 +37,5 @@ struct ParsedFlags {
 // Parses `--name[=value]` words. On error `*token` is the offending word.
 util::Result<ParsedFlags> parse_flags(const std::vector<std::string>& words, const std::vector<FlagSpec>& specs,
                                       std::string* token);
-
-// A heredoc word `[n]<<[-]NAME`, NAME maybe quoted (BuildKit MustParseHeredoc), or nullopt.
-struct HeredocWord {
-  std::string name;
-  bool strip_tabs = false;
-  bool quoted = false;
-};
-std::optional<HeredocWord> parse_heredoc_word(const std::string& word);
 
 }  // namespace mkimage::parser
