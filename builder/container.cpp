@@ -351,9 +351,7 @@ Result<int> ContainerManager::run_monitor(const std::string& id, bool attach, bo
   auto cur = find(id);
   if (cur.ok() && *cur && (*cur)->state == "created") {
     auto rec = **cur;
-    rec.state = "exited";
-    rec.exit_code = start_failure_exit_code(r.error().message);
-    rec.finished = now();
+    rec.exit_code = start_failure_exit_code(r.error().message);  // stays "created", as docker's
     (void)m_store.index().put_container(rec);
     auto settings = settings_from_json(rec.config);
     if (settings.ok() && settings->remove) (void)remove(rec.id, true);
@@ -471,10 +469,13 @@ Result<int> ContainerManager::run_monitor_steps(const std::string& id, bool atta
   ::close(log_fd);
   snap.reset();  // unmount; the writable layer stays in fs/upper
 
-  rec.state = "exited";
+  // A process the runtime could not start leaves the container "created" with
+  // the exit code (docker's State: created, ExitCode 127, no start or finish time).
+  rec.state = code.ok() ? "exited" : "created";
   rec.pid = 0;
   rec.exit_code = code.ok() ? *code : start_failure_exit_code(code.error().message);
-  rec.finished = now();
+  if (!code.ok()) rec.started = 0;
+  rec.finished = code.ok() ? now() : 0;
   MKIMAGE_TRY_VOID(m_store.index().put_container(rec));
   if (settings.remove) MKIMAGE_TRY_VOID(remove(rec.id, true));
   if (!code.ok()) return code.error();

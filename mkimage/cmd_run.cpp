@@ -45,7 +45,8 @@ void stream_log(ContainerManager& mgr, const store::ContainerRecord& rec, off_t 
   drain();
   while (follow) {
     auto now = must(mgr.find(rec.id));
-    if (!now || now->state == "exited") {  // "created": the monitor is still starting it
+    // "created": the monitor is still starting it, unless a start failed (exit code set)
+    if (!now || now->state == "exited" || (now->state == "created" && now->exit_code != 0)) {
       drain();
       break;
     }
@@ -329,19 +330,25 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     auto store = open_store(global);
     ContainerManager mgr(*store);
     builder::install_interrupt_handlers();
+    // docker's shape: each container is tried, each failure printed, then one summary line
+    std::string failed;
     for (auto& n : *start_names) {
       auto rec = must(mgr.find(n));
-      if (!rec) throw CliExit{k_exit_failure, "mkimage: No such container: " + n};
-      if (*start_attach || *start_interactive) {
+      if (rec && (*start_attach || *start_interactive)) {
         auto code = mgr.run_monitor(rec->id, true, *start_interactive);
         if (!code) throw CliExit{k_exit_failure, failure_text(code.error().message)};
         if (*code != 0) throw CliExit{*code, ""};
-      } else {
-        if (auto started = mgr.start_detached(rec->id); !started)
-          throw CliExit{k_exit_failure, failure_text(started.error().message)};
-        std::cout << n << "\n";
+        continue;
       }
+      auto started = rec ? mgr.start_detached(rec->id) : util::Result<void>(util::Error{"No such container: " + n});
+      if (started) {
+        std::cout << n << "\n";
+        continue;
+      }
+      std::cerr << failure_text(started.error().message) << "\n";
+      failed += (failed.empty() ? "" : ", ") + n;
     }
+    if (!failed.empty()) throw CliExit{k_exit_failure, "Error: failed to start containers: " + failed};
   });
 
   // --- rm ---

@@ -32,7 +32,13 @@ expect_eq "$rc2 $(wc -l <"$WORK/err2")" "127 1" "run -d of a missing command: ex
 expect_eq "$(wc -c <"$WORK/out")" 65 "run -d of a missing command prints the created container's ID first"
 grep -q 'no such file or directory: unknown$' "$WORK/err2" || fail "run -d says why: $(cat "$WORK/err2")"
 expect_eq "$(M logs nostart)" "" "the runtime's error is not in the container's log"
-M ps -a | grep " nostart$" | grep -q "Exited (127)" || fail "the container is recorded as exited (127): $(M ps -a)"
+# docker: a container whose process could not start stays Created, with exit code 127
+M ps -a | grep " nostart$" | grep -q "Created" || fail "the container is recorded as created: $(M ps -a)"
+set +e
+M start nostart nosuchbox >/dev/null 2>"$WORK/err3"; rc3=$?
+set -e
+expect_eq "$rc3 $(tail -n1 "$WORK/err3")" "1 Error: failed to start containers: nostart, nosuchbox" "start tries each container, then docker's summary line"
+grep -q 'No such container: nosuchbox' "$WORK/err3" || fail "start names the unknown container: $(cat "$WORK/err3")"
 M rm nostart >/dev/null
 # a process's own stderr line that looks like the runtime's still shows
 expect_eq "$(M run --rm bb:latest sh -c 'echo "runc run failed: mine" >&2' 2>&1)" "runc run failed: mine" "the process's stderr passes through"
