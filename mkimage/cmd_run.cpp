@@ -74,10 +74,8 @@ struct RunFlags {
   bool entrypoint_set = false;
 };
 
-}  // namespace
-
-void register_run_commands(CLI::App& app, GlobalOptions& global) {
-  // --- run ---
+// `run`
+void add_run(CLI::App& app, GlobalOptions& global) {
   auto flags = std::make_shared<RunFlags>();
   auto* run = app.add_subcommand("run", "Run a command in a new container");
   run->prefix_command();  // options stop at IMAGE: the rest is the command
@@ -148,8 +146,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     if (!code.ok()) throw CliExit{builder::start_failure_exit_code(code.error().message), failure_text(code.error().message)};
     if (*code != 0) throw CliExit{*code, ""};
   });
+}
 
-  // --- exec ---
+// `exec`
+void add_exec(CLI::App& app, GlobalOptions& global) {
   auto exec_req = std::make_shared<builder::ExecRequest>();
   auto* exec = app.add_subcommand("exec", "Run a command in a running container");
   exec->prefix_command();  // options stop at CONTAINER: the rest is the command
@@ -179,8 +179,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     }
     if (*code != 0) throw CliExit{*code, ""};
   });
+}
 
-  // --- __monitor (hidden): owns a detached container ---
+// `__monitor` (hidden): owns a detached container
+void add_monitor(CLI::App& app, GlobalOptions& global) {
   auto monitor_id = std::make_shared<std::string>();
   auto* monitor = app.add_subcommand("__monitor", "");
   monitor->group("");  // hidden
@@ -192,8 +194,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     auto code = mgr.run_monitor(*monitor_id, false, false);
     if (!code.ok()) throw CliExit{125, "mkimage: " + code.error().message};
   });
+}
 
-  // --- ps ---
+// `ps`
+void add_ps(CLI::App& app, GlobalOptions& global) {
   auto ps_all = std::make_shared<bool>(false);
   auto ps_quiet = std::make_shared<bool>(false);
   auto* ps = app.add_subcommand("ps", "List containers");
@@ -227,8 +231,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     }
     if (!*ps_quiet) print_table(table);
   });
+}
 
-  // --- logs ---
+// `logs`
+void add_logs(CLI::App& app, GlobalOptions& global) {
   auto logs_follow = std::make_shared<bool>(false);
   auto logs_name = std::make_shared<std::string>();
   auto* logs = app.add_subcommand("logs", "Show a container's output");
@@ -241,8 +247,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     if (!rec) throw CliExit{k_exit_failure, "mkimage: No such container: " + *logs_name};
     stream_log(mgr, *rec, 0, *logs_follow);
   });
+}
 
-  // --- attach ---
+// `attach`
+void add_attach(CLI::App& app, GlobalOptions& global) {
   auto attach_name = std::make_shared<std::string>();
   auto attach_no_stdin = std::make_shared<bool>(false);
   auto attach_sig_proxy = std::make_shared<bool>(true);
@@ -279,8 +287,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     auto done = must(mgr.find(rec->id));  // gone: removed by --rm
     if (done && done->exit_code != 0) throw CliExit{static_cast<int>(done->exit_code), ""};
   });
+}
 
-  // --- kill ---
+// `kill`
+void add_kill(CLI::App& app, GlobalOptions& global) {
   auto kill_names = std::make_shared<std::vector<std::string>>();
   auto kill_signal = std::make_shared<std::string>("KILL");
   auto* kill = app.add_subcommand("kill", "Kill one or more running containers");
@@ -302,8 +312,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     }
     if (failed) throw CliExit{k_exit_failure, ""};
   });
+}
 
-  // --- stop ---
+// `stop`
+void add_stop(CLI::App& app, GlobalOptions& global) {
   auto stop_names = std::make_shared<std::vector<std::string>>();
   auto stop_time = std::make_shared<int>(10);
   auto* stop = app.add_subcommand("stop", "Stop running containers");
@@ -317,8 +329,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
       std::cout << n << "\n";
     }
   });
+}
 
-  // --- start ---
+// `start`
+void add_start(CLI::App& app, GlobalOptions& global) {
   auto start_attach = std::make_shared<bool>(false);
   auto start_interactive = std::make_shared<bool>(false);
   auto start_names = std::make_shared<std::vector<std::string>>();
@@ -350,8 +364,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     }
     if (!failed.empty()) throw CliExit{k_exit_failure, "Error: failed to start containers: " + failed};
   });
+}
 
-  // --- rm ---
+// `rm`
+void add_rm(CLI::App& app, GlobalOptions& global) {
   auto rm_force = std::make_shared<bool>(false);
   auto rm_names = std::make_shared<std::vector<std::string>>();
   auto* rm = app.add_subcommand("rm", "Remove containers");
@@ -365,8 +381,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
       std::cout << n << "\n";
     }
   });
+}
 
-  // --- cp ---
+// `cp`
+void add_cp(CLI::App& app, GlobalOptions& global) {
   auto cp_args = std::make_shared<std::vector<std::string>>();
   auto* cp = app.add_subcommand("cp", "Copy files between a container and the host (NAME:PATH either side)");
   cp->add_option("paths", *cp_args, "SRC DST")->required()->expected(2);
@@ -386,6 +404,22 @@ void register_run_commands(CLI::App& app, GlobalOptions& global) {
     if (s) must(mgr.copy(s->first, s->second, dst, false));
     else must(mgr.copy(d->first, d->second, src, true));
   });
+}
+
+}  // namespace
+
+void register_run_commands(CLI::App& app, GlobalOptions& global) {
+  add_run(app, global);
+  add_exec(app, global);
+  add_monitor(app, global);
+  add_ps(app, global);
+  add_logs(app, global);
+  add_attach(app, global);
+  add_kill(app, global);
+  add_stop(app, global);
+  add_start(app, global);
+  add_rm(app, global);
+  add_cp(app, global);
 }
 
 }  // namespace mkimage::cli
