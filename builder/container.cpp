@@ -390,7 +390,7 @@ Result<int> ContainerManager::run_monitor_steps(const std::string& id, bool atta
   spec.process.uid = user.uid;
   spec.process.gid = user.gid;
   spec.process.additional_gids = user.additional_gids;
-  spec.process.terminal = settings.tty && attach;
+  spec.process.terminal = settings.tty;  // the runtime hands the terminal to us (builder/console_socket.hpp)
   if (settings.init) {  // docker's --init: tini runs the process as pid 1's child
     MKIMAGE_TRY(auto init, container_init_path());
     spec.mounts.push_back({"/sbin/docker-init", "bind", init.string(), {"bind", "ro"}});
@@ -430,7 +430,15 @@ Result<int> ContainerManager::run_monitor_steps(const std::string& id, bool atta
   std::string runtime_id = runtime_container_id(rec.id);
   RunIo io;
   if (spec.process.terminal) {
-    io.own_process_group = false;  // the pty needs the terminal's foreground group
+    // One stream, as docker's: the terminal's output to the log (and to us when attached).
+    io.stdin_fd = attach ? (attach_stdin ? 0 : -1)
+                         : (stdin_fifo.fd >= 0 ? ::fcntl(stdin_fifo.fd, F_DUPFD_CLOEXEC, 3) : -1);
+    io.on_output = [log_fd, attach](std::string_view chunk, bool) {
+      [[maybe_unused]] auto a = ::write(log_fd, chunk.data(), chunk.size());
+      if (attach) {
+        [[maybe_unused]] auto b = ::write(1, chunk.data(), chunk.size());
+      }
+    };
   } else if (attach) {
     io.stdin_fd = attach_stdin ? 0 : -1;
     io.on_output = [log_fd](std::string_view chunk, bool is_stderr) {

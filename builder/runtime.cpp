@@ -14,9 +14,11 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "builder/console_socket.hpp"
 #include "builder/interrupt.hpp"
 #include "builder/private_network.hpp"
 #include "builder/runtime_stderr.hpp"
+#include "builder/tty_relay.hpp"
 #include "store/owner.hpp"
 #include "util/fd.hpp"
 
@@ -318,6 +320,7 @@ Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, 
   MKIMAGE_TRY_VOID(write_bundle(*effective, bundle_dir));
   std::error_code ec;
   fs::create_directories(m_options.state_dir, ec);
+  if (effective->process.terminal) return run_with_console(*effective, bundle_dir, io, id, on_started);
 
   int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   SpawnIo sio;
@@ -463,6 +466,66 @@ Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, 
   runtime_pid = 0;
   delete_leftover(id);
   return finish(code);
+}
+
+Result<int> Runtime::run_with_console(const ContainerSpec& spec, const fs::path& bundle_dir, const RunIo& io,
+                                      const std::string& id, const std::function<void(int pid)>& on_started) const {
+  (void)spec;  // written to the bundle already
+  become_subreaper();  // the container's process outlives `create`'s runtime: reaped here
+  MKIMAGE_TRY(auto console, ConsoleSocket::listen(bundle_dir));
+  fs::path bundle = fs::absolute(bundle_dir);
+  fs::path log = bundle / "runtime.log", pid_file = bundle / "init.pid";
+  std::error_code ec;
+  fs::remove(log, ec);
+  fs::remove(pid_file, ec);
+  const std::vector<std::string> head = {m_options.runtime, "--root", m_options.state_dir.string(),
+                                         "--log", log.string(), "--log-format", "json"};
+  CleanupGuard guard([this, id] {
+    run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "kill", id, "KILL"});
+    run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
+  });
+  // create, then start: the window size is set between the two, before the
+  // process runs (as containerd does)
+  auto step = [&](std::vector<std::string> args) -> Result<void> {
+    std::vector<std::string> argv = head;
+    argv.insert(argv.end(), args.begin(), args.end());
+    SpawnIo sio;
+    sio.in = -2;
+    sio.quiet = true;  // its errors are read from the log
+    Result<pid_t> pid = Error{"the runtime was not started"};
+    {
+      UninterruptibleScope section;
+      pid = spawn(argv, sio);
+    }
+    if (!pid) return pid.error();
+    if (int code = wait_exit_code(*pid); code != 0) {
+      delete_leftover(id);
+      if (auto e = runtime_log_error(log)) return Error{"OCI runtime create failed: " + without_runtime_head(*e)};
+      return Error{"the OCI runtime failed (" + args[0] + ", exit status " + std::to_string(code) + ")"};
+    }
+    return {};
+  };
+  MKIMAGE_TRY_VOID(step({"create", "--console-socket", console.path().string(), "--pid-file", pid_file.string(),
+                         "--bundle", bundle.string(), id}));
+  auto master = console.receive_master(5000);
+  std::ifstream pid_in(pid_file);
+  pid_t pid = 0;
+  if (master && !(pid_in >> pid)) master = Error{"the OCI runtime wrote no process ID to " + pid_file.string()};
+  if (!master) {
+    run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
+    return master.error();
+  }
+  copy_window_size(io.stdin_fd, master->fd);
+  MKIMAGE_TRY_VOID(step({"start", id}));
+  if (on_started) on_started(pid);
+  TtyRelayIo relay;
+  relay.in_fd = io.stdin_fd;
+  int out_fd = io.stdout_fd >= 0 ? io.stdout_fd : 1;
+  relay.out = io.on_output ? std::function<void(std::string_view)>([&](std::string_view c) { io.on_output(c, false); })
+                           : std::function<void(std::string_view)>([out_fd](std::string_view c) { write_all(out_fd, c); });
+  int code = relay_tty(master->release(), pid, relay);
+  delete_leftover(id);
+  return code;
 }
 
 Result<int> Runtime::exec(const std::string& id, const ProcessSpec& process, int stdin_fd, bool detach,

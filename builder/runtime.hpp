@@ -121,9 +121,12 @@ struct RunIo {
   int stdout_fd = -1;
   int stderr_fd = -1;
   // Put the runtime in its own process group so a terminal's Ctrl-C reaches
-  // only mkimage (which then kills the container). Must be false for a
-  // terminal (ProcessSpec::terminal) run, which needs the foreground group.
+  // only mkimage (which then kills the container).
   bool own_process_group = true;
+  // A process with a terminal (ProcessSpec::terminal): the runtime hands the
+  // terminal to mkimage, which copies stdin_fd (-1 = none) into it and its
+  // output to on_output (as stdout) or stdout_fd (-1 = ours). No terminal is
+  // needed on mkimage's side.
 };
 
 struct RuntimeOptions {
@@ -215,6 +218,13 @@ public:
 private:
   // `delete -f ID` unless `run` already removed the container's state.
   void delete_leftover(const std::string& id) const;
+  // run() of a process with a terminal: `runtime run -d --console-socket`,
+  // the terminal copied here (builder/tty_relay.hpp), the exit reaped as the
+  // container's subreaper. stdin: io.stdin_fd (-1 = none); output: io.on_output
+  // (as stdout) or io.stdout_fd (-1 = ours).
+  util::Result<int> run_with_console(const ContainerSpec& spec, const std::filesystem::path& bundle_dir,
+                                     const RunIo& io, const std::string& id,
+                                     const std::function<void(int pid)>& on_started) const;
 
   RuntimeOptions m_options;
 };

@@ -122,9 +122,7 @@ void add_run(CLI::App& app, GlobalOptions& global) {
       if (!m.ok()) throw CliExit{k_exit_usage, "mkimage run: " + m.error().message};
       req.volumes.push_back(*m);
     }
-    if (req.detach && req.tty && req.interactive)
-      throw CliExit{k_exit_usage, "mkimage run: -d cannot be combined with -it"};
-    if (req.tty && !req.detach && !isatty(0))  // docker's words (runc's foreground pty needs one too)
+    if (req.tty && req.interactive && !req.detach && !isatty(0))  // docker's words and rule (CheckTty)
       throw CliExit{k_exit_failure, "mkimage: the input device is not a TTY"};
     auto store = open_store(global);
     builder::RuntimeOptions ropts;
