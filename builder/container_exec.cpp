@@ -70,7 +70,9 @@ Result<int> ContainerManager::exec(const std::string& id_or_name, const ExecRequ
 
   util::Fd devnull;
   int stdin_fd = -1;  // ours
-  if (!request.interactive && !request.tty) {
+  if (request.tty) {
+    stdin_fd = request.interactive ? 0 : -1;  // the terminal is copied here; without -i, no input
+  } else if (!request.interactive) {
     devnull.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     stdin_fd = devnull.fd;
   }

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -543,6 +544,7 @@ Result<int> Runtime::exec(const std::string& id, const ProcessSpec& process, int
 
   std::error_code ec;
   fs::remove(log, ec);
+  if (process.terminal && !detach) return exec_with_console(id, argv, stdin_fd, log);
   SpawnIo sio;
   sio.in = stdin_fd;
   sio.own_group = !process.terminal;  // a pty needs the terminal's foreground group
@@ -572,6 +574,44 @@ Result<int> Runtime::exec(const std::string& id, const ProcessSpec& process, int
   if (auto rest = filter.finish(e); !rest.empty()) write_all(2, rest);
   if (e) return Error{"OCI runtime exec failed: " + without_runtime_head(*e)};
   return code;
+}
+
+Result<int> Runtime::exec_with_console(const std::string& id, std::vector<std::string> argv, int stdin_fd,
+                                       const fs::path& log) const {
+  become_subreaper();  // the process outlives `exec --detach`'s runtime: reaped here
+  MKIMAGE_TRY(auto console, ConsoleSocket::listen(log.parent_path()));
+  fs::path pid_file = log;
+  pid_file.replace_extension(".pid");
+  std::error_code ec;
+  fs::remove(pid_file, ec);
+  // argv is `… exec --tty [options] ID ARGS…`: the options go right after "exec"
+  auto at = std::find(argv.begin(), argv.end(), std::string("exec")) + 1;
+  argv.insert(at, {"--detach", "--console-socket", console.path().string(), "--pid-file", pid_file.string()});
+  SpawnIo sio;
+  sio.in = -2;
+  sio.quiet = true;  // its errors are read from the log
+  Result<pid_t> runtime_pid = Error{"the runtime was not started"};
+  {
+    UninterruptibleScope section;
+    runtime_pid = spawn(argv, sio);
+  }
+  if (!runtime_pid) return runtime_pid.error();
+  if (int code = wait_exit_code(*runtime_pid); code != 0) {
+    if (auto e = runtime_log_error(log)) return Error{"OCI runtime exec failed: " + without_runtime_head(*e)};
+    return Error{"the OCI runtime failed (exec, exit status " + std::to_string(code) + ")"};
+  }
+  MKIMAGE_TRY(util::Fd master, console.receive_master(5000));
+  std::ifstream pid_in(pid_file);
+  pid_t pid = 0;
+  if (!(pid_in >> pid)) return Error{"the OCI runtime wrote no process ID to " + pid_file.string()};
+  fs::remove(pid_file, ec);
+  // On an interrupt the process gets SIGTERM, as the runtime would pass it on.
+  CleanupGuard guard([pid] { ::kill(pid, SIGTERM); });
+  copy_window_size(stdin_fd, master.fd);
+  TtyRelayIo relay;
+  relay.in_fd = stdin_fd;
+  relay.out = [](std::string_view c) { write_all(1, c); };
+  return relay_tty(master.release(), pid, relay);
 }
 
 }  // namespace mkimage::builder

@@ -188,7 +188,7 @@ public:
   // no_new_privileges, rlimits, env) with `process.args`, `process.env`
   // appended to the container's env, `process.cwd` ("" = the container's),
   // the uid/gid/additional_gids given, and a pty when `process.terminal`
-  // (our stdin is the console). stdio: `io.stdin_fd` (-1 = ours, -2 =
+  // (handed to us and copied: stdin_fd -1 = no input). stdio: `io.stdin_fd` (-1 = ours, -2 =
   // /dev/null), stdout/stderr ours (stderr relayed without the runtime's own
   // error line). `detach`: returns 0 once the process is started, its
   // output discarded as docker's exec -d does. `log` is the runtime's log file (its errors are read from it).
@@ -225,6 +225,10 @@ private:
   util::Result<int> run_with_console(const ContainerSpec& spec, const std::filesystem::path& bundle_dir,
                                      const RunIo& io, const std::string& id,
                                      const std::function<void(int pid)>& on_started) const;
+  // exec() of a process with a terminal: `runtime exec --detach
+  // --console-socket`, the terminal copied here (stdin_fd: -1 = none).
+  util::Result<int> exec_with_console(const std::string& id, std::vector<std::string> argv, int stdin_fd,
+                                      const std::filesystem::path& log) const;
 
   RuntimeOptions m_options;
 };

@@ -164,7 +164,7 @@ void add_exec(CLI::App& app, GlobalOptions& global) {
     if (rest.empty() && exec->get_parent()) rest = exec->get_parent()->remaining();
     if (rest.size() < 2) throw CliExit{k_exit_usage, "mkimage exec: a CONTAINER and a COMMAND are required"};
     exec_req->command.assign(rest.begin() + 1, rest.end());
-    if (exec_req->tty && !exec_req->detach && !isatty(0))
+    if (exec_req->tty && exec_req->interactive && !exec_req->detach && !isatty(0))  // docker's CheckTty
       throw CliExit{k_exit_failure, "mkimage: the input device is not a TTY"};
     auto store = open_store(global);
     ContainerManager mgr(*store);

@@ -24,9 +24,11 @@ M exec nosuchbox true 2>"$WORK/err2"; rc3=$?
 set -e
 expect_eq "$rc" 7 "the command's exit code passes through"
 set +e
-M exec -t box true </dev/null 2>"$WORK/tty.err"; rc=$?
+M exec -it box true </dev/null 2>"$WORK/tty.err"; rc=$?
+M exec -t box sh -c 'tty; exit 4' </dev/null >"$WORK/tty.out"; rc_t=$?
 set -e
-expect_eq "$rc $(cat "$WORK/tty.err")" "1 mkimage: the input device is not a TTY" "exec -t without a terminal: docker's words"
+expect_eq "$rc $(cat "$WORK/tty.err")" "1 mkimage: the input device is not a TTY" "exec -it without a terminal: docker's words"
+expect_eq "$rc_t $(tr -d '\r' <"$WORK/tty.out" | sed 's|^/dev/pts/[0-9]*$|/dev/pts/N|')" "4 /dev/pts/N" "exec -t without a terminal: a terminal of its own, as docker's"
 expect_eq "$(M exec box sh -c 'echo to-err >&2; echo to-out' 2>&1 >/dev/null)" "to-err" "the command's stderr passes through"
 expect_eq "$rc2" 127 "a missing command exits 127"
 grep -qx 'mkimage: OCI runtime exec failed: exec failed: unable to start container process: exec: "/no/such/command": stat /no/such/command: no such file or directory: unknown' "$WORK/err" \
