@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -52,6 +53,31 @@ void copy_window_size(int in_fd, int master) {
 
 namespace {
 
+// Set by SIGWINCH: our terminal's window changed size.
+volatile sig_atomic_t g_window_changed = 0;
+extern "C" void note_window_change(int) { g_window_changed = 1; }
+
+// Passes window changes on while this lives (when `in_fd` is a terminal).
+class WindowWatch {
+public:
+  explicit WindowWatch(int in_fd) {
+    if (in_fd < 0 || !::isatty(in_fd)) return;
+    struct sigaction sa{};
+    sa.sa_handler = note_window_change;  // no SA_RESTART: poll() wakes up
+    sigemptyset(&sa.sa_mask);
+    m_installed = ::sigaction(SIGWINCH, &sa, &m_saved) == 0;
+  }
+  ~WindowWatch() {
+    if (m_installed) ::sigaction(SIGWINCH, &m_saved, nullptr);
+  }
+  WindowWatch(const WindowWatch&) = delete;
+  WindowWatch& operator=(const WindowWatch&) = delete;
+
+private:
+  bool m_installed = false;
+  struct sigaction m_saved{};
+};
+
 int exit_code(int st) {
   if (WIFEXITED(st)) return WEXITSTATUS(st);
   if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
@@ -76,6 +102,7 @@ void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 int relay_tty(int master_fd, pid_t pid, const TtyRelayIo& io) {
   util::Fd master(master_fd);
   RawMode raw(io.in_fd);
+  WindowWatch window(io.in_fd);
   // The process's exit as a readable descriptor (Linux ≥ 5.3), else a 100 ms poll.
   util::Fd exited(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   int in_fd = io.in_fd;
@@ -95,6 +122,11 @@ int relay_tty(int master_fd, pid_t pid, const TtyRelayIo& io) {
     pollfd fds[3] = {{master.fd, POLLIN, 0}, {in_fd, POLLIN, 0}, {code < 0 ? exited.fd : -1, POLLIN, 0}};
     int r = ::poll(fds, 3, code < 0 ? (exited.fd >= 0 ? -1 : 100) : 50);
     if (r < 0 && errno != EINTR) break;
+    if (g_window_changed) {
+      g_window_changed = 0;
+      copy_window_size(io.in_fd, master.fd);
+    }
+    if (r < 0) continue;
     if (fds[2].revents & POLLIN) reap(0);
     if (code < 0 && exited.fd < 0) reap(WNOHANG);
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {

@@ -2,7 +2,8 @@
 # mkimage run -t: the runtime hands the container's terminal to mkimage
 # (--console-socket), so -t works as docker's does with or without a terminal
 # on our side: `run -t … | cat`, `run -d -t` (logs), `run -dit` + attach, and
-# under a real terminal `run -it` in raw mode with the window size passed on.
+# under a real terminal `run -it` in raw mode with the window size (and its
+# changes) passed on.
 source "$(dirname "$0")/run_common.bash"
 
 # -t without a terminal: docker's output, \r\n from the container's terminal
@@ -42,6 +43,11 @@ if command -v script >/dev/null; then
   grep -q $'33 77\r$' "$WORK/pty.out" || fail "the window size reaches the container: $(od -c "$WORK/pty.out" | head)"
   grep -q $'\r\r' "$WORK/pty.out" && fail "our terminal is in raw mode (no second carriage return): $(od -c "$WORK/pty.out" | head)"
   echo "ok: run -it under a terminal: raw mode, window size"
+  # the window resized while the container runs (SIGWINCH) reaches its terminal
+  timeout 30 script -qec "stty rows 20 cols 50; (sleep 0.5; stty rows 40 cols 90 </dev/tty) & $MKIMAGE run --rm -it bb:latest sh -c 'stty size; sleep 1.5; stty size'" /dev/null </dev/null >"$WORK/winch.out" || true
+  grep -q $'20 50\r$' "$WORK/winch.out" && grep -q $'40 90\r$' "$WORK/winch.out" \
+    || fail "a resized window reaches the container: $(od -c "$WORK/winch.out" | head)"
+  echo "ok: a resized window reaches the container's terminal"
 else
   echo "note: script(1) is not installed: the real-terminal case was not run"
 fi
