@@ -291,6 +291,37 @@ struct StderrFileMark {
       [[maybe_unused]] int r = ::ftruncate(fd, size);
   }
 };
+
+// One runtime command that only sets things up (`create`, `start`,
+// `exec --detach`): run quietly, its error read from its log and named as
+// docker does ("OCI runtime create failed: …" / "OCI runtime exec failed: …").
+Result<void> runtime_step(const std::vector<std::string>& argv, const fs::path& log, const std::string& failed_as) {
+  SpawnIo sio;
+  sio.in = -2;
+  sio.quiet = true;
+  Result<pid_t> pid = Error{"the runtime was not started"};
+  {
+    UninterruptibleScope section;
+    pid = spawn(argv, sio);
+  }
+  if (!pid) return pid.error();
+  if (int code = wait_exit_code(*pid); code != 0) {
+    if (auto e = runtime_log_error(log)) return Error{"OCI runtime " + failed_as + " failed: " + without_runtime_head(*e)};
+    return Error{"the OCI runtime failed (" + failed_as + ", exit status " + std::to_string(code) + ")"};
+  }
+  return {};
+}
+
+// The terminal's master side and the process ID a runtime started with
+// --console-socket and --pid-file left for us.
+Result<std::pair<util::Fd, pid_t>> receive_terminal(ConsoleSocket& console, const fs::path& pid_file) {
+  MKIMAGE_TRY(util::Fd master, console.receive_master(5000));
+  std::ifstream in(pid_file);
+  pid_t pid = 0;
+  if (!(in >> pid) || pid <= 0) return Error{"the OCI runtime wrote no process ID to " + pid_file.string()};
+  return std::make_pair(std::move(master), pid);
+}
+
 }  // namespace
 
 // `run` (not detached) deletes its container when the process exits; its state
@@ -479,8 +510,6 @@ Result<int> Runtime::run_with_console(const ContainerSpec& spec, const fs::path&
   std::error_code ec;
   fs::remove(log, ec);
   fs::remove(pid_file, ec);
-  const std::vector<std::string> head = {m_options.runtime, "--root", m_options.state_dir.string(),
-                                         "--log", log.string(), "--log-format", "json"};
   CleanupGuard guard([this, id] {
     run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "kill", id, "KILL"});
     run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
@@ -488,43 +517,31 @@ Result<int> Runtime::run_with_console(const ContainerSpec& spec, const fs::path&
   // create, then start: the window size is set between the two, before the
   // process runs (as containerd does)
   auto step = [&](std::vector<std::string> args) -> Result<void> {
-    std::vector<std::string> argv = head;
+    std::vector<std::string> argv = {m_options.runtime, "--root", m_options.state_dir.string(),
+                                     "--log", log.string(), "--log-format", "json"};
     argv.insert(argv.end(), args.begin(), args.end());
-    SpawnIo sio;
-    sio.in = -2;
-    sio.quiet = true;  // its errors are read from the log
-    Result<pid_t> pid = Error{"the runtime was not started"};
-    {
-      UninterruptibleScope section;
-      pid = spawn(argv, sio);
-    }
-    if (!pid) return pid.error();
-    if (int code = wait_exit_code(*pid); code != 0) {
-      delete_leftover(id);
-      if (auto e = runtime_log_error(log)) return Error{"OCI runtime create failed: " + without_runtime_head(*e)};
-      return Error{"the OCI runtime failed (" + args[0] + ", exit status " + std::to_string(code) + ")"};
-    }
-    return {};
+    return runtime_step(argv, log, "create");
   };
-  MKIMAGE_TRY_VOID(step({"create", "--console-socket", console.path().string(), "--pid-file", pid_file.string(),
-                         "--bundle", bundle.string(), id}));
-  auto master = console.receive_master(5000);
-  std::ifstream pid_in(pid_file);
-  pid_t pid = 0;
-  if (master && !(pid_in >> pid)) master = Error{"the OCI runtime wrote no process ID to " + pid_file.string()};
-  if (!master) {
-    run_quiet({m_options.runtime, "--root", m_options.state_dir.string(), "delete", "-f", id});
-    return master.error();
+  auto created = step({"create", "--console-socket", console.path().string(), "--pid-file", pid_file.string(),
+                       "--bundle", bundle.string(), id});
+  auto terminal = created ? receive_terminal(console, pid_file) : created.error();
+  if (!terminal) {
+    delete_leftover(id);
+    return terminal.error();
   }
-  copy_window_size(io.stdin_fd, master->fd);
-  MKIMAGE_TRY_VOID(step({"start", id}));
+  auto& [master, pid] = *terminal;
+  copy_window_size(io.stdin_fd, master.fd);
+  if (auto started = step({"start", id}); !started) {
+    delete_leftover(id);
+    return started.error();
+  }
   if (on_started) on_started(pid);
   TtyRelayIo relay;
   relay.in_fd = io.stdin_fd;
   int out_fd = io.stdout_fd >= 0 ? io.stdout_fd : 1;
   relay.out = io.on_output ? std::function<void(std::string_view)>([&](std::string_view c) { io.on_output(c, false); })
                            : std::function<void(std::string_view)>([out_fd](std::string_view c) { write_all(out_fd, c); });
-  int code = relay_tty(master->release(), pid, relay);
+  int code = relay_tty(master.release(), pid, relay);
   delete_leftover(id);
   return code;
 }
@@ -544,7 +561,7 @@ Result<int> Runtime::exec(const std::string& id, const ProcessSpec& process, int
 
   std::error_code ec;
   fs::remove(log, ec);
-  if (process.terminal && !detach) return exec_with_console(id, argv, stdin_fd, log);
+  if (process.terminal && !detach) return exec_with_console(argv, stdin_fd, log);
   SpawnIo sio;
   sio.in = stdin_fd;
   sio.own_group = !process.terminal;  // a pty needs the terminal's foreground group
@@ -576,8 +593,7 @@ Result<int> Runtime::exec(const std::string& id, const ProcessSpec& process, int
   return code;
 }
 
-Result<int> Runtime::exec_with_console(const std::string& id, std::vector<std::string> argv, int stdin_fd,
-                                       const fs::path& log) const {
+Result<int> Runtime::exec_with_console(std::vector<std::string> argv, int stdin_fd, const fs::path& log) const {
   become_subreaper();  // the process outlives `exec --detach`'s runtime: reaped here
   MKIMAGE_TRY(auto console, ConsoleSocket::listen(log.parent_path()));
   fs::path pid_file = log;
@@ -587,26 +603,12 @@ Result<int> Runtime::exec_with_console(const std::string& id, std::vector<std::s
   // argv is `… exec --tty [options] ID ARGS…`: the options go right after "exec"
   auto at = std::find(argv.begin(), argv.end(), std::string("exec")) + 1;
   argv.insert(at, {"--detach", "--console-socket", console.path().string(), "--pid-file", pid_file.string()});
-  SpawnIo sio;
-  sio.in = -2;
-  sio.quiet = true;  // its errors are read from the log
-  Result<pid_t> runtime_pid = Error{"the runtime was not started"};
-  {
-    UninterruptibleScope section;
-    runtime_pid = spawn(argv, sio);
-  }
-  if (!runtime_pid) return runtime_pid.error();
-  if (int code = wait_exit_code(*runtime_pid); code != 0) {
-    if (auto e = runtime_log_error(log)) return Error{"OCI runtime exec failed: " + without_runtime_head(*e)};
-    return Error{"the OCI runtime failed (exec, exit status " + std::to_string(code) + ")"};
-  }
-  MKIMAGE_TRY(util::Fd master, console.receive_master(5000));
-  std::ifstream pid_in(pid_file);
-  pid_t pid = 0;
-  if (!(pid_in >> pid)) return Error{"the OCI runtime wrote no process ID to " + pid_file.string()};
+  MKIMAGE_TRY_VOID(runtime_step(argv, log, "exec"));
+  MKIMAGE_TRY(auto terminal, receive_terminal(console, pid_file));
   fs::remove(pid_file, ec);
+  auto& [master, pid] = terminal;
   // On an interrupt the process gets SIGTERM, as the runtime would pass it on.
-  CleanupGuard guard([pid] { ::kill(pid, SIGTERM); });
+  CleanupGuard guard([p = pid] { ::kill(p, SIGTERM); });
   copy_window_size(stdin_fd, master.fd);
   TtyRelayIo relay;
   relay.in_fd = stdin_fd;

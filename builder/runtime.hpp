@@ -227,7 +227,7 @@ private:
                                      const std::function<void(int pid)>& on_started) const;
   // exec() of a process with a terminal: `runtime exec --detach
   // --console-socket`, the terminal copied here (stdin_fd: -1 = none).
-  util::Result<int> exec_with_console(const std::string& id, std::vector<std::string> argv, int stdin_fd,
+  util::Result<int> exec_with_console(std::vector<std::string> argv, int stdin_fd,
                                       const std::filesystem::path& log) const;
 
   RuntimeOptions m_options;
