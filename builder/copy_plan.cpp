@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <future>
 #include <map>
+#include <system_error>
 
 #include "builder/chmod.hpp"
 #include "builder/copy_internal.hpp"
@@ -432,8 +434,23 @@ CopyOp make_copy_op(const parser::CopyInstruction& ins) {
 }
 
 util::Result<CopyPlan> plan_copy(const CopyOp& op, const SourceTree& source, const PlanOptions& options) {
+  // The context's stat-cache records are read (one range scan of the index)
+  // while the walk stats the files; copy_content_digest then finds them loaded.
+  std::future<util::Result<void>> preloaded;
+  if (options.preload && source.origin == SourceTree::Origin::context) {
+    try {
+      preloaded = std::async(std::launch::async, [&] { return options.preload->preload(source.root.string()); });
+    } catch (const std::system_error&) {
+      // No thread: copy_content_digest preloads.
+    }
+  }
   Planner p{op, source, options, {}, {}};
-  MKIMAGE_TRY_VOID(p.run());
+  auto ran = p.run();
+  if (preloaded.valid()) {
+    auto loaded = preloaded.get();
+    if (ran.ok() && !loaded.ok()) return loaded.error();
+  }
+  MKIMAGE_TRY_VOID(ran);
   return std::move(p.plan);
 }
 

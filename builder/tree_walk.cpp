@@ -205,8 +205,15 @@ private:
       rel.append(l.name(nm));
       kids.push_back(std::move(k));
     }
+    // The kids the walk keeps are moved to the front of `kids`, which becomes n.kids.
     std::string crel;
     std::size_t name_at = n.rel.empty() ? 0 : n.rel.size() + 1;
+    std::size_t kept = 0;
+    auto fail_at = [&](util::Error e) {
+      kids.resize(kept);
+      n.kids = std::move(kids);
+      fail(n, std::move(e));
+    };
     for (auto& k : kids) {
       WalkEntry& e = k.entry;
       bool is_dir = S_ISDIR(e.st.st_mode);
@@ -238,7 +245,7 @@ private:
           closedir(d);
           std::string path = n.host;
           if (path.empty() || path.back() != '/') path.push_back('/');
-          return fail(n, util::sys_error("readlink", path.append(name), err));
+          return fail_at(util::sys_error("readlink", path.append(name), err));
         }
         e.link_target = std::move(*target);
       }
@@ -251,8 +258,11 @@ private:
         k.child->rel = e.rel;
         subdirs.push_back(k.child);
       }
-      n.kids.push_back(std::move(k));
+      if (&kids[kept] != &k) kids[kept] = std::move(k);
+      ++kept;
     }
+    kids.resize(kept);
+    n.kids = std::move(kids);
     closedir(d);
   }
 
