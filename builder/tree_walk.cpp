@@ -117,10 +117,18 @@ private:
     NameList names;
     std::unique_lock lock(m_mutex);
     while (true) {
-      m_queue_cv.wait(lock, [&] { return m_finished || !m_queue.empty(); });
+      m_queue_cv.wait(lock, [&] {
+        // Directories the caller took itself are dropped from the top.
+        while (!m_queue.empty() && m_queue.back()->state.load() != 0) m_queue.pop_back();
+        return m_finished || !m_queue.empty();
+      });
       if (m_finished) return;
-      std::shared_ptr<Node> n = std::move(m_queue.back());
-      m_queue.pop_back();
+      // The top is what the caller will need next: take the one after it
+      // when there is one, so both read at once.
+      std::size_t at = m_queue.size() - 1;
+      if (at > 0 && m_queue[at - 1]->state.load() == 0) --at;
+      std::shared_ptr<Node> n = std::move(m_queue[at]);
+      m_queue.erase(m_queue.begin() + static_cast<std::ptrdiff_t>(at));
       lock.unlock();
       int queued = 0;
       if (n->state.compare_exchange_strong(queued, 1)) read(*n, names);
@@ -136,7 +144,8 @@ private:
     {
       std::lock_guard lock(m_mutex);
       n.state.store(2);
-      for (auto& s : subdirs) m_queue.push_back(std::move(s));
+      // Pushed last first: the top of the stack is the next directory in pre-order.
+      for (auto it = subdirs.rbegin(); it != subdirs.rend(); ++it) m_queue.push_back(std::move(*it));
       if (m_queue.size() >= 2 && !m_helpers_started) start_helpers();
     }
     m_done_cv.notify_all();
@@ -287,7 +296,7 @@ private:
   std::mutex m_mutex;  // guards m_queue, m_finished, m_helpers and the read → done transition
   std::condition_variable m_queue_cv;
   std::condition_variable m_done_cv;
-  std::vector<std::shared_ptr<Node>> m_queue;  // helpers take from the back
+  std::vector<std::shared_ptr<Node>> m_queue;  // a stack: its top is the next directory in pre-order
   bool m_finished = false;
   bool m_helpers_started = false;
   std::vector<std::thread> m_helpers;

@@ -8,9 +8,12 @@
 // whether it is included and whether the walk descends into it (functions of
 // the path alone), and queues the directories to descend into; the caller
 // then emits the entries in pre-order from what was read, reading itself any
-// directory no helper has taken yet (helpers take from the end of the order,
-// the caller goes from its start). The result, and the first error met in
-// pre-order, are those of a one-thread walk.
+// directory no helper has taken yet. The queue is a stack whose top is the
+// next directory in pre-order, and a helper takes the one below the top: the
+// caller reads one directory while a helper reads the next, and what helpers
+// read is emitted (and freed) soon after, so the walk holds little more than
+// a one-thread walk. The result, and the first error met in pre-order, are
+// those of a one-thread walk.
 #pragma once
 
 #include <deque>
