@@ -124,6 +124,10 @@ struct PlanOptions {
   bool allow_network = true;
   // Kept URL downloads revalidated by ETag (builder/url_cache.hpp); "" = none.
   std::filesystem::path url_cache_dir;
+  // The stat cache copy_content_digest will use: for a context source, its
+  // records of the context are read (StatCache::preload) on another thread
+  // while the sources are walked. null = none.
+  StatCache* preload = nullptr;
 };
 
 // A resolved COPY/ADD: every source found, with the entries it will write.

@@ -8,11 +8,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <future>
 #include <map>
+#include <system_error>
 
 #include "builder/chmod.hpp"
 #include "builder/copy_internal.hpp"
 #include "builder/fs_resolve.hpp"
+#include "builder/tree_walk.hpp"
 #include "util/sha256.hpp"
 
 namespace mkimage::builder {
@@ -68,58 +71,6 @@ util::Result<std::vector<std::string>> list_dir(const fs::path& dir) {
   closedir(d);
   std::sort(names.begin(), names.end());
   return names;
-}
-
-// The entries of directory `host` (sorted by name, without "." and ".."), each
-// lstat'ed with fstatat relative to the directory's descriptor. Entries removed
-// while reading are skipped. No xattr is read here (EntryMaker::walked).
-util::Result<std::vector<WalkEntry>> read_dir(const std::string& host, const std::string& rel) {
-  int fd = ::open(host.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return util::sys_error("opendir", host);
-  DIR* d = fdopendir(fd);
-  if (!d) {
-    int err = errno;
-    ::close(fd);
-    return util::sys_error("opendir", host, err);
-  }
-  // The names, NUL-terminated, back to back in one buffer (no allocation per name).
-  std::string buf;
-  std::vector<std::pair<std::size_t, std::size_t>> names;  // offset, size in buf
-  errno = 0;
-  while (auto* e = readdir(d)) {
-    std::string_view n = e->d_name;
-    if (n == "." || n == "..") continue;
-    names.emplace_back(buf.size(), n.size());
-    buf.append(n);
-    buf.push_back('\0');
-  }
-  auto name_of = [&buf](const std::pair<std::size_t, std::size_t>& n) {
-    return std::string_view(buf.data() + n.first, n.second);
-  };
-  std::sort(names.begin(), names.end(), [&](const auto& a, const auto& b) { return name_of(a) < name_of(b); });
-  std::vector<WalkEntry> out;
-  out.reserve(names.size());
-  for (const auto& n : names) {
-    WalkEntry e;
-    const char* name = buf.data() + n.first;
-    struct stat st;
-    if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) continue;  // removed while walking
-      int err = errno;
-      closedir(d);
-      return util::sys_error("lstat", host + "/" + name, err);
-    }
-    e.st = WalkStat(st);
-    e.rel.reserve(rel.size() + 1 + n.second);
-    if (!rel.empty()) {
-      e.rel.append(rel);
-      e.rel.push_back('/');
-    }
-    e.rel.append(name_of(n));
-    out.push_back(std::move(e));
-  }
-  closedir(d);
-  return out;
 }
 
 // The selection as written relative to the destination (the cache key's
@@ -195,93 +146,6 @@ private:
   std::optional<ChmodSpec> m_chmod;
   bool m_keep_owner;
   std::map<std::pair<dev_t, ino_t>, std::string> m_links;
-};
-
-struct WalkFilter {
-  const PathFilter* ctx = nullptr;  // .dockerignore; paths are ctx_prefix + rel
-  std::string ctx_prefix;
-  const parser::PatternMatcher* excludes = nullptr;
-  const parser::PatternMatcher* include = nullptr;  // --parents pattern, relative to the walk root
-};
-
-class Walker {
-public:
-  Walker(const WalkFilter& f, std::deque<WalkEntry>& out) : m_f(f), m_out(out) {}
-
-  // One directory: its names are read and lstat'ed relative to its descriptor
-  // (getdents64 + fstatat, no path resolution per entry), and the descriptor is
-  // closed before descending, so a deep tree holds one descriptor at a time.
-  util::Result<void> walk_dir(const std::string& host, const std::string& rel) {
-    MKIMAGE_TRY(auto kids, read_dir(host, rel));
-    std::string crel;
-    for (auto& e : kids) {
-      // The host path is made only for what needs it (directories, symlinks).
-      auto kid_host = [&] {
-        std::string h = host;
-        if (h.empty() || h.back() != '/') h.push_back('/');
-        h.append(e.rel, rel.empty() ? 0 : rel.size() + 1);
-        return h;
-      };
-      bool is_dir = S_ISDIR(e.st.st_mode);
-      bool included = true;
-      bool descend = is_dir;
-      if (m_f.ctx) {
-        if (!m_f.ctx_prefix.empty()) {
-          crel.assign(m_f.ctx_prefix);
-          crel.push_back('/');
-          crel.append(e.rel);
-        }
-        const std::string& ctx_rel = m_f.ctx_prefix.empty() ? e.rel : crel;
-        if (m_f.ctx->excluded(ctx_rel)) {
-          included = false;
-          descend = is_dir && m_f.ctx->may_reinclude_below(ctx_rel);
-        }
-      }
-      if ((included || descend) && m_f.excludes && m_f.excludes->matches_or_parent_matches(e.rel)) {
-        included = false;
-        descend = false;
-      }
-      if (included && m_f.include && !m_f.include->matches_or_parent_matches(e.rel)) {
-        included = false;
-      }
-      if (!included && !descend) continue;
-      if (S_ISLNK(e.st.st_mode)) {
-        // Symlinks (rare) are read by full path: the directory's descriptor
-        // is closed by now.
-        std::error_code ec;
-        auto target = fs::read_symlink(kid_host(), ec);
-        if (ec) return util::sys_error("readlink", kid_host(), ec.value());
-        e.link_target = target.string();
-      }
-      // Made before `e` is moved away.
-      std::string dir_host = is_dir ? kid_host() : std::string();
-      if (included) {
-        flush();
-        m_out.push_back(std::move(e));
-        const WalkEntry& added = m_out.back();
-        if (is_dir) MKIMAGE_TRY_VOID(walk_dir(dir_host, added.rel));
-      } else {
-        std::size_t depth = m_pending.size();
-        m_pending.push_back(std::move(e));
-        std::string sub_rel = m_pending.back().rel;
-        MKIMAGE_TRY_VOID(walk_dir(dir_host, sub_rel));
-        if (m_pending.size() > depth) m_pending.pop_back();
-      }
-    }
-    return {};
-  }
-
-private:
-  // Emits directories that were entered without being included, now that
-  // something below them is (fsutil emits parents of included paths lazily).
-  void flush() {
-    for (auto& p : m_pending) m_out.push_back(std::move(p));
-    m_pending.clear();
-  }
-
-  const WalkFilter& m_f;
-  std::deque<WalkEntry>& m_out;
-  std::vector<WalkEntry> m_pending;
 };
 
 struct Planner {
@@ -367,8 +231,7 @@ struct Planner {
     }
     f.excludes = excludes ? &*excludes : nullptr;
     f.include = include;
-    Walker w(f, item.walk);
-    return w.walk_dir(item.host.string(), "");
+    return walk_tree(item.host.string(), f, item.walk);
   }
 
   // A local source named by `rootfs_path` (already clamped). `name` is the file
@@ -571,8 +434,23 @@ CopyOp make_copy_op(const parser::CopyInstruction& ins) {
 }
 
 util::Result<CopyPlan> plan_copy(const CopyOp& op, const SourceTree& source, const PlanOptions& options) {
+  // The context's stat-cache records are read (one range scan of the index)
+  // while the walk stats the files; copy_content_digest then finds them loaded.
+  std::future<util::Result<void>> preloaded;
+  if (options.preload && source.origin == SourceTree::Origin::context) {
+    try {
+      preloaded = std::async(std::launch::async, [&] { return options.preload->preload(source.root.string()); });
+    } catch (const std::system_error&) {
+      // No thread: copy_content_digest preloads.
+    }
+  }
   Planner p{op, source, options, {}, {}};
-  MKIMAGE_TRY_VOID(p.run());
+  auto ran = p.run();
+  if (preloaded.valid()) {
+    auto loaded = preloaded.get();
+    if (ran.ok() && !loaded.ok()) return loaded.error();
+  }
+  MKIMAGE_TRY_VOID(ran);
   return std::move(p.plan);
 }
 

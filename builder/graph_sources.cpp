@@ -23,8 +23,9 @@ private:
   IndexStatCache m_inner;
 };
 
-PlanOptions read_only_plan_options(const BuildSession& s) {
+PlanOptions read_only_plan_options(const BuildSession& s, StatCache* stats) {
   PlanOptions po;
+  po.preload = stats;
   po.scratch_dir = s.work_dir;  // unused: nothing is downloaded
   po.allow_network = false;  // (an ADD of a URL has no key before the build: graph/graph.cpp)
   return po;
@@ -69,7 +70,7 @@ util::Result<std::string> SessionContextDigests::copy_digest(const std::string& 
                                                              const parser::CopyInstruction& copy) {
   MKIMAGE_TRY(const BuildContext* dir, directory(name));
   SourceTree tree{dir->root(), SourceTree::Origin::context, &dir->filter()};
-  MKIMAGE_TRY(CopyPlan plan, plan_copy(make_copy_op(copy), tree, read_only_plan_options(m_s)));
+  MKIMAGE_TRY(CopyPlan plan, plan_copy(make_copy_op(copy), tree, read_only_plan_options(m_s, m_stats.get())));
   FileListing files;
   MKIMAGE_TRY(store::Digest d, copy_content_digest(plan, m_stats.get(), nullptr, &files));
   m_listings.emplace(d.str(), std::move(files));
@@ -87,7 +88,7 @@ util::Result<std::string> SessionContextDigests::mount_digest(const std::string&
   CopyOp op;
   op.sources = {source.empty() ? "." : source};
   op.dest.assign(1, '/');
-  MKIMAGE_TRY(CopyPlan plan, plan_copy(op, tree, read_only_plan_options(m_s)));
+  MKIMAGE_TRY(CopyPlan plan, plan_copy(op, tree, read_only_plan_options(m_s, m_stats.get())));
   MKIMAGE_TRY(store::Digest d, copy_content_digest(plan, m_stats.get()));
   return d.str();
 }

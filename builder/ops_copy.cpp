@@ -82,6 +82,7 @@ util::Result<void> op_copy(BuildSession& s, const graph::Stage& stage, StageStat
     // by the content of what is selected.
     // The walk and the content digest are CPU-bound: one of the cores' units.
     auto cpu = acquire_from(s.cpu_limit.get());
+    po.preload = s.stat_cache.get();
     auto p = plan_copy(op, directory_tree(*directory), po);
     if (!p.ok()) return util::Error{dockerfile_excerpt(s, step.range) + "ERROR: " + p.error().message};
     plan = std::move(*p);
@@ -119,6 +120,7 @@ util::Result<void> op_directory_base(BuildSession& s, const graph::Stage& stage,
   PlanOptions po;
   po.scratch_dir = s.work_dir;
   po.allow_network = false;
+  po.preload = s.stat_cache.get();
   auto cpu = acquire_from(s.cpu_limit.get());  // walk + content digest
   auto p = plan_copy(op, directory_tree(dir), po);
   if (!p.ok()) return util::Error{dockerfile_excerpt(s, stage.range) + "ERROR: " + p.error().message};

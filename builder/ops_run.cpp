@@ -55,6 +55,7 @@ util::Result<store::Digest> mounted_content_digest(BuildSession& s, const Source
   PlanOptions po;
   po.scratch_dir = s.work_dir;
   po.allow_network = false;
+  if (tree.origin == SourceTree::Origin::context) po.preload = s.stat_cache.get();
   auto cpu = acquire_from(s.cpu_limit.get());  // the walk and the hashing: CPU-bound
   MKIMAGE_TRY(CopyPlan plan, plan_copy(op, tree, po));
   return copy_content_digest(plan, tree.origin == SourceTree::Origin::context ? s.stat_cache.get() : nullptr);

@@ -398,3 +398,39 @@ TEST_CASE("IndexStatCache: a record made without the no-xattrs mark learns it on
   CHECK(second.xattr_reads == 0);
   CHECK(second.digest == uncached(f, op));
 }
+
+TEST_CASE("plan_copy with PlanOptions::preload reads the context's stat-cache records on another thread") {
+  CopyFixture f;
+  write_file(f.ctx / "a/1.txt", "one\n");
+  write_file(f.ctx / "b/2.txt", "two\n");
+  // Counts preload() calls and the thread each came from.
+  struct Counting : builder::MemoryStatCache {
+    std::mutex m;
+    std::vector<std::pair<std::string, std::thread::id>> calls;
+    util::Result<void> preload(const std::string& dir) override {
+      std::lock_guard lock(m);
+      calls.emplace_back(dir, std::this_thread::get_id());
+      return {};
+    }
+  } cache;
+  auto op = copy_op({"."}, "/ctx/");
+  builder::PlanOptions po{f.scratch, false};
+  po.preload = &cache;
+  auto plan = builder::plan_copy(op, f.context_source(), po);
+  REQUIRE(plan.ok());
+  REQUIRE(cache.calls.size() == 1);
+  CHECK(cache.calls[0].first == f.ctx.string());
+  CHECK(cache.calls[0].second != std::this_thread::get_id());
+  auto with = builder::copy_content_digest(*plan, &cache);
+  REQUIRE(with.ok());
+  auto plain = builder::plan_copy(op, f.context_source(), builder::PlanOptions{f.scratch, false});
+  REQUIRE(plain.ok());
+  auto without = builder::copy_content_digest(*plain, nullptr);
+  REQUIRE(without.ok());
+  CHECK(*with == *without);
+  // A --from source (a rootfs) preloads nothing.
+  cache.calls.clear();
+  auto from = builder::plan_copy(op, builder::SourceTree{f.ctx, builder::SourceTree::Origin::rootfs, nullptr}, po);
+  REQUIRE(from.ok());
+  CHECK(cache.calls.empty());
+}
