@@ -158,7 +158,7 @@ std::string PrivateNetwork::container_resolv_conf(const std::string& host_text) 
   return out;
 }
 
-Result<std::unique_ptr<PrivateNetwork>> PrivateNetwork::create() {
+Result<std::unique_ptr<PrivateNetwork>> PrivateNetwork::start() {
   std::unique_ptr<PrivateNetwork> net(new PrivateNetwork());
   std::error_code ec;
   fs::create_directories(k_netns_dir, ec);
@@ -202,21 +202,44 @@ Result<std::unique_ptr<PrivateNetwork>> PrivateNetwork::create() {
     for (int fd : {ready[0], exit_pipe[1], err[0]}) ::close(fd);
     return slirp.error();
   }
-  auto up = wait_ready(slirp->pid, ready[0], err[0]);
-  ::close(ready[0]);
-  ::close(err[0]);
+  net->m_ready_fd = ready[0];
+  net->m_err_fd = err[0];
+  net->m_resolv = container_resolv_conf(read_file("/etc/resolv.conf"));
+  return net;
+}
+
+Result<void> PrivateNetwork::ready() {
+  if (m_ready_fd < 0) return m_ready_error ? Result<void>(*m_ready_error) : Result<void>();
+  pid_t pid;
+  {
+    std::lock_guard lock(m_mu);
+    pid = m_slirp_pid;
+  }
+  if (pid <= 0) return Error{"the RUN network was torn down before it was ready"};
+  auto up = wait_ready(pid, m_ready_fd, m_err_fd);
+  ::close(m_ready_fd);
+  ::close(m_err_fd);
+  m_ready_fd = m_err_fd = -1;
   if (!up.ok()) {
-    std::lock_guard lock(net->m_mu);
-    net->m_slirp_pid = 0;  // reaped by wait_ready
+    std::lock_guard lock(m_mu);
+    m_slirp_pid = 0;  // reaped by wait_ready
+    m_ready_error = up.error();
     return up.error();
   }
-  net->m_resolv = container_resolv_conf(read_file("/etc/resolv.conf"));
+  return {};
+}
+
+Result<std::unique_ptr<PrivateNetwork>> PrivateNetwork::create() {
+  MKIMAGE_TRY(std::unique_ptr<PrivateNetwork> net, start());
+  MKIMAGE_TRY_VOID(net->ready());
   return net;
 }
 
 PrivateNetwork::~PrivateNetwork() {
   teardown();
   m_guard.release();
+  if (m_ready_fd >= 0) ::close(m_ready_fd);
+  if (m_err_fd >= 0) ::close(m_err_fd);
 }
 
 namespace {
