@@ -269,11 +269,14 @@ using FsExecutor = std::function<util::Result<void>(FsStepIo& io)>;
 // no-cache), else prepare a snapshot over `state`'s layers, run `exec`, commit
 // the upperdir as a layer (none if it is empty), adopt the upperdir as the
 // layer's snapshot and record the cache row. Updates `state` (key, layers,
-// history with `created_by`). Reports progress for `slot`.
+// history with `created_by`). Reports progress for `slot`. `on_miss`
+// (optional) is called once the step is known to run, before the snapshot is
+// prepared: for work that can go on meanwhile (a RUN's network starting).
 util::Result<void> run_fs_step(BuildSession& session, const graph::Stage& stage, StageState& state,
                                const StepSlot& slot, const CacheKey& key,
                                const std::vector<std::pair<std::string, std::string>>& key_fields,
-                               const std::string& created_by, const FsExecutor& exec);
+                               const std::string& created_by, const FsExecutor& exec,
+                               const std::function<void()>& on_miss = {});
 
 // ---- cache_import.cpp / cache_export.cpp: --cache-from and --cache-to ----------
 // Reads every --cache-from source into session.imported_cache ("[internal]

@@ -7,6 +7,7 @@
 
 #include "builder/build_internal.hpp"
 #include "builder/copy.hpp"
+#include "builder/private_network.hpp"
 #include "builder/user_db.hpp"
 #include "graph/key_inputs.hpp"
 
@@ -155,6 +156,13 @@ util::Result<void> op_run(BuildSession& s, const graph::Stage& stage, StageState
   CacheKey key = key_for_run(h, state.key, in);
 
   const std::string network = in.network;
+  // The private network starts (slirp4netns, ~3 ms to be ready) while the
+  // snapshot is mounted and the bundle written; the runtime waits for it.
+  std::optional<util::Result<std::unique_ptr<PrivateNetwork>>> early_net;
+  auto start_network = [&] {
+    auto mode = parse_network_mode(network);
+    if (mode.ok() && *mode == NetworkMode::isolated) early_net = PrivateNetwork::start();
+  };
   FsExecutor exec = [&](FsStepIo& io) -> util::Result<void> {
     const auto& rootfs = io.snapshot->rootfs();
     MKIMAGE_TRY(ExecUser user, resolve_exec_user(rootfs, step.user));
@@ -259,7 +267,12 @@ util::Result<void> op_run(BuildSession& s, const graph::Stage& stage, StageState
     // One of max-parallelism RUN processes (builder/scheduler.hpp), held while
     // the process runs: a process that sleeps or waits holds no core.
     auto slot = acquire_from(s.run_limit.get());
-    MKIMAGE_TRY(int code, s.runtime->run(spec, scratch / "bundle", rio));
+    PrivateNetwork* started = nullptr;
+    if (early_net) {
+      if (!early_net->ok()) return early_net->error();
+      started = early_net->value().get();
+    }
+    MKIMAGE_TRY(int code, s.runtime->run(spec, scratch / "bundle", rio, {}, {}, started));
     slot.release();
     if (code != 0) {
       return util::Error{"process \"" + join(run.argv, " ") +
@@ -268,7 +281,7 @@ util::Result<void> op_run(BuildSession& s, const graph::Stage& stage, StageState
     return {};
   };
   note_cache_mounts(s, run.mounts);
-  return run_fs_step(s, stage, state, slot, key, h.fields(), step.created_by, exec);
+  return run_fs_step(s, stage, state, slot, key, h.fields(), step.created_by, exec, start_network);
 }
 
 }  // namespace mkimage::builder

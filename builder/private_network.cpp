@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -157,7 +158,7 @@ std::string PrivateNetwork::container_resolv_conf(const std::string& host_text) 
   return out;
 }
 
-Result<std::unique_ptr<PrivateNetwork>> PrivateNetwork::create() {
+Result<std::unique_ptr<PrivateNetwork>> PrivateNetwork::start() {
   std::unique_ptr<PrivateNetwork> net(new PrivateNetwork());
   std::error_code ec;
   fs::create_directories(k_netns_dir, ec);
@@ -201,48 +202,92 @@ Result<std::unique_ptr<PrivateNetwork>> PrivateNetwork::create() {
     for (int fd : {ready[0], exit_pipe[1], err[0]}) ::close(fd);
     return slirp.error();
   }
-  auto up = wait_ready(slirp->pid, ready[0], err[0]);
-  ::close(ready[0]);
-  ::close(err[0]);
+  net->m_ready_fd = ready[0];
+  net->m_err_fd = err[0];
+  net->m_resolv = container_resolv_conf(read_file("/etc/resolv.conf"));
+  return net;
+}
+
+Result<void> PrivateNetwork::ready() {
+  if (m_ready_fd < 0) return m_ready_error ? Result<void>(*m_ready_error) : Result<void>();
+  pid_t pid;
+  {
+    std::lock_guard lock(m_mu);
+    pid = m_slirp_pid;
+  }
+  if (pid <= 0) return Error{"the RUN network was torn down before it was ready"};
+  auto up = wait_ready(pid, m_ready_fd, m_err_fd);
+  ::close(m_ready_fd);
+  ::close(m_err_fd);
+  m_ready_fd = m_err_fd = -1;
   if (!up.ok()) {
-    std::lock_guard lock(net->m_mu);
-    net->m_slirp_pid = 0;  // reaped by wait_ready
+    std::lock_guard lock(m_mu);
+    m_slirp_pid = 0;  // reaped by wait_ready
+    m_ready_error = up.error();
     return up.error();
   }
-  net->m_resolv = container_resolv_conf(read_file("/etc/resolv.conf"));
+  return {};
+}
+
+Result<std::unique_ptr<PrivateNetwork>> PrivateNetwork::create() {
+  MKIMAGE_TRY(std::unique_ptr<PrivateNetwork> net, start());
+  MKIMAGE_TRY_VOID(net->ready());
   return net;
 }
 
 PrivateNetwork::~PrivateNetwork() {
   teardown();
   m_guard.release();
+  if (m_ready_fd >= 0) ::close(m_ready_fd);
+  if (m_err_fd >= 0) ::close(m_err_fd);
 }
+
+namespace {
+
+// Waits for a slirp4netns told to exit (its --exit-fd closed) and reaps it;
+// SIGKILL when it lingers past 1 s.
+void reap_slirp(pid_t pid) {
+  int st = 0;
+  for (int i = 0; i < 200; ++i) {
+    pid_t w = ::waitpid(pid, &st, WNOHANG);
+    if (w == pid || (w < 0 && errno != EINTR)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(pid, SIGKILL);
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
 
 void PrivateNetwork::teardown() {
   std::lock_guard lock(m_mu);
   if (m_torn_down) return;
   m_torn_down = true;
-  // End of file on --exit-fd stops slirp4netns; SIGKILL if it lingers.
+  // End of file on --exit-fd stops slirp4netns.
   if (m_exit_fd >= 0) ::close(m_exit_fd);
   m_exit_fd = -1;
-  if (m_slirp_pid > 0) {
-    int st = 0;
-    bool reaped = false;
-    for (int i = 0; i < 200 && !reaped; ++i) {
-      pid_t w = ::waitpid(m_slirp_pid, &st, WNOHANG);
-      reaped = w == m_slirp_pid || (w < 0 && errno == ECHILD);
-      if (!reaped) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    if (!reaped) {
-      ::kill(m_slirp_pid, SIGKILL);
-      while (::waitpid(m_slirp_pid, &st, 0) < 0 && errno == EINTR) {
-      }
-    }
-    m_slirp_pid = 0;
-  }
+  // The namespace file goes at once: slirp4netns holds the namespace by its
+  // tap device until it has exited.
   if (!m_netns.empty()) {
     ::umount2(m_netns.c_str(), MNT_DETACH);
     ::unlink(m_netns.c_str());
+  }
+  if (m_slirp_pid > 0) {
+    // Its exit takes ~20 ms after it stopped (the kernel unregisters the tap
+    // device and waits for RCU grace periods): reaped by a thread of its own
+    // rather than on the step's path. A thread, not a list reaped later, so
+    // that an embedding process is left no zombie.
+    pid_t pid = m_slirp_pid;
+    m_slirp_pid = 0;
+    int st = 0;
+    if (::waitpid(pid, &st, WNOHANG) != pid) {
+      try {
+        std::thread(reap_slirp, pid).detach();
+      } catch (const std::system_error&) {
+        reap_slirp(pid);  // no thread to be had: wait here
+      }
+    }
   }
 }
 

@@ -22,15 +22,17 @@
 // --ready-fd, and it exits when its --exit-fd reaches end of file, i.e. when
 // teardown() closes our end or when mkimage dies in any way (kill -9
 // included). teardown() (the destructor, or an interrupt: it is registered
-// with builder/interrupt.hpp) stops slirp4netns, then unmounts and unlinks
-// the namespace file. The namespace files a killed mkimage left are removed
-// by remove_orphans() (owner pid and start time in the name, store/owner.hpp).
+// with builder/interrupt.hpp) tells slirp4netns to exit, unmounts and
+// unlinks the namespace file, and leaves the reaping of slirp4netns (its exit
+// takes ~20 ms in the kernel) to a thread of its own. The namespace files a
+// killed mkimage left are removed by remove_orphans() (owner pid and start time in the name, store/owner.hpp).
 #pragma once
 
 #include <atomic>
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "builder/interrupt.hpp"
@@ -45,6 +47,15 @@ public:
   // build with --network=host"), the namespace cannot be made, slirp4netns
   // failed (its message).
   static util::Result<std::unique_ptr<PrivateNetwork>> create();
+  // create() in two halves, so that the caller prepares the container while
+  // slirp4netns starts (~3 ms): start() makes the namespace and starts
+  // slirp4netns without waiting for it (netns_path() and resolv_conf() are
+  // set); ready() waits until it has configured the namespace, and must
+  // succeed before anything runs in it. Errors: as create(), split between
+  // the two (a missing slirp4netns is reported by ready()); ready() again
+  // returns the same result.
+  static util::Result<std::unique_ptr<PrivateNetwork>> start();
+  util::Result<void> ready();
   ~PrivateNetwork();
   PrivateNetwork(const PrivateNetwork&) = delete;
   PrivateNetwork& operator=(const PrivateNetwork&) = delete;
@@ -69,6 +80,9 @@ private:
   std::string m_resolv;
   int m_slirp_pid = 0;
   int m_exit_fd = -1;  // slirp4netns's --exit-fd, write end (close = exit)
+  int m_ready_fd = -1;  // until ready(): slirp4netns's --ready-fd, read end
+  int m_err_fd = -1;    // until ready(): its stderr, read end
+  std::optional<util::Error> m_ready_error;
   std::mutex m_mu;
   bool m_torn_down = false;
   CleanupGuard m_guard;

@@ -335,21 +335,30 @@ void Runtime::delete_leftover(const std::string& id) const {
 }
 
 Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, const RunIo& io, std::string id,
-                         const std::function<void(int pid)>& on_started) const {
+                         const std::function<void(int pid)>& on_started, PrivateNetwork* network) const {
   if (id.empty()) id = new_container_id();
   // NetworkMode::isolated: the namespace and slirp4netns live until this returns
   // (declared before the container's guard: torn down after it on interrupt).
-  std::unique_ptr<PrivateNetwork> net;
+  // slirp4netns starts while the bundle is written; the container starts
+  // once it is ready.
+  std::unique_ptr<PrivateNetwork> own_net;
+  PrivateNetwork* net = nullptr;
   ContainerSpec with_net;
   const ContainerSpec* effective = &spec;
   if (spec.network == NetworkMode::isolated) {
-    MKIMAGE_TRY(net, PrivateNetwork::create());
+    if (network) {
+      net = network;
+    } else {
+      MKIMAGE_TRY(own_net, PrivateNetwork::start());
+      net = own_net.get();
+    }
     with_net = spec;
     with_net.netns_path = net->netns_path().string();
     with_net.resolv_conf = net->resolv_conf();
     effective = &with_net;
   }
   MKIMAGE_TRY_VOID(write_bundle(*effective, bundle_dir));
+  if (net) MKIMAGE_TRY_VOID(net->ready());
   std::error_code ec;
   fs::create_directories(m_options.state_dir, ec);
   if (effective->process.terminal) return run_with_console(*effective, bundle_dir, io, id, on_started);

@@ -48,6 +48,8 @@
 
 namespace mkimage::builder {
 
+class PrivateNetwork;  // builder/private_network.hpp
+
 enum class NetworkMode {
   host,      // share the host's network namespace
   none,      // own network namespace with loopback only
@@ -179,9 +181,13 @@ public:
   // `bundle_dir`/runtime.log; see start_failure_exit_code; the copy the
   // runtime printed on stderr is not shown: builder/runtime_stderr.hpp), or
   // mkimage was interrupted (the container is killed and deleted first).
+  // `network` (NetworkMode::isolated only): a private network the caller
+  // started (PrivateNetwork::start) for the container to use; run waits for
+  // it to be ready before starting the container. nullptr = run makes one.
   util::Result<int> run(const ContainerSpec& spec, const std::filesystem::path& bundle_dir,
                         const RunIo& io, std::string id = {},
-                        const std::function<void(int pid)>& on_started = {}) const;
+                        const std::function<void(int pid)>& on_started = {},
+                        PrivateNetwork* network = nullptr) const;
 
   // Runs another process in the running container `id` (`runtime exec`, as
   // `docker exec`): the container's process settings (capabilities, seccomp,

@@ -128,7 +128,8 @@ std::string tail_text(const std::deque<std::string>& tail) {
 
 util::Result<void> run_fs_step(BuildSession& s, const graph::Stage& stage, StageState& state, const StepSlot& slot,
                                const CacheKey& key, const std::vector<std::pair<std::string, std::string>>& fields,
-                               const std::string& created_by, const FsExecutor& exec) {
+                               const std::string& created_by, const FsExecutor& exec,
+                               const std::function<void()>& on_miss) {
   StepInfo info = slot.info;
   info.cache_key = key.str();
   if (s.request.explain_cache) s.sink.call([&](EventSink& k) { k.explain(info, fields); });
@@ -174,6 +175,7 @@ util::Result<void> run_fs_step(BuildSession& s, const graph::Stage& stage, Stage
   }
 
   // Miss: execute on a fresh snapshot.
+  if (on_miss) on_miss();
   load_step_files(inputs, lister);
   info.miss_reason = explain_miss(s, stage, slot, key, inputs, why);
   s.sink.call([&](EventSink& k) { k.step_started(info); });
