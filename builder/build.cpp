@@ -12,6 +12,7 @@
 #include "builder/interrupt.hpp"
 #include "builder/scheduler.hpp"
 #include "builder/stat_cache_index.hpp"
+#include "util/random.hpp"
 #include "store/store_config.hpp"
 #include "parser/text.hpp"
 
@@ -399,7 +400,8 @@ util::Result<std::vector<CheckWarning>> builder::prepare_build(BuildSession& s) 
   // closes with the session (a crashed build's lease is dead: store/lease.hpp),
   // so a concurrent `image prune` or `rmi` cannot remove it. A dry run creates
   // nothing and writes no lease.
-  if (!req.dry_run) MKIMAGE_TRY_VOID(s.store->begin_lease("build"));
+  // (The build history recorder starts it with its own row when it opened the store.)
+  if (!req.dry_run && !s.store->has_lease()) MKIMAGE_TRY_VOID(s.store->begin_lease("build"));
   MKIMAGE_TRY(BuildContext ctx, BuildContext::open_directory(req.context_dir, dockerfile_path));
   s.context.emplace(std::move(ctx));
   internal_step(s, "load .dockerignore");
@@ -453,6 +455,18 @@ void builder::collect_plan_warnings(BuildSession& s) {
 
 namespace {
 
+// ROOT/tmp/build-<owner>-XXXXXX with the X's random (as mkdtemp), not created:
+// the steps that need it create it (BuildSession::work_dir). The owner tag
+// (pid and start time) keeps it apart from other processes' and lets
+// Store::open remove it once the process is gone.
+fs::path unique_work_dir(const fs::path& tmp) {
+  static const char* alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::string name = store::temp_template(tmp, "build");
+  std::uint64_t v = util::random_u64();
+  for (std::size_t i = name.size() - 6; i < name.size(); ++i, v /= 62) name[i] = alphabet[v % 62];
+  return name;
+}
+
 // `opened`: the store when the caller has opened it already (the build history
 // recorder's), else the build opens it.
 util::Result<BuildResult> run_build(const BuildRequest& req, EventSink& sink,
@@ -471,11 +485,7 @@ util::Result<BuildResult> run_build(const BuildRequest& req, EventSink& sink,
   // Builder machinery under ROOT/tmp.
   s.stat_cache = std::make_unique<IndexStatCache>(s.store->index());
   fs::path tmp = s.store->root().tmp_dir();
-  std::string tmpl = store::temp_template(tmp, "build");
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (!mkdtemp(buf.data())) return util::sys_error("mkdtemp", tmpl);
-  s.work_dir = buf.data();
+  s.work_dir = unique_work_dir(tmp);
   struct RemoveWork {
     fs::path p;
     ~RemoveWork() {

@@ -65,13 +65,20 @@ void BuildHistoryRecorder::start(const BuildRequest& req) {
   m_build.args = req.build_args;
   for (const auto& s : req.secrets) m_build.secrets.push_back(s.id);  // names only, never values
   m_build.tags = req.tags;
-  // The lease first: a "running" row without a live lease reads as a build whose process died.
+  // The lease with the row: a "running" row without a live lease reads as a
+  // build whose process died. The build's own lease (Store::begin_lease, what
+  // it holds from prune) starts in the same commit: one write instead of three.
   store::LeaseRecord lease = store::new_lease_record(store::history_lease_description(m_build.id));
-  auto held = m_index->put_lease(lease);
-  if (!held) return disable(held.error().message);
+  auto put = m_index->transaction([&]() -> util::Result<void> {
+    if (!m_store->has_lease()) MKIMAGE_TRY_VOID(m_store->begin_lease("build"));
+    MKIMAGE_TRY_VOID(m_index->put_lease(lease));
+    return store::put_build(*m_index, m_build);
+  });
+  if (!put) {
+    (void)m_store->end_lease();  // rolled back: prepare_build starts it again
+    return disable(put.error().message);
+  }
   m_lease_id = lease.id;
-  auto put = store::put_build(*m_index, m_build);
-  if (!put) disable(put.error().message);
 }
 
 void BuildHistoryRecorder::release_lease() {
@@ -200,11 +207,18 @@ void BuildHistoryRecorder::write_outcome(const Result<BuildResult>& result) {
     m_build.status = "error";
     m_build.error = result.error().message;
   }
+  // The outcome, the end of both leases (the build's result is recorded: its
+  // image and cache entries keep what it made) and the cache hits still to be
+  // counted (Index::get_cache) in one commit.
   auto written = m_index->transaction([&]() -> util::Result<void> {
     MKIMAGE_TRY_VOID(store::put_build(*m_index, m_build));
     for (const auto& [n, st] : m_steps) MKIMAGE_TRY_VOID(store::put_build_step(*m_index, st));
-    return {};
+    if (!m_lease_id.empty()) MKIMAGE_TRY_VOID(m_index->delete_lease(m_lease_id));
+    MKIMAGE_TRY_VOID(m_store->end_lease());
+    (void)m_index->flush_hits();  // best effort: bookkeeping
+    return util::Result<void>{};
   });
+  if (written) m_lease_id.clear();
   release_lease();
   if (!written) {
     m_next.message("WARNING: the build is not recorded in the build history: " + written.error().message);

@@ -113,7 +113,14 @@ struct BuildSession {
   std::unique_ptr<Runtime> runtime;
   std::map<std::string, SecretSource> secrets;
   std::optional<std::int64_t> source_date_epoch;
-  std::filesystem::path work_dir;  // ROOT/tmp/build-XXXXXX, removed at the end
+  // ROOT/tmp/build-<owner>-XXXXXX, removed at the end. Named when the build
+  // starts, made by the first step that needs scratch space (every user makes
+  // it with create_directories): a build whose steps are all cached never
+  // creates it, nor pays the directory's creation and removal in the journal.
+  std::filesystem::path work_dir;
+  // A name unique within this build for scratch under work_dir: "<prefix>-<n>".
+  std::string scratch_name(const std::string& prefix) { return prefix + "-" + std::to_string(scratch_counter++); }
+  std::atomic<unsigned> scratch_counter{0};
 
   // Numbered steps: key (stage index, step index); step index -1 = the FROM.
   std::map<std::pair<int, int>, StepSlot> slots;

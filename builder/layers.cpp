@@ -147,7 +147,7 @@ util::Result<std::unique_ptr<ReadonlyRootfs>> mount_rootfs_readonly(BuildSession
                                                                     const std::vector<LayerRef>& layers) {
   auto ro = std::make_unique<ReadonlyRootfs>();
   if (layers.empty()) {
-    ro->path = s.work_dir / ("empty-" + new_container_id());
+    ro->path = s.work_dir / s.scratch_name("empty");
     std::error_code ec;
     fs::create_directories(ro->path, ec);
     if (ec) return util::sys_error("mkdir", ro->path.string(), ec.value());
@@ -159,7 +159,7 @@ util::Result<std::unique_ptr<ReadonlyRootfs>> mount_rootfs_readonly(BuildSession
     ro->path = lowers[0];  // one layer: its snapshot is the rootfs (read only by us)
     return ro;
   }
-  ro->path = s.work_dir / ("ro-" + new_container_id());
+  ro->path = s.work_dir / s.scratch_name("ro");
   std::error_code ec;
   fs::create_directories(ro->path, ec);
   ro->owned = true;

@@ -43,7 +43,7 @@ util::Result<void> op_copy(BuildSession& s, const graph::Stage& stage, StageStat
   CopyKeyInputs in = graph::copy_key_inputs(step);
 
   PlanOptions po;
-  po.scratch_dir = s.work_dir / ("copy-" + new_container_id());  // made by the first download
+  po.scratch_dir = s.work_dir / s.scratch_name("copy");  // made by the first download
   po.url_cache_dir = s.store->root().url_cache_dir();
   struct RemoveDir {
     std::filesystem::path p;

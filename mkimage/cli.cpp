@@ -16,6 +16,36 @@ std::unique_ptr<store::Store> open_store(const GlobalOptions& global) {
   return must(store::Store::open_default(global.root));
 }
 
+const std::vector<CommandGroup>& command_groups() {
+  static const std::vector<CommandGroup> groups = {
+      {register_build_command, {"build"}},
+      {register_image_commands, {"image", "images", "inspect", "tag", "rmi", "history", "store"}},
+      {register_run_commands,
+       {"run", "exec", "__monitor", "ps", "logs", "attach", "kill", "stop", "start", "rm", "cp"}},
+      {register_archive_commands, {"save", "load", "import"}},
+      {register_registry_commands, {"pull", "push", "login", "logout"}},
+      {register_cache_commands, {"cache"}},
+      {register_system_commands, {"system"}},
+      {register_builds_commands, {"builds"}},
+      {register_debug_commands, {"debug"}},
+  };
+  return groups;
+}
+
+std::string_view command_word(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") return {};
+    if (a == "--root") {
+      ++i;  // its value
+      continue;
+    }
+    if (!a.empty() && a[0] == '-') continue;  // --root=X, --debug, --version, -h, a mistake CLI11 reports
+    return a;
+  }
+  return {};
+}
+
 int run_cli(int argc, char** argv) {
   GlobalOptions global;
   if (const char* r = std::getenv("MKIMAGE_ROOT")) global.root = r;
@@ -30,15 +60,13 @@ int run_cli(int argc, char** argv) {
   // Before any command runs: errors built from here on may carry internal detail.
   app.parse_complete_callback([&global] { util::set_debug(global.debug); });
 
-  register_build_command(app, global);
-  register_image_commands(app, global);
-  register_run_commands(app, global);
-  register_archive_commands(app, global);
-  register_registry_commands(app, global);
-  register_cache_commands(app, global);
-  register_system_commands(app, global);
-  register_builds_commands(app, global);
-  register_debug_commands(app, global);
+  const CommandGroup* only = nullptr;
+  std::string_view word = command_word(argc, argv);
+  for (const auto& g : command_groups())
+    for (std::string_view n : g.names)
+      if (n == word) only = &g;
+  for (const auto& g : command_groups())
+    if (!only || only == &g) g.register_commands(app, global);
 
   try {
     app.parse(argc, argv);

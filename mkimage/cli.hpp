@@ -4,7 +4,9 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "util/result.hpp"
 
@@ -54,6 +56,20 @@ std::unique_ptr<store::Store> open_store(const GlobalOptions& global);
 
 // Runs the CLI; returns the process exit status. Never throws.
 int run_cli(int argc, char** argv);
+
+// The command groups, each with the top-level names (and aliases) its register
+// function adds, in --help order. run_cli registers only the group of the
+// command named on the command line (building every command's options costs
+// more than parsing them: ~0.3 ms per process), all of them for --help, a bare
+// `mkimage` or an unknown name (tests/cli/test_cli.cpp checks the names).
+struct CommandGroup {
+  void (*register_commands)(CLI::App& app, GlobalOptions& global);
+  std::vector<std::string_view> names;
+};
+const std::vector<CommandGroup>& command_groups();
+// The command word of `argv`: the first argument that is not a global option
+// (--root VALUE, --root=VALUE, --debug, ...); "" when there is none.
+std::string_view command_word(int argc, char** argv);
 
 // Each command group registers its subcommands (one file per group).
 void register_debug_commands(CLI::App& app, GlobalOptions& global);  // cmd_debug.cpp

@@ -1,7 +1,7 @@
 #include "store/build_history.hpp"
 
 #include <chrono>
-#include <random>
+#include "util/random.hpp"
 #include <set>
 #include <system_error>
 
@@ -77,13 +77,10 @@ util::Result<BuildStepRecord> read_step(Stmt& r) {
 
 std::string new_build_id() {
   static const char* alphabet = "0123456789abcdefghjkmnpqrstvwxyz";  // Crockford base32, lower case
-  std::random_device rd;
-  std::mt19937_64 rng((static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
-                      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
   std::string id;
-  std::uint64_t v = rng();
+  std::uint64_t v = util::random_u64();
   for (int i = 0; i < 20; ++i) {
-    if (i == 12) v = rng();
+    if (i == 12) v = util::random_u64();
     id += alphabet[v & 31];
     v >>= 5;
   }

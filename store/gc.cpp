@@ -248,6 +248,7 @@ util::Result<std::vector<Digest>> delete_rows(Store& store, const GcPlan& plan, 
 GcPlan plan_gc(const UsageModel& model, const GcPolicy& policy) { return Planner(model, policy).run(); }
 
 util::Result<GcReport> collect_garbage(Store& store, const GcPolicy& policy) {
+  (void)store.index().flush_hits();  // this process's hits count in the LRU order (best effort)
   MKIMAGE_TRY_VOID(measure_snapshots(store));
   RootLock gc(store.root().gc_lock_file(), LOCK_EX);
   if (!gc.ok()) return util::sys_error("open", store.root().gc_lock_file().string());

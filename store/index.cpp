@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <thread>
+#include <utility>
 
 #include <sqlite3.h>
 
@@ -192,6 +193,7 @@ util::Result<std::unique_ptr<Index>> Index::open(const std::filesystem::path& db
 }
 
 Index::~Index() {
+  (void)flush_hits();  // best effort: bookkeeping only
   m_statements.clear();
   if (m_db && m_wal_frames >= k_close_checkpoint_frames) {
     // TRUNCATE: checkpointed frames left in the file would still be read back
@@ -523,13 +525,33 @@ util::Result<std::optional<CacheRecord>> Index::get_cache(const std::string& key
   MKIMAGE_TRY(std::optional<CacheRecord> r, read_cache(key));
   if (!r) return r;
   std::int64_t now = now_seconds();
-  // Best effort: a busy database must not turn a cache hit into a failure.
-  auto hit = Stmt(m_statements, "UPDATE cache SET last_used=?, hits=hits+1 WHERE key=?").bind(now).bind(key).run();
-  if (hit) {
-    r->last_used = now;
-    ++r->hits;
-  }
+  // Written later (write_pending_hits): a cached step costs no commit of its own.
+  PendingHit& p = m_pending_hits[key];
+  p.last_used = now;
+  ++p.count;
+  r->last_used = now;
+  r->hits += p.count;
   return r;
+}
+
+util::Result<void> Index::write_pending_hits() {
+  std::lock_guard lock(m_mutex);
+  if (m_pending_hits.empty()) return {};
+  auto pending = std::exchange(m_pending_hits, {});
+  for (const auto& [key, p] : pending) {
+    MKIMAGE_TRY_VOID(Stmt(m_statements, "UPDATE cache SET last_used=MAX(last_used, ?), hits=hits+? WHERE key=?")
+                         .bind(p.last_used)
+                         .bind(p.count)
+                         .bind(key)
+                         .run());
+  }
+  return {};
+}
+
+util::Result<void> Index::flush_hits() {
+  std::lock_guard lock(m_mutex);
+  if (m_pending_hits.empty()) return {};
+  return transaction([&] { return write_pending_hits(); });  // within the caller's, if one is open
 }
 
 util::Result<std::optional<CacheRecord>> Index::add_cache(const CacheRecord& r) {
@@ -581,6 +603,7 @@ util::Result<std::int64_t> Index::clear_cache(std::optional<std::int64_t> before
 }
 
 util::Result<std::vector<CacheRecord>> Index::list_cache() {
+  (void)flush_hits();  // best effort: this connection's own hits show
   std::vector<std::string> keys;
   {
     std::lock_guard lock(m_mutex);

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -257,7 +258,13 @@ public:
   // A hit: sets last_used to now and counts it (hits + 1), best effort (a busy
   // index does not turn a hit into an error), and returns the updated entry.
   // The garbage collector (store/gc.hpp) frees least recently used entries first.
+  // The count is written by flush_hits() (a build's last commit, with its
+  // history record) or when the index closes, not in a commit of its own:
+  // bookkeeping that a killed process may lose (docs/design/store.md "Durability").
   util::Result<std::optional<CacheRecord>> get_cache(const std::string& key);
+  // Writes the hits get_cache() counted and has not written yet, in the current
+  // transaction if one is open. The GC and list_cache() call it first.
+  util::Result<void> flush_hits();
   // Inserts `r` unless its key has an entry already; then returns that stored
   // entry (last_used untouched) and writes nothing. One transaction, so of
   // builders storing the same key at once, the first one's result is kept.
@@ -319,6 +326,13 @@ private:
   SqliteStatementCache m_statements;  // cleared before m_db is closed
   std::recursive_mutex m_mutex;
   int m_depth = 0;  // transaction nesting
+  // Hits counted by get_cache() and not written yet: key → time of the last one, count.
+  struct PendingHit {
+    std::int64_t last_used = 0;
+    std::int64_t count = 0;
+  };
+  std::map<std::string, PendingHit> m_pending_hits;
+  util::Result<void> write_pending_hits();  // under m_mutex
   int m_version = 0;
   // Frames in the WAL after this connection's last commit (0: it committed
   // nothing); read by the destructor (Index::open, "WAL size").

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
-#include <random>
+#include "util/random.hpp"
 #include <sstream>
 
 namespace mkimage::store {
@@ -48,12 +48,10 @@ std::int64_t process_start(std::int64_t pid) {
 }
 
 std::string random_id() {
-  std::random_device rd;
-  std::mt19937_64 rng((static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^ static_cast<std::uint64_t>(::getpid()));
   const char* hex = "0123456789abcdef";
   std::string s;
   for (int w = 0; w < 2; ++w) {
-    auto v = rng();
+    auto v = util::random_u64();
     for (int i = 0; i < 16; ++i) s += hex[(v >> (4 * i)) & 15];
   }
   return s;

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <random>
+#include "util/random.hpp"
 
 #include "store/layer_apply.hpp"
 #include "store/lease.hpp"
@@ -22,10 +22,9 @@ using util::Result;
 namespace {
 
 std::string random_suffix() {
-  static thread_local std::mt19937_64 rng(std::random_device{}() ^ static_cast<std::uint64_t>(::getpid()));
   const char* hex = "0123456789abcdef";
   std::string s;
-  auto v = rng();
+  auto v = util::random_u64();
   for (int i = 0; i < 12; ++i) s += hex[(v >> (4 * i)) & 15];
   return s;
 }

@@ -232,6 +232,31 @@ TEST_CASE("Index cache, stat cache and containers") {
   CHECK(idx.list_containers().value().size() == 1);
 }
 
+TEST_CASE("Index cache hits are written with the next flush or when the index closes") {
+  test::TempDir tmp;
+  auto db = tmp.path() / "index.db";
+  {
+    auto opened = Index::open(db);
+    REQUIRE(opened.ok());
+    REQUIRE((*opened)->put_cache({"sha256:k", "null", {}, 100, 100}).ok());
+    CHECK((*opened)->get_cache("sha256:k").value()->hits == 1);
+    CHECK((*opened)->get_cache("sha256:k").value()->hits == 2);  // counts the pending one
+    // Not written yet: another connection sees no hit ...
+    auto other = Index::open(db);
+    REQUIRE(other.ok());
+    CHECK((*other)->peek_cache("sha256:k").value()->hits == 0);
+    // ... until a flush (a build's last commit, the GC, list_cache).
+    REQUIRE((*opened)->flush_hits().ok());
+    auto seen = (*other)->peek_cache("sha256:k").value();
+    CHECK(seen->hits == 2);
+    CHECK(seen->last_used > 100);
+    CHECK((*opened)->get_cache("sha256:k").value()->hits == 3);
+  }
+  auto reopened = Index::open(db);  // the third one was written at close
+  REQUIRE(reopened.ok());
+  CHECK((*reopened)->peek_cache("sha256:k").value()->hits == 3);
+}
+
 TEST_CASE("Index transactions roll back on error and nest") {
   test::TempDir tmp;
   auto opened = Index::open(tmp.path() / "index.db");
