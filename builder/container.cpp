@@ -28,6 +28,7 @@
 #include "store/owner.hpp"
 #include "store/snapshots.hpp"
 #include "util/fd.hpp"
+#include "util/random.hpp"
 
 namespace mkimage::builder {
 namespace fs = std::filesystem;
@@ -90,10 +91,12 @@ std::vector<std::string> split(std::string_view s, char sep) {
 }
 
 std::string random_id() {
-  std::random_device rd;
   std::string out;
   const char* hex = "0123456789abcdef";
-  for (int i = 0; i < 64; ++i) out += hex[rd() & 15];
+  for (int word = 0; word < 4; ++word) {
+    std::uint64_t bits = util::random_u64();
+    for (int i = 0; i < 16; ++i, bits >>= 4) out += hex[bits & 15];
+  }
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include "builder/container.hpp"
 #include "builder/user_db.hpp"
 #include "util/fd.hpp"
+#include "util/random.hpp"
 
 namespace mkimage::builder {
 
@@ -37,9 +38,8 @@ Result<std::vector<std::string>> exec_env(const std::vector<std::string>& given)
 }
 
 std::string random_hex() {
-  std::random_device rd;
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(util::random_u64()));
   return buf;
 }
 

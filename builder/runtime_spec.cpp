@@ -17,6 +17,7 @@
 #include "util/json_text.hpp"
 #include "builder/runtime.hpp"
 #include "builder/seccomp_profile.hpp"
+#include "util/random.hpp"
 
 namespace mkimage::builder {
 namespace fs = std::filesystem;
@@ -49,11 +50,10 @@ std::vector<std::string> default_mount_destinations() {
 
 std::string new_container_id() {
   static std::atomic<unsigned> counter{0};
-  std::random_device rd;
   char buf[64];
   // the owner's pid and start time (store/owner.hpp): Runtime::remove_orphans
   std::snprintf(buf, sizeof buf, "mkimage-%s-%u-%08x", store::owner_tag().c_str(), counter++,
-                static_cast<unsigned>(rd()));
+                static_cast<unsigned>(util::random_u64()));
   return buf;
 }
 
