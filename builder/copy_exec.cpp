@@ -22,10 +22,11 @@ namespace fs = std::filesystem;
 namespace {
 
 // Copies what is left of `in` to `out` (both open; not closed): copy_file_range
-// in the kernel, sendfile where the filesystems refuse it. `to` names the
+// in the kernel, sendfile where the filesystems refuse it (`use_cfr` becomes
+// false then, so that the next file of the same copy does not try again: from
+// the context into an overlay mount it is always EXDEV). `to` names the
 // destination in errors.
-util::Result<void> copy_fd_bytes(int in, int out, const fs::path& to, std::uint64_t& bytes) {
-  bool use_cfr = true;
+util::Result<void> copy_fd_bytes(int in, int out, const fs::path& to, std::uint64_t& bytes, bool& use_cfr) {
   while (true) {
     ssize_t n;
     if (use_cfr) {
@@ -99,7 +100,8 @@ util::Result<void> copy_bytes(const fs::path& from, const fs::path& to, mode_t m
     ::close(in);
     return util::sys_error("create", to.string(), err);
   }
-  if (auto r = copy_fd_bytes(in, out, to, bytes); !r) {
+  bool use_cfr = true;
+  if (auto r = copy_fd_bytes(in, out, to, bytes, use_cfr); !r) {
     ::close(in);
     ::close(out);
     return r;
@@ -151,6 +153,7 @@ struct Executor {
     struct timespec times[2];
   };
   std::vector<DirTimes> dir_times;  // applied last, so writing children does not move them
+  bool use_cfr = true;              // copy_file_range until the filesystems refuse it
 
   Owner owner_for(const WalkStat& st) const {
     if (owner) return *owner;
@@ -222,7 +225,7 @@ struct Executor {
     int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (at && at->fresh_parent ? O_EXCL : O_TRUNC);
     util::Fd out(by_name ? ::openat(at->dst_dir, at->name, flags, 0600) : ::open(target.c_str(), flags, 0600));
     if (out.fd < 0) return util::sys_error("create", target.string());
-    MKIMAGE_TRY_VOID(copy_fd_bytes(in.fd, out.fd, target, stats.bytes));
+    MKIMAGE_TRY_VOID(copy_fd_bytes(in.fd, out.fd, target, stats.bytes, use_cfr));
     if (::fchown(out.fd, o.uid, o.gid) != 0) return util::sys_error("lchown", target.string());
     if (::fchmod(out.fd, mode & 07777) != 0) return util::sys_error("chmod", target.string());
     MKIMAGE_TRY_VOID(copy_fd_xattrs(in.fd, out.fd, host, target));
@@ -463,7 +466,7 @@ struct Executor {
 }  // namespace
 
 util::Result<CopyStats> execute_copy(const CopyPlan& plan, const DestTree& dest) {
-  Executor ex{plan, dest, {}, {}, {}, {}, {}, {}};
+  Executor ex{plan, dest, {}, {}, {}, {}, {}, true, {}};
   ex.m_scratch = plan.scratch_dir;
   MKIMAGE_TRY_VOID(ex.run());
   return ex.stats;
