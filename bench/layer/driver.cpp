@@ -44,7 +44,7 @@ int fail(const std::string& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 4) return fail("usage: commit ROOT DIR | export ROOT DIFF_ID gzip|zstd");
+  if (argc < 4) return fail("usage: commit|commit-run|hash-only ROOT DIR | export ROOT DIFF_ID gzip|zstd");
   std::string mode = argv[1];
   auto st = store::Store::open(argv[2]);
   if (!st) return fail(st.error().message);
