@@ -6,12 +6,14 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
 
 #include "builder/chmod.hpp"
 #include "builder/copy_internal.hpp"
 #include "builder/fs_resolve.hpp"
+#include "util/fd.hpp"
 
 namespace mkimage::builder {
 
@@ -19,16 +21,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-util::Result<void> copy_bytes(const fs::path& from, const fs::path& to, mode_t mode, std::uint64_t& bytes) {
-  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) return util::sys_error("open", from.string());
-  int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode & 0777);
-  if (out < 0) {
-    int err = errno;
-    ::close(in);
-    return util::sys_error("create", to.string(), err);
-  }
-  bool use_cfr = true;
+// Copies what is left of `in` to `out` (both open; not closed): copy_file_range
+// in the kernel, sendfile where the filesystems refuse it (`use_cfr` becomes
+// false then, so that the next file of the same copy does not try again: from
+// the context into an overlay mount it is always EXDEV). `to` names the
+// destination in errors.
+util::Result<void> copy_fd_bytes(int in, int out, const fs::path& to, std::uint64_t& bytes, bool& use_cfr) {
   while (true) {
     ssize_t n;
     if (use_cfr) {
@@ -42,13 +40,71 @@ util::Result<void> copy_bytes(const fs::path& from, const fs::path& to, mode_t m
     }
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(in);
-      ::close(out);
-      return util::sys_error("copy", to.string(), err);
+      return util::sys_error("copy", to.string());
     }
-    if (n == 0) break;
+    if (n == 0) return {};
     bytes += static_cast<std::uint64_t>(n);
+  }
+}
+
+// Copies the image_xattr()s of the file open as `in` to the file open as `out`
+// (what read_xattrs + lsetxattr do by path, without two path lookups per call).
+util::Result<void> copy_fd_xattrs(int in, int out, const std::string& from, const fs::path& to) {
+  char small[1024];
+  std::string names;
+  ssize_t n = ::flistxattr(in, small, sizeof small);
+  if (n < 0 && errno == ERANGE) {
+    ssize_t want = ::flistxattr(in, nullptr, 0);
+    if (want < 0) return util::sys_error("llistxattr", from);
+    names.resize(static_cast<std::size_t>(want));
+    n = ::flistxattr(in, names.data(), names.size());
+  } else if (n > 0) {
+    names.assign(small, static_cast<std::size_t>(n));
+  }
+  if (n < 0) {
+    if (errno == ENOTSUP) return {};
+    return util::sys_error("llistxattr", from);
+  }
+  names.resize(static_cast<std::size_t>(n));
+  std::vector<std::string> sorted;
+  for (std::size_t pos = 0; pos < names.size();) {
+    std::string name(names.c_str() + pos);
+    pos += name.size() + 1;
+    if (image_xattr(name)) sorted.push_back(std::move(name));
+  }
+  std::sort(sorted.begin(), sorted.end());  // the order read_xattrs gives (set in name order)
+  for (const auto& name : sorted) {
+    ssize_t vn = ::fgetxattr(in, name.c_str(), nullptr, 0);
+    if (vn < 0) {
+      if (errno == ENODATA) continue;
+      return util::sys_error("lgetxattr " + name, from);
+    }
+    std::string value(static_cast<std::size_t>(vn), '\0');
+    vn = ::fgetxattr(in, name.c_str(), value.data(), value.size());
+    if (vn < 0) return util::sys_error("lgetxattr " + name, from);
+    value.resize(static_cast<std::size_t>(vn));
+    if (::fsetxattr(out, name.c_str(), value.data(), value.size(), 0) != 0) {
+      if (errno == ENOTSUP || errno == EPERM) continue;
+      return util::sys_error("lsetxattr " + name, to.string());
+    }
+  }
+  return {};
+}
+
+util::Result<void> copy_bytes(const fs::path& from, const fs::path& to, mode_t mode, std::uint64_t& bytes) {
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return util::sys_error("open", from.string());
+  int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode & 0777);
+  if (out < 0) {
+    int err = errno;
+    ::close(in);
+    return util::sys_error("create", to.string(), err);
+  }
+  bool use_cfr = true;
+  if (auto r = copy_fd_bytes(in, out, to, bytes, use_cfr); !r) {
+    ::close(in);
+    ::close(out);
+    return r;
   }
   ::close(in);
   if (::close(out) != 0) return util::sys_error("close", to.string());
@@ -97,6 +153,7 @@ struct Executor {
     struct timespec times[2];
   };
   std::vector<DirTimes> dir_times;  // applied last, so writing children does not move them
+  bool use_cfr = true;              // copy_file_range until the filesystems refuse it
 
   Owner owner_for(const WalkStat& st) const {
     if (owner) return *owner;
@@ -148,24 +205,63 @@ struct Executor {
     return m;
   }
 
+  // Where a walk entry's source and target are opened from: their parent
+  // directories, open, and the entry's name; or nothing (full paths).
+  struct At {
+    int src_dir = AT_FDCWD;
+    int dst_dir = AT_FDCWD;
+    const char* name = nullptr;
+    bool fresh_parent = false;  // this copy made the target's parent: nothing is at the target
+  };
+
+  // A regular file: its bytes (copy_file_range), then owner, mode, xattrs and
+  // times through the open descriptors (one path lookup per file on each side,
+  // none when `at` has the parents open).
+  util::Result<void> copy_regular(const WalkEntry& w, const std::string& host, const fs::path& target,
+                                  const Owner& o, mode_t mode, const At* at) {
+    bool by_name = at && at->name;
+    util::Fd in(by_name ? ::openat(at->src_dir, at->name, O_RDONLY | O_CLOEXEC) : ::open(host.c_str(), O_RDONLY | O_CLOEXEC));
+    if (in.fd < 0) return util::sys_error("open", host);
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (at && at->fresh_parent ? O_EXCL : O_TRUNC);
+    util::Fd out(by_name ? ::openat(at->dst_dir, at->name, flags, 0600) : ::open(target.c_str(), flags, 0600));
+    if (out.fd < 0) return util::sys_error("create", target.string());
+    MKIMAGE_TRY_VOID(copy_fd_bytes(in.fd, out.fd, target, stats.bytes, use_cfr));
+    if (::fchown(out.fd, o.uid, o.gid) != 0) return util::sys_error("lchown", target.string());
+    if (::fchmod(out.fd, mode & 07777) != 0) return util::sys_error("chmod", target.string());
+    MKIMAGE_TRY_VOID(copy_fd_xattrs(in.fd, out.fd, host, target));
+    struct timespec times[2] = {w.st.st_atim, w.st.st_mtim};
+    if (::futimens(out.fd, times) != 0) return util::sys_error("utimensat", target.string());
+    if (::close(out.release()) != 0) return util::sys_error("close", target.string());
+    return {};
+  }
+
   // Writes one walk entry at `target` (host path whose parent is a real directory).
   // `overwrite_dir_meta`: an existing directory gets the source's metadata.
+  // `made_dir` (for a directory) tells whether this call created it.
   util::Result<void> write_entry(const WalkEntry& w, const fs::path& host, const fs::path& target,
-                                 bool overwrite_dir_meta) {
+                                 bool overwrite_dir_meta, const At* at = nullptr, bool* made_dir = nullptr) {
     const auto& st = w.st;
     Owner o = owner_for(st);
     mode_t mode = mode_for(st);
+    bool fresh = at && at->fresh_parent;
     if (S_ISDIR(st.st_mode)) {
-      MKIMAGE_TRY(bool is_dir, clear_non_dir(target));
+      bool is_dir = false;
+      if (!fresh) {
+        MKIMAGE_TRY(is_dir, clear_non_dir(target));
+      }
       if (!is_dir) {
         if (::mkdir(target.c_str(), 0700) != 0) return util::sys_error("mkdir", target.string());
+        if (made_dir) *made_dir = true;
       } else if (!overwrite_dir_meta) {
         return {};
       }
       ++stats.dirs;
       return apply_meta(target, st, o, mode, w.context_root ? nullptr : &host);
     }
-    MKIMAGE_TRY(bool is_dir, clear_non_dir(target));
+    bool is_dir = false;
+    if (!fresh) {
+      MKIMAGE_TRY(is_dir, clear_non_dir(target));
+    }
     if (is_dir) {
       return util::Error{"cannot replace directory \"" + rootfs_path_of(dest.rootfs, target) + "\" with a non-directory"};
     }
@@ -185,8 +281,8 @@ struct Executor {
         stats.bytes += static_cast<std::uint64_t>(st.st_size);
         return {};  // the source's own metadata is what the copy would set
       }
-      MKIMAGE_TRY_VOID(copy_bytes(host, target, 0600, stats.bytes));
       ++stats.files;
+      return copy_regular(w, host, target, o, mode, at);
     } else if (S_ISLNK(st.st_mode)) {
       if (::symlink(w.link_target.c_str(), target.c_str()) != 0) return util::sys_error("symlink", target.string());
       ++stats.symlinks;
@@ -208,10 +304,21 @@ struct Executor {
   // Copies a path item's walk with its root written at `root_target`.
   util::Result<void> copy_walk(const CopyPlan::Item& item, const fs::path& root_target) {
     // The root: a directory whose contents go into root_target, or a file.
-    std::map<std::string, fs::path> dirs;  // rel → host target of directories written
+    struct Written {
+      fs::path target;  // host target of a directory written
+      bool made = false;  // created by this copy (empty until its children come)
+    };
+    std::map<std::string, Written> dirs;  // by rel
+    // The source and target directories of the files being copied, open while
+    // the walk (parents first, by name) stays in one directory.
+    const Written* open_parent = nullptr;
+    util::Fd src_dir, dst_dir;
     for (std::size_t i = 0; i < item.walk.size(); ++i) {
       const auto& w = item.walk[i];
       fs::path target;
+      std::string host = walk_host(item, w);
+      At at;
+      const At* where = nullptr;
       if (w.rel.empty()) {
         target = root_target;
       } else {
@@ -219,10 +326,27 @@ struct Executor {
         std::string parent = slash == std::string::npos ? "" : w.rel.substr(0, slash);
         auto it = dirs.find(parent);
         if (it == dirs.end()) return util::Error{"internal error: parent of " + w.rel + " not written"};
-        target = it->second / w.rel.substr(slash == std::string::npos ? 0 : slash + 1);
+        std::size_t base = slash == std::string::npos ? 0 : slash + 1;
+        target = it->second.target / w.rel.substr(base);
+        at.fresh_parent = it->second.made;
+        where = &at;
+        if (S_ISREG(w.st.st_mode)) {
+          if (open_parent != &it->second) {
+            open_parent = &it->second;
+            std::string src_parent = host.substr(0, host.size() - (w.rel.size() - base) - 1);
+            src_dir.reset(::open(src_parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            dst_dir.reset(::open(it->second.target.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+          }
+          if (src_dir.fd >= 0 && dst_dir.fd >= 0) {  // else by full paths
+            at.src_dir = src_dir.fd;
+            at.dst_dir = dst_dir.fd;
+            at.name = w.rel.c_str() + base;
+          }
+        }
       }
-      MKIMAGE_TRY_VOID(write_entry(w, walk_host(item, w), target, !w.rel.empty()));
-      if (S_ISDIR(w.st.st_mode)) dirs[w.rel] = target;
+      bool made = false;
+      MKIMAGE_TRY_VOID(write_entry(w, host, target, !w.rel.empty(), where, &made));
+      if (S_ISDIR(w.st.st_mode)) dirs[w.rel] = Written{target, made};
     }
     return {};
   }
@@ -342,7 +466,7 @@ struct Executor {
 }  // namespace
 
 util::Result<CopyStats> execute_copy(const CopyPlan& plan, const DestTree& dest) {
-  Executor ex{plan, dest, {}, {}, {}, {}, {}, {}};
+  Executor ex{plan, dest, {}, {}, {}, {}, {}, true, {}};
   ex.m_scratch = plan.scratch_dir;
   MKIMAGE_TRY_VOID(ex.run());
   return ex.stats;

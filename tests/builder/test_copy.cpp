@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -273,6 +274,44 @@ PRIVILEGED_TEST_CASE("COPY: mtimes are kept, hard links stay hard links") {
   CHECK(lstat_of(f.rootfs / "x/a").st_mtim.tv_sec == 1234567);
   CHECK(lstat_of(f.rootfs / "x").st_mtim.tv_sec == 1234567);  // created from the source dir
   CHECK(lstat_of(f.rootfs / "x/a").st_ino == lstat_of(f.rootfs / "x/b").st_ino);
+}
+
+PRIVILEGED_TEST_CASE("COPY: a file's xattrs, mode, owner and times, in fresh and existing directories") {
+  SKIP_IF_MISSING(mkimage_test::unless_root("chown: the copy sets owners"));
+  CopyFixture f;
+  write_file(f.ctx / "d/e/a", "a");  // e exists in the rootfs already
+  write_file(f.ctx / "d/n/a", "n");  // n is made by the copy
+  write_file(f.ctx / "d/b", "");
+  struct timespec ts[2] = {{1000000, 0}, {1234567, 5}};
+  for (const char* p : {"d/e/a", "d/n/a"}) {
+    fs::path src = f.ctx / p;
+    if (::setxattr(src.c_str(), "user.mk", "v1", 2, 0) != 0) {
+      SKIP_IF_MISSING("user xattrs not supported under the temp directory");
+    }
+    REQUIRE(::setxattr(src.c_str(), "trusted.mk", "v2", 2, 0) == 0);
+    REQUIRE(::chmod(src.c_str(), 0751) == 0);
+    REQUIRE(::lchown(src.c_str(), 1234, 1234) == 0);  // a context file lands as 0:0
+    REQUIRE(utimensat(AT_FDCWD, src.c_str(), ts, 0) == 0);
+  }
+  fs::create_directories(f.rootfs / "x/e");
+  write_file(f.rootfs / "x/e/a", "old content, longer");  // replaced
+  CHECK(f.run(copy_op({"d"}, "/x")) == "");
+  for (const char* p : {"x/e/a", "x/n/a"}) {
+    CAPTURE(p);
+    fs::path t = f.rootfs / p;
+    CHECK(read_file(t) == (std::string(p) == "x/e/a" ? "a" : "n"));
+    auto st = lstat_of(t);
+    CHECK((st.st_mode & 07777) == 0751);
+    CHECK(st.st_uid == 0);
+    CHECK(st.st_gid == 0);
+    CHECK(st.st_mtim.tv_sec == 1234567);
+    char v[8] = {};
+    CHECK(::lgetxattr(t.c_str(), "user.mk", v, sizeof v) == 2);
+    CHECK(std::string(v, 2) == "v1");
+    CHECK(::lgetxattr(t.c_str(), "trusted.mk", v, sizeof v) == 2);
+    CHECK(std::string(v, 2) == "v2");
+  }
+  CHECK(read_file(f.rootfs / "x/b") == "");
 }
 
 PRIVILEGED_TEST_CASE("COPY --parents keeps parent directories, with /./ and **") {

@@ -1,5 +1,6 @@
 // builder/snapshotter.hpp: overlay and copy-and-diff snapshots give the same
 // overlay-format upperdir; many lowers; lifecycle.
+#include <sys/vfs.h>
 #include <sys/xattr.h>
 
 #include "exec_fixture.hpp"
@@ -142,4 +143,31 @@ PRIVILEGED_TEST_CASE("prepare_in keeps the writable layer across restarts") {
     CHECK(!has_mount_under(dir));
     CHECK(lexists(dir / "upper/state"));
   }
+}
+
+PRIVILEGED_TEST_CASE("a snapshot without lowers is its upperdir, bind-mounted (no overlay)") {
+  EXEC_TEST_REQUIRE_PRIVILEGES();
+  TempDir t;
+  Snapshotter snapshotter(t / "active", SnapshotMode::overlay);
+  auto snap = snapshotter.prepare({});
+  REQUIRE_MESSAGE(snap.ok(), (snap.ok() ? "" : snap.error().message));
+  fs::path root = (*snap)->rootfs();
+  // A bind mount of the upperdir: what the step writes is in the upperdir at once.
+  write_file(root / "etc/conf", "c");
+  fs::create_directories(root / "d/e");
+  fs::path upper_now = (*snap)->upperdir();
+  CHECK(read_file(upper_now / "etc/conf") == "c");
+  CHECK(fs::is_directory(upper_now / "d/e"));
+  struct statfs sf {};
+  REQUIRE(::statfs(root.c_str(), &sf) == 0);
+  CHECK(sf.f_type != 0x794c7630);  // OVERLAYFS_SUPER_MAGIC: no overlay was mounted
+  fs::remove(root / "etc/conf");              // nothing below: no whiteout either
+  auto upper = (*snap)->finish();
+  REQUIRE(upper.ok());
+  CHECK(*upper == upper_now);
+  CHECK(!lexists(*upper / "etc/conf"));
+  CHECK(fs::is_directory(*upper / "d/e"));
+  fs::path dir = (*snap)->dir();
+  snap->reset();
+  CHECK(!lexists(dir));
 }
