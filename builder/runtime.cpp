@@ -292,6 +292,64 @@ struct StderrFileMark {
   }
 };
 
+// Copies the runtime's stdout and stderr pipes to io.on_output until both
+// close (after the runtime's exit, for at most 2 s more: something outside
+// the container may hold them), holding back the runtime's own error line
+// (`filter`). Closes both descriptors. Returns the runtime's exit code.
+int relay_output(pid_t pid, int out_fd, int err_fd, const RunIo& io, RuntimeStderrFilter& filter) {
+  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  int open_count = 2;
+  char buf[65536];
+  bool exited = false;
+  int status_code = -1;
+  auto exit_time = std::chrono::steady_clock::now();
+  auto held_since = exit_time;
+  while (open_count > 0) {
+    int r = poll(fds, 2, 200);
+    if (r < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        std::string_view chunk(buf, static_cast<size_t>(n));
+        if (i == 0) {
+          io.on_output(chunk, false);
+        } else {
+          bool was_holding = filter.holding();
+          if (auto pass = filter.feed(chunk); !pass.empty()) io.on_output(pass, true);
+          if (filter.holding() && !was_holding) held_since = std::chrono::steady_clock::now();
+        }
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_count;
+      }
+    }
+    // A held line the runtime did not follow by its exit was the process's.
+    if (!exited && filter.holding() &&
+        std::chrono::steady_clock::now() - held_since > std::chrono::milliseconds(500)) {
+      siginfo_t info{};
+      if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0)
+        io.on_output(filter.flush(), true);
+    }
+    if (!exited) {
+      int st = 0;
+      pid_t w = waitpid(pid, &st, WNOHANG);
+      if (w == pid) {
+        exited = true;
+        status_code = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 255;
+        exit_time = std::chrono::steady_clock::now();
+      }
+    } else if (std::chrono::steady_clock::now() - exit_time > std::chrono::seconds(2)) {
+      // Something outside the container still holds the pipes: stop reading.
+      break;
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) close(f.fd);
+  return exited ? status_code : wait_exit_code(pid);
+}
+
 // One runtime command that only sets things up (`create`, `start`,
 // `exec --detach`): run quietly, its error read from its log and named as
 // docker does ("OCI runtime create failed: …" / "OCI runtime exec failed: …").
@@ -448,57 +506,7 @@ Result<int> Runtime::run(const ContainerSpec& spec, const fs::path& bundle_dir, 
   if (on_started) on_started(*pid);
 
   if (io.on_output) {
-    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-    int open_count = 2;
-    char buf[65536];
-    bool exited = false;
-    int status_code = -1;
-    auto exit_time = std::chrono::steady_clock::now();
-    auto held_since = exit_time;
-    while (open_count > 0) {
-      int r = poll(fds, 2, 200);
-      if (r < 0 && errno != EINTR) break;
-      for (int i = 0; i < 2; ++i) {
-        if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        ssize_t n = read(fds[i].fd, buf, sizeof buf);
-        if (n > 0) {
-          std::string_view chunk(buf, static_cast<size_t>(n));
-          if (i == 0) {
-            io.on_output(chunk, false);
-          } else {
-            bool was_holding = stderr_filter.holding();
-            if (auto pass = stderr_filter.feed(chunk); !pass.empty()) io.on_output(pass, true);
-            if (stderr_filter.holding() && !was_holding) held_since = std::chrono::steady_clock::now();
-          }
-        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-          close(fds[i].fd);
-          fds[i].fd = -1;
-          --open_count;
-        }
-      }
-      // A held line the runtime did not follow by its exit was the process's.
-      if (!exited && stderr_filter.holding() &&
-          std::chrono::steady_clock::now() - held_since > std::chrono::milliseconds(500)) {
-        siginfo_t info{};
-        if (waitid(P_PID, static_cast<id_t>(*pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0)
-          io.on_output(stderr_filter.flush(), true);
-      }
-      if (!exited) {
-        int st = 0;
-        pid_t w = waitpid(*pid, &st, WNOHANG);
-        if (w == *pid) {
-          exited = true;
-          status_code = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 255;
-          exit_time = std::chrono::steady_clock::now();
-        }
-      } else if (std::chrono::steady_clock::now() - exit_time > std::chrono::seconds(2)) {
-        // Something outside the container still holds the pipes: stop reading.
-        break;
-      }
-    }
-    for (auto& f : fds)
-      if (f.fd >= 0) close(f.fd);
-    int code = exited ? status_code : wait_exit_code(*pid);
+    int code = relay_output(*pid, out_pipe[0], err_pipe[0], io, stderr_filter);
     runtime_pid = 0;
     delete_leftover(id);
     return finish(code);
