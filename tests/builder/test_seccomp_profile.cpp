@@ -65,7 +65,8 @@ TEST_CASE("seccomp: default action, errno and the host's architectures") {
   REQUIRE(oci.ok());
   CHECK((*oci)["defaultAction"] == "SCMP_ACT_ERRNO");
   CHECK((*oci)["defaultErrnoRet"] == 38);
-  CHECK((*oci)["architectures"] == json({"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}));
+  // x32 left out on purpose (builder/seccomp_profile.cpp): its syscalls are refused
+  CHECK((*oci)["architectures"] == json({"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"}));
   auto arm = seccomp_to_oci(k_profile, SeccompTarget{"arm64", "6.1", {}});
   REQUIRE(arm.ok());
   CHECK((*arm)["architectures"] == json({"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"}));
